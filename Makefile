@@ -1,0 +1,38 @@
+# The two commands of the README are `make run` and `make test`; the other targets are their steps.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export RASA_TELEMETRY_ENABLED := false
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test env browser kb model lint bench clean
+
+env:  ## create/update .venv (app, Python 3.11) and .venv-bot (Rasa, Python 3.10)
+	@scripts/ensure_envs.sh
+
+browser:  ## Debian chromium for the browser tests
+	@scripts/ensure_browser.sh
+
+kb: env  ## validate the FAQ markdown and (incrementally) rebuild the FAISS index in var/kb_index
+	@$(PY) -m knowledge_base validate
+	@$(PY) -m knowledge_base build
+
+model: env  ## train the Rasa model into var/models/bot.tar.gz (skipped when its inputs are unchanged)
+	@scripts/train_bot.sh
+
+run: kb model  ## start the service, the Rasa server and the action server; Ctrl-C stops all
+	@$(PY) scripts/run_all.py
+
+test: kb model browser  ## the whole test suite
+	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: env
+	@$(PY) -m ruff check knowledge_base actions handoff tests benchmarks scripts
+
+bench: kb model  ## quality and speed benchmarks (numbers in benchmarks/results/)
+	@$(PY) benchmarks/kb_quality.py
+	@$(PY) benchmarks/kb_speed.py
+
+clean:
+	rm -rf var/models var/kb_index

