@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -14,14 +14,14 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FakeClock:
     """A clock that only moves when told to."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)  # a Monday morning
+        self._now = start or datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday morning
 
     def now(self) -> datetime:
         return self._now
@@ -36,4 +36,4 @@ class FakeClock:
 
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes even for timezone-aware columns; treat them as UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -51,13 +51,22 @@ class Embedder:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
-                self._st = SentenceTransformer(resolve_model(model), device=device, local_files_only=True)
+                bars = hf_logging.is_progress_bar_enabled()
+                hf_logging.disable_progress_bar()  # "Loading weights" bar: noise in a CLI and in logs
+                try:
+                    self._st = SentenceTransformer(resolve_model(model), device=device, local_files_only=True)
+                finally:
+                    if bars:
+                        hf_logging.enable_progress_bar()
         except ModelLoadError:
             raise
         except Exception as exc:  # any loader failure becomes one clear error
             raise ModelLoadError(model, f"{type(exc).__name__}: {exc}") from exc
-        dim = self._st.get_sentence_embedding_dimension()
+        get_dim = getattr(self._st, "get_embedding_dimension", None) or \
+            self._st.get_sentence_embedding_dimension
+        dim = get_dim()
         self.dimension = int(dim) if dim is not None else int(self.encode(["x"]).shape[1])
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:

@@ -1,0 +1,48 @@
+"""Entry point: ``python -m actions --host 127.0.0.1 --port 5055``.
+
+Reads ActionServerSettings and KBSettings from the environment once, then serves with uvicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from actions.settings import ActionServerSettings, SettingsError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m actions", description="Rasa action server")
+    parser.add_argument("--host", help="bind address (default ACTION_SERVER_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default ACTION_SERVER_PORT or 5055)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = ActionServerSettings()
+    except (SettingsError, ValueError) as exc:
+        print(f"action server: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    import uvicorn
+
+    from actions.kb import KnowledgeBaseProvider
+    from actions.registry import build_actions
+    from actions.server import create_app
+    from knowledge_base import KBSettings, KnowledgeBase
+
+    kb_settings = KBSettings()
+    kb = KnowledgeBaseProvider(lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S)
+    app = create_app(settings, build_actions(kb), kb)
+    host = args.host or settings.ACTION_SERVER_HOST
+    port = args.port or settings.ACTION_SERVER_PORT
+    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""`action_answer_faq`: answer from the knowledge base, clarify between candidates, or admit not knowing.
+
+Before searching it checks what must go to a person at once: a sensitive topic, or a borrower
+who has become frustrated over several turns. Two failures in a row offer a person.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.constants import (
+    ENTITY_FAQ_ID,
+    FAILURES_BEFORE_OFFER,
+    INTENT_ASK_QUESTION,
+    INTENT_NEGATIVE_FEEDBACK,
+    INTENT_NLU_FALLBACK,
+    PAYLOAD_FAQ_ANSWER,
+    REASON_ANGER,
+    REASON_LOW_CONFIDENCE,
+    REASON_REPEATED_FALLBACK,
+    REASON_SENSITIVE,
+    ROUTE_ANSWER,
+    ROUTE_CLARIFY,
+    ROUTE_NONE,
+    SLOT_FAILURE_COUNT,
+    SLOT_FAQ_CANDIDATES,
+    SLOT_LAST_FAQ_ID,
+    SLOT_ROUTE,
+)
+from actions.decisions import route_to_handoff, route_to_offer
+from actions.errors import KnowledgeBaseUnavailable
+from actions.frustration import is_frustrated
+from actions.kb import KnowledgeBaseProvider
+from actions.packet import TRIGGER_FRUSTRATION, merge_candidates
+from actions.sensitive import detect_topics, topics_from_tags
+from actions.tracker_view import conversation_lang, latest_turn, slot_number, user_turns
+from knowledge_base import Hit, SearchResponse
+
+logger = logging.getLogger(__name__)
+
+NONE_OF_THESE = {"en": "None of these", "zh": "都不是"}
+TRIGGER_KB_UNAVAILABLE = "kb_unavailable"
+
+
+def clarify_buttons(hits: list[Hit], lang: str) -> list[dict[str, str]]:
+    """One button per candidate; its payload asks for that FAQ by id, so no second search is needed."""
+    buttons = [
+        {"title": hit.title, "payload": f"/{INTENT_ASK_QUESTION}" + json.dumps({ENTITY_FAQ_ID: hit.id})}
+        for hit in hits
+    ]
+    buttons.append({"title": NONE_OF_THESE.get(lang, NONE_OF_THESE["en"]), "payload": f"/{INTENT_NEGATIVE_FEEDBACK}"})
+    return buttons
+
+
+class ActionAnswerFaq(Action):
+    def __init__(self, kb: KnowledgeBaseProvider) -> None:
+        self._kb = kb
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        turn = latest_turn(tracker)
+        lang = conversation_lang(tracker)
+        faq_id = next(tracker.get_latest_entity_values(ENTITY_FAQ_ID), None)
+
+        if not faq_id:
+            topics = detect_topics(turn.text)
+            if topics:
+                return route_to_handoff(REASON_SENSITIVE, topics[0])
+            if is_frustrated(user_turns(tracker, since_last_handoff=True)):
+                return route_to_handoff(REASON_ANGER, TRIGGER_FRUSTRATION, frustrated=True)
+
+        try:
+            response = await self._lookup(str(faq_id) if faq_id else None, turn.text, lang)
+        except KnowledgeBaseUnavailable as exc:
+            logger.error("%s: %s", exc.action_name, exc.message)
+            return route_to_handoff(REASON_LOW_CONFIDENCE, TRIGGER_KB_UNAVAILABLE)
+
+        candidates = merge_candidates(tracker.get_slot(SLOT_FAQ_CANDIDATES), [h.to_json() for h in response.results])
+        events: list[dict[str, Any]] = [SlotSet(SLOT_FAQ_CANDIDATES, candidates)]
+        best = response.best
+        if response.decision == "answer" and best is not None:
+            tag_topics = topics_from_tags(best.tags)
+            if tag_topics and not faq_id:
+                return [*events, *route_to_handoff(REASON_SENSITIVE, tag_topics[0])]
+            self._send_answer(dispatcher, best)
+            return [*events, SlotSet(SLOT_ROUTE, ROUTE_ANSWER), SlotSet(SLOT_LAST_FAQ_ID, best.id),
+                    SlotSet(SLOT_FAILURE_COUNT, 0.0)]
+        if response.decision == "clarify" and response.results:
+            dispatcher.utter_message(response="utter_clarify", buttons=clarify_buttons(response.results, lang))
+            return [*events, SlotSet(SLOT_ROUTE, ROUTE_CLARIFY)]
+
+        failures = slot_number(tracker, SLOT_FAILURE_COUNT) + 1
+        if failures >= FAILURES_BEFORE_OFFER:
+            reason = REASON_LOW_CONFIDENCE if turn.intent == INTENT_NLU_FALLBACK else REASON_REPEATED_FALLBACK
+            dispatcher.utter_message(response="utter_kb_none_again")
+            return [*events, *route_to_offer(reason, failures)]
+        dispatcher.utter_message(response="utter_kb_none")
+        return [*events, SlotSet(SLOT_ROUTE, ROUTE_NONE), SlotSet(SLOT_FAILURE_COUNT, float(failures))]
+
+    async def _lookup(self, faq_id: str | None, text: str, lang: str) -> SearchResponse:
+        if faq_id:
+            hit = await self._kb.get(self.name(), faq_id)
+            return SearchResponse(query=text, lang=lang, decision="answer" if hit else "none",
+                                  results=[hit] if hit else [])
+        return await self._kb.search(self.name(), text, lang)
+
+    @staticmethod
+    def _send_answer(dispatcher: CollectingDispatcher, hit: Hit) -> None:
+        dispatcher.utter_message(response="utter_faq_answer", answer=hit.answer.strip(), title=hit.title)
+        dispatcher.utter_message(
+            json_message={"type": PAYLOAD_FAQ_ANSWER, "faq_id": hit.id, "title": hit.title, "source": hit.source}
+        )

@@ -1,0 +1,69 @@
+"""The fallback ladder after an answer: negative feedback, and declining the offer of a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.constants import (
+    FAILURES_BEFORE_OFFER,
+    REASON_ANGER,
+    REASON_NEGATIVE_FEEDBACK,
+    ROUTE_NONE,
+    SLOT_FAILURE_COUNT,
+    SLOT_HANDOFF_REASON,
+    SLOT_ROUTE,
+)
+from actions.decisions import route_to_handoff, route_to_offer
+from actions.frustration import is_frustrated
+from actions.packet import TRIGGER_FRUSTRATION
+from actions.tracker_view import slot_number, user_turns
+
+
+class ActionNegativeFeedback(Action):
+    """"That didn't help": ask for a rephrase the first time, offer a person on the second failure in a row,
+    hand off at once when the conversation has turned frustrated."""
+
+    def name(self) -> str:
+        return "action_negative_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        failures = slot_number(tracker, SLOT_FAILURE_COUNT) + 1
+        if is_frustrated(user_turns(tracker, since_last_handoff=True)):
+            return [*route_to_handoff(REASON_ANGER, TRIGGER_FRUSTRATION, frustrated=True),
+                    SlotSet(SLOT_FAILURE_COUNT, float(failures))]
+        if failures >= FAILURES_BEFORE_OFFER:
+            return route_to_offer(REASON_NEGATIVE_FEEDBACK, failures)
+        dispatcher.utter_message(response="utter_rephrase")
+        return [SlotSet(SLOT_ROUTE, ROUTE_NONE), SlotSet(SLOT_FAILURE_COUNT, float(failures))]
+
+
+class ActionDeclineHuman(Action):
+    """The borrower declined the offer of a person: keep going, with the ladder reset."""
+
+    def name(self) -> str:
+        return "action_decline_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_keep_going")
+        return [SlotSet(SLOT_FAILURE_COUNT, 0.0), SlotSet(SLOT_ROUTE, None), SlotSet(SLOT_HANDOFF_REASON, None)]
+
+
+class ActionDefaultFallback(Action):
+    """Core fallback (no rule applies): say so without reverting the borrower's message."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_default")
+        return []

@@ -1,0 +1,151 @@
+"""The handoff packet: everything an agent needs to take over without asking the borrower again.
+
+Sent by `action_handoff` as the custom payload ``{"type": "handoff", "packet": {...}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from actions.constants import (
+    PACKET_VERSION,
+    PRIORITY_NORMAL,
+    PRIORITY_ORDER,
+    PRIORITY_URGENT,
+    REASON_ANGER,
+    REASONS,
+    Priority,
+)
+from actions.sensitive import TOPIC_PRIORITY
+from actions.tracker_view import UserTurn
+
+# Mirrors bot/anger.py ANGRY_THRESHOLD (the bot package runs in the Rasa env, not here).
+ANGRY_SCORE: Final = 0.6
+MAX_TURNS: Final = 30
+MAX_CANDIDATES: Final = 10
+TRIGGER_FRUSTRATION: Final = "frustration"
+TRIGGER_ACCOUNT: Final = "account_specific"
+
+_REASON_TEXT: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "explicit_request": "Borrower asked for a person",
+        "account_specific": "Borrower asked about their own account (the bot has no account access)",
+        "anger": "Borrower is angry",
+        "frustration": "Borrower became frustrated over several turns",
+        "low_confidence": "The bot could not understand the borrower twice in a row",
+        "repeated_fallback": "The bot had no answer twice in a row",
+        "negative_feedback": "Borrower said the bot's answers did not help",
+        "sensitive_topic": "Sensitive topic",
+    },
+    "zh": {
+        "explicit_request": "客户要求转人工",
+        "account_specific": "客户询问本人账户信息（机器人无权查询账户）",
+        "anger": "客户情绪激动",
+        "frustration": "客户在多轮对话后表现出不满",
+        "low_confidence": "机器人连续两次未能理解客户的问题",
+        "repeated_fallback": "机器人连续两次没有找到答案",
+        "negative_feedback": "客户表示机器人的回答没有帮助",
+        "sensitive_topic": "敏感话题",
+    },
+}
+_TOPIC_TEXT: Final[dict[str, dict[str, str]]] = {
+    "en": {"hardship": "financial hardship", "dispute": "dispute", "complaint": "complaint",
+           "repossession": "repossession", "bereavement": "bereavement", "fraud": "fraud"},
+    "zh": {"hardship": "经济困难", "dispute": "争议", "complaint": "投诉", "repossession": "收车",
+           "bereavement": "丧亲", "fraud": "欺诈"},
+}
+_LABELS: Final[dict[str, dict[str, str]]] = {
+    "en": {"topics": "Topics", "last": "Last message", "tried": "FAQs tried", "earlier": "A person helped earlier",
+           "quote": "“{}”", "sep": "; ", "colon": ": ", "end": "."},
+    "zh": {"topics": "话题", "last": "最后一条消息", "tried": "已尝试的FAQ", "earlier": "此前人工客服已处理",
+           "quote": "“{}”", "sep": "；", "colon": "：", "end": "。"},
+}
+
+
+def merge_candidates(previous: Sequence[dict[str, Any]] | None, hits: Sequence[dict[str, Any]]) -> list[dict]:
+    """FAQ candidates tried so far (id, title, score, source), best score per id, most recent last."""
+    merged: dict[str, dict[str, Any]] = {}
+    for item in [*(previous or []), *hits]:
+        if not isinstance(item, dict) or "id" not in item:
+            continue
+        old = merged.pop(item["id"], None)
+        if old is not None and float(old.get("score", 0)) > float(item.get("score", 0)):
+            item = {**item, "score": old["score"]}
+        merged[item["id"]] = {k: item.get(k) for k in ("id", "title", "score", "source")}
+    return list(merged.values())[-MAX_CANDIDATES:]
+
+
+def priority_for(reason: str, topics: Sequence[str], turns: Sequence[UserTurn]) -> Priority:
+    """urgent: anger, complaints, regulator threats; high: hardship, disputes (see sensitive.py); else normal."""
+    levels: list[Priority] = [PRIORITY_NORMAL, *(TOPIC_PRIORITY[t] for t in topics if t in TOPIC_PRIORITY)]
+    if reason == REASON_ANGER or any(t.anger_score >= ANGRY_SCORE for t in turns):
+        levels.append(PRIORITY_URGENT)
+    if any(cue.startswith("regulator:") for t in turns for cue in t.anger_cues):
+        levels.append(PRIORITY_URGENT)
+    return max(levels, key=PRIORITY_ORDER.__getitem__)
+
+
+def summarize(
+    *, lang: str, reason: str, trigger: str | None, topics: Sequence[str], last_text: str,
+    candidates: Sequence[dict[str, Any]], previous_note: str | None,
+) -> str:
+    """A short summary in the conversation's language, for the agent's queue view."""
+    labels = _LABELS.get(lang, _LABELS["en"])
+    reasons = _REASON_TEXT.get(lang, _REASON_TEXT["en"])
+    topic_names = _TOPIC_TEXT.get(lang, _TOPIC_TEXT["en"])
+    head = reasons.get(trigger or "", reasons[reason])
+    parts = [head]
+    if topics:
+        parts.append(labels["topics"] + labels["colon"] + labels["sep"].join(topic_names.get(t, t) for t in topics))
+    if last_text:
+        parts.append(labels["last"] + labels["colon"] + labels["quote"].format(last_text[:200]))
+    if candidates:
+        titles = labels["sep"].join(str(c.get("title")) for c in candidates[-3:])
+        parts.append(labels["tried"] + labels["colon"] + titles)
+    if previous_note:
+        parts.append(labels["earlier"] + labels["colon"] + previous_note[:200])
+    return labels["end"].join(parts) + labels["end"]
+
+
+def build_packet(
+    *,
+    conversation_id: str,
+    reason: str,
+    trigger: str | None,
+    lang: str,
+    topics: Sequence[str],
+    all_turns: Sequence[UserTurn],
+    recent_turns: Sequence[UserTurn],
+    frustration: float,
+    frustrated: bool,
+    candidates: Sequence[dict[str, Any]],
+    agent_helped: bool,
+    previous_note: str | None,
+) -> dict[str, Any]:
+    if reason not in REASONS:
+        raise ValueError(f"unknown handoff reason {reason!r}")
+    scores = [t.anger_score for t in recent_turns]
+    last_text = recent_turns[-1].text if recent_turns else ""
+    return {
+        "version": PACKET_VERSION,
+        "conversation_id": conversation_id,
+        "reason": reason,
+        "trigger": trigger,
+        "priority": priority_for(reason, topics, recent_turns),
+        "lang": lang,
+        "summary": summarize(
+            lang=lang, reason=reason, trigger=trigger, topics=topics, last_text=last_text,
+            candidates=candidates, previous_note=previous_note if agent_helped else None,
+        ),
+        "topics": list(topics),
+        "turns": [t.as_packet_turn() for t in all_turns[-MAX_TURNS:]],
+        "anger": {
+            "latest": scores[-1] if scores else 0.0,
+            "max": max(scores, default=0.0),
+            "frustration": frustration,
+            "frustrated": frustrated,
+        },
+        "faq_candidates": list(candidates),
+        "previous_handoff": {"agent_helped": agent_helped, "note": previous_note} if agent_helped else None,
+    }

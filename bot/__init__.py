@@ -1,0 +1,1 @@
+"""Rasa server side of the assistant: domain, endpoints and custom NLU components."""

@@ -1,0 +1,265 @@
+"""The agent API (JSON, under /api/agent) and the console page (/console).
+
+Every route needs a logged-in agent; supervisor and admin routes are in `agent_supervisor`. The data
+work lives in `handoff.agent_actions` / `handoff.agent_chat` / `handoff.agents`; routes only call it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from handoff import agent_actions, agent_chat, agents, claims
+from handoff.api import agent_supervisor
+from handoff.api.deps import ServicesDep, client_address
+from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
+from handoff.conversations import messages_after
+from handoff.errors import UnauthorizedError
+from handoff.kb_lookup import LazyKnowledgeBase
+from handoff.masking import mask
+
+api = APIRouter(prefix="/api/agent", tags=["agent"])
+console_router = APIRouter(include_in_schema=False)
+CONSOLE = Path(__file__).resolve().parent.parent / "static" / "console" / "index.html"
+LOGIN_ATTEMPTS_PER_MIN = 10
+ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class StatusIn(Strict):
+    status: Literal["online", "away", "offline"]
+
+
+class TextIn(Strict):
+    text: str = Field(min_length=1, max_length=agent_chat.MAX_TEXT_CHARS)
+    client_message_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=agent_chat.MAX_TEXT_CHARS)
+
+
+class TransferIn(Strict):
+    agent_id: int
+
+
+class HandBackIn(Strict):
+    note: str = Field("", max_length=1000, description="what the agent did; the bot's tracker receives it")
+
+
+class CloseIn(Strict):
+    resolution_code: Literal[claims.RESOLUTION_CODES]  # type: ignore[valid-type]
+
+
+@console_router.get("/console")
+async def console_page() -> FileResponse:
+    return FileResponse(CONSOLE, headers={"Cache-Control": "no-cache"})
+
+
+@api.post("/login")
+async def login(body: LoginIn, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
+    await svc.limiter.hit(f"login:{client_address(request)}", limit=LOGIN_ATTEMPTS_PER_MIN, what="client address")
+
+    def work(session: Any) -> dict[str, Any]:
+        agent = agents.authenticate(session, username=body.username, password=body.password)
+        if agent is None:
+            raise UnauthorizedError("wrong username or password")
+        token, expires_at = agents.start_session(
+            session, agent=agent, clock=svc.clock, ttl_s=svc.settings.AGENT_SESSION_TTL_S
+        )
+        return {"token": token, "expires_at": expires_at.isoformat(), "agent": agent_chat.agent_dict(agent)}
+
+    result = await svc.db(work)
+    response.set_cookie(
+        SESSION_COOKIE, result["token"], max_age=svc.settings.AGENT_SESSION_TTL_S, httponly=True,
+        samesite="strict", secure=svc.settings.APP_ENV == "production", path="/",
+    )
+    return result
+
+
+@api.post("/logout")
+async def logout(request: Request, response: Response, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    token = request_token(request) or ""
+    await svc.db(lambda s: agents.end_session(s, token=token, agent=agent_actions.me(s, agent)))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return {"ok": True}
+
+
+@api.get("/me")
+async def whoami(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    return await svc.db(
+        lambda s: agent_chat.agent_dict(agent, load=claims.load_count(s, agent_id=agent.id)), write=False
+    )
+
+
+@api.post("/me/status")
+async def set_status(body: StatusIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        me = agent_actions.me(session, agent)
+        agents.set_status(session, agent=me, status=body.status, clock=svc.clock)
+        agent_actions.announce(session, clock=svc.clock)
+        return agent_chat.agent_dict(me)
+
+    return await svc.db(work)
+
+
+@api.get("/queue")
+async def queue_view(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    entries = await svc.db(lambda s: agent_chat.queue_view(s, agent=agent, clock=svc.clock), write=False)
+    return {"entries": entries}
+
+
+@api.post("/queue/next")
+async def take_next(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """Claim the first waiting chat in your languages; `entry` is null when none waits."""
+    entry = await svc.db(lambda s: agent_actions.take_next_chat(s, agent=agent, clock=svc.clock))
+    return {"entry": entry}
+
+
+@api.post("/queue/{entry_id}/claim")
+async def claim(entry_id: int, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """Exactly one of several agents claiming the same chat wins; the others get 409 already_claimed."""
+    return await svc.db(lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=agent, clock=svc.clock))
+
+
+@api.post("/queue/{entry_id}/callback-done")
+async def callback_done(entry_id: int, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    return await svc.db(
+        lambda s: agent_actions.complete_callback(s, entry_id=entry_id, agent=agent, clock=svc.clock)
+    )
+
+
+@api.get("/chats")
+async def my_chats(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    entries = await svc.db(lambda s: agent_chat.queue_view(s, agent=agent, clock=svc.clock), write=False)
+    return {"entries": [e for e in entries if e["assigned_agent"] and e["assigned_agent"]["id"] == agent.id]}
+
+
+@api.get("/conversations/{conversation_id}")
+async def chat_detail(conversation_id: str, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    return await svc.db(
+        lambda s: agent_chat.chat_detail(s, conversation_id=conversation_id, agent=agent, clock=svc.clock),
+        write=False,
+    )
+
+
+@api.get("/conversations/{conversation_id}/messages")
+async def chat_messages(
+    conversation_id: str, svc: ServicesDep, agent: AgentDep, after: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        agent_chat.can_view(session, conversation_id=conversation_id, agent=agent)
+        return {"messages": messages_after(session, conversation_id=conversation_id, after=after)}
+
+    return await svc.db(work, write=False)
+
+
+@api.post("/conversations/{conversation_id}/messages")
+async def send_message(conversation_id: str, body: TextIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        message = agent_chat.reply(
+            session, conversation_id=conversation_id, agent=agent_actions.me(session, agent), text=body.text,
+            clock=svc.clock, client_message_id=body.client_message_id,
+        )
+        return {"message": messages_after(session, conversation_id=conversation_id, after=message.seq - 1, limit=1)[0]}
+
+    return await svc.db(work)
+
+
+@api.post("/conversations/{conversation_id}/notes", status_code=201)
+async def add_note(conversation_id: str, body: NoteIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        note = agent_chat.add_note(session, conversation_id=conversation_id, agent=agent, text=body.text,
+                                   clock=svc.clock)
+        return {"id": note.id, "text": note.text, "agent": agent.display_name}
+
+    return await svc.db(work)
+
+
+@api.post("/conversations/{conversation_id}/release")
+async def release(conversation_id: str, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    return await svc.db(
+        lambda s: agent_actions.release_chat(s, conversation_id=conversation_id, agent=agent, clock=svc.clock)
+    )
+
+
+@api.post("/conversations/{conversation_id}/transfer")
+async def transfer(conversation_id: str, body: TransferIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        entry_id = agent_actions.held_entry_id(session, conversation_id=conversation_id, agent=agent)
+        return agent_actions.assign_chat(
+            session, entry_id=entry_id, to_agent_id=body.agent_id, actor=agent, clock=svc.clock
+        )
+
+    return await svc.db(work)
+
+
+@api.post("/conversations/{conversation_id}/hand-back")
+async def hand_back(conversation_id: str, body: HandBackIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """Write the note into the bot's tracker first (503 and nothing changes if Rasa is down), then
+    route the conversation to the bot again. Holds the turn lock so no borrower turn interleaves."""
+    note = mask(body.note).text
+    async with svc.locks.hold(conversation_id):
+        await svc.db(lambda s: agent_actions.held_entry_id(s, conversation_id=conversation_id, agent=agent),
+                     write=False)
+        await svc.rasa.hand_back(conversation_id, note)
+        return await svc.db(
+            lambda s: agent_actions.hand_back_chat(
+                s, conversation_id=conversation_id, agent=agent, note=note, clock=svc.clock
+            )
+        )
+
+
+@api.post("/conversations/{conversation_id}/close")
+async def close(conversation_id: str, body: CloseIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    return await svc.db(
+        lambda s: agent_actions.close_chat(
+            s, conversation_id=conversation_id, agent=agent, resolution_code=body.resolution_code, clock=svc.clock
+        )
+    )
+
+
+def _kb(request: Request) -> LazyKnowledgeBase:
+    """One knowledge base per app (process), created on first use."""
+    state = request.app.state
+    if getattr(state, "agent_kb", None) is None:
+        state.agent_kb = LazyKnowledgeBase(getattr(state, "kb_settings", None))
+    return state.agent_kb  # type: ignore[no-any-return]
+
+
+@api.get("/kb/search")
+async def kb_search(
+    request: Request, svc: ServicesDep, agent: AgentDep,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
+) -> dict[str, Any]:
+    import anyio.to_thread
+
+    kb = _kb(request)
+    return await anyio.to_thread.run_sync(lambda: kb.search(q, lang=lang))
+
+
+@api.get("/kb/faq/{lang}/{faq_id}")
+async def kb_faq_source(lang: str, faq_id: str, request: Request, agent: AgentDep) -> dict[str, str]:
+    import anyio.to_thread
+
+    kb = _kb(request)
+    return await anyio.to_thread.run_sync(lambda: kb.source_text(lang=lang, faq_id=faq_id))
+
+
+api.include_router(agent_supervisor.router)
+router = APIRouter()  # what `create_app` includes
+router.include_router(api)
+router.include_router(console_router)

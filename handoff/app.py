@@ -1,0 +1,154 @@
+"""The application factory: `create_app(settings, engine=None) -> FastAPI`.
+
+Nothing happens at import. The lifespan migrates the database, creates the shared clients
+(`Services`: bus, HTTP client for Rasa, Redis, locks, rate limiter, clock) and starts the
+background tasks of the agent side when those modules are present.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+
+from handoff import db
+from handoff.api import borrower, borrower_ws
+from handoff.bodylimit import BodySizeLimit
+from handoff.bus import make_bus
+from handoff.clock import Clock, SystemClock
+from handoff.config import Settings
+from handoff.errors import register_error_handlers
+from handoff.locks import TurnLocks
+from handoff.rasa_client import RasaClient, action_server_health
+from handoff.ratelimit import RateLimiter
+from handoff.services import Services
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY_BYTES = 64 * 1024
+# Agent-side modules, wired in when present: routers to include, and `run_forever(services)` loops.
+OPTIONAL_ROUTERS = ("handoff.api.agent", "handoff.api.agent_ws")
+OPTIONAL_LOOPS = ("handoff.sla",)
+
+
+def _optional(module: str) -> Any:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    return importlib.import_module(module) if found else None
+
+
+def _check_db(engine: Engine) -> dict[str, Any]:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"ok": True, "backend": engine.dialect.name}
+    except Exception as exc:  # noqa: BLE001 - any failure means "database down" to the health check
+        return {"ok": False, "backend": engine.dialect.name, "error": type(exc).__name__}
+
+
+async def _check_redis(redis: Any) -> dict[str, Any]:
+    try:
+        await asyncio.wait_for(redis.ping(), 2.0)
+        return {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - any failure means "redis down" to the health check
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def create_app(
+    settings: Settings, engine: Engine | None = None, *, clock: Clock | None = None, migrate: bool = True
+) -> FastAPI:
+    owns_engine = engine is None
+    engine = engine or db.make_engine(settings.DATABASE_URL)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await anyio.to_thread.run_sync(db.upgrade, engine)
+        bus = make_bus(settings.REDIS_URL)
+        await bus.start()
+        redis = None
+        if settings.REDIS_URL:
+            import redis.asyncio as aioredis
+
+            redis = aioredis.from_url(settings.REDIS_URL)
+        http = httpx.AsyncClient(trust_env=False)
+        app.state.services = Services(
+            settings=settings, engine=engine, bus=bus, clock=clock or SystemClock(), http=http,
+            rasa=RasaClient(base_url=settings.RASA_URL, token=settings.RASA_TOKEN, timeout_s=settings.RASA_TIMEOUT_S,
+                            http=http),
+            locks=TurnLocks(redis=redis, hold_s=settings.RASA_TIMEOUT_S * 4 + 30),
+            limiter=RateLimiter(redis), redis=redis,
+        )
+        tasks = []
+        for name in OPTIONAL_LOOPS:
+            module = _optional(name)
+            if module is not None and hasattr(module, "run_forever"):
+                tasks.append(asyncio.create_task(module.run_forever(app.state.services), name=name))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await http.aclose()
+            await bus.stop()
+            if redis is not None:
+                await redis.aclose()
+            if owns_engine:
+                engine.dispose()
+
+    app = FastAPI(
+        title="Car-loan assistant: conversation service",
+        version="0.1.0",
+        description="Borrower API (REST + WebSocket), agent API and console, handoff queue.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    register_error_handlers(app)
+    app.include_router(borrower.router)
+    app.include_router(borrower_ws.router)
+    for name in OPTIONAL_ROUTERS:
+        module = _optional(name)
+        if module is not None and hasattr(module, "router"):
+            app.include_router(module.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        """Each dependency's state. 200 while the database works (the service can still store
+        messages and offer a person when the bot is down); 503 when it does not."""
+        svc: Services = app.state.services
+        checks: dict[str, Any] = {"db": await anyio.to_thread.run_sync(_check_db, engine)}
+        checks["rasa"], checks["action_server"] = await asyncio.gather(
+            svc.rasa.health(), action_server_health(svc.http, settings.ACTION_SERVER_URL)
+        )
+        if svc.redis is not None:
+            checks["redis"] = await _check_redis(svc.redis)
+        healthy = all(check.get("ok") for check in checks.values())
+        status = "ok" if healthy else ("degraded" if checks["db"]["ok"] else "down")
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503)
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC / "chat" / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,73 @@
+"""One typed settings object for the conversation service, read from the environment (no prefix).
+
+Built once by the entry point (`python -m handoff serve`) or by a test, then handed to
+`create_app`; nothing else in `handoff/` reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_PREFIX = "change-me"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the variable and how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
+
+    APP_ENV: Literal["development", "production"] = Field(
+        "development", description="production refuses placeholder secrets"
+    )
+    DATABASE_URL: str = Field(
+        "sqlite:///var/handoff.db", description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://..."
+    )
+    HOST: str = Field("127.0.0.1", description="address the HTTP server binds to")
+    PORT: int = Field(8000, ge=1, le=65535, description="port the HTTP server listens on")
+    SECRET_KEY: str = Field(
+        "change-me-secret-key", description="HMAC key for borrower conversation tokens"
+    )
+    RASA_URL: str = Field("http://127.0.0.1:5005", description="Rasa server base URL (loopback only)")
+    RASA_TOKEN: str = Field("change-me-rasa-token", description="Rasa --auth-token for the HTTP API")
+    RASA_TIMEOUT_S: float = Field(5.0, gt=0, le=8, description="total time allowed for one Rasa turn")
+    ACTION_SERVER_URL: str | None = Field(
+        "http://127.0.0.1:5055", description="action server base URL, checked by /healthz (None: skip)"
+    )
+    REDIS_URL: str | None = Field(None, description="redis://...; enables the Redis bus, locks, limits")
+    MAX_MESSAGE_CHARS: int = Field(2000, ge=1, description="longest borrower message accepted")
+    RATE_LIMIT_CONVERSATION_PER_MIN: int = Field(30, ge=1, description="borrower messages per conversation")
+    RATE_LIMIT_CLIENT_PER_MIN: int = Field(120, ge=1, description="borrower API requests per client address")
+    CALLBACK_OFFER_AFTER_S: int = Field(120, ge=0, description="wait before offering a callback ticket")
+    SLA_FIRST_REPLY_S: int = Field(120, ge=1, description="queued chat must get a first agent reply within")
+    SLA_WARNING_FRACTION: float = Field(0.75, gt=0, lt=1, description="warn at this fraction of the SLA")
+    AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
+    AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
+    AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
+    AGENT_MAX_CONCURRENT: int = Field(3, ge=1, description="default chats one agent holds at once")
+    BUSINESS_HOURS: str = Field(
+        "mon-fri 08:00-20:00, sat 09:00-13:00", description="when agents are on shift ('always' = 24/7)"
+    )
+    BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
+    LOG_LEVEL: str = Field("INFO", description="Python logging level")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.APP_ENV == "production":
+            for name in ("SECRET_KEY", "RASA_TOKEN"):
+                value = getattr(self, name)
+                if value.startswith(PLACEHOLDER_PREFIX) or len(value) < 16:
+                    raise ValueError(
+                        f"{name} still holds a placeholder or is shorter than 16 characters; "
+                        f"set {name} to a random secret (e.g. `python -c 'import secrets; "
+                        f"print(secrets.token_urlsafe(32))'`) when APP_ENV=production"
+                    )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")

@@ -1,0 +1,141 @@
+"""Typed errors and the one JSON error shape: `{"error": {"code": ..., "message": ...}}`.
+
+Data functions raise these with the id of what failed; `register_error_handlers` maps them (and
+FastAPI's own validation / routing errors) to a status code and that shape. Unexpected exceptions
+become a 500 whose body says nothing about the input.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from handoff.states import IllegalTransition
+
+log = logging.getLogger(__name__)
+
+
+class HandoffError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, target_id: str | int | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.target_id = target_id
+        self.headers = headers
+
+
+class InvalidInputError(HandoffError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class UnauthorizedError(HandoffError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(HandoffError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFoundError(HandoffError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(HandoffError):
+    status_code = 409
+    code = "conflict"
+
+
+class MessageTooLongError(HandoffError):
+    status_code = 413
+    code = "message_too_long"
+
+
+class RateLimitedError(HandoffError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, target_id: str | None = None):
+        super().__init__(message, target_id=target_id, headers={"Retry-After": str(retry_after_s)})
+        self.retry_after_s = retry_after_s
+
+
+class BotUnavailableError(HandoffError):
+    """Rasa (or the action server behind it) failed, timed out or answered nothing."""
+
+    status_code = 503
+    code = "bot_unavailable"
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+    422: "invalid_input", 429: "rate_limited",
+}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    async def on_handoff_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HandoffError)
+        return error_response(exc.status_code, exc.code, exc.message, exc.headers)
+
+    async def on_illegal_transition(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, IllegalTransition)
+        return error_response(
+            409, "illegal_transition", f"conversation is {exc.current!r}; cannot move to {exc.target!r}"
+        )
+
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(422, "invalid_input", _validation_message(exc))
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = HTTP_CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return error_response(500, "internal_error", "something went wrong on our side; please try again")
+
+    app.add_exception_handler(HandoffError, on_handoff_error)
+    app.add_exception_handler(IllegalTransition, on_illegal_transition)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+# Short names, used by the agent side.
+InvalidInput = InvalidInputError
+Unauthorized = UnauthorizedError
+Forbidden = ForbiddenError
+NotFound = NotFoundError
+Conflict = ConflictError
+RateLimited = RateLimitedError
+BotUnavailable = BotUnavailableError

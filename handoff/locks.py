@@ -1,0 +1,46 @@
+"""One turn at a time per conversation.
+
+In-process an `asyncio.Lock` per conversation (FIFO, so turns run in arrival order). With
+REDIS_URL a Redis lock is taken as well, so several service replicas serialise too: Rasa's own
+lock store cannot be relied on for that (pitfalls.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+
+class TurnLocks:
+    def __init__(self, *, redis: Any = None, hold_s: float = 60.0, wait_s: float = 120.0) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._redis = redis
+        self._hold_s = hold_s
+        self._wait_s = wait_s
+
+    @asynccontextmanager
+    async def hold(self, conversation_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, users + 1)
+        try:
+            async with lock:
+                if self._redis is None:
+                    yield
+                else:
+                    async with self._redis.lock(
+                        f"handoff:lock:conversation:{conversation_id}",
+                        timeout=self._hold_s,
+                        blocking_timeout=self._wait_s,
+                    ):
+                        yield
+        finally:
+            lock, users = self._locks[conversation_id]
+            if users <= 1:
+                del self._locks[conversation_id]
+            else:
+                self._locks[conversation_id] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)

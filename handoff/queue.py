@@ -1,0 +1,246 @@
+"""The agent queue as the borrower side sees it: join, position, estimated wait, leave, callback.
+
+The agents' operations on entries (claim, take next, release, transfer, close, hand back) live in
+`handoff.claims`. Every function here works inside the caller's transaction and never commits.
+
+Entry statuses (`QueueStatus`): waiting -> assigned -> waiting | done; waiting -> callback | done;
+callback -> waiting | done. At most one active (waiting/assigned/callback) entry per conversation,
+guaranteed by a partial unique index, so concurrent handoffs of one conversation cannot both insert.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handoff.business_hours import parse_business_hours
+from handoff.clock import Clock, as_utc
+from handoff.conversations import change_state
+from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
+from handoff.states import PRIORITY_RANK, ConversationState, Priority, QueueStatus, Role
+
+ACTIVE_STATUSES = (QueueStatus.WAITING, QueueStatus.ASSIGNED, QueueStatus.CALLBACK)
+DEFAULT_PICKUP_S = 60  # first estimate before any chat has been picked up
+DEFAULT_HANDLING_S = 300
+RECENT_SAMPLE = 20
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR)
+
+
+def active_entry(session: Session, *, conversation_id: str) -> QueueEntry | None:
+    return session.scalars(
+        select(QueueEntry).where(
+            QueueEntry.conversation_id == conversation_id,
+            QueueEntry.status.in_([str(s) for s in ACTIVE_STATUSES]),
+        )
+    ).first()
+
+
+def enqueue(
+    session: Session,
+    *,
+    conversation: Conversation,
+    packet: dict[str, Any],
+    reason: str,
+    priority: str,
+    lang: str,
+    summary: str,
+    clock: Clock,
+) -> QueueEntry:
+    """Put a conversation in the queue (bot -> queued). Idempotent: returns the active entry if any."""
+    existing = active_entry(session, conversation_id=conversation.id)
+    if existing is not None:
+        if existing.status == QueueStatus.CALLBACK:
+            # The borrower asks for a person again while a callback is pending: wait in line again,
+            # keeping the original place (enqueued_at), and keep the ticket open.
+            existing.status = QueueStatus.WAITING
+            existing.version += 1
+            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason)
+        return existing
+    rank = PRIORITY_RANK[Priority(priority)]
+    entry = QueueEntry(
+        conversation_id=conversation.id,
+        status=QueueStatus.WAITING,
+        reason=reason,
+        priority=str(Priority(priority)),
+        priority_rank=rank,
+        lang=lang,
+        summary=summary,
+        packet=packet,
+        enqueued_at=clock.now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        found = active_entry(session, conversation_id=conversation.id)
+        if found is None:
+            raise
+        return found
+    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason)
+    return entry
+
+
+def _move(
+    session: Session, conversation: Conversation, target: ConversationState, actor_type: str, *,
+    actor_id: str | None = None, reason: str | None = None,
+) -> None:
+    if conversation.state != target:
+        change_state(
+            session, conversation=conversation, target=target, actor_type=actor_type, actor_id=actor_id,
+            reason=reason,
+        )
+
+
+def _ahead_clause(entry: QueueEntry) -> Any:
+    return or_(
+        QueueEntry.priority_rank < entry.priority_rank,
+        and_(QueueEntry.priority_rank == entry.priority_rank, QueueEntry.enqueued_at < entry.enqueued_at),
+        and_(
+            QueueEntry.priority_rank == entry.priority_rank,
+            QueueEntry.enqueued_at == entry.enqueued_at,
+            QueueEntry.id < entry.id,
+        ),
+    )
+
+
+def queue_position(session: Session, *, conversation_id: str) -> int | None:
+    """1-based place among waiting entries (priority, then waiting time); None when not waiting."""
+    entry = active_entry(session, conversation_id=conversation_id)
+    if entry is None or entry.status != QueueStatus.WAITING:
+        return None
+    ahead = session.scalar(
+        select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.status == QueueStatus.WAITING, _ahead_clause(entry)
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def _recent_mean(values: list[float], default: float) -> float:
+    return sum(values) / len(values) if values else default
+
+
+def estimated_wait_s(session: Session, *, conversation_id: str, clock: Clock) -> int | None:
+    """Seconds until an agent is expected to pick this chat up, from recent handling times.
+
+    Time to pickup for the head of the queue is the mean of the last pickups; every chat ahead adds
+    one mean handling time divided among the agents online. Minus what the borrower already waited.
+    """
+    position = queue_position(session, conversation_id=conversation_id)
+    if position is None:
+        return None
+    entry = active_entry(session, conversation_id=conversation_id)
+    assert entry is not None
+    picked = session.execute(
+        select(QueueEntry.enqueued_at, QueueEntry.assigned_at)
+        .where(QueueEntry.assigned_at.is_not(None))
+        .order_by(QueueEntry.assigned_at.desc())
+        .limit(RECENT_SAMPLE)
+    ).all()
+    pickups = [max(0.0, (as_utc(a) - as_utc(e)).total_seconds()) for e, a in picked]
+    handled = session.execute(
+        select(QueueEntry.assigned_at, QueueEntry.closed_at)
+        .where(QueueEntry.closed_at.is_not(None), QueueEntry.assigned_at.is_not(None))
+        .order_by(QueueEntry.closed_at.desc())
+        .limit(RECENT_SAMPLE)
+    ).all()
+    handling = [max(0.0, (as_utc(c) - as_utc(a)).total_seconds()) for a, c in handled]
+    online = session.scalar(
+        select(func.coalesce(func.sum(Agent.max_concurrent), 0)).where(
+            Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES])
+        )
+    )
+    slots = max(1, int(online or 0))
+    estimate = _recent_mean(pickups, DEFAULT_PICKUP_S) + (position - 1) * _recent_mean(
+        handling, DEFAULT_HANDLING_S
+    ) / slots
+    waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
+    # Never claim zero while still waiting: someone has to notice the chat first.
+    return max(15, math.ceil(estimate - waited))
+
+
+def leave_queue(
+    session: Session, *, conversation: Conversation, actor_type: str, actor_id: str | None
+) -> None:
+    """The borrower stops waiting (or leaves the agent): the entry ends and the bot takes over again."""
+    entry = active_entry(session, conversation_id=conversation.id)
+    if entry is not None:
+        entry.status = QueueStatus.DONE
+        entry.resolution_code = entry.resolution_code or "borrower_left"
+        entry.version += 1
+    conversation.assigned_agent_id = None
+    _move(session, conversation, ConversationState.BOT, actor_type, actor_id=actor_id, reason="borrower_left")
+
+
+def create_callback(
+    session: Session,
+    *,
+    conversation: Conversation,
+    contact_method: str,
+    contact: str,
+    preferred_time: str,
+    clock: Clock,
+    reason: str = "explicit_request",
+    summary: str = "",
+) -> CallbackTicket:
+    """A callback ticket replaces the wait (queued -> bot); the entry stays visible as 'callback'.
+
+    `contact` must already be masked by the caller.
+    """
+    entry = active_entry(session, conversation_id=conversation.id)
+    if entry is None:
+        entry = QueueEntry(
+            conversation_id=conversation.id,
+            status=QueueStatus.CALLBACK,
+            reason=reason,
+            priority=str(Priority.NORMAL),
+            priority_rank=PRIORITY_RANK[Priority.NORMAL],
+            lang=conversation.lang,
+            summary=summary,
+            packet={},
+            enqueued_at=clock.now(),
+        )
+        session.add(entry)
+        session.flush()
+    else:
+        entry.status = QueueStatus.CALLBACK
+        entry.assigned_agent_id = None
+        entry.version += 1
+    ticket = CallbackTicket(
+        conversation_id=conversation.id,
+        queue_entry_id=entry.id,
+        contact_method=contact_method,
+        contact=contact,
+        preferred_time=preferred_time,
+        lang=conversation.lang,
+        created_at=clock.now(),
+    )
+    session.add(ticket)
+    conversation.assigned_agent_id = None
+    _move(session, conversation, ConversationState.BOT, "borrower", reason="callback_requested")
+    session.flush()
+    return ticket
+
+
+def presence_cutoff(clock: Clock, settings: Any) -> Any:
+    return clock.now() - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT_S)
+
+
+def agents_available(session: Session, *, lang: str, clock: Clock, settings: Any) -> bool:
+    """True when it is business hours and at least one agent speaking `lang` is online and seen lately."""
+    hours = parse_business_hours(settings.BUSINESS_HOURS, settings.BUSINESS_TZ)
+    if not hours.is_open(clock.now()):
+        return False
+    candidates = session.scalars(
+        select(Agent).where(
+            Agent.status == "online",
+            Agent.role.in_([str(r) for r in STAFF_ROLES]),
+            Agent.last_seen_at >= presence_cutoff(clock, settings),
+        )
+    ).all()
+    return any(lang in agent.languages.split(",") for agent in candidates)

@@ -1,0 +1,240 @@
+"""A borrower turn: mask, store, then route - to Rasa while the bot is in charge, else to the agent.
+
+Order of events for one borrower message (one turn per conversation at a time, `TurnLocks`):
+1. mask the text; a `client_message_id` seen before returns the earlier result, nothing else;
+2. store the masked message (committed, published) before anything is forwarded;
+3. in the bot state, ask Rasa; store each reply element as a bot message; a `handoff` element puts
+   the conversation in the queue; a failure (timeout, error, `[]`) becomes an honest system
+   message with an offer of a person - never silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handoff import queue, texts
+from handoff.bus import AGENTS_TOPIC, conversation_topic
+from handoff.business_hours import parse_business_hours
+from handoff.clock import Clock, as_utc
+from handoff.config import Settings
+from handoff.conversations import (
+    append_message,
+    get_conversation,
+    messages_after,
+    publish_after_commit,
+    state_event,
+)
+from handoff.errors import BotUnavailableError, ConflictError
+from handoff.masking import mask
+from handoff.models import Conversation, Message, QueueEntry
+from handoff.services import Services
+from handoff.states import ConversationState, HandoffReason, Priority, QueueStatus, Sender
+
+log = logging.getLogger(__name__)
+
+# Only these keys of a Rasa reply element reach the borrower; the handoff packet stays internal.
+PUBLIC_CUSTOM_TYPES = ("faq_answer",)
+
+
+def conversation_view(session: Session, *, conversation: Conversation, clock: Clock, settings: Settings) -> dict[str, Any]:
+    view = state_event(session, conversation=conversation, clock=clock)
+    view.pop("type")
+    entry = queue.active_entry(session, conversation_id=conversation.id)
+    waiting_s = None
+    if entry is not None and conversation.state == ConversationState.QUEUED:
+        waiting_s = max(0, int((clock.now() - as_utc(entry.enqueued_at)).total_seconds()))
+    return {
+        "id": conversation.id,
+        "lang": conversation.lang,
+        "last_seq": conversation.last_seq,
+        **view,
+        "waiting_s": waiting_s,
+        "callback_offer_after_s": settings.CALLBACK_OFFER_AFTER_S,
+        "max_message_chars": settings.MAX_MESSAGE_CHARS,
+    }
+
+
+def turn_result(session: Session, *, conversation: Conversation, first_seq: int, last_seq: int, svc: Services) -> dict[str, Any]:
+    messages = [
+        m for m in messages_after(session, conversation_id=conversation.id, after=first_seq - 1) if m["seq"] <= last_seq
+    ]
+    return {"messages": messages, **conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)}
+
+
+def _previous(session: Session, *, conversation_id: str, client_message_id: str, svc: Services) -> dict[str, Any] | None:
+    earlier = session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id, Message.client_message_id == client_message_id)
+    ).first()
+    if earlier is None or earlier.reply_to_seq is None:
+        return None
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    return turn_result(session, conversation=conversation, first_seq=earlier.seq, last_seq=earlier.reply_to_seq, svc=svc)
+
+
+def _store_borrower(
+    session: Session, *, conversation_id: str, text: str, client_message_id: str | None, svc: Services
+) -> tuple[int, str, str]:
+    """Store the masked borrower message. Returns (seq, state, lang)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state == ConversationState.CLOSED:
+        raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
+    message = append_message(
+        session, conversation_id=conversation_id, sender=Sender.BORROWER, text=text, client_message_id=client_message_id
+    )
+    if conversation.state != ConversationState.BOT:
+        message.reply_to_seq = message.seq  # routed to the agent; no bot reply will follow
+        session.execute(
+            update(QueueEntry)
+            .where(QueueEntry.conversation_id == conversation_id, QueueEntry.status.in_(queue.ACTIVE_STATUSES))
+            .values(last_borrower_msg_at=svc.clock.now())
+        )
+    return message.seq, conversation.state, conversation.lang
+
+
+def transcript(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:
+    return [
+        {"seq": m["seq"], "sender": m["sender"], "text": m["text"], "created_at": m["created_at"]}
+        for m in messages_after(session, conversation_id=conversation_id, after=0, limit=10_000)
+    ]
+
+
+def put_in_queue(
+    session: Session, *, conversation: Conversation, packet: dict[str, Any], svc: Services
+) -> QueueEntry:
+    """Enqueue with the handoff packet plus our transcript; tell the borrower and the agents."""
+    reason = packet.get("reason")
+    reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
+    priority = packet.get("priority")
+    priority = priority if priority in set(Priority) else Priority.NORMAL
+    lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
+    was_waiting = conversation.state == ConversationState.QUEUED
+    entry = queue.enqueue(
+        session, conversation=conversation, packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
+        reason=str(reason), priority=str(priority), lang=str(lang), summary=str(packet.get("summary") or ""), clock=svc.clock,
+    )
+    if not was_waiting:
+        lang = conversation.lang
+        append_message(session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=texts.text("queued", lang))
+        if not queue.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
+            hours = parse_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ)
+            notice = (
+                texts.text("nobody_online", lang)
+                if hours.is_open(svc.clock.now())
+                else texts.text("after_hours", lang, hours=svc.settings.BUSINESS_HOURS)
+            )
+            append_message(
+                session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=notice,
+                payload={"buttons": [texts.button("button_callback", lang, "callback")]},
+            )
+    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
+    notify_queue_positions(session, clock=svc.clock)
+    return entry
+
+
+def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    payload: dict[str, Any] = {}
+    if isinstance(element.get("buttons"), list):
+        payload["buttons"] = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in element["buttons"] if isinstance(b, dict)
+        ]
+    custom = element.get("custom")
+    if isinstance(custom, dict):
+        payload["custom"] = custom if custom.get("type") in PUBLIC_CUSTOM_TYPES else {"type": custom.get("type")}
+    if element.get("image"):
+        payload["image"] = str(element["image"])
+    return str(element.get("text") or ""), payload
+
+
+def _store_replies(
+    session: Session, *, conversation_id: str, borrower_seq: int, reply: list[dict[str, Any]] | None, svc: Services
+) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    lang = conversation.lang
+    if reply is None:
+        append_message(
+            session, conversation_id=conversation_id, sender=Sender.SYSTEM, text=texts.text("bot_unavailable", lang),
+            payload={"buttons": [texts.button("button_person", lang, "handoff")], "custom": {"type": "bot_unavailable"}},
+        )
+    else:
+        for element in reply:
+            text, payload = _bot_message(element)
+            public_custom = payload.get("custom", {}).get("type") in PUBLIC_CUSTOM_TYPES
+            if text or payload.get("buttons") or payload.get("image") or public_custom:
+                append_message(session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload)
+            custom = element.get("custom")
+            if isinstance(custom, dict) and custom.get("type") == "handoff":
+                packet = custom.get("packet") if isinstance(custom.get("packet"), dict) else {}
+                if conversation.state == ConversationState.BOT:
+                    put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
+    session.execute(
+        update(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
+        .values(reply_to_seq=conversation.last_seq)
+    )
+    return turn_result(session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc)
+
+
+async def borrower_message(
+    svc: Services, *, conversation_id: str, text: str, client_message_id: str | None
+) -> dict[str, Any]:
+    """Handle one borrower message end to end; returns the stored messages of this turn and the state."""
+    masked = mask(text).text
+    if client_message_id:
+        earlier = await svc.db(lambda s: _previous(s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc), write=False)
+        if earlier is not None:
+            return earlier
+    async with svc.locks.hold(conversation_id):
+        if client_message_id:
+            earlier = await svc.db(lambda s: _previous(s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc))
+            if earlier is not None:
+                return earlier
+        try:
+            seq, state, lang = await svc.db(
+                lambda s: _store_borrower(
+                    s, conversation_id=conversation_id, text=masked, client_message_id=client_message_id, svc=svc
+                )
+            )
+        except IntegrityError:  # the same client_message_id stored by another replica just now
+            earlier = await svc.db(
+                lambda s: _previous(s, conversation_id=conversation_id, client_message_id=client_message_id or "", svc=svc)
+            )
+            if earlier is None:
+                raise ConflictError("this message is still being processed; retry shortly", target_id=conversation_id) from None
+            return earlier
+        if state != ConversationState.BOT:
+            return await svc.db(lambda s: turn_result(s, conversation=get_conversation(s, conversation_id=conversation_id),
+                                                      first_seq=seq, last_seq=seq, svc=svc), write=False)
+        topic = conversation_topic(conversation_id)
+        await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": True})
+        reply: list[dict[str, Any]] | None
+        try:
+            reply = await svc.rasa.send(conversation_id=conversation_id, text=masked, lang=lang)
+        except BotUnavailableError as exc:
+            log.warning("conversation %s: bot unavailable: %s", conversation_id, exc.message)
+            reply = None
+        finally:
+            await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": False})
+        return await svc.db(
+            lambda s: _store_replies(s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc)
+        )
+
+
+def notify_queue_positions(session: Session, *, clock: Clock) -> None:
+    """Queue a fresh `state` event (position, estimated wait) for every waiting conversation."""
+    session.flush()
+    waiting = session.scalars(
+        select(Conversation)
+        .join(QueueEntry, QueueEntry.conversation_id == Conversation.id)
+        .where(QueueEntry.status == QueueStatus.WAITING)
+    ).all()
+    for conversation in waiting:
+        if conversation.state == ConversationState.QUEUED:
+            publish_after_commit(
+                session, conversation_topic(conversation.id), state_event(session, conversation=conversation, clock=clock)
+            )

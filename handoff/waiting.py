@@ -1,0 +1,130 @@
+"""What a borrower can do about waiting for a person: ask for one, stop waiting, or ask for a callback.
+
+Each runs under the conversation's turn lock, like a message, so it cannot interleave with a turn.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handoff import queue, texts
+from handoff.bus import AGENTS_TOPIC
+from handoff.conversations import append_message, get_conversation, publish_after_commit
+from handoff.errors import ConflictError, InvalidInputError
+from handoff.masking import mask_text
+from handoff.services import Services
+from handoff.states import ConversationState, HandoffReason, Priority, Sender
+from handoff.turns import conversation_view, notify_queue_positions, put_in_queue, transcript
+
+SUMMARIES = {
+    HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
+    HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable; the borrower accepted the offer of a person.",
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[\d ()\-.]{7,24}$")
+
+
+def _view(session: Session, *, conversation_id: str, svc: Services) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+
+
+def _request_person(session: Session, *, conversation_id: str, reason: str, svc: Services) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state == ConversationState.CLOSED:
+        raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
+    if conversation.state == ConversationState.BOT:
+        packet = {
+            "reason": reason, "priority": str(Priority.NORMAL), "lang": conversation.lang,
+            "summary": SUMMARIES[HandoffReason(reason)], "turns": [], "anger_scores": [], "faq_candidates": [],
+        }
+        put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
+    return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+
+
+async def request_person(svc: Services, *, conversation_id: str, reason: str) -> dict[str, Any]:
+    """The one-step 'talk to a person' control; idempotent while already queued or assigned."""
+    async with svc.locks.hold(conversation_id):
+        return await svc.db(lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, svc=svc))
+
+
+def _leave(session: Session, *, conversation_id: str, svc: Services) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state in (ConversationState.QUEUED, ConversationState.ASSIGNED):
+        queue.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
+        append_message(session, conversation_id=conversation_id, sender=Sender.SYSTEM,
+                       text=texts.text("left_queue", conversation.lang))
+        publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
+        notify_queue_positions(session, clock=svc.clock)
+    return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+
+
+async def leave_queue(svc: Services, *, conversation_id: str) -> dict[str, Any]:
+    async with svc.locks.hold(conversation_id):
+        return await svc.db(lambda s: _leave(s, conversation_id=conversation_id, svc=svc))
+
+
+def mask_contact(method: str, contact: str) -> str:
+    """Enough for an agent to match the contact against the loan file, not enough to misuse it."""
+    if method == "email":
+        local, _, domain = contact.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = re.sub(r"\D", "", contact)
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 10 else f"****{digits[-4:]}"
+
+
+def validate_contact(method: str, contact: str) -> str:
+    contact = contact.strip()
+    if method == "email" and not _EMAIL.match(contact):
+        raise InvalidInputError("contact: not an e-mail address (like name@example.com)")
+    if method == "phone" and (not _PHONE.match(contact) or not 7 <= len(re.sub(r"\D", "", contact)) <= 15):
+        raise InvalidInputError("contact: not a phone number (7 to 15 digits, may start with +)")
+    return contact
+
+
+def _callback(
+    session: Session, *, conversation_id: str, method: str, contact: str, preferred_time: str, svc: Services
+) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state == ConversationState.CLOSED:
+        raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
+    lang = conversation.lang
+    masked_contact = mask_contact(method, contact)
+    preferred = mask_text(preferred_time.strip())
+    ticket = queue.create_callback(
+        session, conversation=conversation, contact_method=method, contact=masked_contact, preferred_time=preferred,
+        clock=svc.clock, summary="Callback requested. Transcript attached.",
+    )
+    entry = queue.active_entry(session, conversation_id=conversation_id)
+    if entry is not None and not entry.packet:
+        entry.packet = {"reason": entry.reason, "transcript": transcript(session, conversation_id=conversation_id)}
+    when = texts.text("when", lang, time=preferred) if preferred else ""
+    append_message(
+        session, conversation_id=conversation_id, sender=Sender.SYSTEM,
+        text=texts.text("callback_created", lang, method=texts.text(f"method_{method}", lang), contact=masked_contact,
+                        when=when, ticket=ticket.id),
+        payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id}},
+    )
+    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
+    notify_queue_positions(session, clock=svc.clock)
+    view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+    return {"ticket_id": ticket.id, "contact_method": method, "contact": masked_contact,
+            "preferred_time": preferred, **view}
+
+
+async def request_callback(
+    svc: Services, *, conversation_id: str, contact_method: str, contact: str, preferred_time: str
+) -> dict[str, Any]:
+    contact = validate_contact(contact_method, contact)
+    async with svc.locks.hold(conversation_id):
+        return await svc.db(
+            lambda s: _callback(s, conversation_id=conversation_id, method=contact_method, contact=contact,
+                                preferred_time=preferred_time, svc=svc)
+        )
+
+
+async def view(svc: Services, *, conversation_id: str) -> dict[str, Any]:
+    return await svc.db(lambda s: _view(s, conversation_id=conversation_id, svc=svc), write=False)

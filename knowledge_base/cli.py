@@ -1,0 +1,138 @@
+"""``python -m knowledge_base validate|build|search|stats``: the only place settings are read from the env."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from knowledge_base import store
+from knowledge_base.build import build_index
+from knowledge_base.config import KBSettings
+from knowledge_base.errors import InvalidKnowledgeBaseError, KBError
+from knowledge_base.kb import KnowledgeBase
+from knowledge_base.source import read_source
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m knowledge_base", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="check every FAQ file; lists all problems with file:line")
+    v.add_argument("--source", type=Path, help="FAQ folder (default knowledge_base/faq, env KB_SOURCE)")
+    b = sub.add_parser("build", help="validate, then build the index incrementally")
+    b.add_argument("--source", type=Path)
+    b.add_argument("--index", type=Path, help="index folder (default var/kb_index, env KB_INDEX_DIR)")
+    b.add_argument("--force", action="store_true", help="write a new version even when nothing changed")
+    s = sub.add_parser("search", help="answer queries read one per line from stdin")
+    s.add_argument("--index", type=Path)
+    s.add_argument("--json", action="store_true", help="one JSON object per line")
+    s.add_argument("--lang", choices=["en", "zh"], help="query language (default: detect)")
+    s.add_argument("query", nargs="*", help="a query (default: read lines from stdin)")
+    st = sub.add_parser("stats", help="counts per language and tag, and the last build's manifest")
+    st.add_argument("--source", type=Path)
+    st.add_argument("--index", type=Path)
+    return p
+
+
+def _settings(args: argparse.Namespace) -> KBSettings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "source", None) is not None:
+        overrides["source"] = args.source
+    if getattr(args, "index", None) is not None:
+        overrides["index_dir"] = args.index
+    return KBSettings(**overrides)
+
+
+def _validate(settings: KBSettings, out: TextIO, err: TextIO) -> int:
+    source = read_source(settings.source_path(), settings.root)
+    for issue in source.issues:
+        print(issue, file=err)
+    if source.issues:
+        print(f"{len(source.issues)} problem(s) in {source.files} file(s); fix them and run validate again",
+              file=err)
+        return EXIT_CONTENT
+    langs = Counter(f.lang for f in source.faqs)
+    print(f"ok: {source.files} file(s), " + ", ".join(f"{n} {lang}" for lang, n in sorted(langs.items())),
+          file=out)
+    return EXIT_OK
+
+
+def _build(settings: KBSettings, force: bool, out: TextIO, err: TextIO) -> int:
+    try:
+        report = build_index(settings, progress=err.isatty(), force=force)
+    except InvalidKnowledgeBaseError as exc:
+        for issue in exc.issues:
+            print(issue, file=err)
+        print(f"{exc}; fix the files and run build again", file=err)
+        return EXIT_CONTENT
+    for line in report.lines():
+        print(line, file=out)
+    return EXIT_OK
+
+
+def _search(settings: KBSettings, args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
+    kb = KnowledgeBase(settings)
+    queries = [" ".join(args.query)] if args.query else (line.rstrip("\n") for line in stdin)
+    for query in queries:
+        resp = kb.search(query, lang=args.lang)
+        if args.json:
+            print(json.dumps(resp.to_json(), ensure_ascii=False), file=out, flush=True)
+            continue
+        print(f"{resp.decision} [{resp.lang}] {query}", file=out)
+        for hit in resp.results:
+            print(f"  {hit.score:.3f}  {hit.id:32} {hit.title}  ({hit.source})", file=out)
+        out.flush()
+    return EXIT_OK
+
+
+def _stats(settings: KBSettings, out: TextIO) -> int:
+    source = read_source(settings.source_path(), settings.root)
+    langs = Counter(f.lang for f in source.faqs)
+    tags = Counter((f.lang, t) for f in source.faqs for t in (f.tags or ("(untagged)",)))
+    print(f"source {settings.source_path()}: {source.files} file(s), {len(source.issues)} problem(s)", file=out)
+    for lang, n in sorted(langs.items()):
+        print(f"  {lang}: {n} FAQ(s)", file=out)
+        for (tag_lang, tag), count in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0][1])):
+            if tag_lang == lang:
+                print(f"    {tag}: {count}", file=out)
+    try:
+        manifest = store.read_manifest(settings.index_path())
+    except KBError as exc:
+        print(f"index: {exc}", file=out)
+        return EXIT_OK
+    print(f"index {settings.index_path()} (last build):", file=out)
+    print(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), file=out)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    stdin, out, err = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ValidationError as exc:
+        for e in exc.errors():
+            print(f"setting {'.'.join(str(p) for p in e['loc'])}: {e['msg']} (KB_* environment)", file=err)
+        return EXIT_USAGE
+    try:
+        if args.command == "validate":
+            return _validate(settings, out, err)
+        if args.command == "build":
+            return _build(settings, args.force, out, err)
+        if args.command == "search":
+            return _search(settings, args, stdin, out)
+        return _stats(settings, out)
+    except KBError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,137 @@
+"""KnowledgeBase: the object the action server holds. Loads the index and the model once, answers searches,
+and picks up a rebuilt index without a restart (checks manifest.json at most every reload_interval_s)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knowledge_base import store
+from knowledge_base.config import KBSettings
+from knowledge_base.embedder import Embedder
+from knowledge_base.errors import IndexNotBuiltError
+from knowledge_base.faq import LANGS
+from knowledge_base.results import Hit, SearchResponse
+from knowledge_base.search import LangIndex, Scored, decide, to_hit
+from knowledge_base.text import Tokenizer, clean, detect_lang
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """One loaded, immutable index version; searches hold a reference, reloads replace it whole."""
+
+    manifest: dict[str, Any]
+    stamp: tuple[int, int] | None
+    entries: list[dict[str, Any]]
+    by_id: dict[str, int]
+    langs: dict[str, LangIndex]
+
+
+class KnowledgeBase:
+    """Thread-safe FAQ search. ``embedder`` may be shared (e.g. one model for a whole test session)."""
+
+    def __init__(self, settings: KBSettings | None = None, *, embedder: Embedder | None = None,
+                 tokenizer: Tokenizer | None = None) -> None:
+        self.settings = settings or KBSettings()
+        self.index_dir = self.settings.index_path()
+        self._embedder = embedder
+        self._tokenizer = tokenizer or Tokenizer()
+        self._reload_lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._snapshot = self._load()
+
+    @classmethod
+    def open(cls, index_dir: str | Path, settings: KBSettings | None = None, **kwargs: Any) -> KnowledgeBase:
+        settings = (settings or KBSettings()).model_copy(update={"index_dir": Path(index_dir)})
+        return cls(settings, **kwargs)
+
+    # -- loading ---------------------------------------------------------------------------------------
+    def _load(self) -> _Snapshot:
+        for attempt in range(3):
+            stamp = store.manifest_stamp(self.index_dir)
+            manifest = store.read_manifest(self.index_dir)
+            try:
+                meta, indexes = store.load_version(self.index_dir, manifest)
+                break
+            except IndexNotBuiltError:
+                if attempt == 2:  # a concurrent build may have pruned the version we just read about
+                    raise
+        if self._embedder is None or self._embedder.id != manifest.get("model_id"):
+            self._embedder = Embedder(str(manifest["model"]), self.settings.device, self.settings.batch_size)
+        entries: list[dict[str, Any]] = meta["entries"]
+        langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
+                 for lang in meta["texts"] if lang in indexes}
+        return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs)
+
+    def reload(self, force: bool = False) -> bool:
+        """Load the published version if it changed (or ``force``); True when a new one was loaded."""
+        with self._reload_lock:
+            self._checked = time.monotonic()
+            current = self._snapshot
+            if not force and store.manifest_stamp(self.index_dir) == current.stamp:
+                return False
+            try:
+                fresh = self._load()
+            except IndexNotBuiltError:
+                return False  # keep serving the version we have
+            changed = fresh.manifest.get("version") != current.manifest.get("version")
+            self._snapshot = fresh
+            return changed or force
+
+    def _maybe_reload(self) -> None:
+        if time.monotonic() - self._checked >= self.settings.reload_interval_s and \
+                not self._reload_lock.locked():
+            self.reload()
+
+    @property
+    def version(self) -> str:
+        return str(self._snapshot.manifest["version"])
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return dict(self._snapshot.manifest)
+
+    # -- queries ---------------------------------------------------------------------------------------
+    def search(self, text: str, lang: str | None = None) -> SearchResponse:
+        """Search the FAQs of ``lang`` (detected from the text when None) first, then the other language when
+        nothing fits. Never raises for odd input: empty or junk text gives decision ``none``."""
+        if lang is not None and lang not in LANGS:
+            raise ValueError(f"lang must be one of {', '.join(LANGS)} or None, not {lang!r}")
+        self._maybe_reload()
+        snap = self._snapshot
+        settings = self.settings
+        query = clean(str(text))[: settings.max_query_chars]
+        primary = lang or detect_lang(query, settings.zh_ratio)
+        if not query or self._embedder is None:
+            return SearchResponse(str(text), primary, "none", [], self.version)
+        qvec = self._embedder.encode_query(query)
+        tokens = self._tokenizer.tokens(query)
+        order = [primary] + ([o for o in LANGS if o != primary] if settings.cross_lingual_fallback else [])
+        first: tuple[str, list[Scored]] | None = None
+        for search_lang in order:
+            index = snap.langs.get(search_lang)
+            if index is None:
+                continue
+            decision, chosen = decide(index.score(qvec, tokens, settings.dense_weight(search_lang)), settings,
+                                      search_lang)
+            if first is None:
+                first = (decision, chosen)
+            if decision != "none":
+                return SearchResponse(str(text), primary, decision,
+                                      [to_hit(snap.entries[s.entry], s) for s in chosen], self.version)
+        tried = first[1] if first else []
+        return SearchResponse(str(text), primary, "none", [to_hit(snap.entries[s.entry], s) for s in tried],
+                              self.version)
+
+    def get(self, faq_id: str) -> Hit | None:
+        snap = self._snapshot
+        n = snap.by_id.get(faq_id)
+        if n is None:
+            return None
+        return to_hit(snap.entries[n], Scored(n, 1.0, 1.0, 1.0))
+
+    def entries(self) -> list[dict[str, Any]]:
+        return list(self._snapshot.entries)

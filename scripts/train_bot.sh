@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Train the Rasa model into var/models/bot.tar.gz (bot env). Rasa compares the fingerprint of
+# config.yml, bot/domain and data/ with the existing model and skips training when nothing changed.
+# Extra arguments go to `rasa train` (e.g. --force).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export RASA_TELEMETRY_ENABLED=false
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+OUT="${BOT_MODEL_DIR:-var/models}"
+mkdir -p "$OUT"
+exec .venv-bot/bin/rasa train \
+  --config config.yml --domain bot/domain --data data \
+  --out "$OUT" --fixed-model-name bot "$@"

@@ -1,0 +1,61 @@
+"""Helpers for the agent-side tests: borrowers waiting in the queue, agents, one-transaction calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from handoff import agents, queue
+from handoff.clock import Clock
+from handoff.conversations import create_conversation
+from handoff.db import session_scope
+from handoff.models import Agent, QueueEntry
+
+T = TypeVar("T")
+PASSWORD = "correct horse battery"
+
+
+def tx(engine: Engine, work: Callable[[Session], T], *, bus: Any = None) -> T:
+    with session_scope(engine, bus=bus) as session:
+        return work(session)
+
+
+def waiting_chat(
+    engine: Engine, clock: Clock, *, lang: str = "en", priority: str = "normal", reason: str = "explicit_request",
+    summary: str = "wants a payoff quote",
+) -> tuple[str, int]:
+    """A conversation handed off to the queue: (conversation id, queue entry id)."""
+
+    def work(session: Session) -> tuple[str, int]:
+        conversation, _token = create_conversation(session, secret_key="k" * 20, lang=lang)
+        entry = queue.enqueue(
+            session, conversation=conversation, packet={"reason": reason, "summary": summary}, reason=reason,
+            priority=priority, lang=lang, summary=summary, clock=clock,
+        )
+        return conversation.id, entry.id
+
+    return tx(engine, work)
+
+
+def make_agent(
+    engine: Engine, clock: Clock, username: str, *, role: str = "agent", languages: str = "en,zh",
+    max_concurrent: int = 3, online: bool = True,
+) -> Agent:
+    def work(session: Session) -> Agent:
+        agent = agents.create_agent(
+            session, username=username, password=PASSWORD, role=role, languages=languages,
+            display_name=username.title(), max_concurrent=max_concurrent,
+        )
+        if online:
+            agent.status = "online"
+            agent.last_seen_at = clock.now()
+        return agent
+
+    return tx(engine, work)
+
+
+def entry_of(engine: Engine, entry_id: int) -> QueueEntry:
+    return tx(engine, lambda s: s.get(QueueEntry, entry_id))

@@ -1,0 +1,96 @@
+"""Shared fixtures: `settings`, `engine` (a fresh database per test), `app`, `client`.
+
+The database is a temporary SQLite file, or - when TEST_DATABASE_URL points at PostgreSQL - a
+fresh database created for the test and dropped afterwards. TEST_REDIS_URL, when set, is offered
+through the `redis_url` fixture for the tests that exercise the Redis bus, locks and limits.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from handoff import db
+from handoff.app import create_app
+from handoff.config import Settings
+
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
+
+
+def test_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DATABASE_URL": "sqlite:///:memory:",
+        "RASA_URL": CLOSED_PORT_URL,
+        "RASA_TOKEN": "test-rasa-token",
+        "RASA_TIMEOUT_S": 2.0,
+        "ACTION_SERVER_URL": None,
+        "REDIS_URL": None,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "BUSINESS_HOURS": "always",
+        "BUSINESS_TZ": "UTC",
+        "RATE_LIMIT_CONVERSATION_PER_MIN": 1000,
+        "RATE_LIMIT_CLIENT_PER_MIN": 10000,
+        "APP_ENV": "development",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = db.normalize_url(base)
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL not set")
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return test_settings(DATABASE_URL=database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> FastAPI:
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client

@@ -1,0 +1,103 @@
+"""Claim race: 8 agents (threads, each with its own session) claim the same chat at once, 200 times.
+
+Exactly one winner every time, every loser gets the 409 `already_claimed`, nothing else (no
+"database is locked", no deadlock). On SQLite always; on PostgreSQL when TEST_DATABASE_URL is set.
+Also: 8 agents pressing "take next" at once over 8 waiting chats each get a different chat.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from agent_support import make_agent, tx, waiting_chat
+from handoff import agent_actions, claims, db
+from handoff.clock import FakeClock
+from handoff.db import session_scope
+from handoff.models import Conversation, QueueEntry
+
+pytestmark = pytest.mark.integration
+
+AGENTS = 8
+ROUNDS = 200
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = db.make_engine(f"sqlite:///{tmp_path / 'race.db'}")
+        db.upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base.startswith(("postgresql", "postgres")):
+        pytest.skip("TEST_DATABASE_URL does not point at PostgreSQL")
+    base = db.normalize_url(base)
+    name = f"race_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = db.make_engine(make_url(base).set(database=name).render_as_string(hide_password=False))
+    try:
+        db.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_exactly_one_winner_every_time(race_engine: Engine) -> None:
+    clock = FakeClock()
+    agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=ROUNDS) for i in range(AGENTS)]
+    barrier = threading.Barrier(AGENTS)
+
+    def attempt(agent_index: int, entry_id: int) -> str:
+        barrier.wait()
+        try:
+            with session_scope(race_engine) as session:
+                agent_actions.claim_chat(session, entry_id=entry_id, agent=agents[agent_index], clock=clock)
+            return "won"
+        except claims.AlreadyClaimedError:
+            return "409"
+
+    with ThreadPoolExecutor(AGENTS) as pool:
+        for _ in range(ROUNDS):
+            conv_id, entry_id = waiting_chat(race_engine, clock)
+            outcomes = list(pool.map(attempt, range(AGENTS), [entry_id] * AGENTS))
+            assert sorted(outcomes) == ["409"] * (AGENTS - 1) + ["won"], outcomes
+            winner = agents[outcomes.index("won")]
+            entry = tx(race_engine, lambda s, e=entry_id: s.get(QueueEntry, e))
+            conversation = tx(race_engine, lambda s, c=conv_id: s.get(Conversation, c))
+            assert entry.status == "assigned" and entry.assigned_agent_id == winner.id
+            assert conversation.state == "assigned" and conversation.assigned_agent_id == winner.id
+
+
+def test_take_next_hands_out_distinct_chats(race_engine: Engine) -> None:
+    clock = FakeClock()
+    agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=50) for i in range(AGENTS)]
+    barrier = threading.Barrier(AGENTS)
+
+    def take(agent_index: int) -> int | None:
+        barrier.wait()
+        with session_scope(race_engine) as session:
+            got = agent_actions.take_next_chat(session, agent=agents[agent_index], clock=clock)
+        return None if got is None else got["id"]
+
+    with ThreadPoolExecutor(AGENTS) as pool:
+        for _ in range(10):
+            entries = {waiting_chat(race_engine, clock)[1] for _ in range(AGENTS)}
+            taken = list(pool.map(take, range(AGENTS)))
+            assert sorted(t for t in taken if t is not None) == sorted(entries), taken
+    waiting = tx(race_engine, lambda s: s.scalars(select(QueueEntry).where(QueueEntry.status == "waiting")).all())
+    assert waiting == []

@@ -1,0 +1,111 @@
+"""Property-based fuzzing of the conversation service from its own OpenAPI document (Schemathesis).
+
+The service runs as a real process (uvicorn) on loopback, without Rasa (the bot is "unavailable", which is a
+path borrowers must survive too). Every operation gets a bounded number of generated requests, valid and
+invalid; none may answer 5xx, and every documented response must match its schema. Requests carry a real
+borrower token and a real admin session so the fuzzer reaches past authentication; half of the generated
+conversation ids are replaced by the real one so the handlers behind the lookups run too.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import checks
+from service_process import ServiceProcess, create_agent, run_service
+
+pytestmark = pytest.mark.integration
+
+MAX_EXAMPLES = 12  # per operation; ~30 operations stay well under a minute on 2 cores
+ADMIN_USER, ADMIN_PASSWORD = "fuzz_admin", "fuzz-admin-password-123"
+# Routes that would end the shared sessions the other cases rely on get no credentials.
+NO_CREDENTIALS = {("POST", "/api/agent/logout")}
+CHECKS = [checks.not_a_server_error, checks.response_schema_conformance, checks.content_type_conformance]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    conversation_id: str
+    borrower_token: str
+    agent_token: str
+
+
+@pytest.fixture(scope="module")
+def fuzz_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    with run_service(Path(tmp_path_factory.mktemp("fuzz"))) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def credentials(fuzz_service: ServiceProcess) -> Credentials:
+    create_agent(fuzz_service, username=ADMIN_USER, password=ADMIN_PASSWORD, role="admin")
+    with httpx.Client(base_url=fuzz_service.url, trust_env=False, timeout=10) as http:
+        created = http.post("/api/conversations", json={"lang": "en"})
+        created.raise_for_status()
+        login = http.post("/api/agent/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+    return Credentials(created.json()["id"], created.json()["token"], login.json()["token"])
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_service: ServiceProcess) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{fuzz_service.url}/openapi.json")
+
+
+def _prepare(case: schemathesis.Case, creds: Credentials) -> dict[str, str]:
+    """Headers for the case, and the real conversation id for about half of the generated ones."""
+    path = case.operation.path
+    params = case.path_parameters or {}
+    if "conversation_id" in params and zlib.crc32(str(params["conversation_id"]).encode()) % 2 == 0:
+        params["conversation_id"] = creds.conversation_id
+    if (case.method.upper(), path) in NO_CREDENTIALS:
+        return {}
+    if path.startswith("/api/agent/"):
+        return {"Authorization": f"Bearer {creds.agent_token}"}
+    if path.startswith("/api/conversations/"):
+        return {"Authorization": f"Bearer {creds.borrower_token}"}
+    return {}
+
+
+def fuzz_operation(operation: schemathesis.APIOperation, creds: Credentials) -> None:
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    )
+    def run(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=_prepare(case, creds), timeout=15, checks=CHECKS)
+
+    run()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "\n".join(_describe(sub) for sub in exc.exceptions)
+    return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def test_no_server_errors_and_responses_match_the_schema(
+    api_schema: schemathesis.BaseSchema, credentials: Credentials
+) -> None:
+    # One loop rather than schemathesis' pytest plugin, whose lazy loader does not support pytest 9 yet.
+    failures: list[str] = []
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 5, "the OpenAPI document lists almost no operations"
+    for operation in operations:
+        started = time.monotonic()
+        try:
+            fuzz_operation(operation, credentials)
+        except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report all
+            failures.append(f"{operation.method.upper()} {operation.path}:\n{_describe(exc)}")
+        print(f"{operation.method.upper()} {operation.path}: {time.monotonic() - started:.1f} s")
+    assert not failures, f"{len(failures)} of {len(operations)} operations failed:\n\n" + "\n\n".join(failures)

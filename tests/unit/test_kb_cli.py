@@ -1,0 +1,69 @@
+"""The command line without the model: validate, build refusing an invalid KB, stats, settings errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.cli import main
+
+GOOD = "---\nid: late-fee\nlang: en\ntitle: How much is the late fee?\ntags: [fees]\n---\nFive percent.\n"
+
+
+def run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "faq" / "en").mkdir(parents=True)
+    (tmp_path / "faq" / "en" / "late-fee.md").write_text(GOOD, encoding="utf-8")
+    return tmp_path
+
+
+def test_validate_ok(kb_dir: Path) -> None:
+    code, out, err = run(["validate", "--source", "faq"])
+    assert (code, err) == (0, "")
+    assert "ok: 1 file(s), 1 en" in out
+
+
+def test_validate_lists_every_problem_without_traceback(kb_dir: Path) -> None:
+    (kb_dir / "faq" / "en" / "late-fee.md").write_text(GOOD.replace("lang: en", "lang: fr"), encoding="utf-8")
+    (kb_dir / "faq" / "en" / "bad.md").write_text("---\nid: other\n---\n", encoding="utf-8")
+    code, _, err = run(["validate", "--source", "faq"])
+    assert code == 1
+    assert "faq/en/late-fee.md:3: 'lang' must be en or zh" in err
+    assert "faq/en/bad.md:2: 'id' 'other' does not match the file name 'bad'" in err
+    assert "faq/en/bad.md:4: empty answer" in err
+    assert "Traceback" not in err
+
+
+def test_build_refuses_invalid_kb_and_writes_nothing(kb_dir: Path) -> None:
+    (kb_dir / "faq" / "en" / "late-fee.md").write_text(GOOD.replace("title: How", "title: ''\n#"), encoding="utf-8")
+    code, _, err = run(["build", "--source", "faq", "--index", "idx"])
+    assert code == 1
+    assert "faq/en/late-fee.md:4: empty or missing 'title'" in err and "nothing was indexed" in err
+    assert not (kb_dir / "idx" / "manifest.json").exists()
+
+
+def test_search_without_index_is_a_clear_error(kb_dir: Path) -> None:
+    code, _, err = run(["search", "--index", "idx", "--json"], stdin="late fee\n")
+    assert code == 3
+    assert "run `python -m knowledge_base build" in err and "Traceback" not in err
+
+
+def test_stats_counts_without_index(kb_dir: Path) -> None:
+    code, out, _ = run(["stats", "--source", "faq", "--index", "idx"])
+    assert code == 0
+    assert "en: 1 FAQ(s)" in out and "fees: 1" in out and "no knowledge-base index" in out
+
+
+def test_bad_setting_from_environment(kb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_TOP_K", "many")
+    code, _, err = run(["validate", "--source", "faq"])
+    assert code == 2 and "setting top_k" in err
