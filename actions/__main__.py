@@ -9,6 +9,8 @@ import argparse
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from actions.settings import ActionServerSettings, SettingsError
 
 
@@ -23,7 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = ActionServerSettings()
-    except (SettingsError, ValueError) as exc:
+    except ValidationError as exc:
+        # Only the messages: the input values may hold the secret.
+        for error in exc.errors(include_input=False):
+            print(f"action server: {'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}", file=sys.stderr)
+        return 2
+    except SettingsError as exc:
         print(f"action server: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -29,6 +29,7 @@ def serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = _settings()
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "create-agent":
         from handoff import agents
 
-        return int(agents.main(rest) or 0) if hasattr(agents, "main") else agents.create_agent_cli(rest, _settings())
+        return agents.create_agent_cli(rest, _settings())
     print(f"unknown command {command!r}; expected serve or create-agent", file=sys.stderr)
     return 2
 

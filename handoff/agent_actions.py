@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handoff import audit, claims
+from handoff import audit, claims, queue
 from handoff.agent_chat import entry_dict
 from handoff.bus import AGENTS_TOPIC
 from handoff.clock import Clock
@@ -18,7 +18,6 @@ from handoff.masking import mask
 from handoff.models import Agent, QueueEntry
 from handoff.notices import notice
 from handoff.states import ConversationState, Sender
-from handoff.turns import notify_queue_positions
 
 
 def me(session: Session, agent: Agent) -> Agent:
@@ -31,7 +30,7 @@ def me(session: Session, agent: Agent) -> Agent:
 
 def announce(session: Session, *, clock: Clock) -> None:
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-    notify_queue_positions(session, clock=clock)
+    queue.notify_positions(session, clock=clock)
 
 
 def _tell(session: Session, entry: QueueEntry, key: str, **values: str) -> None:

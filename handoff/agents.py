@@ -149,8 +149,11 @@ def set_status(session: Session, *, agent: Agent, status: str, clock: Clock) -> 
 
 
 def touch(*, agent: Agent, clock: Clock) -> None:
-    """Record that the agent is still there (every request and socket heartbeat)."""
+    """Record that the agent is still there (every request and socket heartbeat). An agent the SLA
+    clock marked offline for not being seen counts as online again once seen."""
     agent.last_seen_at = clock.now()
+    if agent.status == "offline":
+        agent.status = "online"
 
 
 def create_agent_cli(argv: list[str], settings: Any) -> int:

@@ -78,11 +78,9 @@ def message_dict(message: Message, *, agent_name: str | None = None) -> dict[str
         "text": message.text,
         "payload": message.payload,
         "created_at": as_utc(message.created_at).isoformat() if message.created_at else None,
+        "agent_name": agent_name,
+        "client_message_id": message.client_message_id,
     }
-    if agent_name:
-        data["agent_name"] = agent_name
-    if message.client_message_id:
-        data["client_message_id"] = message.client_message_id
     return data
 
 

@@ -30,20 +30,25 @@ class LazyKnowledgeBase:
         self._kb: Any = None
         self._lock = threading.Lock()
 
+    def _kb_settings(self) -> Any:
+        if self._settings is None:
+            from knowledge_base import KBSettings
+
+            self._settings = KBSettings()
+        return self._settings
+
     def _get(self) -> Any:
         with self._lock:
             if self._kb is None:
-                from knowledge_base import KBError, KBSettings, KnowledgeBase
+                from knowledge_base import KBError, KnowledgeBase
 
-                settings = self._settings or KBSettings()
                 try:
-                    self._kb = KnowledgeBase(settings)
+                    self._kb = KnowledgeBase(self._kb_settings())
                 except (KBError, OSError) as exc:
                     raise KBUnavailableError(
                         f"the FAQ search index is not available ({type(exc).__name__}); "
                         "build it with `python -m knowledge_base build`"
                     ) from None
-                self._settings = settings
             return self._kb
 
     def search(self, text: str, *, lang: str | None = None) -> dict[str, Any]:
@@ -59,14 +64,12 @@ class LazyKnowledgeBase:
         }
 
     def source_text(self, *, lang: str, faq_id: str) -> dict[str, str]:
-        """The markdown source file of one FAQ (by id, never by a path from the client)."""
+        """The markdown source file of one FAQ, found by id (never by a path from the client)."""
         if lang not in ("en", "zh") or not FAQ_ID.match(faq_id):
             raise NotFoundError("no such FAQ", target_id=faq_id)
-        self._get()
-        folder: Path = self._settings.source_path()
-        path = folder / lang / f"{faq_id}.md"
+        settings = self._kb_settings()
+        path: Path = settings.source_path() / lang / f"{faq_id}.md"
         if not path.is_file():
             raise NotFoundError("no such FAQ", target_id=faq_id)
-        return {"id": faq_id, "lang": lang, "source": str(path.relative_to(self._settings.root))
-                if path.is_relative_to(self._settings.root) else path.name,
+        return {"id": faq_id, "lang": lang, "source": f"{settings.source.as_posix()}/{lang}/{faq_id}.md",
                 "markdown": path.read_text(encoding="utf-8")}

@@ -24,7 +24,6 @@ from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.texts import button
-from handoff.turns import notify_queue_positions
 
 if TYPE_CHECKING:
     from handoff.services import Services
@@ -188,7 +187,7 @@ def check(session: Session, *, clock: Clock, settings: Any) -> SlaReport:
     _offer_callbacks(session, clock=clock, settings=settings, report=report)
     if report.changed:
         publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-        notify_queue_positions(session, clock=clock)
+        queue.notify_positions(session, clock=clock)
     return report
 
 

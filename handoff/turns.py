@@ -33,7 +33,7 @@ from handoff.errors import BotUnavailableError, ConflictError
 from handoff.masking import mask
 from handoff.models import Conversation, Message, QueueEntry
 from handoff.services import Services
-from handoff.states import ConversationState, HandoffReason, Priority, QueueStatus, Sender
+from handoff.states import ConversationState, HandoffReason, Priority, Sender
 
 log = logging.getLogger(__name__)
 
@@ -227,14 +227,4 @@ async def borrower_message(
 
 def notify_queue_positions(session: Session, *, clock: Clock) -> None:
     """Queue a fresh `state` event (position, estimated wait) for every waiting conversation."""
-    session.flush()
-    waiting = session.scalars(
-        select(Conversation)
-        .join(QueueEntry, QueueEntry.conversation_id == Conversation.id)
-        .where(QueueEntry.status == QueueStatus.WAITING)
-    ).all()
-    for conversation in waiting:
-        if conversation.state == ConversationState.QUEUED:
-            publish_after_commit(
-                session, conversation_topic(conversation.id), state_event(session, conversation=conversation, clock=clock)
-            )
+    queue.notify_positions(session, clock=clock)

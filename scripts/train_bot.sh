@@ -10,6 +10,10 @@ export RASA_TELEMETRY_ENABLED=false
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 OUT="${BOT_MODEL_DIR:-var/models}"
 mkdir -p "$OUT"
-exec .venv-bot/bin/rasa train \
+# One training at a time per output folder (parallel test sessions share var/models); the second one
+# waits, then finds the fingerprint unchanged and returns at once.
+exec 9>"$OUT/.train.lock"
+flock 9
+.venv-bot/bin/rasa train \
   --config config.yml --domain bot/domain --data data \
   --out "$OUT" --fixed-model-name bot "$@"

@@ -10,12 +10,25 @@ from sqlalchemy.orm import Session
 
 from handoff import agents, queue
 from handoff.clock import Clock
+from handoff.config import Settings
 from handoff.conversations import create_conversation
 from handoff.db import session_scope
 from handoff.models import Agent, QueueEntry
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings for agent-side tests: no Rasa, no Redis, always open unless a test says otherwise."""
+    values: dict[str, Any] = {
+        "DATABASE_URL": "sqlite:///:memory:", "RASA_URL": "http://127.0.0.1:9", "RASA_TOKEN": "test-rasa-token",
+        "RASA_TIMEOUT_S": 2.0, "ACTION_SERVER_URL": None, "REDIS_URL": None,
+        "SECRET_KEY": "test-secret-key-not-for-production", "BUSINESS_HOURS": "always", "BUSINESS_TZ": "UTC",
+        "RATE_LIMIT_CONVERSATION_PER_MIN": 1000, "RATE_LIMIT_CLIENT_PER_MIN": 10000, "APP_ENV": "development",
+    }
+    values.update(overrides)
+    return Settings(**values)
 
 
 def tx(engine: Engine, work: Callable[[Session], T], *, bus: Any = None) -> T:

@@ -7,6 +7,7 @@ through the `redis_url` fixture for the tests that exercise the Redis bus, locks
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -45,11 +46,13 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_database_url(work_dir: Path) -> Iterator[str]:
+    """A new empty database: a SQLite file under `work_dir`, or a PostgreSQL database created on the
+    server of TEST_DATABASE_URL and dropped afterwards."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{work_dir / 'test.db'}"
         return
     base = db.normalize_url(base)
     name = f"test_{uuid.uuid4().hex[:16]}"
@@ -62,6 +65,12 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database_url(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -94,3 +103,9 @@ def app(settings: Settings, engine: Engine) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def make_database_url() -> Any:
+    """`with make_database_url(work_dir) as url:` for fixtures broader than one test (real processes)."""
+    return fresh_database_url

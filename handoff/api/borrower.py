@@ -10,11 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handoff import turns, waiting
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
+from handoff.api.schemas import CallbackOut, ConversationView, MessagesPage, TurnResult
 from handoff.conversations import LANGS, create_conversation, get_conversation, messages_after
-from handoff.errors import InvalidInputError, MessageTooLongError
+from handoff.errors import InvalidInputError, MessageTooLongError, error_responses
 from handoff.states import HandoffReason
 
-router = APIRouter(prefix="/api/conversations", tags=["borrower"])
+router = APIRouter(
+    prefix="/api/conversations", tags=["borrower"], responses=error_responses(401, 403, 404, 409, 413, 422, 429)
+)
 
 MAX_ACCEPTED_CHARS = 100_000  # anything longer is cut off by the body limit before validation
 
@@ -73,12 +76,12 @@ async def start_conversation(svc: ServicesDep, addr: ClientAddr, body: Conversat
     return await svc.db(work)
 
 
-@router.get("/{conversation_id}")
+@router.get("/{conversation_id}", response_model=ConversationView)
 async def get_conversation_view(svc: ServicesDep, conversation: ConversationDep) -> dict[str, Any]:
     return await waiting.view(svc, conversation_id=conversation.id)
 
 
-@router.patch("/{conversation_id}")
+@router.patch("/{conversation_id}", response_model=ConversationView)
 async def set_language(svc: ServicesDep, conversation: ConversationDep, body: LangIn) -> dict[str, Any]:
     """Switch the conversation's language (bot answers and system messages follow it)."""
     assert body.lang in LANGS
@@ -90,7 +93,7 @@ async def set_language(svc: ServicesDep, conversation: ConversationDep, body: La
     return await waiting.view(svc, conversation_id=conversation.id)
 
 
-@router.post("/{conversation_id}/messages")
+@router.post("/{conversation_id}/messages", response_model=TurnResult)
 async def send_message(svc: ServicesDep, conversation: ConversationDep, body: MessageIn) -> dict[str, Any]:
     text = body.text.strip()
     if not text:
@@ -107,7 +110,7 @@ async def send_message(svc: ServicesDep, conversation: ConversationDep, body: Me
     )
 
 
-@router.get("/{conversation_id}/messages")
+@router.get("/{conversation_id}/messages", response_model=MessagesPage)
 async def list_messages(
     svc: ServicesDep,
     conversation: ConversationDep,
@@ -123,18 +126,18 @@ async def list_messages(
     return await svc.db(work, write=False)
 
 
-@router.post("/{conversation_id}/handoff")
+@router.post("/{conversation_id}/handoff", response_model=ConversationView)
 async def talk_to_a_person(svc: ServicesDep, conversation: ConversationDep, body: HandoffIn | None = None) -> dict[str, Any]:
     reason = (body or HandoffIn()).reason
     return await waiting.request_person(svc, conversation_id=conversation.id, reason=str(HandoffReason(reason)))
 
 
-@router.post("/{conversation_id}/leave-queue")
+@router.post("/{conversation_id}/leave-queue", response_model=ConversationView)
 async def leave_queue(svc: ServicesDep, conversation: ConversationDep) -> dict[str, Any]:
     return await waiting.leave_queue(svc, conversation_id=conversation.id)
 
 
-@router.post("/{conversation_id}/callback", status_code=201)
+@router.post("/{conversation_id}/callback", status_code=201, response_model=CallbackOut)
 async def request_callback(svc: ServicesDep, conversation: ConversationDep, body: CallbackIn) -> dict[str, Any]:
     return await waiting.request_callback(
         svc, conversation_id=conversation.id, contact_method=body.contact_method, contact=body.contact,

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from agent_support import make_agent, tx, waiting_chat
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from agent_support import make_agent, tx, waiting_chat
 from handoff import agent_actions, claims, db
 from handoff.clock import FakeClock
 from handoff.db import session_scope

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from knowledge_base import Hit, SearchResponse
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -17,6 +16,7 @@ from actions.feedback import ActionDeclineHuman, ActionDefaultFallback, ActionNe
 from actions.handoff import ActionHandoff
 from actions.kb import KnowledgeBaseProvider
 from actions.session import ActionSessionStart
+from knowledge_base import Hit, SearchResponse
 
 _clock = itertools.count(1_764_000_000)
 
@@ -168,7 +168,7 @@ async def test_answer_cites_the_faq_and_sends_a_faq_payload() -> None:
 async def test_chinese_question_is_searched_in_chinese() -> None:
     kb = MemoryKnowledgeBase({"怎么申请提前结清报价": ("answer", [ZH_PAYOFF])})
     tracker = make_tracker([user("怎么申请提前结清报价", "ask_question", lang="zh")])
-    events, messages = await run(ActionAnswerFaq(kb_provider(kb)), tracker)
+    events, _messages = await run(ActionAnswerFaq(kb_provider(kb)), tracker)
     assert kb.queries == [("怎么申请提前结清报价", "zh")]
     assert slots_of(events)["route"] == "answer"
 
@@ -246,7 +246,7 @@ async def test_answer_tagged_hardship_hands_off_instead() -> None:
 
 async def test_knowledge_base_failure_hands_off_instead_of_crashing() -> None:
     kb = MemoryKnowledgeBase({}, fail=True)
-    events, messages = await run(ActionAnswerFaq(kb_provider(kb)), make_tracker([user("payoff?", "ask_question")]))
+    events, _messages = await run(ActionAnswerFaq(kb_provider(kb)), make_tracker([user("payoff?", "ask_question")]))
     assert slots_of(events)["handoff_reason"] == "low_confidence:kb_unavailable"
 
 

@@ -7,12 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from borrower_helpers import ScriptedRasa, faq_reply, handoff_reply, start
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from handoff.db import session_scope
 from handoff.models import Message, QueueEntry
-from tests.unit.conftest import ScriptedRasa, faq_reply, handoff_reply, start
 
 CARD = "4111 1111 1111 1111"
 
@@ -92,7 +92,7 @@ def test_handoff_packet_creates_one_queue_entry_with_the_transcript(
     ids=["empty-list", "http-500", "not-a-list", "slow"],
 )
 def test_bot_failures_get_an_honest_message_and_an_offer_of_a_person(
-    settings, engine, scripted_rasa: ScriptedRasa, script, timeout_s: float  # noqa: ANN001
+    settings, engine, scripted_rasa: ScriptedRasa, script, timeout_s: float
 ) -> None:
     from handoff.app import create_app
 

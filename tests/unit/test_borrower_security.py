@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from borrower_helpers import start
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
 
 from handoff.app import create_app
 from handoff.config import Settings
-from tests.unit.conftest import start
 
 
-def assert_error(resp, status: int, code: str) -> None:  # noqa: ANN001
+def assert_error(resp, status: int, code: str) -> None:
     assert resp.status_code == status, resp.text
     body = resp.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
@@ -39,7 +39,7 @@ def test_a_token_reaches_only_its_own_conversation(client: TestClient) -> None:
 
 
 def test_websocket_refuses_other_tokens(client: TestClient) -> None:
-    a, auth_a = start(client)
+    _a, auth_a = start(client)
     b, _ = start(client)
     token_a = auth_a["Authorization"].split()[1]
     for first_frame, code in [({"type": "auth", "token": token_a}, 4403), ({"type": "auth"}, 4401),

@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from borrower_helpers import ScriptedRasa, handoff_reply, start
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
-
-from tests.unit.conftest import ScriptedRasa, handoff_reply, start
 
 
 def token_of(auth: dict[str, str]) -> str:

@@ -22,7 +22,7 @@ def test_migration_creates_exactly_the_models(engine: Engine) -> None:
     upgrade(engine)  # idempotent at start-up
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # noqa: ANN001
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")  # creates the folder
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from agent_support import make_agent, make_settings, tx, waiting_chat
 from sqlalchemy import Engine, select
 
-from agent_support import make_agent, tx, waiting_chat
 from handoff import claims, queue
 from handoff.clock import FakeClock
 from handoff.conversations import create_conversation
 from handoff.models import AuditEvent, CallbackTicket, Conversation, QueueEntry
 from handoff.states import QueueStatus
-
-from conftest import test_settings as make_settings
 
 
 def test_enqueue_moves_conversation_to_queued_and_is_idempotent(engine: Engine) -> None:
@@ -108,7 +106,7 @@ def test_callback_without_entry_creates_callback_entry(engine: Engine) -> None:
 def test_agents_available_needs_someone_online_in_language_and_business_hours(engine: Engine) -> None:
     clock = FakeClock()  # Monday 10:00 UTC
     settings = make_settings(BUSINESS_HOURS="mon-fri 08:00-20:00", BUSINESS_TZ="UTC")
-    available = lambda lang: tx(engine, lambda s: queue.agents_available(s, lang=lang, clock=clock, settings=settings))  # noqa: E731
+    available = lambda lang: tx(engine, lambda s: queue.agents_available(s, lang=lang, clock=clock, settings=settings))
     assert not available("en")
     make_agent(engine, clock, "zhonly", languages="zh")
     assert not available("en") and available("zh")

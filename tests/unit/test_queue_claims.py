@@ -4,9 +4,9 @@ hand back, reply. Illegal moves are refused and change nothing."""
 from __future__ import annotations
 
 import pytest
+from agent_support import make_agent, tx, waiting_chat
 from sqlalchemy import Engine, func, select
 
-from agent_support import make_agent, tx, waiting_chat
 from handoff import agent_actions, agent_chat, claims
 from handoff.clock import FakeClock
 from handoff.errors import ForbiddenError, InvalidInputError
@@ -49,7 +49,7 @@ def test_take_next_respects_order_language_and_capacity(engine: Engine) -> None:
     clock.advance(1)
     urgent, _ = waiting_chat(engine, clock, priority="urgent", reason="anger")
     en_agent = make_agent(engine, clock, "ann", languages="en", max_concurrent=2)
-    take = lambda agent: tx(engine, lambda s: agent_actions.take_next_chat(s, agent=agent, clock=clock))  # noqa: E731
+    take = lambda agent: tx(engine, lambda s: agent_actions.take_next_chat(s, agent=agent, clock=clock))
     assert take(en_agent)["conversation_id"] == urgent
     assert take(en_agent)["conversation_id"] == normal
     with pytest.raises(claims.AtCapacityError):

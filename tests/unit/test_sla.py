@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from agent_support import make_agent, make_settings, tx, waiting_chat
 from sqlalchemy import Engine, select
 
-from agent_support import make_agent, tx, waiting_chat
-from conftest import test_settings as make_settings
 from handoff import agent_actions, agent_chat, sla
 from handoff.business_hours import BusinessHoursError, parse_business_hours
 from handoff.clock import FakeClock
@@ -138,7 +137,7 @@ def test_offline_agent_loses_chats_at_once(engine: Engine) -> None:
 
 def test_no_agent_on_shift_offers_a_callback_once(engine: Engine) -> None:
     clock = FakeClock()
-    conv_id, entry_id = waiting_chat(engine, clock)
+    conv_id, _entry_id = waiting_chat(engine, clock)
     clock.advance(59)
     assert run_check(engine, clock)[0].callback_offered == []
     clock.advance(2)

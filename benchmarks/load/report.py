@@ -1,0 +1,58 @@
+"""The markdown summary of a load run (benchmarks/results/load.md), written from load.json's content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGETS = (("service", "through the service"), ("rasa", "bare Rasa webhook (floor)"))
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _outcomes(phase: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in phase.get("outcomes", {}).items()) or "-"
+
+
+def render(result: dict[str, Any]) -> str:
+    cfg, phases = result["config"], result["phases"]
+    lines = [
+        "# Load benchmark",
+        "",
+        (f"{cfg['borrowers']} borrowers chatting at once for {cfg['duration_s']:g} s per target, mean think time "
+        f"{cfg['think_s']:g} s, up to {cfg['turns']} messages per conversation; message mix "
+        f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['mix'].items())}; languages "
+        f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['languages'].items())}. "
+        f"Machine: {result['machine']['cpus']} cores, {result['machine']['platform']}. "
+        f"Run {result['generated_at']} with `{result['command']}`."),
+        "",
+        "| | turns | turns/s | p50 ms | p95 ms | p99 ms | max ms | errors | outcomes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key, label in TARGETS:
+        phase = phases.get(key)
+        if not phase:
+            continue
+        lat = phase["latency_ms"]
+        lines.append(
+            f"| {label} | {phase['turns']} | {phase['throughput_turns_per_s']} | {_ms(lat['p50'])} | "
+            f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} | {phase['error_rate']:.1%} | "
+            f"{_outcomes(phase)} |"
+        )
+    ws = phases.get("service", {}).get("websocket")
+    if ws:
+        lines += ["", (f"WebSocket (one per service conversation): {ws['sessions']} opened, {ws['failed']} failed, "
+                  f"{ws['messages_missing']} of {ws['messages_expected']} stored messages not delivered.")]
+    memory = result.get("memory_mb") or {}
+    if memory:
+        phase_names = sorted({p for per in memory.values() for p in per})
+        lines += ["", "Resident memory (RSS, MB: max / mean over the phase):", "",
+                  "| process | " + " | ".join(phase_names) + " |", "|---|" + "---:|" * len(phase_names)]
+        for name, per in memory.items():
+            cells = [f"{per[p]['max_mb']:,.0f} / {per[p]['mean_mb']:,.0f}" if p in per else "-" for p in phase_names]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    notes = result.get("notes") or []
+    if notes:
+        lines += ["", *[f"- {note}" for note in notes]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""Load benchmark: N borrowers through the conversation service vs. the same client on bare Rasa.
+
+    .venv/bin/python benchmarks/load/run.py                    # 50 borrowers, 60 s per target
+    .venv/bin/python benchmarks/load/run.py --borrowers 10 --duration 15
+
+Starts its own stack on free loopback ports (action server + Rasa via tests/integration/rasa_stack.py, the
+service via tests/integration/service_process.py, SQLite in var/bench-load/ unless --database-url), runs the
+load client (benchmarks/load/client.py) in a separate process first against Rasa's REST webhook (the floor),
+then through the borrower API, samples the RSS of every process, and writes benchmarks/results/load.json and
+load.md. Each phase stops by itself after --duration seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+import rasa_stack
+from memory import MemorySampler
+from mix import LANG_WEIGHTS, WEIGHTS
+from report import render
+from service_process import run_service
+
+RESULTS = ROOT / "benchmarks" / "results"
+WORK = ROOT / "var" / "bench-load"
+# Every simulated borrower comes from 127.0.0.1, so the per-address limit is lifted for the run; the
+# per-conversation limit stays as configured (a borrower sends far fewer than 30 messages a minute here).
+SERVICE_ENV = {"RATE_LIMIT_CLIENT_PER_MIN": "1000000", "LOG_LEVEL": "WARNING"}
+
+
+@contextlib.contextmanager
+def own_stack(args: argparse.Namespace, sampler: MemorySampler) -> Iterator[dict[str, str]]:
+    shutil.rmtree(WORK, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        print("starting the action server and Rasa (trains the model only if its inputs changed)...", flush=True)
+        rasa = stack.enter_context(rasa_stack.start_rasa_stack(workdir=WORK / "rasa"))
+        extra = {"DATABASE_URL": args.database_url} if args.database_url else {}
+        if args.redis_url:
+            extra["REDIS_URL"] = args.redis_url
+        print("starting the conversation service...", flush=True)
+        service = stack.enter_context(run_service(
+            WORK / "service", RASA_URL=rasa.rasa_url, RASA_TOKEN=rasa.rasa_token,
+            ACTION_SERVER_URL=rasa.action_url, **SERVICE_ENV, **extra,
+        ))
+        sampler.watch("conversation service", service.process.pid)
+        sampler.watch("rasa server", rasa.processes["rasa"].pid)
+        sampler.watch("action server", rasa.processes["actions"].pid)
+        yield {"service": service.url, "rasa": rasa.rasa_url}
+
+
+def run_client(target: str, url: str, args: argparse.Namespace, sampler: MemorySampler) -> dict[str, Any]:
+    out = WORK / f"client-{target}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(HERE / "client.py"), "--target", target, "--url", url,
+           "--borrowers", str(args.borrowers), "--duration", str(args.duration), "--turns", str(args.turns),
+           "--think-s", str(args.think_s), "--seed", str(args.seed), "--out", str(out)]
+    print(f"[{target}] {args.borrowers} borrowers for {args.duration:g} s against {url}", flush=True)
+    sampler.phase = f"{target} load"
+    client = subprocess.Popen(cmd, cwd=ROOT)
+    sampler.watch("load client", client.pid)
+    try:
+        # warm-up + duration + the slowest in-flight turn (client timeout 30 s) + start-up
+        client.wait(timeout=args.duration + 180)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+        sampler.pids.pop("load client", None)
+        sampler.phase = "idle"
+    if client.returncode != 0:
+        raise SystemExit(f"the load client failed against {target} (exit {client.returncode})")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    lat = result["latency_ms"]
+    print(f"[{target}] {result['turns']} turns, {result['throughput_turns_per_s']} turns/s, "
+          f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, outcomes {result['outcomes']}",
+          flush=True)
+    return result
+
+
+def compare(phases: dict[str, Any]) -> dict[str, Any]:
+    if "service" not in phases or "rasa" not in phases:
+        return {}
+    s, r = phases["service"]["latency_ms"], phases["rasa"]["latency_ms"]
+    return {f"{q}_added_ms": round(s[q] - r[q], 1) for q in ("p50", "p95", "p99") if s[q] is not None and r[q] is not None}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="load benchmark: service vs. bare Rasa")
+    parser.add_argument("--borrowers", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per target (max 70)")
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--think-s", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", choices=("service", "rasa"), help="run one target only")
+    parser.add_argument("--service-url", help="use a running service instead of starting one (needs --rasa-url)")
+    parser.add_argument("--rasa-url", help="use a running Rasa server instead of starting one")
+    parser.add_argument("--database-url", help="service database (default: SQLite in var/bench-load/)")
+    parser.add_argument("--redis-url", help="service REDIS_URL (WebSocket fan-out, locks, limits)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
+    parser.add_argument("--markdown", type=Path, default=RESULTS / "load.md")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 70:
+        parser.error("--duration must be 1..70 s (a 2-core machine is shared)")
+    if bool(args.service_url) != bool(args.rasa_url):
+        parser.error("--service-url and --rasa-url go together")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    phases: dict[str, Any] = {}
+    with MemorySampler() as sampler:
+        stack_cm = (contextlib.nullcontext({"service": args.service_url, "rasa": args.rasa_url})
+                    if args.service_url else own_stack(args, sampler))
+        with stack_cm as urls:
+            time.sleep(2)  # an idle memory sample after start-up
+            for target in ("rasa", "service"):
+                if args.only in (None, target):
+                    phases[target] = run_client(target, urls[target], args, sampler)
+        memory = sampler.summary()
+    result = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": shlex.join(["benchmarks/load/run.py", *argv]),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "config": {"borrowers": args.borrowers, "duration_s": args.duration, "think_s": args.think_s,
+                   "turns": args.turns, "seed": args.seed, "mix": WEIGHTS, "languages": LANG_WEIGHTS,
+                   "database": args.database_url or "sqlite (var/bench-load)", "redis": bool(args.redis_url)},
+        "phases": phases,
+        "service_vs_rasa": compare(phases),
+        "memory_mb": memory,
+        "notes": [
+            ("Latency is one borrower turn: from sending a message to having the bot's reply (service: the "
+            "HTTP answer of POST /messages; Rasa: the REST webhook's answer). The service's turn includes "
+            "masking, storing, the Rasa call and storing the replies."),
+            ("Outcomes: answer = the bot replied; handoff = queued for a person; fallback = the service's honest "
+            "'assistant is having trouble' message (Rasa slower than RASA_TIMEOUT_S or failing); empty = Rasa "
+            "answered [] (an action failed)."),
+        ],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.markdown.write_text(render(result), encoding="utf-8")
+    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} and {args.markdown.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
