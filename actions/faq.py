@@ -116,7 +116,8 @@ class ActionAnswerFaq(Action):
 
     @staticmethod
     def _send_answer(dispatcher: CollectingDispatcher, hit: Hit) -> None:
-        dispatcher.utter_message(response="utter_faq_answer", answer=hit.answer.strip(), title=hit.title)
+        # Metadata first, so the borrower-visible answer (with its quick reply) is the last message.
         dispatcher.utter_message(
             json_message={"type": PAYLOAD_FAQ_ANSWER, "faq_id": hit.id, "title": hit.title, "source": hit.source}
         )
+        dispatcher.utter_message(response="utter_faq_answer", answer=hit.answer.strip(), title=hit.title)

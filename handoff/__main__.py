@@ -23,7 +23,9 @@ def _settings() -> Settings:
 
 
 def serve(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handoff serve", description="start the conversation service")
+    parser = argparse.ArgumentParser(
+        prog="python -m handoff serve", description="start the conversation service"
+    )
     parser.add_argument("--host", help="override HOST")
     parser.add_argument("--port", type=int, help="override PORT")
     args = parser.parse_args(argv)

@@ -80,6 +80,12 @@ def agents_view(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def _latest_entry(session: Session, conversation_id: str) -> QueueEntry | None:
+    return session.scalars(
+        select(QueueEntry).where(QueueEntry.conversation_id == conversation_id).order_by(QueueEntry.id.desc())
+    ).first()
+
+
 def _check_can_view(session: Session, *, conversation_id: str, agent: Agent) -> QueueEntry | None:
     entry = active_entry(session, conversation_id=conversation_id)
     if claims.is_supervisor(agent):
@@ -90,6 +96,10 @@ def _check_can_view(session: Session, *, conversation_id: str, agent: Agent) -> 
         entry.lang in claims.agent_languages(agent)
     ):
         return entry  # preview before claiming
+    if entry is None:
+        latest = _latest_entry(session, conversation_id)
+        if latest is not None and latest.assigned_agent_id == agent.id:
+            return None  # a chat this agent finished (closed or handed back)
     raise ForbiddenError("you can open chats you hold or that wait in your languages", target_id=conversation_id)
 
 
@@ -102,10 +112,8 @@ def chat_detail(session: Session, *, conversation_id: str, agent: Agent, clock: 
     """The handoff packet on top, then the full (masked) transcript including the bot's part, and notes."""
     conversation = get_conversation(session, conversation_id=conversation_id)
     entry = _check_can_view(session, conversation_id=conversation_id, agent=agent)
-    if entry is None:  # supervisors may open a finished chat: show its latest entry
-        entry = session.scalars(
-            select(QueueEntry).where(QueueEntry.conversation_id == conversation_id).order_by(QueueEntry.id.desc())
-        ).first()
+    if entry is None:  # a finished chat: show its latest entry
+        entry = _latest_entry(session, conversation_id)
     notes = session.execute(
         select(Note, Agent.display_name).join(Agent, Agent.id == Note.agent_id)
         .where(Note.conversation_id == conversation_id).order_by(Note.id)

@@ -88,11 +88,20 @@ def create_app(
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
         app.state.services = Services(
-            settings=settings, engine=engine, bus=bus, clock=clock or SystemClock(), http=http,
-            rasa=RasaClient(base_url=settings.RASA_URL, token=settings.RASA_TOKEN, timeout_s=settings.RASA_TIMEOUT_S,
-                            http=http),
+            settings=settings,
+            engine=engine,
+            bus=bus,
+            clock=clock or SystemClock(),
+            http=http,
+            rasa=RasaClient(
+                base_url=settings.RASA_URL,
+                token=settings.RASA_TOKEN,
+                timeout_s=settings.RASA_TIMEOUT_S,
+                http=http,
+            ),
             locks=TurnLocks(redis=redis, hold_s=settings.RASA_TIMEOUT_S * 4 + 30),
-            limiter=RateLimiter(redis), redis=redis,
+            limiter=RateLimiter(redis),
+            redis=redis,
         )
         tasks = []
         for name in OPTIONAL_LOOPS:
@@ -144,7 +153,9 @@ def create_app(
             checks["redis"] = await _check_redis(svc.redis)
         healthy = all(check.get("ok") for check in checks.values())
         status = "ok" if healthy else ("degraded" if checks["db"]["ok"] else "down")
-        return JSONResponse({"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503)
+        return JSONResponse(
+            {"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503
+        )
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:

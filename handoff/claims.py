@@ -234,7 +234,7 @@ def release(
     if not won:
         raise _refusal(session, entry)
     conversation = _conversation(session, entry)
-    pass
+    conversation.assigned_agent_id = None
     change_state(
         session, conversation=conversation, target=ConversationState.QUEUED, actor_type=actor_type,
         actor_id=None if actor_id is None else str(actor_id), reason=reason,

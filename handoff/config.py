@@ -29,9 +29,7 @@ class Settings(BaseSettings):
     )
     HOST: str = Field("127.0.0.1", description="address the HTTP server binds to")
     PORT: int = Field(8000, ge=1, le=65535, description="port the HTTP server listens on")
-    SECRET_KEY: str = Field(
-        "change-me-secret-key", description="HMAC key for borrower conversation tokens"
-    )
+    SECRET_KEY: str = Field("change-me-secret-key", description="HMAC key for borrower conversation tokens")
     RASA_URL: str = Field("http://127.0.0.1:5005", description="Rasa server base URL (loopback only)")
     RASA_TOKEN: str = Field("change-me-rasa-token", description="Rasa --auth-token for the HTTP API")
     RASA_TIMEOUT_S: float = Field(5.0, gt=0, le=8, description="total time allowed for one Rasa turn")

@@ -32,7 +32,12 @@ def hash_token(secret_key: str, token: str) -> str:
 
 
 def create_conversation(
-    session: Session, *, secret_key: str, lang: str = "en", channel: str = "web", client_addr: str | None = None
+    session: Session,
+    *,
+    secret_key: str,
+    lang: str = "en",
+    channel: str = "web",
+    client_addr: str | None = None,
 ) -> tuple[Conversation, str]:
     """A new conversation in the bot state and the bearer token that reaches it (shown once)."""
     token = secrets.token_urlsafe(32)
@@ -47,8 +52,13 @@ def create_conversation(
     session.add(conversation)
     session.flush()
     audit.record(
-        session, actor_type="borrower", actor_id=None, conversation_id=conversation.id, action="conversation_created",
-        to_state=ConversationState.BOT, detail={"channel": channel, "lang": conversation.lang},
+        session,
+        actor_type="borrower",
+        actor_id=None,
+        conversation_id=conversation.id,
+        action="conversation_created",
+        to_state=ConversationState.BOT,
+        detail={"channel": channel, "lang": conversation.lang},
     )
     return conversation, token
 
@@ -67,7 +77,9 @@ def authorize(session: Session, *, conversation_id: str, token: str | None, secr
     conversation = session.get(Conversation, conversation_id)
     expected = conversation.token_hash if conversation is not None else "0" * 64
     if not hmac.compare_digest(expected, hash_token(secret_key, token)) or conversation is None:
-        raise ForbiddenError("this token does not grant access to that conversation", target_id=conversation_id)
+        raise ForbiddenError(
+            "this token does not grant access to that conversation", target_id=conversation_id
+        )
     return conversation
 
 
@@ -153,7 +165,9 @@ def append_message(
         agent = session.get(Agent, agent_id)
         agent_name = agent.display_name if agent is not None else None
     publish_after_commit(
-        session, conversation_topic(conversation_id), {"type": "message", "message": message_dict(message, agent_name=agent_name)}
+        session,
+        conversation_topic(conversation_id),
+        {"type": "message", "message": message_dict(message, agent_name=agent_name)},
     )
     return message
 
@@ -177,8 +191,12 @@ def state_event(session: Session, *, conversation: Conversation, clock: Any = No
     from handoff import queue  # queue builds on this module
     from handoff.clock import SystemClock
 
-    data: dict[str, Any] = {"type": "state", "state": conversation.state, "queue_position": None,
-                            "estimated_wait_s": None}
+    data: dict[str, Any] = {
+        "type": "state",
+        "state": conversation.state,
+        "queue_position": None,
+        "estimated_wait_s": None,
+    }
     if conversation.state == ConversationState.QUEUED:
         session.flush()
         data["queue_position"] = queue.queue_position(session, conversation_id=conversation.id)
@@ -205,7 +223,15 @@ def change_state(
     check_transition(conversation.id, current, target)
     conversation.state = str(ConversationState(target))
     audit.record(
-        session, actor_type=actor_type, actor_id=actor_id, conversation_id=conversation.id, action="state_changed",
-        from_state=current, to_state=conversation.state, detail={"reason": reason} if reason else None,
+        session,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        conversation_id=conversation.id,
+        action="state_changed",
+        from_state=current,
+        to_state=conversation.state,
+        detail={"reason": reason} if reason else None,
     )
-    publish_after_commit(session, conversation_topic(conversation.id), state_event(session, conversation=conversation))
+    publish_after_commit(
+        session, conversation_topic(conversation.id), state_event(session, conversation=conversation)
+    )

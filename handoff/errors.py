@@ -25,7 +25,9 @@ class HandoffError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, target_id: str | int | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self, message: str, *, target_id: str | int | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.target_id = target_id
@@ -79,9 +81,16 @@ class BotUnavailableError(HandoffError):
 
 
 HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-    422: "invalid_input", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
 }
 
 
@@ -98,17 +107,19 @@ class ErrorBody(BaseModel):
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` documenting the error shape (it replaces FastAPI's default 422 schema)."""
-    return {status: {"model": ErrorBody, "description": HTTP_CODES.get(status, "error")} for status in statuses}
+    return {
+        status: {"model": ErrorBody, "description": HTTP_CODES.get(status, "error")} for status in statuses
+    }
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
-
-
 
 
 def _validation_message(exc: RequestValidationError) -> str:

@@ -33,19 +33,29 @@ class RasaClient:
             async with asyncio.timeout(self._timeout_s):
                 resp = await self._http.post(url, json=body, timeout=self._timeout_s)
         except TimeoutError:
-            raise BotUnavailableError(f"rasa did not answer within {self._timeout_s:g}s", target_id=conversation_id) from None
+            raise BotUnavailableError(
+                f"rasa did not answer within {self._timeout_s:g}s", target_id=conversation_id
+            ) from None
         except httpx.HTTPError as exc:
-            raise BotUnavailableError(f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id) from None
+            raise BotUnavailableError(
+                f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id
+            ) from None
         if resp.status_code >= 300:
             raise BotUnavailableError(f"rasa answered HTTP {resp.status_code}", target_id=conversation_id)
         try:
             reply = resp.json()
         except ValueError:
-            raise BotUnavailableError("rasa answered something that is not JSON", target_id=conversation_id) from None
+            raise BotUnavailableError(
+                "rasa answered something that is not JSON", target_id=conversation_id
+            ) from None
         if not isinstance(reply, list) or not all(isinstance(item, dict) for item in reply):
-            raise BotUnavailableError("rasa answered something that is not a list of messages", target_id=conversation_id)
+            raise BotUnavailableError(
+                "rasa answered something that is not a list of messages", target_id=conversation_id
+            )
         if not reply:
-            raise BotUnavailableError("rasa answered an empty list (an action or the bot failed)", target_id=conversation_id)
+            raise BotUnavailableError(
+                "rasa answered an empty list (an action or the bot failed)", target_id=conversation_id
+            )
         return reply
 
     async def hand_back(self, conversation_id: str, note: str) -> None:
@@ -57,11 +67,17 @@ class RasaClient:
         ]
         url = f"{self._base}/conversations/{conversation_id}/tracker/events"
         try:
-            resp = await self._http.post(url, params={"token": self._token}, json=events, timeout=self._timeout_s)
+            resp = await self._http.post(
+                url, params={"token": self._token}, json=events, timeout=self._timeout_s
+            )
         except httpx.HTTPError as exc:
-            raise BotUnavailableError(f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id) from None
+            raise BotUnavailableError(
+                f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id
+            ) from None
         if resp.status_code >= 300:
-            raise BotUnavailableError(f"rasa tracker update answered HTTP {resp.status_code}", target_id=conversation_id)
+            raise BotUnavailableError(
+                f"rasa tracker update answered HTTP {resp.status_code}", target_id=conversation_id
+            )
 
     async def health(self) -> dict[str, Any]:
         try:
@@ -86,4 +102,8 @@ async def action_server_health(http: httpx.AsyncClient, url: str | None) -> dict
         resp = await http.get(f"{base}/health", timeout=2.0)
     except httpx.HTTPError as exc:
         return {"ok": False, "error": type(exc).__name__}
-    return {"ok": resp.status_code == 200} if resp.status_code == 200 else {"ok": False, "error": f"HTTP {resp.status_code}"}
+    return (
+        {"ok": resp.status_code == 200}
+        if resp.status_code == 200
+        else {"ok": False, "error": f"HTTP {resp.status_code}"}
+    )

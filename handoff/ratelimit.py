@@ -32,7 +32,9 @@ class RateLimiter:
             hits.popleft()
         if len(hits) >= limit:
             retry = max(1, math.ceil(hits[0] + WINDOW_S - now))
-            raise RateLimitedError(f"too many requests for this {what}; try again in {retry}s", retry_after_s=retry)
+            raise RateLimitedError(
+                f"too many requests for this {what}; try again in {retry}s", retry_after_s=retry
+            )
         hits.append(now)
         if len(self._hits) > 10_000:  # forget idle keys
             for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - WINDOW_S]:
@@ -46,4 +48,6 @@ class RateLimiter:
             await self._redis.expire(rkey, WINDOW_S + 5)
         if count > limit:
             retry = max(1, WINDOW_S - int(time.time()) % WINDOW_S)
-            raise RateLimitedError(f"too many requests for this {what}; try again in {retry}s", retry_after_s=retry)
+            raise RateLimitedError(
+                f"too many requests for this {what}; try again in {retry}s", retry_after_s=retry
+            )

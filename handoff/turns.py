@@ -20,20 +20,18 @@ from sqlalchemy.orm import Session
 from handoff import queue, texts
 from handoff.bus import AGENTS_TOPIC, conversation_topic
 from handoff.business_hours import parse_business_hours
-from handoff.clock import Clock, as_utc
-from handoff.config import Settings
+from handoff.clock import Clock
 from handoff.conversations import (
     append_message,
     get_conversation,
-    messages_after,
     publish_after_commit,
-    state_event,
 )
 from handoff.errors import BotUnavailableError, ConflictError
 from handoff.masking import mask
 from handoff.models import Conversation, Message, QueueEntry
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
+from handoff.views import transcript, turn_result
 
 log = logging.getLogger(__name__)
 
@@ -41,39 +39,20 @@ log = logging.getLogger(__name__)
 PUBLIC_CUSTOM_TYPES = ("faq_answer",)
 
 
-def conversation_view(session: Session, *, conversation: Conversation, clock: Clock, settings: Settings) -> dict[str, Any]:
-    view = state_event(session, conversation=conversation, clock=clock)
-    view.pop("type")
-    entry = queue.active_entry(session, conversation_id=conversation.id)
-    waiting_s = None
-    if entry is not None and conversation.state == ConversationState.QUEUED:
-        waiting_s = max(0, int((clock.now() - as_utc(entry.enqueued_at)).total_seconds()))
-    return {
-        "id": conversation.id,
-        "lang": conversation.lang,
-        "last_seq": conversation.last_seq,
-        **view,
-        "waiting_s": waiting_s,
-        "callback_offer_after_s": settings.CALLBACK_OFFER_AFTER_S,
-        "max_message_chars": settings.MAX_MESSAGE_CHARS,
-    }
-
-
-def turn_result(session: Session, *, conversation: Conversation, first_seq: int, last_seq: int, svc: Services) -> dict[str, Any]:
-    messages = [
-        m for m in messages_after(session, conversation_id=conversation.id, after=first_seq - 1) if m["seq"] <= last_seq
-    ]
-    return {"messages": messages, **conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)}
-
-
-def _previous(session: Session, *, conversation_id: str, client_message_id: str, svc: Services) -> dict[str, Any] | None:
+def _previous(
+    session: Session, *, conversation_id: str, client_message_id: str, svc: Services
+) -> dict[str, Any] | None:
     earlier = session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id, Message.client_message_id == client_message_id)
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.client_message_id == client_message_id
+        )
     ).first()
     if earlier is None or earlier.reply_to_seq is None:
         return None
     conversation = get_conversation(session, conversation_id=conversation_id)
-    return turn_result(session, conversation=conversation, first_seq=earlier.seq, last_seq=earlier.reply_to_seq, svc=svc)
+    return turn_result(
+        session, conversation=conversation, first_seq=earlier.seq, last_seq=earlier.reply_to_seq, svc=svc
+    )
 
 
 def _store_borrower(
@@ -84,29 +63,34 @@ def _store_borrower(
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     message = append_message(
-        session, conversation_id=conversation_id, sender=Sender.BORROWER, text=text, client_message_id=client_message_id
+        session,
+        conversation_id=conversation_id,
+        sender=Sender.BORROWER,
+        text=text,
+        client_message_id=client_message_id,
     )
     if conversation.state != ConversationState.BOT:
         message.reply_to_seq = message.seq  # routed to the agent; no bot reply will follow
         session.execute(
             update(QueueEntry)
-            .where(QueueEntry.conversation_id == conversation_id, QueueEntry.status.in_(queue.ACTIVE_STATUSES))
+            .where(
+                QueueEntry.conversation_id == conversation_id, QueueEntry.status.in_(queue.ACTIVE_STATUSES)
+            )
             .values(last_borrower_msg_at=svc.clock.now())
         )
     return message.seq, conversation.state, conversation.lang
 
 
-def transcript(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:
-    return [
-        {"seq": m["seq"], "sender": m["sender"], "text": m["text"], "created_at": m["created_at"]}
-        for m in messages_after(session, conversation_id=conversation_id, after=0, limit=10_000)
-    ]
-
-
 def put_in_queue(
-    session: Session, *, conversation: Conversation, packet: dict[str, Any], svc: Services
+    session: Session,
+    *,
+    conversation: Conversation,
+    packet: dict[str, Any],
+    svc: Services,
+    announce: bool = True,
 ) -> QueueEntry:
-    """Enqueue with the handoff packet plus our transcript; tell the borrower and the agents."""
+    """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
+    did: `announce=False`) and the agents; warn when nobody can pick the chat up soon."""
     reason = packet.get("reason")
     reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
     priority = packet.get("priority")
@@ -114,12 +98,24 @@ def put_in_queue(
     lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
     was_waiting = conversation.state == ConversationState.QUEUED
     entry = queue.enqueue(
-        session, conversation=conversation, packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
-        reason=str(reason), priority=str(priority), lang=str(lang), summary=str(packet.get("summary") or ""), clock=svc.clock,
+        session,
+        conversation=conversation,
+        packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
+        reason=str(reason),
+        priority=str(priority),
+        lang=str(lang),
+        summary=str(packet.get("summary") or ""),
+        clock=svc.clock,
     )
     if not was_waiting:
         lang = conversation.lang
-        append_message(session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=texts.text("queued", lang))
+        if announce:
+            append_message(
+                session,
+                conversation_id=conversation.id,
+                sender=Sender.SYSTEM,
+                text=texts.text("queued", lang),
+            )
         if not queue.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
             hours = parse_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ)
             notice = (
@@ -128,7 +124,10 @@ def put_in_queue(
                 else texts.text("after_hours", lang, hours=svc.settings.BUSINESS_HOURS)
             )
             append_message(
-                session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=notice,
+                session,
+                conversation_id=conversation.id,
+                sender=Sender.SYSTEM,
+                text=notice,
                 payload={"buttons": [texts.button("button_callback", lang, "callback")]},
             )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
@@ -141,43 +140,67 @@ def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if isinstance(element.get("buttons"), list):
         payload["buttons"] = [
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-            for b in element["buttons"] if isinstance(b, dict)
+            for b in element["buttons"]
+            if isinstance(b, dict)
         ]
     custom = element.get("custom")
     if isinstance(custom, dict):
-        payload["custom"] = custom if custom.get("type") in PUBLIC_CUSTOM_TYPES else {"type": custom.get("type")}
+        payload["custom"] = (
+            custom if custom.get("type") in PUBLIC_CUSTOM_TYPES else {"type": custom.get("type")}
+        )
     if element.get("image"):
         payload["image"] = str(element["image"])
     return str(element.get("text") or ""), payload
 
 
 def _store_replies(
-    session: Session, *, conversation_id: str, borrower_seq: int, reply: list[dict[str, Any]] | None, svc: Services
+    session: Session,
+    *,
+    conversation_id: str,
+    borrower_seq: int,
+    reply: list[dict[str, Any]] | None,
+    svc: Services,
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     lang = conversation.lang
     if reply is None:
         append_message(
-            session, conversation_id=conversation_id, sender=Sender.SYSTEM, text=texts.text("bot_unavailable", lang),
-            payload={"buttons": [texts.button("button_person", lang, "handoff")], "custom": {"type": "bot_unavailable"}},
+            session,
+            conversation_id=conversation_id,
+            sender=Sender.SYSTEM,
+            text=texts.text("bot_unavailable", lang),
+            payload={
+                "buttons": [texts.button("button_person", lang, "handoff")],
+                "custom": {"type": "bot_unavailable"},
+            },
         )
     else:
+        packet: dict[str, Any] | None = None
+        said_something = False
         for element in reply:
             text, payload = _bot_message(element)
             public_custom = payload.get("custom", {}).get("type") in PUBLIC_CUSTOM_TYPES
             if text or payload.get("buttons") or payload.get("image") or public_custom:
-                append_message(session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload)
+                append_message(
+                    session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload
+                )
+                said_something = said_something or bool(text)
             custom = element.get("custom")
             if isinstance(custom, dict) and custom.get("type") == "handoff":
                 packet = custom.get("packet") if isinstance(custom.get("packet"), dict) else {}
-                if conversation.state == ConversationState.BOT:
-                    put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
+        # The queue entry (and our notices) come after everything the bot said in this turn.
+        if packet is not None and conversation.state == ConversationState.BOT:
+            put_in_queue(
+                session, conversation=conversation, packet=packet, svc=svc, announce=not said_something
+            )
     session.execute(
         update(Message)
         .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
         .values(reply_to_seq=conversation.last_seq)
     )
-    return turn_result(session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc)
+    return turn_result(
+        session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc
+    )
 
 
 async def borrower_message(
@@ -186,30 +209,55 @@ async def borrower_message(
     """Handle one borrower message end to end; returns the stored messages of this turn and the state."""
     masked = mask(text).text
     if client_message_id:
-        earlier = await svc.db(lambda s: _previous(s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc), write=False)
+        earlier = await svc.db(
+            lambda s: _previous(
+                s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc
+            ),
+            write=False,
+        )
         if earlier is not None:
             return earlier
     async with svc.locks.hold(conversation_id):
         if client_message_id:
-            earlier = await svc.db(lambda s: _previous(s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc))
+            earlier = await svc.db(
+                lambda s: _previous(
+                    s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc
+                )
+            )
             if earlier is not None:
                 return earlier
         try:
             seq, state, lang = await svc.db(
                 lambda s: _store_borrower(
-                    s, conversation_id=conversation_id, text=masked, client_message_id=client_message_id, svc=svc
+                    s,
+                    conversation_id=conversation_id,
+                    text=masked,
+                    client_message_id=client_message_id,
+                    svc=svc,
                 )
             )
         except IntegrityError:  # the same client_message_id stored by another replica just now
             earlier = await svc.db(
-                lambda s: _previous(s, conversation_id=conversation_id, client_message_id=client_message_id or "", svc=svc)
+                lambda s: _previous(
+                    s, conversation_id=conversation_id, client_message_id=client_message_id or "", svc=svc
+                )
             )
             if earlier is None:
-                raise ConflictError("this message is still being processed; retry shortly", target_id=conversation_id) from None
+                raise ConflictError(
+                    "this message is still being processed; retry shortly", target_id=conversation_id
+                ) from None
             return earlier
         if state != ConversationState.BOT:
-            return await svc.db(lambda s: turn_result(s, conversation=get_conversation(s, conversation_id=conversation_id),
-                                                      first_seq=seq, last_seq=seq, svc=svc), write=False)
+            return await svc.db(
+                lambda s: turn_result(
+                    s,
+                    conversation=get_conversation(s, conversation_id=conversation_id),
+                    first_seq=seq,
+                    last_seq=seq,
+                    svc=svc,
+                ),
+                write=False,
+            )
         topic = conversation_topic(conversation_id)
         await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": True})
         reply: list[dict[str, Any]] | None
@@ -221,7 +269,9 @@ async def borrower_message(
         finally:
             await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": False})
         return await svc.db(
-            lambda s: _store_replies(s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc)
+            lambda s: _store_replies(
+                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc
+            )
         )
 
 

@@ -17,7 +17,8 @@ from handoff.errors import ConflictError, InvalidInputError
 from handoff.masking import mask_text
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
-from handoff.turns import conversation_view, notify_queue_positions, put_in_queue, transcript
+from handoff.turns import notify_queue_positions, put_in_queue
+from handoff.views import conversation_view, transcript
 
 SUMMARIES = {
     HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
@@ -38,8 +39,13 @@ def _request_person(session: Session, *, conversation_id: str, reason: str, svc:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     if conversation.state == ConversationState.BOT:
         packet = {
-            "reason": reason, "priority": str(Priority.NORMAL), "lang": conversation.lang,
-            "summary": SUMMARIES[HandoffReason(reason)], "turns": [], "anger_scores": [], "faq_candidates": [],
+            "reason": reason,
+            "priority": str(Priority.NORMAL),
+            "lang": conversation.lang,
+            "summary": SUMMARIES[HandoffReason(reason)],
+            "turns": [],
+            "anger_scores": [],
+            "faq_candidates": [],
         }
         put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
@@ -48,15 +54,21 @@ def _request_person(session: Session, *, conversation_id: str, reason: str, svc:
 async def request_person(svc: Services, *, conversation_id: str, reason: str) -> dict[str, Any]:
     """The one-step 'talk to a person' control; idempotent while already queued or assigned."""
     async with svc.locks.hold(conversation_id):
-        return await svc.db(lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, svc=svc))
+        return await svc.db(
+            lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, svc=svc)
+        )
 
 
 def _leave(session: Session, *, conversation_id: str, svc: Services) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state in (ConversationState.QUEUED, ConversationState.ASSIGNED):
         queue.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
-        append_message(session, conversation_id=conversation_id, sender=Sender.SYSTEM,
-                       text=texts.text("left_queue", conversation.lang))
+        append_message(
+            session,
+            conversation_id=conversation_id,
+            sender=Sender.SYSTEM,
+            text=texts.text("left_queue", conversation.lang),
+        )
         publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
         notify_queue_positions(session, clock=svc.clock)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
@@ -95,24 +107,45 @@ def _callback(
     masked_contact = mask_contact(method, contact)
     preferred = mask_text(preferred_time.strip())
     ticket = queue.create_callback(
-        session, conversation=conversation, contact_method=method, contact=masked_contact, preferred_time=preferred,
-        clock=svc.clock, summary="Callback requested. Transcript attached.",
+        session,
+        conversation=conversation,
+        contact_method=method,
+        contact=masked_contact,
+        preferred_time=preferred,
+        clock=svc.clock,
+        summary="Callback requested. Transcript attached.",
     )
     entry = queue.active_entry(session, conversation_id=conversation_id)
     if entry is not None and not entry.packet:
-        entry.packet = {"reason": entry.reason, "transcript": transcript(session, conversation_id=conversation_id)}
+        entry.packet = {
+            "reason": entry.reason,
+            "transcript": transcript(session, conversation_id=conversation_id),
+        }
     when = texts.text("when", lang, time=preferred) if preferred else ""
     append_message(
-        session, conversation_id=conversation_id, sender=Sender.SYSTEM,
-        text=texts.text("callback_created", lang, method=texts.text(f"method_{method}", lang), contact=masked_contact,
-                        when=when, ticket=ticket.id),
+        session,
+        conversation_id=conversation_id,
+        sender=Sender.SYSTEM,
+        text=texts.text(
+            "callback_created",
+            lang,
+            method=texts.text(f"method_{method}", lang),
+            contact=masked_contact,
+            when=when,
+            ticket=ticket.id,
+        ),
         payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id}},
     )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
     notify_queue_positions(session, clock=svc.clock)
     view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
-    return {"ticket_id": ticket.id, "contact_method": method, "contact": masked_contact,
-            "preferred_time": preferred, **view}
+    return {
+        "ticket_id": ticket.id,
+        "contact_method": method,
+        "contact": masked_contact,
+        "preferred_time": preferred,
+        **view,
+    }
 
 
 async def request_callback(
@@ -121,8 +154,14 @@ async def request_callback(
     contact = validate_contact(contact_method, contact)
     async with svc.locks.hold(conversation_id):
         return await svc.db(
-            lambda s: _callback(s, conversation_id=conversation_id, method=contact_method, contact=contact,
-                                preferred_time=preferred_time, svc=svc)
+            lambda s: _callback(
+                s,
+                conversation_id=conversation_id,
+                method=contact_method,
+                contact=contact,
+                preferred_time=preferred_time,
+                svc=svc,
+            )
         )
 
 

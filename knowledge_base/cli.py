@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from knowledge_base import store
 from knowledge_base.build import build_index
-from knowledge_base.config import KBSettings
+from knowledge_base.config import KBSettings, UnknownSettingError
 from knowledge_base.errors import InvalidKnowledgeBaseError, KBError
 from knowledge_base.kb import KnowledgeBase
 from knowledge_base.source import read_source
@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     except ValidationError as exc:
         for e in exc.errors():
             print(f"setting {'.'.join(str(p) for p in e['loc'])}: {e['msg']} (KB_* environment)", file=err)
+        return EXIT_USAGE
+    except UnknownSettingError as exc:
+        print(f"error: {exc}", file=err)
         return EXIT_USAGE
     try:
         if args.command == "validate":

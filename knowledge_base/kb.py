@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from knowledge_base import store
 from knowledge_base.config import KBSettings
 from knowledge_base.embedder import Embedder
-from knowledge_base.errors import IndexNotBuiltError
+from knowledge_base.errors import IndexNotBuiltError, KBError
 from knowledge_base.faq import LANGS
-from knowledge_base.results import Hit, SearchResponse
+from knowledge_base.results import Decision, Hit, SearchResponse
 from knowledge_base.search import LangIndex, Scored, decide, to_hit
 from knowledge_base.text import Tokenizer, clean, detect_lang
 
@@ -28,6 +31,7 @@ class _Snapshot:
     entries: list[dict[str, Any]]
     by_id: dict[str, int]
     langs: dict[str, LangIndex]
+    embedder: Embedder  # the model the version was built with: query and index vectors always match
 
 
 class KnowledgeBase:
@@ -59,12 +63,14 @@ class KnowledgeBase:
             except IndexNotBuiltError:
                 if attempt == 2:  # a concurrent build may have pruned the version we just read about
                     raise
-        if self._embedder is None or self._embedder.id != manifest.get("model_id"):
-            self._embedder = Embedder(str(manifest["model"]), self.settings.device, self.settings.batch_size)
+        embedder = self._embedder
+        if embedder is None or embedder.id != manifest.get("model_id"):
+            embedder = Embedder(str(manifest["model"]), self.settings.device, self.settings.batch_size)
         entries: list[dict[str, Any]] = meta["entries"]
         langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
                  for lang in meta["texts"] if lang in indexes}
-        return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs)
+        self._embedder = embedder
+        return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs, embedder)
 
     def reload(self, force: bool = False) -> bool:
         """Load the published version if it changed (or ``force``); True when a new one was loaded."""
@@ -75,8 +81,8 @@ class KnowledgeBase:
                 return False
             try:
                 fresh = self._load()
-            except IndexNotBuiltError:
-                return False  # keep serving the version we have
+            except KBError:
+                return False  # unreadable version or model: keep serving the version we have
             changed = fresh.manifest.get("version") != current.manifest.get("version")
             self._snapshot = fresh
             return changed or force
@@ -98,33 +104,45 @@ class KnowledgeBase:
     def search(self, text: str, lang: str | None = None) -> SearchResponse:
         """Search the FAQs of ``lang`` (detected from the text when None) first, then the other language when
         nothing fits. Never raises for odd input: empty or junk text gives decision ``none``."""
+        return self.search_many([text], lang)[0]
+
+    def search_many(self, texts: Sequence[str], lang: str | None = None) -> list[SearchResponse]:
+        """``search`` for several queries with one batched encode (benchmarks, bulk reports)."""
         if lang is not None and lang not in LANGS:
             raise ValueError(f"lang must be one of {', '.join(LANGS)} or None, not {lang!r}")
         self._maybe_reload()
         snap = self._snapshot
+        queries = [clean(str(t))[: self.settings.max_query_chars] for t in texts]
+        todo = [q for q in queries if q]
+        vectors = iter(snap.embedder.encode(todo) if todo else [])
+        out = []
+        for text, query in zip(texts, queries, strict=True):
+            primary = lang or detect_lang(query, self.settings.zh_ratio)
+            if not query:
+                out.append(SearchResponse(str(text), primary, "none", [], str(snap.manifest["version"])))
+                continue
+            decision, chosen = self._rank(snap, next(vectors), self._tokenizer.tokens(query), primary)
+            out.append(SearchResponse(str(text), primary, decision,
+                                      [to_hit(snap.entries[s.entry], s) for s in chosen],
+                                      str(snap.manifest["version"])))
+        return out
+
+    def _rank(self, snap: _Snapshot, qvec: np.ndarray, tokens: list[str],
+              primary: str) -> tuple[Decision, list[Scored]]:
         settings = self.settings
-        query = clean(str(text))[: settings.max_query_chars]
-        primary = lang or detect_lang(query, settings.zh_ratio)
-        if not query or self._embedder is None:
-            return SearchResponse(str(text), primary, "none", [], self.version)
-        qvec = self._embedder.encode_query(query)
-        tokens = self._tokenizer.tokens(query)
         order = [primary] + ([o for o in LANGS if o != primary] if settings.cross_lingual_fallback else [])
-        first: tuple[str, list[Scored]] | None = None
+        first: tuple[Decision, list[Scored]] | None = None
         for search_lang in order:
             index = snap.langs.get(search_lang)
             if index is None:
                 continue
-            decision, chosen = decide(index.score(qvec, tokens, settings.dense_weight(search_lang)), settings,
-                                      search_lang)
-            if first is None:
-                first = (decision, chosen)
-            if decision != "none":
-                return SearchResponse(str(text), primary, decision,
-                                      [to_hit(snap.entries[s.entry], s) for s in chosen], self.version)
-        tried = first[1] if first else []
-        return SearchResponse(str(text), primary, "none", [to_hit(snap.entries[s.entry], s) for s in tried],
-                              self.version)
+            limit = max(settings.top_k, settings.clarify_max) + 1
+            scored = index.score(qvec, tokens, settings.dense_weight(search_lang), limit)
+            found = decide(scored, settings, search_lang)
+            if found[0] != "none":
+                return found
+            first = first or found
+        return first or ("none", [])
 
     def get(self, faq_id: str) -> Hit | None:
         snap = self._snapshot

@@ -43,7 +43,7 @@ class LangIndex:
     def __len__(self) -> int:
         return len(self.text_entry)
 
-    def score(self, qvec: np.ndarray, tokens: list[str], dense_weight: float) -> list[Scored]:
+    def score(self, qvec: np.ndarray, tokens: list[str], dense_weight: float, limit: int) -> list[Scored]:
         """Per entry: max dense cosine over its texts; lexical = mean of (max cosine over its texts, cosine
         of its pooled texts); total = weighted sum. Pooling measured: zh top-1 0.849 -> 0.858."""
         if not len(self):
@@ -61,7 +61,11 @@ class LangIndex:
         dense_e = np.clip(dense[self.entries], 0.0, 1.0)
         lex_e = lex[self.entries]
         total = dense_weight * dense_e + (1.0 - dense_weight) * lex_e
-        order = np.argsort(-total, kind="stable")
+        if limit < len(total):  # only the best few become Python objects
+            top = np.argpartition(-total, limit)[:limit]
+            order = top[np.argsort(-total[top], kind="stable")]
+        else:
+            order = np.argsort(-total, kind="stable")
         return [Scored(int(self.entries[i]), float(total[i]), float(dense_e[i]), float(lex_e[i])) for i in order]
 
 

@@ -80,6 +80,9 @@ def read_source(source: Path, root: Path) -> Source:
         return Source([], [Issue(display_path(source, root), 0,
                                  "source folder not found; pass --source DIR or set KB_SOURCE")], 0)
     paths = sorted(p for p in source.rglob("*.md") if p.is_file())
+    if not paths:
+        return Source([], [Issue(display_path(source, root), 0, "no FAQ files (*.md) in the source folder; "
+                                 "add <lang>/<id>.md files or pass the right --source")], 0)
     for path in paths:
         rel = display_path(path, root)
         parts = path.relative_to(source).parts

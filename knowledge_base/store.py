@@ -100,6 +100,8 @@ def prune_versions(index_dir: Path, keep: int, current: str) -> list[str]:
     names = sorted((p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
                    reverse=True)
     doomed = [n for n in names[keep:] if n != current]
+    # Under the build lock any half-written folder is left over from a crashed build.
+    doomed += [p.name for p in versions.iterdir() if p.name.startswith(".") and ".tmp-" in p.name]
     for name in doomed:
         shutil.rmtree(versions / name, ignore_errors=True)
     return doomed

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff import turns, waiting
+from handoff import turns, views, waiting
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
 from handoff.api.schemas import CallbackOut, ConversationView, MessagesPage, TurnResult
 from handoff.conversations import LANGS, create_conversation, get_conversation, messages_after
@@ -16,7 +16,9 @@ from handoff.errors import InvalidInputError, MessageTooLongError, error_respons
 from handoff.states import HandoffReason
 
 router = APIRouter(
-    prefix="/api/conversations", tags=["borrower"], responses=error_responses(401, 403, 404, 409, 413, 422, 429)
+    prefix="/api/conversations",
+    tags=["borrower"],
+    responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 
 MAX_ACCEPTED_CHARS = 100_000  # anything longer is cut off by the body limit before validation
@@ -47,7 +49,10 @@ class LangIn(Strict):
 class MessageIn(Strict):
     text: str = Field(max_length=MAX_ACCEPTED_CHARS)
     client_message_id: str | None = Field(
-        None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$",
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
         description="client-chosen id; sending the same id again returns the first result",
     )
 
@@ -63,15 +68,27 @@ class CallbackIn(Strict):
 
 
 @router.post("", status_code=201, response_model=ConversationCreated)
-async def start_conversation(svc: ServicesDep, addr: ClientAddr, body: ConversationIn | None = None) -> dict[str, Any]:
+async def start_conversation(
+    svc: ServicesDep, addr: ClientAddr, body: ConversationIn | None = None
+) -> dict[str, Any]:
     body = body or ConversationIn()
 
     def work(session: Any) -> dict[str, Any]:
         conversation, token = create_conversation(
-            session, secret_key=svc.settings.SECRET_KEY, lang=body.lang, channel=body.channel, client_addr=addr
+            session,
+            secret_key=svc.settings.SECRET_KEY,
+            lang=body.lang,
+            channel=body.channel,
+            client_addr=addr,
         )
-        return {"id": conversation.id, "token": token, "lang": conversation.lang, "state": conversation.state,
-                "last_seq": 0, "callback_offer_after_s": svc.settings.CALLBACK_OFFER_AFTER_S}
+        return {
+            "id": conversation.id,
+            "token": token,
+            "lang": conversation.lang,
+            "state": conversation.state,
+            "last_seq": 0,
+            "callback_offer_after_s": svc.settings.CALLBACK_OFFER_AFTER_S,
+        }
 
     return await svc.db(work)
 
@@ -103,7 +120,9 @@ async def send_message(svc: ServicesDep, conversation: ConversationDep, body: Me
             f"text: a message can be at most {svc.settings.MAX_MESSAGE_CHARS} characters (got {len(text)})"
         )
     await svc.limiter.hit(
-        f"conversation:{conversation.id}", limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN, what="conversation"
+        f"conversation:{conversation.id}",
+        limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN,
+        what="conversation",
     )
     return await turns.borrower_message(
         svc, conversation_id=conversation.id, text=text, client_message_id=body.client_message_id
@@ -120,16 +139,20 @@ async def list_messages(
     def work(session: Any) -> dict[str, Any]:
         current = get_conversation(session, conversation_id=conversation.id)
         messages = messages_after(session, conversation_id=conversation.id, after=after, limit=limit)
-        view = turns.conversation_view(session, conversation=current, clock=svc.clock, settings=svc.settings)
+        view = views.conversation_view(session, conversation=current, clock=svc.clock, settings=svc.settings)
         return {"messages": messages, **view}
 
     return await svc.db(work, write=False)
 
 
 @router.post("/{conversation_id}/handoff", response_model=ConversationView)
-async def talk_to_a_person(svc: ServicesDep, conversation: ConversationDep, body: HandoffIn | None = None) -> dict[str, Any]:
+async def talk_to_a_person(
+    svc: ServicesDep, conversation: ConversationDep, body: HandoffIn | None = None
+) -> dict[str, Any]:
     reason = (body or HandoffIn()).reason
-    return await waiting.request_person(svc, conversation_id=conversation.id, reason=str(HandoffReason(reason)))
+    return await waiting.request_person(
+        svc, conversation_id=conversation.id, reason=str(HandoffReason(reason))
+    )
 
 
 @router.post("/{conversation_id}/leave-queue", response_model=ConversationView)
@@ -138,8 +161,13 @@ async def leave_queue(svc: ServicesDep, conversation: ConversationDep) -> dict[s
 
 
 @router.post("/{conversation_id}/callback", status_code=201, response_model=CallbackOut)
-async def request_callback(svc: ServicesDep, conversation: ConversationDep, body: CallbackIn) -> dict[str, Any]:
+async def request_callback(
+    svc: ServicesDep, conversation: ConversationDep, body: CallbackIn
+) -> dict[str, Any]:
     return await waiting.request_callback(
-        svc, conversation_id=conversation.id, contact_method=body.contact_method, contact=body.contact,
+        svc,
+        conversation_id=conversation.id,
+        contact_method=body.contact_method,
+        contact=body.contact,
         preferred_time=body.preferred_time,
     )

@@ -23,7 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from handoff import turns
+from handoff import turns, views
 from handoff.bus import conversation_topic
 from handoff.conversations import authorize, get_conversation, messages_after
 from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, error_body
@@ -52,7 +52,9 @@ class Stream:
         async with self.lock:
             while True:
                 batch = await self.svc.db(
-                    lambda s: messages_after(s, conversation_id=self.conversation_id, after=self.last_seq, limit=200),
+                    lambda s: messages_after(
+                        s, conversation_id=self.conversation_id, after=self.last_seq, limit=200
+                    ),
                     write=False,
                 )
                 for message in batch:
@@ -87,13 +89,20 @@ async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> i
     except (TimeoutError, ValueError, KeyError):
         frame = None
     if not isinstance(frame, dict) or frame.get("type") != "auth":
-        await ws.send_json({"type": "error", **error_body("unauthorized", "first frame must be {\"type\": \"auth\", \"token\": ...}")})
+        await ws.send_json(
+            {
+                "type": "error",
+                **error_body("unauthorized", 'first frame must be {"type": "auth", "token": ...}'),
+            }
+        )
         await ws.close(CLOSE_UNAUTHORIZED)
         return None
     token = frame.get("token") if isinstance(frame.get("token"), str) else None
     try:
         await svc.db(
-            lambda s: authorize(s, conversation_id=conversation_id, token=token, secret_key=svc.settings.SECRET_KEY),
+            lambda s: authorize(
+                s, conversation_id=conversation_id, token=token, secret_key=svc.settings.SECRET_KEY
+            ),
             write=False,
         )
     except HandoffError as exc:
@@ -113,7 +122,8 @@ async def _handle_frame(ws: WebSocket, svc: Services, conversation_id: str, fram
         await ws.send_json({"type": "pong"})
     elif kind == "typing":
         await svc.bus.publish(
-            conversation_topic(conversation_id), {"type": "typing", "sender": "borrower", "on": bool(frame.get("on"))}
+            conversation_topic(conversation_id),
+            {"type": "typing", "sender": "borrower", "on": bool(frame.get("on"))},
         )
     elif kind == "message":
         text = frame.get("text")
@@ -121,13 +131,19 @@ async def _handle_frame(ws: WebSocket, svc: Services, conversation_id: str, fram
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError("text: a message cannot be empty")
         if len(text.strip()) > svc.settings.MAX_MESSAGE_CHARS:
-            raise MessageTooLongError(f"text: a message can be at most {svc.settings.MAX_MESSAGE_CHARS} characters")
+            raise MessageTooLongError(
+                f"text: a message can be at most {svc.settings.MAX_MESSAGE_CHARS} characters"
+            )
         if cmid is not None and (not isinstance(cmid, str) or not 0 < len(cmid) <= 128):
             raise InvalidInputError("client_message_id: must be a string of 1 to 128 characters")
         await svc.limiter.hit(
-            f"conversation:{conversation_id}", limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN, what="conversation"
+            f"conversation:{conversation_id}",
+            limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN,
+            what="conversation",
         )
-        await turns.borrower_message(svc, conversation_id=conversation_id, text=text.strip(), client_message_id=cmid)
+        await turns.borrower_message(
+            svc, conversation_id=conversation_id, text=text.strip(), client_message_id=cmid
+        )
     else:
         raise InvalidInputError("unknown frame type; expected message, typing or ping")
 
@@ -150,7 +166,9 @@ async def _reader(ws: WebSocket, svc: Services, conversation_id: str) -> None:
         try:
             frame = json.loads(raw)
         except ValueError:
-            await ws.send_json({"type": "error", **error_body("invalid_input", "frames must be JSON objects")})
+            await ws.send_json(
+                {"type": "error", **error_body("invalid_input", "frames must be JSON objects")}
+            )
             continue
         # Turns run beside the reader so typing and pings keep flowing; the turn lock keeps order.
         task = asyncio.create_task(run(frame))
@@ -164,7 +182,9 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
     addr = ws.client.host if ws.client else "unknown"
     await ws.accept()
     try:
-        await svc.limiter.hit(f"client:{addr}", limit=svc.settings.RATE_LIMIT_CLIENT_PER_MIN, what="client address")
+        await svc.limiter.hit(
+            f"client:{addr}", limit=svc.settings.RATE_LIMIT_CLIENT_PER_MIN, what="client address"
+        )
     except HandoffError as exc:
         await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
         await ws.close(4429)
@@ -178,8 +198,10 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
     try:
         await stream.catch_up()
         view = await svc.db(
-            lambda s: turns.conversation_view(
-                s, conversation=get_conversation(s, conversation_id=conversation_id), clock=svc.clock,
+            lambda s: views.conversation_view(
+                s,
+                conversation=get_conversation(s, conversation_id=conversation_id),
+                clock=svc.clock,
                 settings=svc.settings,
             ),
             write=False,

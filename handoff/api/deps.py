@@ -32,7 +32,9 @@ def bearer_token(authorization: str | None) -> str | None:
 async def limit_client(request: Request, svc: ServicesDep) -> str:
     """Every borrower request counts against its client address."""
     addr = client_address(request)
-    await svc.limiter.hit(f"client:{addr}", limit=svc.settings.RATE_LIMIT_CLIENT_PER_MIN, what="client address")
+    await svc.limiter.hit(
+        f"client:{addr}", limit=svc.settings.RATE_LIMIT_CLIENT_PER_MIN, what="client address"
+    )
     return addr
 
 

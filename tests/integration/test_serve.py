@@ -23,8 +23,12 @@ def test_serve_starts_and_reports(tmp_path: Path) -> None:
         assert body["checks"]["db"] == {"ok": True, "backend": "sqlite"}
         assert body["checks"]["rasa"]["ok"] is False and body["status"] == "degraded"
         paths = httpx.get(f"{service.url}/openapi.json", trust_env=False).json()["paths"]
-        for path in ("/api/conversations", "/api/conversations/{conversation_id}/messages",
-                     "/api/conversations/{conversation_id}/callback", "/api/conversations/{conversation_id}/leave-queue"):
+        for path in (
+            "/api/conversations",
+            "/api/conversations/{conversation_id}/messages",
+            "/api/conversations/{conversation_id}/callback",
+            "/api/conversations/{conversation_id}/leave-queue",
+        ):
             assert path in paths
         page = httpx.get(f"{service.url}/", trust_env=False)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
@@ -36,7 +40,14 @@ def test_serve_starts_and_reports(tmp_path: Path) -> None:
 def test_bad_settings_stop_start_up_with_a_hint(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
     env.update(APP_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
-    done = subprocess.run([sys.executable, "-m", "handoff", "serve"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "handoff", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "SECRET_KEY" in done.stderr and "Traceback" not in done.stderr

@@ -21,7 +21,11 @@ Reply = tuple[int, Any, float]  # status, JSON body, delay in seconds
 class ScriptedRasa:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        self.script: Callable[[dict[str, Any]], Reply] = lambda body: (200, [{"text": f"echo: {body['message']}"}], 0.0)
+        self.script: Callable[[dict[str, Any]], Reply] = lambda body: (
+            200,
+            [{"text": f"echo: {body['message']}"}],
+            0.0,
+        )
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -41,7 +45,9 @@ class ScriptedRasa:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"null")
                 outer.requests.append({"path": self.path, "body": body})
-                status, reply, delay = outer.script(body) if self.path.startswith("/webhooks") else (200, {}, 0.0)
+                status, reply, delay = (
+                    outer.script(body) if self.path.startswith("/webhooks") else (200, {}, 0.0)
+                )
                 time.sleep(delay)
                 self._send(status, reply)
 
@@ -69,16 +75,47 @@ def start(client: TestClient, lang: str = "en") -> tuple[str, dict[str, str]]:
     return body["id"], {"Authorization": f"Bearer {body['token']}"}
 
 
-def faq_reply(text: str, faq_id: str = "payoff-quote", title: str = "How do I get a payoff quote?") -> list[dict[str, Any]]:
-    return [{"text": text, "custom": {"type": "faq_answer", "faq_id": faq_id, "title": title,
-                                      "source": f"knowledge_base/faq/en/{faq_id}.md"}}]
+def faq_reply(
+    text: str, faq_id: str = "payoff-quote", title: str = "How do I get a payoff quote?"
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "text": text,
+            "custom": {
+                "type": "faq_answer",
+                "faq_id": faq_id,
+                "title": title,
+                "source": f"knowledge_base/faq/en/{faq_id}.md",
+            },
+        }
+    ]
 
 
-def handoff_reply(reason: str = "explicit_request", priority: str = "normal", lang: str = "en") -> list[dict[str, Any]]:
+def handoff_reply(
+    reason: str = "explicit_request", priority: str = "normal", lang: str = "en"
+) -> list[dict[str, Any]]:
     packet = {
-        "reason": reason, "priority": priority, "lang": lang, "summary": "Borrower asked for a person.",
-        "turns": [{"text": "person please", "intent": "request_human", "confidence": 0.97, "entities": [], "anger": 0.1}],
-        "anger_scores": [0.1], "faq_candidates": [{"id": "payoff-quote", "title": "Payoff", "score": 0.4,
-                                                   "source": "knowledge_base/faq/en/payoff-quote.md"}],
+        "reason": reason,
+        "priority": priority,
+        "lang": lang,
+        "summary": "Borrower asked for a person.",
+        "turns": [
+            {
+                "text": "person please",
+                "intent": "request_human",
+                "confidence": 0.97,
+                "entities": [],
+                "anger": 0.1,
+            }
+        ],
+        "anger_scores": [0.1],
+        "faq_candidates": [
+            {
+                "id": "payoff-quote",
+                "title": "Payoff",
+                "score": 0.4,
+                "source": "knowledge_base/faq/en/payoff-quote.md",
+            }
+        ],
     }
     return [{"text": "I'll connect you with a person."}, {"custom": {"type": "handoff", "packet": packet}}]

@@ -32,5 +32,3 @@ def bot_app(settings: Settings, engine: Engine, scripted_rasa: ScriptedRasa) -> 
 def bot_client(bot_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(bot_app) as client:
         yield client
-
-

@@ -155,9 +155,9 @@ async def test_answer_cites_the_faq_and_sends_a_faq_payload() -> None:
     kb = MemoryKnowledgeBase({"how do I get a payoff quote": ("answer", [PAYOFF, GOOD_THROUGH])})
     tracker = make_tracker([user("how do I get a payoff quote", "ask_question")])
     events, messages = await run(ActionAnswerFaq(kb_provider(kb)), tracker)
-    assert messages[0]["response"] == "utter_faq_answer"
-    assert messages[0]["title"] == PAYOFF.title and "Payoff" in messages[0]["answer"]
-    assert messages[1]["custom"] == {"type": "faq_answer", "faq_id": "payoff-quote", "title": PAYOFF.title,
+    assert messages[1]["response"] == "utter_faq_answer"
+    assert messages[1]["title"] == PAYOFF.title and "Payoff" in messages[1]["answer"]
+    assert messages[0]["custom"] == {"type": "faq_answer", "faq_id": "payoff-quote", "title": PAYOFF.title,
                                      "source": PAYOFF.source}
     slots = slots_of(events)
     assert slots["route"] == "answer" and slots["last_faq_id"] == "payoff-quote" and slots["failure_count"] == 0
@@ -191,7 +191,7 @@ async def test_clicked_candidate_is_answered_by_id_without_searching() -> None:
                                  entities=[{"entity": "faq_id", "value": "payoff-good-through-date"}])])
     events, messages = await run(ActionAnswerFaq(kb_provider(kb)), tracker)
     assert kb.queries == []
-    assert messages[1]["custom"]["faq_id"] == "payoff-good-through-date"
+    assert messages[0]["custom"]["faq_id"] == "payoff-good-through-date"
     assert slots_of(events)["route"] == "answer"
 
 
@@ -314,7 +314,7 @@ async def test_explicit_request_packet_then_tells_the_borrower_what_happens() ->
     kb = MemoryKnowledgeBase({})
     tracker = make_tracker([
         user("how do I get a payoff quote", "ask_question", 0.97), action("action_answer_faq"),
-        slot("faq_candidates", [PAYOFF.to_json()]), slot("route", "answer"), action("utter_did_it_help"),
+        slot("faq_candidates", [PAYOFF.to_json()]), slot("route", "answer"),
         action("action_listen"), user("I want to talk to a person", "request_human", 0.99),
     ])
     del kb

@@ -11,17 +11,22 @@ from borrower_helpers import ScriptedRasa, faq_reply, handoff_reply, start
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from handoff.config import Settings
 from handoff.db import session_scope
 from handoff.models import Message, QueueEntry
 
 CARD = "4111 1111 1111 1111"
 
 
-def test_a_turn_stores_the_masked_message_and_each_reply(bot_client: TestClient, scripted_rasa: ScriptedRasa,
-                                                         engine: Engine) -> None:
+def test_a_turn_stores_the_masked_message_and_each_reply(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
     cid, auth = start(bot_client)
-    resp = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth,
-                           json={"text": f"card {CARD} payoff?", "client_message_id": "m1"})
+    resp = bot_client.post(
+        f"/api/conversations/{cid}/messages",
+        headers=auth,
+        json={"text": f"card {CARD} payoff?", "client_message_id": "m1"},
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert [m["sender"] for m in body["messages"]] == ["borrower", "bot"]
@@ -29,10 +34,14 @@ def test_a_turn_stores_the_masked_message_and_each_reply(bot_client: TestClient,
     assert body["messages"][1]["text"] == "echo: card [CARD ****1111] payoff?"
     assert body["state"] == "bot"
     assert scripted_rasa.requests[0]["body"] == {
-        "sender": cid, "message": "card [CARD ****1111] payoff?", "metadata": {"lang": "en"}
+        "sender": cid,
+        "message": "card [CARD ****1111] payoff?",
+        "metadata": {"lang": "en"},
     }
     with session_scope(engine, write=False) as s:
-        texts = s.scalars(select(Message.text).where(Message.conversation_id == cid).order_by(Message.seq)).all()
+        texts = s.scalars(
+            select(Message.text).where(Message.conversation_id == cid).order_by(Message.seq)
+        ).all()
     assert all("4111" not in t.replace("****1111", "") for t in texts)
 
 
@@ -46,10 +55,16 @@ def test_raw_numbers_never_reach_the_logs(bot_client: TestClient, caplog: pytest
 def test_faq_answer_keeps_its_citation(bot_client: TestClient, scripted_rasa: ScriptedRasa) -> None:
     scripted_rasa.script = lambda body: (200, faq_reply("Ask for a payoff quote in the app."), 0.0)
     cid, auth = start(bot_client)
-    reply = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "payoff"}).json()
+    reply = bot_client.post(
+        f"/api/conversations/{cid}/messages", headers=auth, json={"text": "payoff"}
+    ).json()
     custom = reply["messages"][1]["payload"]["custom"]
-    assert custom == {"type": "faq_answer", "faq_id": "payoff-quote", "title": "How do I get a payoff quote?",
-                      "source": "knowledge_base/faq/en/payoff-quote.md"}
+    assert custom == {
+        "type": "faq_answer",
+        "faq_id": "payoff-quote",
+        "title": "How do I get a payoff quote?",
+        "source": "knowledge_base/faq/en/payoff-quote.md",
+    }
 
 
 def test_handoff_packet_creates_one_queue_entry_with_the_transcript(
@@ -58,14 +73,18 @@ def test_handoff_packet_creates_one_queue_entry_with_the_transcript(
     cid, auth = start(bot_client)
     bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "hello"})
     scripted_rasa.script = lambda body: (200, handoff_reply(), 0.0)
-    reply = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "person please"}).json()
+    reply = bot_client.post(
+        f"/api/conversations/{cid}/messages", headers=auth, json={"text": "person please"}
+    ).json()
     assert reply["state"] == "queued" and reply["queue_position"] == 1 and reply["estimated_wait_s"] > 0
     senders = [m["sender"] for m in reply["messages"]]
     assert senders[:2] == ["borrower", "bot"] and "system" in senders
     assert all("packet" not in str(m["payload"]) for m in reply["messages"])  # the packet stays internal
     # While queued, borrower text goes to the agent side, not to Rasa.
     before = len(scripted_rasa.messages())
-    routed = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "still there?"}).json()
+    routed = bot_client.post(
+        f"/api/conversations/{cid}/messages", headers=auth, json={"text": "still there?"}
+    ).json()
     assert [m["sender"] for m in routed["messages"]] == ["borrower"]
     assert len(scripted_rasa.messages()) == before
     # Asking again (button or bot) does not create a second entry.
@@ -77,7 +96,11 @@ def test_handoff_packet_creates_one_queue_entry_with_the_transcript(
         assert entry.reason == "explicit_request" and entry.status == "waiting"
         assert entry.packet["turns"][0]["intent"] == "request_human"
         assert entry.packet["faq_candidates"][0]["id"] == "payoff-quote"
-        assert [t["text"] for t in entry.packet["transcript"]][:3] == ["hello", "echo: hello", "person please"]
+        assert [t["text"] for t in entry.packet["transcript"]][:3] == [
+            "hello",
+            "echo: hello",
+            "person please",
+        ]
         assert entry.last_borrower_msg_at is not None
 
 
@@ -97,20 +120,28 @@ def test_bot_failures_get_an_honest_message_and_an_offer_of_a_person(
     from handoff.app import create_app
 
     scripted_rasa.script = script
-    app = create_app(settings.model_copy(update={"RASA_URL": scripted_rasa.url, "RASA_TIMEOUT_S": timeout_s}), engine)
+    app = create_app(
+        settings.model_copy(update={"RASA_URL": scripted_rasa.url, "RASA_TIMEOUT_S": timeout_s}), engine
+    )
     with TestClient(app) as client:
         cid, auth = start(client, "zh")
         began = time.monotonic()
-        reply = client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "还款日是哪天"}).json()
+        reply = client.post(
+            f"/api/conversations/{cid}/messages", headers=auth, json={"text": "还款日是哪天"}
+        ).json()
         assert time.monotonic() - began < 10
         borrower, system = reply["messages"]
         assert borrower["text"] == "还款日是哪天"
         assert system["sender"] == "system" and "人工" in system["text"]
         assert system["payload"]["buttons"][0]["action"] == "handoff"
-        taken = client.post(f"/api/conversations/{cid}/handoff", headers=auth, json={"reason": "bot_unavailable"})
+        taken = client.post(
+            f"/api/conversations/{cid}/handoff", headers=auth, json={"reason": "bot_unavailable"}
+        )
         assert taken.json()["state"] == "queued"
     with session_scope(engine, write=False) as s:
-        assert s.scalar(select(QueueEntry.reason).where(QueueEntry.conversation_id == cid)) == "bot_unavailable"
+        assert (
+            s.scalar(select(QueueEntry.reason).where(QueueEntry.conversation_id == cid)) == "bot_unavailable"
+        )
 
 
 def test_rasa_not_listening_at_all(client: TestClient) -> None:
@@ -122,26 +153,42 @@ def test_rasa_not_listening_at_all(client: TestClient) -> None:
     assert "talk to a person" in reply["messages"][1]["text"]
 
 
-def test_same_client_message_id_is_one_message(bot_client: TestClient, scripted_rasa: ScriptedRasa,
-                                               engine: Engine) -> None:
+def test_same_client_message_id_is_one_message(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
     cid, auth = start(bot_client)
-    first = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth,
-                            json={"text": "hello", "client_message_id": "abc-1"}).json()
-    again = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth,
-                            json={"text": "hello", "client_message_id": "abc-1"}).json()
+    first = bot_client.post(
+        f"/api/conversations/{cid}/messages",
+        headers=auth,
+        json={"text": "hello", "client_message_id": "abc-1"},
+    ).json()
+    again = bot_client.post(
+        f"/api/conversations/{cid}/messages",
+        headers=auth,
+        json={"text": "hello", "client_message_id": "abc-1"},
+    ).json()
     assert again["messages"] == first["messages"]
     assert scripted_rasa.messages() == ["hello"]
     with session_scope(engine, write=False) as s:
         assert s.scalar(select(func.count()).select_from(Message).where(Message.conversation_id == cid)) == 2
 
 
-def test_concurrent_retries_of_one_message_make_one_turn(bot_client: TestClient, scripted_rasa: ScriptedRasa) -> None:
+def test_concurrent_retries_of_one_message_make_one_turn(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa
+) -> None:
     scripted_rasa.script = lambda body: (200, [{"text": "ok"}], 0.3)
     cid, auth = start(bot_client)
     with ThreadPoolExecutor(5) as pool:
-        results = list(pool.map(lambda _: bot_client.post(
-            f"/api/conversations/{cid}/messages", headers=auth, json={"text": "hi", "client_message_id": "same"}
-        ).json(), range(5)))
+        results = list(
+            pool.map(
+                lambda _: bot_client.post(
+                    f"/api/conversations/{cid}/messages",
+                    headers=auth,
+                    json={"text": "hi", "client_message_id": "same"},
+                ).json(),
+                range(5),
+            )
+        )
     assert all(r["messages"] == results[0]["messages"] for r in results)
     assert scripted_rasa.messages() == ["hi"]
 
@@ -161,9 +208,16 @@ def test_twenty_concurrent_sends_are_processed_one_at_a_time_in_order(
     scripted_rasa.script = script
     cid, auth = start(bot_client)
     with ThreadPoolExecutor(20) as pool:
-        list(pool.map(lambda i: bot_client.post(
-            f"/api/conversations/{cid}/messages", headers=auth, json={"text": f"msg {i}", "client_message_id": f"c{i}"}
-        ), range(20)))
+        list(
+            pool.map(
+                lambda i: bot_client.post(
+                    f"/api/conversations/{cid}/messages",
+                    headers=auth,
+                    json={"text": f"msg {i}", "client_message_id": f"c{i}"},
+                ),
+                range(20),
+            )
+        )
     assert in_flight["max"] == 1
     messages = bot_client.get(f"/api/conversations/{cid}/messages", headers=auth).json()["messages"]
     assert [m["seq"] for m in messages] == list(range(1, 41))
@@ -188,13 +242,19 @@ def test_leave_queue_and_callback(bot_client: TestClient, engine: Engine) -> Non
     left = bot_client.post(f"/api/conversations/{cid}/leave-queue", headers=auth).json()
     assert left["state"] == "bot" and left["queue_position"] is None
     bot_client.post(f"/api/conversations/{cid}/handoff", headers=auth)
-    ticket = bot_client.post(f"/api/conversations/{cid}/callback", headers=auth, json={
-        "contact_method": "phone", "contact": "+86 138 0013 8000", "preferred_time": "工作日晚上"})
+    ticket = bot_client.post(
+        f"/api/conversations/{cid}/callback",
+        headers=auth,
+        json={"contact_method": "phone", "contact": "+86 138 0013 8000", "preferred_time": "工作日晚上"},
+    )
     assert ticket.status_code == 201, ticket.text
     data = ticket.json()
     assert data["contact"] == "861****8000" and data["state"] == "bot" and data["ticket_id"] > 0
-    bad = bot_client.post(f"/api/conversations/{cid}/callback", headers=auth, json={
-        "contact_method": "email", "contact": "not-an-address"})
+    bad = bot_client.post(
+        f"/api/conversations/{cid}/callback",
+        headers=auth,
+        json={"contact_method": "email", "contact": "not-an-address"},
+    )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
     last = bot_client.get(f"/api/conversations/{cid}/messages", headers=auth).json()["messages"][-1]
     assert last["sender"] == "system" and "#" in last["text"] and "13800138000" not in last["text"]
@@ -202,6 +262,34 @@ def test_leave_queue_and_callback(bot_client: TestClient, engine: Engine) -> Non
 
 def test_switching_language(bot_client: TestClient, scripted_rasa: ScriptedRasa) -> None:
     cid, auth = start(bot_client, "en")
-    assert bot_client.patch(f"/api/conversations/{cid}", headers=auth, json={"lang": "zh"}).json()["lang"] == "zh"
+    assert (
+        bot_client.patch(f"/api/conversations/{cid}", headers=auth, json={"lang": "zh"}).json()["lang"]
+        == "zh"
+    )
     bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "你好"})
     assert scripted_rasa.requests[-1]["body"]["metadata"] == {"lang": "zh"}
+
+
+def test_outside_business_hours_the_borrower_is_offered_a_callback(
+    settings: Settings, engine: Engine
+) -> None:
+    from datetime import UTC, datetime
+
+    from handoff.app import create_app
+    from handoff.clock import FakeClock
+
+    sunday = FakeClock(datetime(2026, 1, 4, 12, 0, tzinfo=UTC))
+    app = create_app(
+        settings.model_copy(update={"BUSINESS_HOURS": "mon-fri 08:00-20:00"}), engine, clock=sunday
+    )
+    with TestClient(app) as client:
+        cid, auth = start(client, "zh")
+        view = client.post(f"/api/conversations/{cid}/handoff", headers=auth).json()
+        assert view["state"] == "queued"
+        notice = client.get(f"/api/conversations/{cid}/messages", headers=auth).json()["messages"][-1]
+        assert (
+            notice["sender"] == "system"
+            and "mon-fri 08:00-20:00" in notice["text"]
+            and "回电" in notice["text"]
+        )
+        assert notice["payload"]["buttons"][0]["action"] == "callback"

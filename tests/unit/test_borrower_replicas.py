@@ -41,9 +41,16 @@ def test_replicas_share_events_locks_and_limits(
                 pass
             time.sleep(0.2)
             with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda i: (a if i % 2 else b).post(
-                    f"/api/conversations/{cid}/messages", headers=auth, json={"text": f"m{i}", "client_message_id": f"r{i}"}
-                ), range(8)))
+                list(
+                    pool.map(
+                        lambda i: (a if i % 2 else b).post(
+                            f"/api/conversations/{cid}/messages",
+                            headers=auth,
+                            json={"text": f"m{i}", "client_message_id": f"r{i}"},
+                        ),
+                        range(8),
+                    )
+                )
             seqs = []
             while len(seqs) < 16:
                 frame = ws.receive_json()

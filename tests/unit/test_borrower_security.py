@@ -23,14 +23,23 @@ def test_a_token_reaches_only_its_own_conversation(client: TestClient) -> None:
     a, auth_a = start(client)
     b, auth_b = start(client)
     assert client.get(f"/api/conversations/{a}", headers=auth_a).status_code == 200
-    for method, suffix, body in [("GET", "", None), ("GET", "/messages", None),
-                                 ("POST", "/messages", {"text": "hi"}), ("POST", "/handoff", None),
-                                 ("POST", "/leave-queue", None), ("PATCH", "", {"lang": "zh"}),
-                                 ("POST", "/callback", {"contact_method": "phone", "contact": "13800138000"})]:
+    for method, suffix, body in [
+        ("GET", "", None),
+        ("GET", "/messages", None),
+        ("POST", "/messages", {"text": "hi"}),
+        ("POST", "/handoff", None),
+        ("POST", "/leave-queue", None),
+        ("PATCH", "", {"lang": "zh"}),
+        ("POST", "/callback", {"contact_method": "phone", "contact": "13800138000"}),
+    ]:
         url = f"/api/conversations/{b}{suffix}"
         assert_error(client.request(method, url, headers=auth_a, json=body), 403, "forbidden")
         assert_error(client.request(method, url, json=body), 401, "unauthorized")
-        assert_error(client.request(method, url, headers={"Authorization": "Basic abc"}, json=body), 401, "unauthorized")
+        assert_error(
+            client.request(method, url, headers={"Authorization": "Basic abc"}, json=body),
+            401,
+            "unauthorized",
+        )
     # An unknown id answers exactly like someone else's conversation: nothing to learn.
     other = client.get(f"/api/conversations/{b}", headers=auth_a).json()
     unknown = client.get("/api/conversations/0123456789abcdef0123456789abcdef", headers=auth_a).json()
@@ -42,8 +51,11 @@ def test_websocket_refuses_other_tokens(client: TestClient) -> None:
     _a, auth_a = start(client)
     b, _ = start(client)
     token_a = auth_a["Authorization"].split()[1]
-    for first_frame, code in [({"type": "auth", "token": token_a}, 4403), ({"type": "auth"}, 4401),
-                              ({"type": "hello"}, 4401)]:
+    for first_frame, code in [
+        ({"type": "auth", "token": token_a}, 4403),
+        ({"type": "auth"}, 4401),
+        ({"type": "hello"}, 4401),
+    ]:
         with client.websocket_connect(f"/ws/conversations/{b}") as ws:
             ws.send_json(first_frame)
             err = ws.receive_json()
@@ -61,12 +73,22 @@ def test_malformed_and_oversized_input(client: TestClient) -> None:
     assert_error(client.post(url, headers=auth, json={}), 422, "invalid_input")
     assert_error(client.post(url, headers=auth, json={"text": "hi", "admin": True}), 422, "invalid_input")
     assert_error(client.post(url, headers=auth, json={"text": 5}), 422, "invalid_input")
-    assert_error(client.post(url, headers=auth, json={"text": "hi", "client_message_id": "bad id!"}), 422, "invalid_input")
+    assert_error(
+        client.post(url, headers=auth, json={"text": "hi", "client_message_id": "bad id!"}),
+        422,
+        "invalid_input",
+    )
     bad_json = client.post(url, headers={**auth, "content-type": "application/json"}, content=b"{not json")
     assert_error(bad_json, 422, "invalid_input")
-    huge = client.post(url, headers={**auth, "content-type": "application/json"}, content=b'{"text": "' + b"a" * 70000 + b'"}')
+    huge = client.post(
+        url,
+        headers={**auth, "content-type": "application/json"},
+        content=b'{"text": "' + b"a" * 70000 + b'"}',
+    )
     assert_error(huge, 413, "payload_too_large")
-    assert_error(client.get(f"/api/conversations/{cid}/messages?after=-1", headers=auth), 422, "invalid_input")
+    assert_error(
+        client.get(f"/api/conversations/{cid}/messages?after=-1", headers=auth), 422, "invalid_input"
+    )
     assert_error(client.post("/api/conversations", json={"lang": "fr"}), 422, "invalid_input")
     assert_error(client.get("/nope"), 404, "not_found")
     assert_error(client.delete("/api/conversations"), 405, "method_not_allowed")
@@ -77,12 +99,22 @@ def test_rate_limit_per_conversation(settings: Settings, engine: Engine) -> None
     with TestClient(app) as client:
         cid, auth = start(client)
         for i in range(3):
-            assert client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": f"m{i}"}).status_code == 200
+            assert (
+                client.post(
+                    f"/api/conversations/{cid}/messages", headers=auth, json={"text": f"m{i}"}
+                ).status_code
+                == 200
+            )
         limited = client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "m4"})
         assert_error(limited, 429, "rate_limited")
         assert int(limited.headers["retry-after"]) > 0
         other, other_auth = start(client)  # another conversation is not affected
-        assert client.post(f"/api/conversations/{other}/messages", headers=other_auth, json={"text": "x"}).status_code == 200
+        assert (
+            client.post(
+                f"/api/conversations/{other}/messages", headers=other_auth, json={"text": "x"}
+            ).status_code
+            == 200
+        )
 
 
 def test_rate_limit_per_client_address(settings: Settings, engine: Engine) -> None:

@@ -14,7 +14,9 @@ def token_of(auth: dict[str, str]) -> str:
     return auth["Authorization"].split()[1]
 
 
-def open_stream(ws: WebSocketTestSession, token: str, after: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def open_stream(
+    ws: WebSocketTestSession, token: str, after: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Authenticate; return the replayed messages and the state frame (everything up to `ready`)."""
     ws.send_json({"type": "auth", "token": token, "after": after})
     replayed, state = [], {}
@@ -29,7 +31,9 @@ def open_stream(ws: WebSocketTestSession, token: str, after: int) -> tuple[list[
             return replayed, state
 
 
-def receive_messages(ws: WebSocketTestSession, count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def receive_messages(
+    ws: WebSocketTestSession, count: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     messages, others = [], []
     while len(messages) < count:
         frame = ws.receive_json()
@@ -65,7 +69,9 @@ def test_reconnect_replays_only_what_was_missed(bot_client: TestClient) -> None:
     with bot_client.websocket_connect(f"/ws/conversations/{cid}") as ws:
         replayed, _ = open_stream(ws, token, after=last_seen)
     assert [m["seq"] for m in replayed] == [3, 4, 5, 6]
-    polled = bot_client.get(f"/api/conversations/{cid}/messages?after={last_seen}", headers=auth).json()["messages"]
+    polled = bot_client.get(f"/api/conversations/{cid}/messages?after={last_seen}", headers=auth).json()[
+        "messages"
+    ]
     assert replayed == polled
 
 
@@ -77,7 +83,12 @@ def test_messages_sent_over_the_socket(bot_client: TestClient, scripted_rasa: Sc
         ws.send_json({"type": "message", "text": "hello 13800138000", "client_message_id": "w1"})  # a retry
         ws.send_json({"type": "message", "text": "second", "client_message_id": "w2"})
         messages, _ = receive_messages(ws, 4)
-        assert [m["text"] for m in messages] == ["hello [PHONE]", "echo: hello [PHONE]", "second", "echo: second"]
+        assert [m["text"] for m in messages] == [
+            "hello [PHONE]",
+            "echo: hello [PHONE]",
+            "second",
+            "echo: second",
+        ]
         assert [m["seq"] for m in messages] == [1, 2, 3, 4]
         ws.send_json({"type": "ping"})
         while (frame := ws.receive_json())["type"] != "pong":
@@ -108,8 +119,13 @@ def test_concurrent_writers_reach_the_socket_in_seq_order(bot_client: TestClient
     with bot_client.websocket_connect(f"/ws/conversations/{cid}") as ws:
         open_stream(ws, token_of(auth), after=0)
         threads = [
-            threading.Thread(target=lambda i=i: bot_client.post(
-                f"/api/conversations/{cid}/messages", headers=auth, json={"text": f"m{i}", "client_message_id": f"t{i}"}))
+            threading.Thread(
+                target=lambda i=i: bot_client.post(
+                    f"/api/conversations/{cid}/messages",
+                    headers=auth,
+                    json={"text": f"m{i}", "client_message_id": f"t{i}"},
+                )
+            )
             for i in range(10)
         ]
         for t in threads:

@@ -16,7 +16,9 @@ async def _roundtrip(bus: InProcessBus) -> None:
         other = bus.subscribe("conversation:2")
         await asyncio.sleep(0.2)  # let a Redis subscription settle
         await bus.publish("conversation:1", {"type": "message", "n": 1})
-        thread = threading.Thread(target=lambda: [bus.publish_threadsafe("conversation:1", {"n": i}) for i in (2, 3)])
+        thread = threading.Thread(
+            target=lambda: [bus.publish_threadsafe("conversation:1", {"n": i}) for i in (2, 3)]
+        )
         thread.start()
         thread.join()
         for sub in (a, b):

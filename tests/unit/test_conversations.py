@@ -52,14 +52,18 @@ async def test_append_assigns_seq_and_publishes_after_commit(engine: Engine) -> 
 def test_state_changes_follow_the_machine_and_are_audited(engine: Engine) -> None:
     with session_scope(engine) as s:
         conversation, _ = create_conversation(s, secret_key="k")
-        change_state(s, conversation=conversation, target="closed", actor_type="agent", actor_id=7, reason="done")
+        change_state(
+            s, conversation=conversation, target="closed", actor_type="agent", actor_id=7, reason="done"
+        )
     with pytest.raises(IllegalTransition), session_scope(engine) as s:
         closed = s.get(type(conversation), conversation.id)
         change_state(s, conversation=closed, target="bot", actor_type="agent", actor_id=7)
     with session_scope(engine, write=False) as s:
         rows = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [(r.action, r.from_state, r.to_state) for r in rows] == [
-            ("conversation_created", None, "bot"), ("state_changed", "bot", "closed")]
+            ("conversation_created", None, "bot"),
+            ("state_changed", "bot", "closed"),
+        ]
         assert rows[1].actor_id == "7" and rows[1].detail == {"reason": "done"}
 
 
@@ -76,7 +80,9 @@ def test_authorize(engine: Engine) -> None:
     with session_scope(engine) as s:
         conversation, token = create_conversation(s, secret_key="k")
     with session_scope(engine, write=False) as s:
-        assert authorize(s, conversation_id=conversation.id, token=token, secret_key="k").id == conversation.id
+        assert (
+            authorize(s, conversation_id=conversation.id, token=token, secret_key="k").id == conversation.id
+        )
         with pytest.raises(UnauthorizedError):
             authorize(s, conversation_id=conversation.id, token=None, secret_key="k")
         with pytest.raises(ForbiddenError):

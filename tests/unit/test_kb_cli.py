@@ -67,3 +67,9 @@ def test_bad_setting_from_environment(kb_dir: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("KB_TOP_K", "many")
     code, _, err = run(["validate", "--source", "faq"])
     assert code == 2 and "setting top_k" in err
+
+
+def test_unknown_setting_in_environment_is_refused(kb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_TOPK", "3")
+    code, _, err = run(["validate", "--source", "faq"])
+    assert code == 2 and "unknown setting(s) KB_TOPK" in err

@@ -119,6 +119,9 @@ def test_wrong_folder_bad_utf8_and_missing_source(tmp_path: Path) -> None:
     assert any(i.startswith("faq/en/late-fee.md:1: file is not UTF-8") for i in issues)
     missing = read_source(tmp_path / "nope", tmp_path)
     assert not missing.ok and "source folder not found" in str(missing.issues[0])
+    (tmp_path / "empty").mkdir()
+    assert str(read_source(tmp_path / "empty", tmp_path).issues[0]) == (
+        "empty:0: no FAQ files (*.md) in the source folder; add <lang>/<id>.md files or pass the right --source")
 
 
 def test_all_problems_reported_at_once_and_sorted(tmp_path: Path) -> None:

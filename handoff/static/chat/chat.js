@@ -11,7 +11,7 @@
     leaveQueue: $("leave-queue"), agentBar: $("agent-bar"), agentText: $("agent-text"), banner: $("banner"),
     counter: $("counter"), dialog: $("callback-dialog"), callbackForm: $("callback-form"),
     contact: $("contact"), contactLabel: $("contact-label"), preferred: $("preferred-time"),
-    callbackError: $("callback-error"), callbackCancel: $("callback-cancel"),
+    callbackError: $("callback-error"), callbackCancel: $("callback-cancel"), ended: $("ended"), newChat: $("new-chat"),
   };
   const STORE_CONV = "carloan.chat.conversation";
   const STORE_LANG = "carloan.chat.lang";
@@ -90,9 +90,8 @@
         st.conv = saved;
         try {
           const page = await api("GET", convPath("/messages?after=0&limit=500"));
-          page.messages.forEach(addMessage);
-          applyStateView(page);
           if (page.state === "closed") { st.conv = null; localStorage.removeItem(STORE_CONV); }
+          else { page.messages.forEach(addMessage); applyStateView(page); }
         } catch (err) {
           if (err.status === 401 || err.status === 403 || err.status === 404) { st.conv = null; } else { throw err; }
         }
@@ -421,6 +420,7 @@
     els.agentText.textContent = t("agent_joined", { agent });
     const closed = v.state === "closed";
     els.input.disabled = closed; els.send.disabled = closed;
+    els.ended.hidden = !closed;
     refreshActionChips();
     els.input.placeholder = closed ? t("placeholder_closed") : v.state === "assigned" ? t("placeholder_agent", { agent }) : t("placeholder");
   }
@@ -488,6 +488,7 @@
   }
   els.input.addEventListener("input", () => { autosize(); signalTyping(); });
   els.person.addEventListener("click", () => askForPerson("explicit_request"));
+  els.newChat.addEventListener("click", () => { localStorage.removeItem(STORE_CONV); location.reload(); });
   els.leaveQueue.addEventListener("click", leaveQueue);
   els.callbackOffer.addEventListener("click", openCallback);
   els.lang.addEventListener("click", () => {

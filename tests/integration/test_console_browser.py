@@ -1,0 +1,112 @@
+"""The agent console in headless Chromium against the real service process: log in, see the waiting
+chat live, claim it, read the handoff packet, exchange messages with the borrower (both ways, live),
+insert nothing from the KB (no index needed), close the chat."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from service_process import ServiceProcess, create_agent, run_service
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "console-test-password"
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[ServiceProcess]:
+    with run_service(tmp_path / "svc") as svc:
+        create_agent(svc, username="ann", password=PASSWORD)
+        yield svc
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            context = browser.new_context(locale="en-US")
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def borrower_waiting(service: ServiceProcess) -> tuple[str, dict[str, str]]:
+    created = httpx.post(f"{service.url}/api/conversations", json={"lang": "en"}, trust_env=False).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    response = httpx.post(f"{service.url}/api/conversations/{created['id']}/handoff", json={}, headers=headers,
+                          trust_env=False)
+    assert response.status_code == 200, response.text
+    return created["id"], headers
+
+
+def borrower_messages(service: ServiceProcess, conv_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = httpx.get(f"{service.url}/api/conversations/{conv_id}/messages", headers=headers, trust_env=False)
+    return list(response.json()["messages"])
+
+
+def test_login_claim_and_reply(service: ServiceProcess, page: Any) -> None:
+    page.goto(f"{service.url}/console")
+    page.fill("#login-username", "ann")
+    page.fill("#login-password", "wrong password")
+    page.click("#login-submit")
+    page.wait_for_selector("#login-error:not([hidden])")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#main-view:not([hidden])")
+    page.wait_for_selector("#connection[data-state=online]")
+    assert page.is_visible("#queue-empty")
+
+    conv_id, headers = borrower_waiting(service)  # arrives live over the agent WebSocket
+    entry = page.wait_for_selector(f"li.entry[data-conversation-id='{conv_id}']")
+    assert "Asked for a person" in entry.inner_text()
+    entry.query_selector("button.claim").click()
+    page.wait_for_selector("#chat:not([hidden])")
+    page.wait_for_function("document.querySelector('#packet-reason').textContent.length > 0")
+    assert not page.is_disabled("#reply-text")
+
+    page.fill("#reply-text", "Hello, this is Ann. How can I help?")
+    page.click("#reply-send")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        texts = [m["text"] for m in borrower_messages(service, conv_id, headers) if m["sender"] == "agent"]
+        if texts:
+            break
+        time.sleep(0.2)
+    assert texts == ["Hello, this is Ann. How can I help?"]
+    agent_msg = [m for m in borrower_messages(service, conv_id, headers) if m["sender"] == "agent"][0]
+    assert agent_msg["agent_name"] == "ann"
+
+    sent = httpx.post(f"{service.url}/api/conversations/{conv_id}/messages", headers=headers, trust_env=False,
+                      json={"text": "I need my payoff amount", "client_message_id": "b-1"})
+    assert sent.status_code == 200
+    page.wait_for_selector("#transcript li.msg.borrower >> text=I need my payoff amount")
+
+    page.select_option("#resolution", "info_provided")
+    page.click("#close")
+    page.wait_for_function("document.querySelector('#chat-state').textContent === 'closed'")
+    state = httpx.get(f"{service.url}/api/conversations/{conv_id}", headers=headers, trust_env=False).json()
+    assert state["state"] == "closed"
+
+
+def test_console_switches_to_chinese(service: ServiceProcess, page: Any) -> None:
+    page.goto(f"{service.url}/console")
+    page.click("#login-view [data-lang-toggle]")
+    assert page.inner_text("#login-submit") == "登录"
+    page.fill("#login-username", "ann")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#main-view:not([hidden])")
+    assert page.inner_text("#take-next") == "接入下一位"
