@@ -15,6 +15,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+WARM_QUERIES = (("how do I get a payoff quote", "en"), ("怎么申请提前结清", "zh"))
+
 
 class KnowledgeBaseLike(Protocol):
     """What the actions need from `knowledge_base.KnowledgeBase`."""
@@ -36,11 +38,15 @@ class KnowledgeBaseProvider:
         self._timeout = search_timeout_s
         self._kb: KnowledgeBaseLike | None = None
         self._lock = threading.Lock()
+        self._warm_done = False
         self.error: str | None = None
 
     @property
     def ready(self) -> bool:
-        return self._kb is not None
+        return self._kb is not None and self._warm_done
+
+    def mark_warm(self) -> None:
+        self._warm_done = True
 
     def load(self) -> KnowledgeBaseLike:
         with self._lock:
@@ -54,9 +60,18 @@ class KnowledgeBaseProvider:
                     raise
             return self._kb
 
-    async def warm(self) -> None:
+    async def warm(self, queries: tuple[tuple[str, str], ...] = WARM_QUERIES) -> None:
+        """Load the index and run one search per language (the first Chinese search loads jieba's
+        dictionary), so the first borrower does not pay for it."""
+
+        def load_and_search() -> None:
+            kb = self.load()
+            for text, lang in queries:
+                kb.search(text, lang=lang)
+            self.mark_warm()
+
         try:
-            await asyncio.to_thread(self.load)
+            await asyncio.to_thread(load_and_search)
         except Exception:
             logger.exception("knowledge base could not be loaded at start-up; will retry on first search")
 
@@ -68,7 +83,9 @@ class KnowledgeBaseProvider:
 
     async def _call(self, action_name: str, fn: Callable[[KnowledgeBaseLike], T]) -> T:
         def run() -> T:
-            return fn(self.load())
+            result = fn(self.load())
+            self.mark_warm()
+            return result
 
         try:
             return await asyncio.wait_for(asyncio.to_thread(run), timeout=self._timeout)

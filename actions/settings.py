@@ -29,7 +29,7 @@ class ActionServerSettings(BaseSettings):
     ACTION_TIMEOUT_S: float = Field(
         10.0, gt=0, le=30, description="deadline of one action call (Rasa's conversation lock lives 60 s)"
     )
-    ACTION_KB_TIMEOUT_S: float = Field(4.0, gt=0, le=30, description="deadline of one knowledge-base search")
+    ACTION_KB_TIMEOUT_S: float = Field(6.0, gt=0, le=30, description="deadline of one knowledge-base search")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
 
     @model_validator(mode="after")

@@ -42,6 +42,15 @@ MAX_BODY_BYTES = 64 * 1024
 # Agent-side modules, wired in when present: routers to include, and `run_forever(services)` loops.
 OPTIONAL_ROUTERS = ("handoff.api.agent", "handoff.api.agent_ws")
 OPTIONAL_LOOPS = ("handoff.sla",)
+CHAT_PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _optional(module: str) -> Any:
@@ -99,7 +108,9 @@ def create_app(
                 timeout_s=settings.RASA_TIMEOUT_S,
                 http=http,
             ),
-            locks=TurnLocks(redis=redis, hold_s=settings.RASA_TIMEOUT_S * 4 + 30),
+            locks=TurnLocks(
+                redis=redis, hold_s=settings.RASA_TIMEOUT_S * 2 + 10, wait_s=settings.RASA_TIMEOUT_S * 4 + 10
+            ),
             limiter=RateLimiter(redis),
             redis=redis,
         )
@@ -159,7 +170,7 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
-        return FileResponse(STATIC / "chat" / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(STATIC / "chat" / "index.html", headers=CHAT_PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -24,7 +24,9 @@ def render(result: dict[str, Any]) -> str:
         f"{cfg['think_s']:g} s, up to {cfg['turns']} messages per conversation; message mix "
         f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['mix'].items())}; languages "
         f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['languages'].items())}. "
-        f"Machine: {result['machine']['cpus']} cores, {result['machine']['platform']}. "
+        f"Machine: {result['machine']['cpus']} cores, {result['machine']['platform']}, 1-minute load average "
+        f"{result['machine']['load_average_1m']['start']} at the start and "
+        f"{result['machine']['load_average_1m']['end']} at the end (other work on the machine skews the figures). "
         f"Run {result['generated_at']} with `{result['command']}`."),
         "",
         "| | turns | turns/s | p50 ms | p95 ms | p99 ms | max ms | errors | outcomes |",

@@ -125,6 +125,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    load_at_start = round(os.getloadavg()[0], 2)
     phases: dict[str, Any] = {}
     with MemorySampler() as sampler:
         stack_cm = (contextlib.nullcontext({"service": args.service_url, "rasa": args.rasa_url})
@@ -139,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": shlex.join(["benchmarks/load/run.py", *argv]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(),
+                    # Other work on the machine skews the figures: the 1-minute load average at the start
+                    # and at the end of the run says how much.
+                    "load_average_1m": {"start": load_at_start, "end": round(os.getloadavg()[0], 2)}},
         "config": {"borrowers": args.borrowers, "duration_s": args.duration, "think_s": args.think_s,
                    "turns": args.turns, "seed": args.seed, "mix": WEIGHTS, "languages": LANG_WEIGHTS,
                    "database": args.database_url or "sqlite (var/bench-load)", "redis": bool(args.redis_url)},

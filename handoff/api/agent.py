@@ -26,6 +26,15 @@ api = APIRouter(prefix="/api/agent", tags=["agent"])
 console_router = APIRouter(include_in_schema=False)
 CONSOLE = Path(__file__).resolve().parent.parent / "static" / "console" / "index.html"
 LOGIN_ATTEMPTS_PER_MIN = 10
+CONSOLE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -65,7 +74,7 @@ class CloseIn(Strict):
 
 @console_router.get("/console")
 async def console_page() -> FileResponse:
-    return FileResponse(CONSOLE, headers={"Cache-Control": "no-cache"})
+    return FileResponse(CONSOLE, headers=CONSOLE_HEADERS)
 
 
 @api.post("/login")

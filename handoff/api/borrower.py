@@ -21,6 +21,7 @@ router = APIRouter(
     responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 
+MAX_SEQ = 2**31 - 1  # a 32-bit INTEGER column on every database
 MAX_ACCEPTED_CHARS = 100_000  # anything longer is cut off by the body limit before validation
 
 
@@ -133,7 +134,7 @@ async def send_message(svc: ServicesDep, conversation: ConversationDep, body: Me
 async def list_messages(
     svc: ServicesDep,
     conversation: ConversationDep,
-    after: Annotated[int, Query(ge=0, description="return messages with seq greater than this")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="return messages with seq greater than this")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> dict[str, Any]:
     def work(session: Any) -> dict[str, Any]:

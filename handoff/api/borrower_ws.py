@@ -111,7 +111,7 @@ async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> i
         return None
     after = frame.get("after", ws.query_params.get("after", 0))
     try:
-        return max(0, int(after))
+        return min(max(0, int(after)), 2**31 - 1)
     except (TypeError, ValueError):
         return 0
 
@@ -149,7 +149,9 @@ async def _handle_frame(ws: WebSocket, svc: Services, conversation_id: str, fram
 
 
 async def _reader(ws: WebSocket, svc: Services, conversation_id: str) -> None:
-    pending: set[asyncio.Task[None]] = set()
+    """Read frames; pings and typing are answered at once, messages go to one worker in arrival
+    order (a turn takes a while, and two of them must never overtake each other)."""
+    turns_in: asyncio.Queue[Any] = asyncio.Queue()
 
     async def run(frame: Any) -> None:
         try:
@@ -158,22 +160,32 @@ async def _reader(ws: WebSocket, svc: Services, conversation_id: str) -> None:
             with contextlib.suppress(Exception):
                 await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
 
-    while True:
-        raw = await ws.receive_text()
-        if len(raw) > MAX_FRAME_CHARS:
-            await ws.send_json({"type": "error", **error_body("message_too_long", "frame too large")})
-            continue
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            await ws.send_json(
-                {"type": "error", **error_body("invalid_input", "frames must be JSON objects")}
-            )
-            continue
-        # Turns run beside the reader so typing and pings keep flowing; the turn lock keeps order.
-        task = asyncio.create_task(run(frame))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
+    async def turn_worker() -> None:
+        while True:
+            await run(await turns_in.get())
+
+    worker = asyncio.create_task(turn_worker())
+    try:
+        while True:
+            raw = await ws.receive_text()
+            if len(raw) > MAX_FRAME_CHARS:
+                await ws.send_json({"type": "error", **error_body("message_too_long", "frame too large")})
+                continue
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                await ws.send_json(
+                    {"type": "error", **error_body("invalid_input", "frames must be JSON objects")}
+                )
+                continue
+            if isinstance(frame, dict) and frame.get("type") == "message":
+                turns_in.put_nowait(frame)
+            else:
+                await run(frame)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
 
 
 @router.websocket("/ws/conversations/{conversation_id}")
@@ -214,7 +226,7 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
             if event is not None:
                 await stream.on_event(event)
         reader.result()
-    except (WebSocketDisconnect, RuntimeError):
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the client went away
         pass
     finally:
         subscription.close()

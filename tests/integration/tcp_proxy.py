@@ -106,13 +106,22 @@ class TcpProxy:
         await self.stop()
 
     def reset_all(self) -> None:
-        """Reset every open connection (both sides see RST); safe to call from any thread."""
+        """Reset every open connection (both sides see RST); from any thread, done when it returns."""
         if self._loop is None:
             return
         if self._is_loop_thread():
             self._reset_open()
-        else:
-            self._loop.call_soon_threadsafe(self._reset_open)
+            return
+        done = threading.Event()
+
+        def reset_then_signal() -> None:
+            try:
+                self._reset_open()
+            finally:
+                done.set()
+
+        self._loop.call_soon_threadsafe(reset_then_signal)
+        done.wait(timeout=5)  # return once the connections are really gone
 
     def _is_loop_thread(self) -> bool:
         try:

@@ -1,4 +1,5 @@
-"""Claim race: 8 agents (threads, each with its own session) claim the same chat at once, 200 times.
+"""Claim race: 8 agents (threads, each with its own session) claim the same chat at once, 200 times,
+both calling the data functions directly and through the real server over HTTP.
 
 Exactly one winner every time, every loser gets the 409 `already_claimed`, nothing else (no
 "database is locked", no deadlock). On SQLite always; on PostgreSQL when TEST_DATABASE_URL is set.
@@ -13,9 +14,12 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from agent_support import make_agent, tx, waiting_chat
+from service_process import ServiceProcess, create_agent, run_service
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +32,7 @@ pytestmark = pytest.mark.integration
 
 AGENTS = 8
 ROUNDS = 200
+HTTP_PASSWORD = "race-agent-password"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -101,3 +106,45 @@ def test_take_next_hands_out_distinct_chats(race_engine: Engine) -> None:
             assert sorted(t for t in taken if t is not None) == sorted(entries), taken
     waiting = tx(race_engine, lambda s: s.scalars(select(QueueEntry).where(QueueEntry.status == "waiting")).all())
     assert waiting == []
+
+
+@pytest.fixture
+def service(tmp_path: Path, make_database_url: Any) -> Iterator[ServiceProcess]:
+    with make_database_url(tmp_path) as database_url, run_service(
+        tmp_path / "svc", DATABASE_URL=database_url, AGENT_MAX_CONCURRENT="1000", LOG_LEVEL="ERROR"
+    ) as running:
+        for i in range(AGENTS):
+            create_agent(running, username=f"agent{i}", password=HTTP_PASSWORD)
+        yield running
+
+
+def test_over_http_exactly_one_200_and_seven_409(service: ServiceProcess) -> None:
+    """The same race through the real server (uvicorn, worker threads, the agents' own sessions)."""
+    clients = []
+    for i in range(AGENTS):
+        client = httpx.Client(base_url=service.url, timeout=60, trust_env=False)
+        assert client.post("/api/agent/login", json={"username": f"agent{i}", "password": HTTP_PASSWORD}).status_code == 200
+        clients.append(client)
+    borrower = httpx.Client(base_url=service.url, timeout=60, trust_env=False)
+    barrier = threading.Barrier(AGENTS)
+
+    def claim(index: int, entry_id: int) -> tuple[int, str | None]:
+        barrier.wait()
+        response = clients[index].post(f"/api/agent/queue/{entry_id}/claim")
+        return response.status_code, response.json().get("error", {}).get("code")
+
+    try:
+        with ThreadPoolExecutor(AGENTS) as pool:
+            for _ in range(ROUNDS):
+                created = borrower.post("/api/conversations", json={"lang": "en"}).json()
+                handoff = borrower.post(f"/api/conversations/{created['id']}/handoff", json={},
+                                        headers={"Authorization": f"Bearer {created['token']}"})
+                assert handoff.status_code == 200, handoff.text
+                entries = clients[0].get("/api/agent/queue").json()["entries"]
+                entry_id = next(e["id"] for e in entries if e["conversation_id"] == created["id"])
+                outcomes = list(pool.map(claim, range(AGENTS), [entry_id] * AGENTS))
+                assert sorted(outcomes) == [(200, None)] + [(409, "already_claimed")] * (AGENTS - 1), outcomes
+    finally:
+        for client in [*clients, borrower]:
+            client.close()
+    assert "database is locked" not in service.log_tail(200_000)

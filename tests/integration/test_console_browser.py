@@ -74,7 +74,7 @@ def test_login_claim_and_reply(service: ServiceProcess, page: Any) -> None:
     assert "Asked for a person" in entry.inner_text()
     entry.query_selector("button.claim").click()
     page.wait_for_selector("#chat:not([hidden])")
-    page.wait_for_function("document.querySelector('#packet-reason').textContent.length > 0")
+    page.wait_for_selector("#packet-reason:not(:empty)")
     assert not page.is_disabled("#reply-text")
 
     page.fill("#reply-text", "Hello, this is Ann. How can I help?")
@@ -86,7 +86,7 @@ def test_login_claim_and_reply(service: ServiceProcess, page: Any) -> None:
             break
         time.sleep(0.2)
     assert texts == ["Hello, this is Ann. How can I help?"]
-    agent_msg = [m for m in borrower_messages(service, conv_id, headers) if m["sender"] == "agent"][0]
+    agent_msg = next(m for m in borrower_messages(service, conv_id, headers) if m["sender"] == "agent")
     assert agent_msg["agent_name"] == "ann"
 
     sent = httpx.post(f"{service.url}/api/conversations/{conv_id}/messages", headers=headers, trust_env=False,
@@ -96,7 +96,7 @@ def test_login_claim_and_reply(service: ServiceProcess, page: Any) -> None:
 
     page.select_option("#resolution", "info_provided")
     page.click("#close")
-    page.wait_for_function("document.querySelector('#chat-state').textContent === 'closed'")
+    page.wait_for_selector("#chat-state:text-is('closed')")
     state = httpx.get(f"{service.url}/api/conversations/{conv_id}", headers=headers, trust_env=False).json()
     assert state["state"] == "closed"
 
@@ -110,3 +110,24 @@ def test_console_switches_to_chinese(service: ServiceProcess, page: Any) -> None
     page.click("#login-submit")
     page.wait_for_selector("#main-view:not([hidden])")
     assert page.inner_text("#take-next") == "接入下一位"
+
+
+INDEX = Path(__file__).resolve().parents[2] / "var" / "kb_index" / "manifest.json"
+
+
+def test_kb_search_and_one_click_insert(service: ServiceProcess, page: Any) -> None:
+    if not INDEX.exists():
+        pytest.skip("no FAQ index built (make kb)")
+    conv_id, _headers = borrower_waiting(service)
+    page.goto(f"{service.url}/console")
+    page.fill("#login-username", "ann")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector(f"li.entry[data-conversation-id='{conv_id}'] button.claim").click()
+    page.wait_for_selector("#chat:not([hidden])")
+    page.fill("#kb-query", "How do I get a payoff quote?")
+    page.click("#kb-form button[type=submit]")
+    hit = page.wait_for_selector("#kb-results li.hit", timeout=120_000)  # first search loads the model
+    answer = hit.query_selector(".hit-answer").inner_text()
+    hit.query_selector("button.insert").click()
+    assert page.input_value("#reply-text").strip() == answer.strip()

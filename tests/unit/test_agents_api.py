@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agent_support import PASSWORD, make_agent, make_settings, waiting_chat
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from agent_support import PASSWORD, make_agent, make_settings, waiting_chat
 from handoff.app import create_app
 from handoff.clock import FakeClock
 
@@ -137,8 +137,26 @@ def test_kb_search_without_index_is_a_clear_503(api: TestClient, engine: Engine,
     assert "knowledge_base build" in response.json()["error"]["message"]
     assert api.get("/api/agent/kb/faq/en/..%2Fsecrets", headers=ann).status_code == 404
     assert api.get("/api/agent/kb/faq/en/does-not-exist", headers=ann).status_code == 404
+    source = api.get("/api/agent/kb/faq/en/late-fee", headers=ann)  # sources need no index
+    assert source.status_code == 200 and source.json()["markdown"].startswith("---")
+    assert source.json()["source"].endswith("en/late-fee.md")
 
 
 def test_console_page_is_served(api: TestClient) -> None:
     page = api.get("/console")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+def test_supervisor_assigns_and_sees_breaches(api: TestClient, engine: Engine, clock: FakeClock) -> None:
+    conv_id, entry_id = waiting_chat(engine, clock)
+    ann_agent = make_agent(engine, clock, "ann")
+    make_agent(engine, clock, "sue", role="supervisor")
+    ann, sue = login(api, "ann"), login(api, "sue")
+    assert api.post(f"/api/agent/queue/{entry_id}/assign", json={"agent_id": ann_agent.id}, headers=ann).status_code == 403
+    assigned = api.post(f"/api/agent/queue/{entry_id}/assign", json={"agent_id": ann_agent.id}, headers=sue)
+    assert assigned.status_code == 200 and assigned.json()["assigned_agent"]["id"] == ann_agent.id
+    assert api.get("/api/agent/chats", headers=ann).json()["entries"][0]["conversation_id"] == conv_id
+    assert api.get("/api/agent/supervisor/breaches", headers=sue).json() == {"entries": []}
+    agents = {a["username"]: a for a in api.get("/api/agent/supervisor/agents", headers=sue).json()["agents"]}
+    assert agents["ann"]["load"] == 1 and agents["ann"]["status"] == "online"

@@ -8,11 +8,11 @@ from functools import partial
 from typing import Any
 
 import pytest
+from agent_support import PASSWORD, make_agent, make_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
 
-from agent_support import PASSWORD, make_agent, make_settings
 from handoff import sla
 from handoff.app import create_app
 from handoff.clock import FakeClock

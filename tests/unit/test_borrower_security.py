@@ -135,3 +135,10 @@ def test_token_is_not_stored_in_clear(client: TestClient, engine: Engine) -> Non
     with session_scope(engine, write=False) as s:
         stored = s.scalar(select(Conversation.token_hash).where(Conversation.id == cid))
     assert stored and token not in stored and len(stored) == 64
+
+
+def test_huge_numbers_are_a_4xx_not_an_overflow(client: TestClient) -> None:
+    cid, auth = start(client)
+    too_big = client.get(f"/api/conversations/{cid}/messages?after={2**70}", headers=auth)
+    assert_error(too_big, 422, "invalid_input")
+    assert client.get(f"/api/conversations/{cid}/messages?after={2**31 - 1}", headers=auth).json()["messages"] == []

@@ -8,13 +8,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from agent_support import make_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agent_support import make_settings
 from handoff import agent_actions, agent_chat, db, queue, sla
 from handoff.clock import FakeClock
 from handoff.conversations import create_conversation

@@ -1,0 +1,36 @@
+"""docs/borrower-api.md must not drift from the code: every borrower route and setting it names exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from handoff.app import create_app
+from handoff.config import Settings
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "borrower-api.md"
+
+
+def test_every_borrower_route_is_documented_and_every_documented_route_exists() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    app = create_app(Settings(DATABASE_URL="sqlite:///:memory:"))
+    served = {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        if path.startswith("/api/conversations")
+        for method in item
+    }
+    documented = {
+        (m, p.replace("{id}", "{conversation_id}"))
+        for m, p in re.findall(r"^\| (GET|POST|PATCH|PUT|DELETE) \| `([^`?]+)", text, re.MULTILINE)
+    }
+    assert served == documented
+    assert "/ws/conversations/{id}" in text
+
+
+def test_settings_named_in_the_doc_exist_and_all_settings_are_described() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for name in re.findall(r"`([A-Z][A-Z_]+)`", text):
+        assert name in Settings.model_fields, name
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"{name} has no description"
