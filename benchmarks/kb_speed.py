@@ -22,6 +22,7 @@ from typing import Any
 
 from knowledge_base import KBSettings, KnowledgeBase, build_index
 from knowledge_base.embedder import Embedder
+from knowledge_base.text import clean, detect_lang
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,10 +122,21 @@ def main() -> int:
             kb.search(q)
             full.append(time.perf_counter() - t0)
         med_bare, med_full = statistics.median(bare), statistics.median(full)
+        # The part of a search that is ours (clean, detect, tokenize, FAISS + lexical, decide), timed alone:
+        # on a shared CPU the encode dominates and the ratio alone hides absolute costs.
+        snap = kb._snapshot
+        ours = []
+        for q in queries:
+            qvec = embedder.encode_query(q)
+            t0 = time.perf_counter()
+            text = clean(q)
+            kb._rank(snap, qvec, kb._tokenizer.tokens(text), detect_lang(text, settings.zh_ratio))
+            ours.append(time.perf_counter() - t0)
         result["search"] = {"queries": len(queries), "bare_encode_median_ms": round(med_bare * 1000, 2),
                             "search_median_ms": round(med_full * 1000, 2),
                             "search_p95_ms": round(sorted(full)[int(0.95 * len(full))] * 1000, 2),
-                            "ratio": round(med_full / med_bare, 3), "target": 1.3}
+                            "ratio": round(med_full / med_bare, 3), "target": 1.3,
+                            "non_encode_median_ms": round(statistics.median(ours) * 1000, 3)}
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "kb_speed.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -134,6 +146,7 @@ def main() -> int:
         "| measure | ours | bare model.encode | ratio | target |", "|---|---|---|---|---|",
         (f"| search, median of {s['queries']} | {s['search_median_ms']} ms | {s['bare_encode_median_ms']} ms | "
         f"{s['ratio']}x | <= 1.3x |"),
+        f"| search work besides the encode (median) | {s['non_encode_median_ms']} ms | | | |",
         (f"| full build, {result['texts']} texts | {b['full_build_s']} s | {b['bare_batch_encode_s']} s | "
         f"{b['ratio']}x | <= 1.5x |"), "",
         (f"Rebuild after editing one file (2 of its 4 texts changed): {i['embedded']} embedded, {i['reused']} "

@@ -37,10 +37,14 @@ def agent_dict(agent: Agent, *, load: int | None = None) -> dict[str, Any]:
     return data
 
 
-def entry_dict(session: Session, entry: QueueEntry, *, clock: Clock) -> dict[str, Any]:
+def entry_dict(
+    session: Session, entry: QueueEntry, *, clock: Clock, holder: Agent | None = None,
+    ticket: CallbackTicket | None = None, preloaded: bool = False,
+) -> dict[str, Any]:
     now = clock.now()
-    holder = session.get(Agent, entry.assigned_agent_id) if entry.assigned_agent_id is not None else None
-    ticket = session.scalars(select(CallbackTicket).where(CallbackTicket.queue_entry_id == entry.id)).first()
+    if not preloaded:
+        holder = session.get(Agent, entry.assigned_agent_id) if entry.assigned_agent_id is not None else None
+        ticket = session.scalars(select(CallbackTicket).where(CallbackTicket.queue_entry_id == entry.id)).first()
     return {
         "id": entry.id,
         "conversation_id": entry.conversation_id,
@@ -69,7 +73,16 @@ def queue_view(session: Session, *, agent: Agent, clock: Clock) -> list[dict[str
     if not claims.is_supervisor(agent):
         query = query.where(QueueEntry.lang.in_(claims.agent_languages(agent)))
     entries = session.scalars(query.order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)).all()
-    return [entry_dict(session, entry, clock=clock) for entry in entries]
+    holders = {a.id: a for a in session.scalars(
+        select(Agent).where(Agent.id.in_({e.assigned_agent_id for e in entries if e.assigned_agent_id})))}
+    tickets = {t.queue_entry_id: t for t in session.scalars(
+        select(CallbackTicket).where(CallbackTicket.queue_entry_id.in_(
+            [e.id for e in entries if e.status == QueueStatus.CALLBACK])))}
+    return [
+        entry_dict(session, entry, clock=clock, holder=holders.get(entry.assigned_agent_id or 0),
+                   ticket=tickets.get(entry.id), preloaded=True)
+        for entry in entries
+    ]
 
 
 def agents_view(session: Session) -> list[dict[str, Any]]:

@@ -101,6 +101,22 @@ def _check_capacity(session: Session, *, agent: Agent) -> None:
         raise AtCapacityError(f"agent {agent.username} already holds {agent.max_concurrent} chats", target_id=agent.id)
 
 
+def lock_conversation(session: Session, *, conversation_id: str, skip_locked: bool = False) -> bool:
+    """Take the conversation's row lock first, before any queue entry row, in every write path.
+
+    Borrower turns update the conversation (next seq) before its entry; locking in the same order
+    here keeps PostgreSQL free of deadlocks. `FOR NO KEY UPDATE` so that inserts of messages and
+    entries (foreign-key checks) are not blocked. SQLite has no row locks: BEGIN IMMEDIATE already
+    serialises writers, and the call is a no-op. Returns False only when `skip_locked` skipped it.
+    """
+    locked = session.execute(
+        select(Conversation.id)
+        .where(Conversation.id == conversation_id)
+        .with_for_update(key_share=True, skip_locked=skip_locked)
+    ).first()
+    return locked is not None
+
+
 def _conditional_update(session: Session, entry: QueueEntry, where: list[Any], values: dict[str, Any]) -> bool:
     result = session.execute(
         update(QueueEntry)
@@ -153,34 +169,46 @@ def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> Que
     if entry.status != QueueStatus.WAITING:
         raise AlreadyClaimedError(f"queue entry {entry_id} is {entry.status}, not waiting")
     _check_capacity(session, agent=agent)
+    lock_conversation(session, conversation_id=entry.conversation_id)
     return _assign(session, entry=entry, agent=agent, actor=agent, clock=clock)
 
 
 def take_next(session: Session, *, agent: Agent, clock: Clock) -> QueueEntry | None:
     """Claim the first waiting entry in the agent's languages (priority, then waiting time); None if none."""
     _check_capacity(session, agent=agent)
+    passed: list[int] = []
     for _ in range(TAKE_NEXT_ATTEMPTS):
         # PostgreSQL: concurrent takers skip rows another transaction is claiming. SQLite has no row
         # locks (the clause is dropped); BEGIN IMMEDIATE already serialises writers there.
         candidate = session.scalars(
             select(QueueEntry)
-            .where(QueueEntry.status == QueueStatus.WAITING, QueueEntry.lang.in_(agent_languages(agent)))
+            .where(
+                QueueEntry.status == QueueStatus.WAITING,
+                QueueEntry.lang.in_(agent_languages(agent)),
+                QueueEntry.id.not_in(passed),
+            )
             .order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()
         if candidate is None:
             return None
+        # Holding the entry, never wait for its conversation (a borrower turn may hold that and want
+        # the entry next): skip to the following chat instead.
+        if not lock_conversation(session, conversation_id=candidate.conversation_id, skip_locked=True):
+            passed.append(candidate.id)
+            continue
         try:
             return _assign(session, entry=candidate, agent=agent, actor=agent, clock=clock)
         except AlreadyClaimedError:
-            continue
+            passed.append(candidate.id)
     return None
 
 
 def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, clock: Clock) -> QueueEntry:
     """Transfer a held chat to another agent (holder or supervisor), or a supervisor assigns a waiting one."""
     entry = get_entry(session, entry_id=entry_id)
+    lock_conversation(session, conversation_id=entry.conversation_id)
     if to_agent.role not in (Role.AGENT, Role.SUPERVISOR) or to_agent.status != "online":
         raise AgentUnavailableError(f"agent {to_agent.username} is not online to take chats")
     _check_capacity(session, agent=to_agent)
@@ -217,6 +245,7 @@ def release(
 ) -> QueueEntry:
     """Put a held chat back in the queue (keeps its original place). `holder_id` None = any holder."""
     entry = get_entry(session, entry_id=entry_id)
+    lock_conversation(session, conversation_id=entry.conversation_id)
     where = [QueueEntry.status == QueueStatus.ASSIGNED]
     if holder_id is not None:
         where.append(QueueEntry.assigned_agent_id == holder_id)
@@ -250,6 +279,7 @@ def finish(
     if target == ConversationState.CLOSED and resolution_code not in RESOLUTION_CODES:
         raise InvalidInputError(f"resolution code must be one of {', '.join(RESOLUTION_CODES)}")
     entry = get_entry(session, entry_id=entry_id)
+    lock_conversation(session, conversation_id=entry.conversation_id)
     where = [QueueEntry.status == QueueStatus.ASSIGNED]
     if not is_supervisor(actor):
         where.append(QueueEntry.assigned_agent_id == actor.id)
@@ -275,6 +305,7 @@ def finish(
 def complete_callback(session: Session, *, entry_id: int, actor: Agent, clock: Clock) -> QueueEntry:
     """An agent has called the borrower back: the ticket and its entry are done."""
     entry = get_entry(session, entry_id=entry_id)
+    lock_conversation(session, conversation_id=entry.conversation_id)
     won = _conditional_update(
         session,
         entry,

@@ -36,12 +36,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # SQL errors and logs never carry message text
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
     _install_sqlite_hooks(engine)

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handoff.states import IllegalTransition
 
@@ -150,15 +151,44 @@ def register_error_handlers(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return error_response(500, "internal_error", "something went wrong on our side; please try again")
-
     app.add_exception_handler(HandoffError, on_handoff_error)
     app.add_exception_handler(IllegalTransition, on_illegal_transition)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
+    app.add_middleware(UnexpectedErrors)
+
+
+class UnexpectedErrors:
+    """Any other exception becomes a 500 in the one shape, saying nothing about the input.
+
+    Done here rather than with an `Exception` handler: Starlette re-raises after such a handler, and
+    uvicorn then drops the keep-alive connection, so the client's next request fails too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = error_response(
+                500, "internal_error", "something went wrong on our side; please try again"
+            )
+            await response(scope, receive, send)
 
 
 # Short names, used by the agent side.

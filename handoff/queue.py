@@ -54,6 +54,7 @@ def enqueue(
     clock: Clock,
 ) -> QueueEntry:
     """Put a conversation in the queue (bot -> queued). Idempotent: returns the active entry if any."""
+    _lock(session, conversation.id)
     existing = active_entry(session, conversation_id=conversation.id)
     if existing is not None:
         if existing.status == QueueStatus.CALLBACK:
@@ -85,6 +86,13 @@ def enqueue(
         return found
     _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason)
     return entry
+
+
+def _lock(session: Session, conversation_id: str) -> None:
+    """The conversation row before any entry row (see `claims.lock_conversation`); a no-op on SQLite."""
+    session.execute(
+        select(Conversation.id).where(Conversation.id == conversation_id).with_for_update(key_share=True)
+    )
 
 
 def _move(
@@ -215,6 +223,7 @@ def leave_queue(
     session: Session, *, conversation: Conversation, actor_type: str, actor_id: str | None
 ) -> None:
     """The borrower stops waiting (or leaves the agent): the entry ends and the bot takes over again."""
+    _lock(session, conversation.id)
     entry = active_entry(session, conversation_id=conversation.id)
     if entry is not None:
         entry.status = QueueStatus.DONE
@@ -239,6 +248,7 @@ def create_callback(
 
     `contact` must already be masked by the caller.
     """
+    _lock(session, conversation.id)
     entry = active_entry(session, conversation_id=conversation.id)
     if entry is None:
         entry = QueueEntry(

@@ -121,7 +121,13 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
     ).all()
     for entry in entries:
         elapsed = now - as_utc(entry.enqueued_at)
-        if elapsed >= target:
+        if elapsed >= warn_after:
+            claims.lock_conversation(session, conversation_id=entry.conversation_id)
+            session.refresh(entry)  # as of now that we hold the lock
+            if entry.first_agent_reply_at is not None or entry.status not in (QueueStatus.WAITING,
+                                                                                QueueStatus.ASSIGNED):
+                continue
+        if elapsed >= target and entry.sla_breached_at is None:
             entry.sla_breached_at = now
             entry.sla_warned_at = entry.sla_warned_at or now
             entry.priority_rank = max(0, entry.priority_rank - 1)
@@ -163,6 +169,10 @@ def _offer_callbacks(session: Session, *, clock: Clock, settings: Any, report: S
         if entry.lang not in available:
             available[entry.lang] = queue.agents_available(session, lang=entry.lang, clock=clock, settings=settings)
         if available[entry.lang]:
+            continue
+        claims.lock_conversation(session, conversation_id=entry.conversation_id)
+        session.refresh(entry)
+        if entry.status != QueueStatus.WAITING:
             continue
         entry.packet = {**(entry.packet or {}), "callback_offered_at": now.isoformat()}
         lang = _conversation_lang(session, entry.conversation_id)

@@ -124,6 +124,15 @@ async def set_status(body: StatusIn, svc: ServicesDep, agent: AgentDep) -> dict[
     return await svc.db(work)
 
 
+@api.get("/colleagues")
+async def colleagues(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """Agents who are online to take a transfer (name, languages, load)."""
+    everyone = await svc.db(agent_chat.agents_view, write=False)
+    keep = ("id", "display_name", "role", "languages", "status", "load", "max_concurrent")
+    return {"agents": [{k: a[k] for k in keep} for a in everyone
+                       if a["status"] == "online" and a["role"] != "admin" and a["id"] != agent.id]}
+
+
 @api.get("/queue")
 async def queue_view(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     entries = await svc.db(lambda s: agent_chat.queue_view(s, agent=agent, clock=svc.clock), write=False)

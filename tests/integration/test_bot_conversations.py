@@ -88,23 +88,25 @@ def test_clarify_buttons_lead_to_the_chosen_answer(stack: RasaStack) -> None:
 
 def test_two_failures_offer_a_person_and_accepting_hands_off(stack: RasaStack) -> None:
     sender = conv()
-    first = stack.send(sender, "qwzx plorf blarg", lang="en")
+    first = stack.send(sender, "does my loan cover windshield repairs", lang="en")
     assert "I don't know that one" in texts(first)[-1]
-    second = stack.send(sender, "zzkq vrrp snorfle", lang="en")
+    second = stack.send(sender, "do you finance RVs", lang="en")
+    assert "either" in texts(second)[0]
     offer = second[-1]
     assert "connect you with a person" in offer["text"]
     assert [b["payload"] for b in offer["buttons"]] == ["/affirm", "/deny"]
     handed = stack.send(sender, "/affirm", lang="en")
     data = packet(handed)
     assert data["reason"] in {"low_confidence", "repeated_fallback"} and data["priority"] == "normal"
-    assert [t["text"] for t in data["turns"]][:2] == ["qwzx plorf blarg", "zzkq vrrp snorfle"]
+    assert [t["text"] for t in data["turns"]][:2] == ["does my loan cover windshield repairs", "do you finance RVs"]
+    assert {c["id"] for c in data["faq_candidates"]}, "the FAQ entries tried are in the packet"
     assert "keep typing" in texts(handed)[-1]
 
 
 def test_declining_the_offer_keeps_the_bot_going_in_chinese(stack: RasaStack) -> None:
     sender = conv()
-    stack.send(sender, "阿巴阿巴咕噜", lang="zh")
-    offer = stack.send(sender, "呜啦啦哔哩", lang="zh")
+    assert "不知道答案" in texts(stack.send(sender, "你们有摩托车贷款吗", lang="zh"))[-1]
+    offer = stack.send(sender, "你们有房车贷款吗", lang="zh")
     assert "转接真人客服" in offer[-1]["text"]
     declined = stack.send(sender, "/deny", lang="zh")
     assert not customs(declined, "handoff") and "我们继续" in texts(declined)[0]

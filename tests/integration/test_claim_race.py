@@ -144,6 +144,10 @@ def test_over_http_exactly_one_200_and_seven_409(service: ServiceProcess) -> Non
                 entry_id = next(e["id"] for e in entries if e["conversation_id"] == created["id"])
                 outcomes = list(pool.map(claim, range(AGENTS), [entry_id] * AGENTS))
                 assert sorted(outcomes) == [(200, None)] + [(409, "already_claimed")] * (AGENTS - 1), outcomes
+                winner = clients[outcomes.index((200, None))]
+                closed = winner.post(f"/api/agent/conversations/{created['id']}/close",
+                                     json={"resolution_code": "resolved"})
+                assert closed.status_code == 200, closed.text
     finally:
         for client in [*clients, borrower]:
             client.close()

@@ -146,9 +146,12 @@ def live_known_issues(service_url: str, creds: Credentials) -> set[tuple[str, st
         for issue in KNOWN_ISSUES:
             path = issue.path.replace("{conversation_id}", creds.conversation_id).replace("{entry_id}", "1")
             token = creds.agent_token if path.startswith("/api/agent/") else creds.borrower_token
-            response = http.request(issue.method, path, params=issue.probe_params, json=issue.probe_json,
-                                    headers={"Authorization": f"Bearer {token}"})
-            if response.status_code >= 500:
+            try:
+                status = http.request(issue.method, path, params=issue.probe_params, json=issue.probe_json,
+                                      headers={"Authorization": f"Bearer {token}"}).status_code
+            except httpx.TransportError:
+                status = 599  # the server dropped the connection: worse than a 500
+            if status >= 500:
                 live.add((issue.method, issue.path))
                 print(f"known issue, still open: {issue.method} {issue.path}: {issue.why}")
     return live

@@ -103,6 +103,8 @@ def test_claim_reply_note_release_transfer_close(api: TestClient, engine: Engine
     assert [m["sender"] for m in detail["messages"]][-1] == "agent" and len(detail["notes"]) == 1
     assert api.get(f"/api/agent/conversations/{conv_id}", headers=bob).status_code == 403
     bob_id = api.get("/api/agent/me", headers=bob).json()["id"]
+    colleagues = api.get("/api/agent/colleagues", headers=ann).json()["agents"]
+    assert [c["id"] for c in colleagues] == [bob_id] and "username" not in colleagues[0]
     moved = api.post(f"/api/agent/conversations/{conv_id}/transfer", json={"agent_id": bob_id}, headers=ann)
     assert moved.status_code == 200 and moved.json()["assigned_agent"]["id"] == bob_id
     assert api.post(f"/api/agent/conversations/{conv_id}/release", headers=ann).status_code == 403

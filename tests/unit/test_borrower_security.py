@@ -141,4 +141,23 @@ def test_huge_numbers_are_a_4xx_not_an_overflow(client: TestClient) -> None:
     cid, auth = start(client)
     too_big = client.get(f"/api/conversations/{cid}/messages?after={2**70}", headers=auth)
     assert_error(too_big, 422, "invalid_input")
-    assert client.get(f"/api/conversations/{cid}/messages?after={2**31 - 1}", headers=auth).json()["messages"] == []
+    assert (
+        client.get(f"/api/conversations/{cid}/messages?after={2**31 - 1}", headers=auth).json()["messages"]
+        == []
+    )
+
+
+def test_unexpected_errors_are_a_500_in_the_one_shape_and_keep_the_connection(
+    settings: Settings, engine: Engine
+) -> None:
+    app = create_app(settings, engine)
+
+    @app.post("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret 4111 1111 1111 1111")
+
+    with TestClient(app) as client:
+        resp = client.post("/boom", json={"text": "x"})
+        assert_error(resp, 500, "internal_error")
+        assert "4111" not in resp.text
+        assert client.get("/healthz").status_code == 200

@@ -201,6 +201,7 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 QueueMachine.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=25, stateful_step_count=25, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 TestQueueStateMachine = QueueMachine.TestCase

@@ -213,7 +213,7 @@ async function refresh() {
       state.agents = (await api("GET", "/api/agent/supervisor/agents")).agents;
       renderAgents();
     } else {
-      state.agents = [];
+      state.agents = (await api("GET", "/api/agent/colleagues")).agents;
     }
     renderQueue();
     fillTransferTargets();
