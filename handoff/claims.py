@@ -19,6 +19,13 @@ from handoff.clock import Clock
 from handoff.conversations import change_state
 from handoff.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
+from handoff.queue_errors import (
+    AgentUnavailableError,
+    AlreadyClaimedError,
+    AtCapacityError,
+    NotAssignedError,
+    NotHolderError,
+)
 from handoff.states import ConversationState, QueueStatus, Role
 
 RESOLUTION_CODES = (
@@ -33,26 +40,6 @@ RESOLUTION_CODES = (
     "other",
 )
 TAKE_NEXT_ATTEMPTS = 5
-
-
-class AlreadyClaimedError(ConflictError):
-    code = "already_claimed"
-
-
-class AtCapacityError(ConflictError):
-    code = "at_capacity"
-
-
-class NotHolderError(ForbiddenError):
-    code = "not_holder"
-
-
-class NotAssignedError(ConflictError):
-    code = "not_assigned"
-
-
-class AgentUnavailableError(ConflictError):
-    code = "agent_unavailable"
 
 
 def is_supervisor(agent: Agent) -> bool:

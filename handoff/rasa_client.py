@@ -79,6 +79,35 @@ class RasaClient:
                 f"rasa tracker update answered HTTP {resp.status_code}", target_id=conversation_id
             )
 
+    async def recent_turns(self, conversation_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """What the bot understood of the borrower's last turns (for a handoff packet built without
+        the bot): text, intent, confidence, entities. Empty when Rasa cannot say within 2 s."""
+        url = f"{self._base}/conversations/{conversation_id}/tracker"
+        try:
+            resp = await self._http.get(url, params={"token": self._token}, timeout=min(2.0, self._timeout_s))
+            events = resp.json().get("events", []) if resp.status_code == 200 else []
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return []
+        turns = []
+        for event in events if isinstance(events, list) else []:
+            if not isinstance(event, dict) or event.get("event") != "user":
+                continue
+            parse = event.get("parse_data") or {}
+            intent = parse.get("intent") or {}
+            turns.append(
+                {
+                    "text": event.get("text") or "",
+                    "intent": intent.get("name"),
+                    "confidence": intent.get("confidence"),
+                    "entities": [
+                        {"entity": e.get("entity"), "value": e.get("value")}
+                        for e in parse.get("entities") or []
+                        if isinstance(e, dict)
+                    ],
+                }
+            )
+        return turns[-limit:]
+
     async def health(self) -> dict[str, Any]:
         try:
             resp = await self._http.get(f"{self._base}/version", timeout=2.0)

@@ -33,7 +33,9 @@ def _view(session: Session, *, conversation_id: str, svc: Services) -> dict[str,
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
 
 
-def _request_person(session: Session, *, conversation_id: str, reason: str, svc: Services) -> dict[str, Any]:
+def _request_person(
+    session: Session, *, conversation_id: str, reason: str, turns: list[dict[str, Any]], svc: Services
+) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
@@ -43,7 +45,7 @@ def _request_person(session: Session, *, conversation_id: str, reason: str, svc:
             "priority": str(Priority.NORMAL),
             "lang": conversation.lang,
             "summary": SUMMARIES[HandoffReason(reason)],
-            "turns": [],
+            "turns": turns,
             "anger_scores": [],
             "faq_candidates": [],
         }
@@ -54,8 +56,12 @@ def _request_person(session: Session, *, conversation_id: str, reason: str, svc:
 async def request_person(svc: Services, *, conversation_id: str, reason: str) -> dict[str, Any]:
     """The one-step 'talk to a person' control; idempotent while already queued or assigned."""
     async with svc.locks.hold(conversation_id):
+        # What the bot understood so far, for the agent; skipped when the bot is the problem.
+        turns = (
+            [] if reason == HandoffReason.BOT_UNAVAILABLE else await svc.rasa.recent_turns(conversation_id)
+        )
         return await svc.db(
-            lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, svc=svc)
+            lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, turns=turns, svc=svc)
         )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from knowledge_base import store
 from knowledge_base.config import KBSettings
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import Embedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, KBError
 from knowledge_base.faq import LANGS
 from knowledge_base.results import Decision, Hit, SearchResponse
@@ -65,7 +65,11 @@ class KnowledgeBase:
                     raise
         embedder = self._embedder
         if embedder is None or embedder.id != manifest.get("model_id"):
-            embedder = Embedder(str(manifest["model"]), self.settings.device, self.settings.batch_size)
+            # The configured model when it is the one the index was built with (the path recorded in the
+            # manifest may belong to another machine or virtualenv), else the recorded one.
+            name = self.settings.model if model_id(self.settings.model) == manifest.get("model_id") \
+                else str(manifest["model"])
+            embedder = Embedder(name, self.settings.device, self.settings.batch_size)
         entries: list[dict[str, Any]] = meta["entries"]
         langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
                  for lang in meta["texts"] if lang in indexes}

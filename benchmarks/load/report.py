@@ -42,6 +42,15 @@ def render(result: dict[str, Any]) -> str:
             f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} | {phase['error_rate']:.1%} | "
             f"{_outcomes(phase)} |"
         )
+    cmp_ = result.get("service_vs_rasa") or {}
+    if cmp_:
+        added = ", ".join(f"{q} {cmp_[f'{q}_added_ms']:+,.0f} ms" for q in ("p50", "p95", "p99") if f"{q}_added_ms" in cmp_)
+        lines += ["", f"Service minus floor: {added}." + (
+            "" if cmp_.get("comparable") else
+            " Not comparable: at least one target was saturated (over 5% of turns fell back or timed out), so"
+            " these differences measure queues, not the service's own cost; compare the answers delivered:"
+            f" {cmp_['answers']['service']} through the service, {cmp_['answers']['rasa']} from bare Rasa."
+        )]
     ws = phases.get("service", {}).get("websocket")
     if ws:
         lines += ["", (f"WebSocket (one per service conversation): {ws['sessions']} opened, {ws['failed']} failed, "

@@ -93,11 +93,20 @@ def run_client(target: str, url: str, args: argparse.Namespace, sampler: MemoryS
     return result
 
 
+def saturated(phase: dict[str, Any]) -> bool:
+    """More than 5% of turns timed out or fell back: the figures measure a queue, not the software."""
+    bad = sum(n for outcome, n in phase["outcomes"].items() if outcome == "fallback" or outcome.startswith("error"))
+    return bad > 0.05 * max(1, phase["turns"])
+
+
 def compare(phases: dict[str, Any]) -> dict[str, Any]:
     if "service" not in phases or "rasa" not in phases:
         return {}
     s, r = phases["service"]["latency_ms"], phases["rasa"]["latency_ms"]
-    return {f"{q}_added_ms": round(s[q] - r[q], 1) for q in ("p50", "p95", "p99") if s[q] is not None and r[q] is not None}
+    added = {f"{q}_added_ms": round(s[q] - r[q], 1) for q in ("p50", "p95", "p99") if s[q] is not None and r[q] is not None}
+    comparable = not saturated(phases["service"]) and not saturated(phases["rasa"])
+    return {**added, "comparable": comparable,
+            "answers": {k: phases[k]["outcomes"].get("answer", 0) for k in ("service", "rasa")}}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

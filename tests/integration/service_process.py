@@ -68,7 +68,8 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], *, timeout_s:
         if process.poll() is not None:
             raise RuntimeError(f"the service exited with code {process.returncode} during start-up")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=2.0, trust_env=False).status_code == 200:
+            # /healthz itself waits up to 2 s for each dependency (a black-holed Rasa, say): give it time.
+            if httpx.get(f"{url}/healthz", timeout=10.0, trust_env=False).status_code == 200:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"the service at {url} was not healthy within {timeout_s:g} s")

@@ -152,3 +152,17 @@ def test_hand_back_continues_without_greeting_and_remembers_the_agent(stack: Ras
     assert sum(1 for e in events if e["event"] == "session_started") == 1
     again = packet(stack.send(sender, "I need a human again", lang="en"))
     assert again["previous_handoff"] == {"agent_helped": True, "note": "explained autopay"}
+
+
+def test_answer_not_helping_then_mild_annoyance_becomes_frustration(stack: RasaStack) -> None:
+    sender = conv()
+    answer = stack.send(sender, "how long does a payment take to post", lang="en")
+    assert customs(answer, "faq_answer")
+    assert "Sorry that didn't help" in texts(stack.send(sender, "no", lang="en"))[0]
+    replies = stack.send(sender, "that's still not it, ugh", lang="en")
+    data = packet(replies)
+    # No single message was angry enough for the anger rule; the run of negative turns was.
+    assert max(t["anger"]["score"] for t in data["turns"]) < 0.6
+    assert (data["reason"], data["trigger"], data["priority"]) == ("anger", "frustration", "urgent")
+    assert data["anger"]["frustrated"] is True
+    assert "frustrating" in texts(replies)[-1]

@@ -21,6 +21,7 @@ Reply = tuple[int, Any, float]  # status, JSON body, delay in seconds
 class ScriptedRasa:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.tracker: dict[str, Any] = {"events": []}
         self.script: Callable[[dict[str, Any]], Reply] = lambda body: (
             200,
             [{"text": f"echo: {body['message']}"}],
@@ -39,7 +40,7 @@ class ScriptedRasa:
                 return
 
             def do_GET(self) -> None:
-                self._send(200, {"version": "scripted"})
+                self._send(200, outer.tracker if "/tracker" in self.path else {"version": "scripted"})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))

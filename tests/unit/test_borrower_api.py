@@ -293,3 +293,36 @@ def test_outside_business_hours_the_borrower_is_offered_a_callback(
             and "回电" in notice["text"]
         )
         assert notice["payload"]["buttons"][0]["action"] == "callback"
+
+
+def test_the_person_button_packet_carries_what_the_bot_understood(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
+    scripted_rasa.tracker = {
+        "events": [
+            {"event": "action", "name": "action_listen"},
+            {
+                "event": "user",
+                "text": "my payment failed",
+                "parse_data": {
+                    "intent": {"name": "payment_failed", "confidence": 0.42},
+                    "entities": [{"entity": "topic", "value": "payment", "start": 3, "end": 10}],
+                },
+            },
+        ]
+    }
+    cid, auth = start(bot_client)
+    bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "my payment failed"})
+    assert bot_client.post(f"/api/conversations/{cid}/handoff", headers=auth).json()["state"] == "queued"
+    with session_scope(engine, write=False) as s:
+        packet = s.scalar(select(QueueEntry.packet).where(QueueEntry.conversation_id == cid))
+    assert packet["reason"] == "explicit_request"
+    assert packet["turns"] == [
+        {
+            "text": "my payment failed",
+            "intent": "payment_failed",
+            "confidence": 0.42,
+            "entities": [{"entity": "topic", "value": "payment"}],
+        }
+    ]
+    assert [t["text"] for t in packet["transcript"]] == ["my payment failed", "echo: my payment failed"]

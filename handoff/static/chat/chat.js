@@ -256,11 +256,13 @@
   // Buttons that act on the conversation only make sense in some states.
   function refreshActionChips(scope) {
     const state = st.view.state;
-    (scope || els.messages).querySelectorAll(".chip[data-action]").forEach((b) => {
+    (scope || els.messages).querySelectorAll(".quick .chip").forEach((b) => {
       const a = b.dataset.action;
       const ok = a === "handoff" ? state === "bot" : a === "callback" ? state === "bot" || state === "queued"
-        : a === "leave_queue" ? state === "queued" : true;
-      b.disabled = !ok || b.dataset.used === "1";
+        : a === "leave_queue" ? state === "queued" : state === "bot";  // bot quick replies only reach the bot
+      const row = b.closest(".quick");
+      const stale = !a && row && Number(row.dataset.forSeq) < st.lastBorrowerSeq;
+      b.disabled = !ok || stale || b.dataset.used === "1";
     });
   }
 
@@ -274,7 +276,7 @@
     if (b.action === "handoff") { askForPerson(((m.payload || {}).custom || {}).type === "bot_unavailable" ? "bot_unavailable" : "explicit_request"); return; }
     if (b.action === "callback") { openCallback(); return; }
     if (b.action === "leave_queue") { leaveQueue(); return; }
-    row.querySelectorAll("button").forEach((x) => { x.disabled = true; });
+    row.querySelectorAll("button").forEach((x) => { x.disabled = true; x.dataset.used = "1"; });
     sendText(b.payload || b.title, b.title);
   }
 

@@ -1,0 +1,137 @@
+"""Queue position and estimated wait, from recent handling times; pushed to every waiting borrower.
+
+`queue_position` and `estimated_wait_s` answer for one conversation (the borrower API);
+`waiting_overview` / `notify_positions` do every waiting conversation at once after a queue change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy.orm import Session
+
+from handoff.bus import conversation_topic
+from handoff.clock import Clock, as_utc
+from handoff.conversations import publish_after_commit
+from handoff.models import Agent, QueueEntry
+from handoff.states import ConversationState, QueueStatus, Role
+
+DEFAULT_PICKUP_S = 60  # first estimate before any chat has been picked up
+DEFAULT_HANDLING_S = 300
+RECENT_SAMPLE = 20
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR)
+
+
+def _waiting_entry(session: Session, conversation_id: str) -> QueueEntry | None:
+    return session.scalars(
+        select(QueueEntry).where(
+            QueueEntry.conversation_id == conversation_id, QueueEntry.status == QueueStatus.WAITING
+        )
+    ).first()
+
+
+def _position_of(session: Session, entry: QueueEntry) -> int:
+    ahead = session.scalar(
+        select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.status == QueueStatus.WAITING,
+            tuple_(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+            < tuple_(literal(entry.priority_rank), literal(entry.enqueued_at, QueueEntry.enqueued_at.type),
+                     literal(entry.id)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def queue_position(session: Session, *, conversation_id: str) -> int | None:
+    """1-based place among waiting entries (priority, then waiting time); None when not waiting."""
+    session.flush()
+    entry = _waiting_entry(session, conversation_id)
+    return None if entry is None else _position_of(session, entry)
+
+
+@dataclass(frozen=True)
+class WaitStats:
+    """Recent handling: mean seconds to pickup, mean seconds an agent holds a chat, agent slots online."""
+
+    pickup_s: float
+    handling_s: float
+    slots: int
+
+    def estimate(self, *, position: int, waited_s: float) -> int:
+        """Pickup time for the head of the queue; every chat ahead adds one handling time shared among
+        the slots online; minus what the borrower already waited. Never zero while still waiting."""
+        estimate = self.pickup_s + (position - 1) * self.handling_s / self.slots
+        return max(15, math.ceil(estimate - waited_s))
+
+
+def _mean(values: list[float], default: float) -> float:
+    return sum(values) / len(values) if values else default
+
+
+def wait_stats(session: Session) -> WaitStats:
+    picked = session.execute(
+        select(QueueEntry.enqueued_at, QueueEntry.assigned_at)
+        .where(QueueEntry.assigned_at.is_not(None))
+        .order_by(QueueEntry.assigned_at.desc())
+        .limit(RECENT_SAMPLE)
+    ).all()
+    handled = session.execute(
+        select(QueueEntry.assigned_at, QueueEntry.closed_at)
+        .where(QueueEntry.closed_at.is_not(None), QueueEntry.assigned_at.is_not(None))
+        .order_by(QueueEntry.closed_at.desc())
+        .limit(RECENT_SAMPLE)
+    ).all()
+    online = session.scalar(
+        select(func.coalesce(func.sum(Agent.max_concurrent), 0)).where(
+            Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES])
+        )
+    )
+    return WaitStats(
+        pickup_s=_mean([max(0.0, (as_utc(a) - as_utc(e)).total_seconds()) for e, a in picked], DEFAULT_PICKUP_S),
+        handling_s=_mean([max(0.0, (as_utc(c) - as_utc(a)).total_seconds()) for a, c in handled], DEFAULT_HANDLING_S),
+        slots=max(1, int(online or 0)),
+    )
+
+
+def estimated_wait_s(session: Session, *, conversation_id: str, clock: Clock) -> int | None:
+    """Seconds until an agent is expected to pick this chat up, from recent handling times."""
+    session.flush()
+    entry = _waiting_entry(session, conversation_id)
+    if entry is None:
+        return None
+    waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
+    return wait_stats(session).estimate(position=_position_of(session, entry), waited_s=waited)
+
+
+def waiting_overview(session: Session, *, clock: Clock) -> dict[str, tuple[int, int]]:
+    """Position and estimated wait of every waiting conversation, in two queries plus the stats
+    (what `notify_queue_positions` needs after each queue change)."""
+    session.flush()
+    rows = session.execute(
+        select(QueueEntry.conversation_id, QueueEntry.enqueued_at)
+        .where(QueueEntry.status == QueueStatus.WAITING)
+        .order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+    ).all()
+    if not rows:
+        return {}
+    stats = wait_stats(session)
+    now = clock.now()
+    return {
+        conversation_id: (
+            position,
+            stats.estimate(position=position, waited_s=(now - as_utc(enqueued_at)).total_seconds()),
+        )
+        for position, (conversation_id, enqueued_at) in enumerate(rows, start=1)
+    }
+
+
+def notify_positions(session: Session, *, clock: Clock) -> None:
+    """Queue a `state` event with fresh position and wait for every waiting conversation."""
+    for conversation_id, (position, wait) in waiting_overview(session, clock=clock).items():
+        publish_after_commit(
+            session, conversation_topic(conversation_id),
+            {"type": "state", "state": str(ConversationState.QUEUED), "queue_position": position,
+             "estimated_wait_s": wait},
+        )
