@@ -38,9 +38,13 @@ def latency_summary(latencies: list[float]) -> dict[str, float | None]:
 def summarise(records: list[TurnRecord], *, elapsed_s: float) -> dict[str, Any]:
     ok = [r for r in records if not r.outcome.startswith("error")]
     by_kind = {
-        kind: {"turns": len(rs), "latency_ms": latency_summary([r.latency_s for r in rs])}
+        kind: {
+            "turns": len(rs),
+            "latency_ms": latency_summary([r.latency_s for r in rs if not r.outcome.startswith("error")]),
+            "outcomes": dict(Counter(r.outcome for r in rs).most_common()),
+        }
         for kind in sorted({r.kind for r in records})
-        for rs in [[r for r in ok if r.kind == kind]]
+        for rs in [[r for r in records if r.kind == kind]]
     }
     return {
         "turns": len(records),

@@ -48,7 +48,7 @@ class LoginIn(Strict):
 
 
 class StatusIn(Strict):
-    status: Literal["online", "away", "offline"]
+    status: Literal["online", "away"] = Field(description="offline is what logging out (or vanishing) does")
 
 
 class TextIn(Strict):

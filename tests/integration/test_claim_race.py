@@ -152,3 +152,40 @@ def test_over_http_exactly_one_200_and_seven_409(service: ServiceProcess) -> Non
         for client in [*clients, borrower]:
             client.close()
     assert "database is locked" not in service.log_tail(200_000)
+
+
+def test_claims_and_borrower_turns_interleave_without_deadlock(race_engine: Engine) -> None:
+    """Claims (entry, then conversation) against borrower messages (conversation, then entry): the
+    agent side takes the conversation lock first, so PostgreSQL never has to break a deadlock."""
+    from types import SimpleNamespace
+
+    from handoff import turns
+
+    clock = FakeClock()
+    agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=ROUNDS) for i in range(4)]
+    borrower_svc = SimpleNamespace(clock=clock)
+    barrier = threading.Barrier(8)
+
+    def claimer(index: int, entry_id: int) -> str:
+        barrier.wait()
+        try:
+            with session_scope(race_engine) as session:
+                agent_actions.claim_chat(session, entry_id=entry_id, agent=agents[index], clock=clock)
+            return "won"
+        except claims.AlreadyClaimedError:
+            return "409"
+
+    def borrower(index: int, conv_id: str) -> str:
+        barrier.wait()
+        with session_scope(race_engine) as session:
+            turns._store_borrower(session, conversation_id=conv_id, text=f"hello {index}",
+                                  client_message_id=uuid.uuid4().hex, svc=borrower_svc)
+        return "stored"
+
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(50):
+            conv_id, entry_id = waiting_chat(race_engine, clock)
+            futures = [pool.submit(claimer, i, entry_id) for i in range(4)]
+            futures += [pool.submit(borrower, i, conv_id) for i in range(4)]
+            outcomes = sorted(f.result() for f in futures)
+            assert outcomes == ["409"] * 3 + ["stored"] * 4 + ["won"], outcomes
