@@ -14,6 +14,14 @@ mkdir -p "$OUT"
 # waits, then finds the fingerprint unchanged and returns at once.
 exec 9>"$OUT/.train.lock"
 flock 9
+MODEL="$OUT/bot.tar.gz"
+# Cheap skip first: even with an unchanged fingerprint rasa re-packs the model from its cache (~20 s) and
+# rewrites the file under a Rasa server that may be loading it. bot/*.py is loaded by reference, not trained.
+if [[ -f "$MODEL" && " $* " != *" --force "* ]] \
+   && [[ -z "$(find config.yml bot/domain data -type f -newer "$MODEL" -print -quit)" ]]; then
+  echo "train_bot.sh: $MODEL is newer than config.yml, bot/domain and data/: nothing to train"
+  exit 0
+fi
 .venv-bot/bin/rasa train \
   --config config.yml --domain bot/domain --data data \
   --out "$OUT" --fixed-model-name bot "$@"

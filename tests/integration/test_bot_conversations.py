@@ -71,7 +71,10 @@ def test_language_follows_each_message(stack: RasaStack) -> None:
     stack.send(sender, "hello", lang="en")
     replies = stack.send(sender, "你是机器人吗", lang="en")
     assert "机器人" in texts(replies)[0]
-    assert stack.tracker(sender)["slots"]["lang"] == "zh"
+    tracker = stack.tracker(sender)
+    assert tracker["slots"]["lang"] == "zh"
+    assert tracker["latest_message"]["anger"] == {"score": 0.0, "cues": []}
+    assert {"entity": "lang", "value": "zh"}.items() <= tracker["latest_message"]["entities"][0].items()
 
 
 def test_clarify_buttons_lead_to_the_chosen_answer(stack: RasaStack) -> None:
@@ -133,6 +136,9 @@ def test_immediate_handoffs(
     assert (data["reason"], data["priority"], data["lang"]) == (reason, priority, lang)
     assert data["turns"][-1]["text"] == text and data["turns"][-1]["intent"]
     assert reply_fragment in texts(replies)[-1]
+    if reason == "anger":
+        # AngerScorer's signal, from the parse result through the tracker into the packet.
+        assert data["anger"]["max"] >= 0.6 and data["turns"][-1]["anger"]["cues"]
 
 
 def test_hand_back_continues_without_greeting_and_remembers_the_agent(stack: RasaStack) -> None:
