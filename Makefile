@@ -24,11 +24,15 @@ model: env  ## train the Rasa model into var/models/bot.tar.gz (skipped when its
 run: kb model  ## start the service, the Rasa server and the action server; Ctrl-C stops all
 	@$(PY) scripts/run_all.py
 
-test: kb model browser  ## the whole test suite
-	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+test: kb model browser  ## the whole suite on SQLite, then the database tests again on PostgreSQL if TEST_DATABASE_URL is set
+	@env -u TEST_DATABASE_URL $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== database tests again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+	  $(PY) -m pytest -m "db and not slow and not browser" $(PYTEST_ARGS); \
+	fi
 
 lint: env
-	@$(PY) -m ruff check knowledge_base actions handoff tests benchmarks scripts
+	@$(PY) -m ruff check knowledge_base actions handoff bot tests benchmarks scripts
 
 bench: kb model  ## quality and speed benchmarks (numbers in benchmarks/results/)
 	@$(PY) benchmarks/kb_quality.py

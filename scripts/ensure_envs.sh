@@ -45,8 +45,13 @@ ensure_env() {  # $1 = dir, $2 = python version, $3 = install command, $4.. = fi
     "$py" -m venv "$dir"
     "$dir/bin/python" -m pip install -q --upgrade pip wheel
   fi
-  say "installing into $dir (requirements changed)"
-  (eval "$install")
+  say "installing into $dir (requirements changed; log: var/logs/install$dir.log)"
+  mkdir -p var/logs
+  if ! (eval "$install") > "var/logs/install$dir.log" 2>&1; then
+    tail -n 30 "var/logs/install$dir.log" >&2
+    say "installing into $dir failed; the whole log is var/logs/install$dir.log"
+    exit 1
+  fi
   echo "$want" > "$dir/.stamp"
 }
 

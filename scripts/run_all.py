@@ -60,7 +60,7 @@ def main() -> int:
     action_port = env.setdefault("ACTION_PORT", "5055")
     env.setdefault("RASA_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("ACTION_SERVER_TOKEN", secrets.token_urlsafe(24))
-    env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
+    env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -74,9 +74,10 @@ def main() -> int:
     ]
     try:
         for p in procs:
-            log = open(ROOT / "var" / "logs" / f"{p.name.replace(' ', '_')}.log", "ab")
-            print(f"starting {p.name} (log: var/logs/{Path(log.name).name})", flush=True)
-            p.popen = subprocess.Popen(p.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            log_path = ROOT / "var" / "logs" / f"{p.name.replace(' ', '_')}.log"
+            print(f"starting {p.name} (log: var/logs/{log_path.name})", flush=True)
+            with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+                p.popen = subprocess.Popen(p.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_DEADLINE_S
         waiting = list(procs)
         while waiting:

@@ -109,3 +109,14 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def make_database_url() -> Any:
     """`with make_database_url(work_dir) as url:` for fixtures broader than one test (real processes)."""
     return fresh_database_url
+
+
+DATABASE_FIXTURES = frozenset({"database_url", "engine", "race_engine"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that touches the service database `db`, so `make test` can run exactly those a
+    second time on PostgreSQL (TEST_DATABASE_URL) after the whole suite has run on SQLite."""
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)

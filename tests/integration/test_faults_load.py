@@ -5,6 +5,7 @@ every stored message reaches the borrowers' WebSockets. Drives the load benchmar
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,38 @@ def test_concurrent_borrowers_get_the_fallback_when_rasa_is_down(tmp_path: Path,
     ws = result["websocket"]
     assert ws["sessions"] > 0 and ws["failed"] == 0
     assert ws["messages_missing"] == 0, f"{ws['messages_missing']} stored messages never reached a WebSocket"
+
+
+def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
+    """The benchmark's markdown summary and RSS sampler, on a small synthetic run (no processes started)."""
+    sys.path.insert(0, str(ROOT / "benchmarks" / "load"))
+    try:
+        from memory import MemorySampler
+        from report import render
+        from stats import TurnRecord, summarise
+    finally:  # generic module names: leave no trace for other tests
+        sys.path.remove(str(ROOT / "benchmarks" / "load"))
+        for name in ("memory", "report", "stats"):
+            sys.modules.pop(name, None)
+    with MemorySampler(interval_s=0.01) as sampler:
+        sampler.watch("pytest", os.getpid())
+        sampler.sample()
+    memory = sampler.summary()
+    assert memory["pytest"]["idle"]["max_mb"] > 10
+    records = [TurnRecord(0.0, 0.2, "faq", "en", "answer"), TurnRecord(1.0, 5.1, "faq", "zh", "fallback")]
+    phase = summarise(records, elapsed_s=2.0)
+    assert phase["latency_ms"]["p50"] == 200.0 and phase["outcomes"] == {"answer": 1, "fallback": 1}
+    result = {
+        "generated_at": "2026-01-01T00:00:00+00:00", "command": "benchmarks/load/run.py",
+        "machine": {"cpus": 2, "platform": "test", "python": "3.11", "load_average_1m": {"start": 0.1, "end": 0.2}},
+        "config": {"borrowers": 2, "duration_s": 2.0, "think_s": 1.0, "turns": 6,
+                   "mix": {"faq": 1.0}, "languages": {"en": 0.5, "zh": 0.5}},
+        "phases": {"service": {**phase, "websocket": {"sessions": 2, "failed": 0, "messages_expected": 4,
+                                                      "messages_missing": 0}},
+                   "rasa": phase},
+        "service_vs_rasa": {"p50_added_ms": 0.0, "comparable": False, "answers": {"service": 1, "rasa": 1}},
+        "memory_mb": memory,
+    }
+    markdown = render(result)
+    assert "| through the service | 2 |" in markdown and "| bare Rasa webhook (floor) | 2 |" in markdown
+    assert "Not comparable" in markdown and "| pytest |" in markdown
