@@ -78,3 +78,25 @@ def parse_business_hours(spec: str, tz_name: str = "UTC") -> BusinessHours:
             raise BusinessHoursError(f"BUSINESS_HOURS: {pieces[1]!r} ends before it starts")
         windows.extend(Window(day, start, end) for day in _parse_days(pieces[0], part.strip()))
     return BusinessHours(windows=tuple(windows), tz=tz)
+
+
+_DAY_NAMES = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+}
+
+
+def describe_business_hours(spec: str, tz_name: str, lang: str) -> str:
+    """The BUSINESS_HOURS setting as a borrower reads it: "周一至周五 08:00-20:00，周六 09:00-13:00 (Asia/Shanghai)"."""
+    names = _DAY_NAMES.get(lang, _DAY_NAMES["en"])
+    to_word, joiner = ("至", "，") if lang == "zh" else ("-", ", ")
+    normalized = spec.strip().lower()
+    if normalized in ALWAYS:
+        return "24/7"
+    parts = []
+    for part in normalized.split(","):
+        days, hours = part.split()
+        first, _, last = days.partition("-")
+        label = names[DAYS.index(first)] + (to_word + names[DAYS.index(last)] if last else "")
+        parts.append(f"{label} {hours}")
+    return f"{joiner.join(parts)} ({tz_name})"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from handoff import queue, texts
 from handoff.bus import AGENTS_TOPIC, conversation_topic
-from handoff.business_hours import parse_business_hours
+from handoff.business_hours import describe_business_hours, parse_business_hours
 from handoff.clock import Clock
 from handoff.conversations import (
     append_message,
@@ -121,7 +121,11 @@ def put_in_queue(
             notice = (
                 texts.text("nobody_online", lang)
                 if hours.is_open(svc.clock.now())
-                else texts.text("after_hours", lang, hours=svc.settings.BUSINESS_HOURS)
+                else texts.text(
+                    "after_hours",
+                    lang,
+                    hours=describe_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ, lang),
+                )
             )
             append_message(
                 session,

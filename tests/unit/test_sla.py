@@ -169,3 +169,14 @@ def test_business_hours_parsing() -> None:
     for bad in ("mon-fri", "mon-xyz 08:00-10:00", "fri-mon 08:00-10:00", "mon 10:00-08:00", "mon 8h-9h"):
         with pytest.raises(BusinessHoursError):
             parse_business_hours(bad)
+
+
+def test_business_hours_are_described_in_the_borrowers_language() -> None:
+    from handoff.business_hours import describe_business_hours
+
+    spec = "mon-fri 08:00-20:00, sat 09:00-13:00"
+    assert describe_business_hours(spec, "Asia/Shanghai", "zh") == "周一至周五 08:00-20:00，周六 09:00-13:00 (Asia/Shanghai)"
+    assert describe_business_hours(spec, "America/New_York", "en") == (
+        "Mon-Fri 08:00-20:00, Sat 09:00-13:00 (America/New_York)"
+    )
+    assert describe_business_hours("always", "UTC", "en") == "24/7"

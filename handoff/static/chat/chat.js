@@ -182,6 +182,45 @@
     els.messages.insertBefore(node, firstPending);
   }
 
+  // FAQ answers are markdown. Render the small subset editors use (paragraphs, lists, **bold**) by
+  // building DOM nodes: text is never parsed as HTML, so nothing in a message can inject markup.
+  function inline(parent, text) {
+    text.split("**").forEach((part, i) => {
+      if (!part) return;
+      if (i % 2 === 1) { const b = document.createElement("strong"); b.textContent = part; parent.appendChild(b); }
+      else parent.appendChild(document.createTextNode(part));
+    });
+  }
+
+  function renderMarkdown(text) {
+    const lines = [];
+    text.replace(/\r\n?/g, "\n").split("\n").forEach((line) => {
+      const prev = lines.length ? lines[lines.length - 1] : "";
+      if (/^\s{2,}\S/.test(line) && prev.trim()) lines[lines.length - 1] = prev + " " + line.trim();
+      else lines.push(line);
+    });
+    const frag = document.createDocumentFragment();
+    const blocks = lines.join("\n").split(/\n\s*\n/);
+    const item = /^\s*(?:[-*]|\d+[.)、])\s+/;
+    blocks.forEach((block) => {
+      const rows = block.split("\n").filter((r) => r.trim());
+      if (!rows.length) return;
+      if (rows.every((r) => item.test(r))) {
+        const list = document.createElement(/^\s*\d/.test(rows[0]) ? "ol" : "ul");
+        rows.forEach((r) => { const li = document.createElement("li"); inline(li, r.replace(item, "")); list.appendChild(li); });
+        frag.appendChild(list);
+        return;
+      }
+      const p = document.createElement("p");
+      // a single newline inside a paragraph is a soft wrap (markdown); no space between Chinese characters
+      const joined = rows.map((r) => r.trim()).reduce((acc, r) =>
+        acc + (/[\u3000-\u9fff\uff00-\uffef]$/.test(acc) && /^[\u3000-\u9fff\uff00-\uffef]/.test(r) ? "" : " ") + r);
+      inline(p, joined);
+      frag.appendChild(p);
+    });
+    return frag;
+  }
+
   function renderMessage(m) {
     const payload = m.payload || {};
     const custom = payload.custom || {};
@@ -213,7 +252,8 @@
       stack.appendChild(who);
     }
     const bubble = div("bubble");
-    bubble.textContent = mine ? displayText(m.text) : m.text;
+    if (mine) bubble.textContent = displayText(m.text);
+    else { bubble.classList.add("md"); bubble.appendChild(renderMarkdown(m.text || "")); }
     stack.appendChild(bubble);
     if (custom.type === "faq_answer") stack.appendChild(citation(custom));
     const meta = div("meta"); meta.textContent = formatTime(m.created_at); stack.appendChild(meta);
