@@ -53,7 +53,15 @@ def _stop(procs: list[Proc]) -> None:
             p.popen.kill()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Explicit handlers: a shell that starts us in the background sets SIGINT to "ignore", and a
+    # service manager stops us with SIGTERM; both must still stop the three children cleanly.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     env = dict(os.environ)
     port = env.setdefault("PORT", "8000")
     rasa_port = env.setdefault("RASA_PORT", "5005")
