@@ -36,7 +36,10 @@ class RasaClient:
             raise BotUnavailableError(
                 f"rasa did not answer within {self._timeout_s:g}s", target_id=conversation_id
             ) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError, AttributeError, RuntimeError) as exc:
+            # A connection reset right after connect surfaces from httpcore as AttributeError or
+            # RuntimeError, not only as httpx.HTTPError; to the borrower every one of them means the
+            # same thing: the bot is unavailable, offer a person.
             raise BotUnavailableError(
                 f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id
             ) from None
@@ -70,7 +73,10 @@ class RasaClient:
             resp = await self._http.post(
                 url, params={"token": self._token}, json=events, timeout=self._timeout_s
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError, AttributeError, RuntimeError) as exc:
+            # A connection reset right after connect surfaces from httpcore as AttributeError or
+            # RuntimeError, not only as httpx.HTTPError; to the borrower every one of them means the
+            # same thing: the bot is unavailable, offer a person.
             raise BotUnavailableError(
                 f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id
             ) from None

@@ -18,8 +18,8 @@ MODEL="$OUT/bot.tar.gz"
 # Cheap skip first: even with an unchanged fingerprint rasa re-packs the model from its cache (~20 s) and
 # rewrites the file under a Rasa server that may be loading it. bot/*.py is loaded by reference, not trained.
 if [[ -f "$MODEL" && " $* " != *" --force "* ]] \
-   && [[ -z "$(find config.yml bot/domain data -type f -newer "$MODEL" -print -quit)" ]]; then
-  echo "train_bot.sh: $MODEL is newer than config.yml, bot/domain and data/: nothing to train"
+   && [[ -z "$(find config.yml bot data -type f -not -path '*/__pycache__/*' -newer "$MODEL" -print -quit)" ]]; then
+  echo "train_bot.sh: $MODEL is newer than config.yml, bot/ and data/: nothing to train"
   exit 0
 fi
 .venv-bot/bin/rasa train \

@@ -289,7 +289,7 @@ def test_outside_business_hours_the_borrower_is_offered_a_callback(
         notice = client.get(f"/api/conversations/{cid}/messages", headers=auth).json()["messages"][-1]
         assert (
             notice["sender"] == "system"
-            and "mon-fri 08:00-20:00" in notice["text"]
+            and "周一至周五 08:00-20:00" in notice["text"]
             and "回电" in notice["text"]
         )
         assert notice["payload"]["buttons"][0]["action"] == "callback"
