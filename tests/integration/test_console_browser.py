@@ -127,7 +127,9 @@ def test_kb_search_and_one_click_insert(service: ServiceProcess, page: Any) -> N
     page.wait_for_selector("#chat:not([hidden])")
     page.fill("#kb-query", "How do I get a payoff quote?")
     page.click("#kb-form button[type=submit]")
-    hit = page.wait_for_selector("#kb-results li.hit", timeout=120_000)  # first search loads the model
-    answer = hit.query_selector(".hit-answer").inner_text()
-    hit.query_selector("button.insert").click()
+    page.wait_for_selector("#kb-results li.hit", timeout=120_000)  # first search loads the model
+    # Locators re-resolve on every use: the list may be re-rendered (live queue updates) between steps.
+    hit = page.locator("#kb-results li.hit").first
+    answer = hit.locator(".hit-answer").inner_text()
+    hit.locator("button.insert").click()
     assert page.input_value("#reply-text").strip() == answer.strip()
