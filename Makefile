@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test env browser kb model lint bench clean
+.PHONY: run test env browser kb model lint bench bench-load clean
 
 env:  ## create/update .venv (app, Python 3.11) and .venv-bot (Rasa, Python 3.10)
 	@scripts/ensure_envs.sh
@@ -37,6 +37,9 @@ lint: env
 bench: kb model  ## quality and speed benchmarks (numbers in benchmarks/results/)
 	@$(PY) benchmarks/kb_quality.py
 	@$(PY) benchmarks/kb_speed.py
+
+bench-load: kb model  ## 50 borrowers for 60 s through the service, then against bare Rasa (benchmarks/results/load.md)
+	@$(PY) benchmarks/load/run.py $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf var/models var/kb_index

@@ -17,6 +17,7 @@ from handoff import agent_actions, agent_chat, agents, claims
 from handoff.api import agent_supervisor
 from handoff.api.deps import ServicesDep, client_address
 from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
+from handoff.api.ids import AfterSeq, BodyId, PathId
 from handoff.conversations import messages_after
 from handoff.errors import UnauthorizedError
 from handoff.kb_lookup import LazyKnowledgeBase
@@ -61,7 +62,7 @@ class NoteIn(Strict):
 
 
 class TransferIn(Strict):
-    agent_id: int
+    agent_id: BodyId
 
 
 class HandBackIn(Strict):
@@ -147,13 +148,13 @@ async def take_next(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
 
 
 @api.post("/queue/{entry_id}/claim")
-async def claim(entry_id: int, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+async def claim(entry_id: PathId, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     """Exactly one of several agents claiming the same chat wins; the others get 409 already_claimed."""
     return await svc.db(lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=agent, clock=svc.clock))
 
 
 @api.post("/queue/{entry_id}/callback-done")
-async def callback_done(entry_id: int, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+async def callback_done(entry_id: PathId, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     return await svc.db(
         lambda s: agent_actions.complete_callback(s, entry_id=entry_id, agent=agent, clock=svc.clock)
     )
@@ -175,7 +176,7 @@ async def chat_detail(conversation_id: str, svc: ServicesDep, agent: AgentDep) -
 
 @api.get("/conversations/{conversation_id}/messages")
 async def chat_messages(
-    conversation_id: str, svc: ServicesDep, agent: AgentDep, after: Annotated[int, Query(ge=0)] = 0
+    conversation_id: str, svc: ServicesDep, agent: AgentDep, after: AfterSeq = 0
 ) -> dict[str, Any]:
     def work(session: Any) -> dict[str, Any]:
         agent_chat.can_view(session, conversation_id=conversation_id, agent=agent)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from handoff import agent_actions, agent_chat, agents
 from handoff.api.deps import ServicesDep
 from handoff.api.deps_agent import AdminDep, SupervisorDep
+from handoff.api.ids import BodyId, PathId
 from handoff.errors import ConflictError, InvalidInputError
 
 router = APIRouter(tags=["supervisor"])
@@ -21,7 +22,7 @@ class Strict(BaseModel):
 
 
 class AssignIn(Strict):
-    agent_id: int
+    agent_id: BodyId
 
 
 class AgentIn(Strict):
@@ -45,7 +46,7 @@ async def breaches(svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
 
 
 @router.post("/queue/{entry_id}/assign")
-async def assign(entry_id: int, body: AssignIn, svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
+async def assign(entry_id: PathId, body: AssignIn, svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
     """Assign a waiting chat to an agent, or move a held one to another agent."""
     return await svc.db(
         lambda s: agent_actions.assign_chat(s, entry_id=entry_id, to_agent_id=body.agent_id, actor=sup,
