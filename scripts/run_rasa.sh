@@ -31,5 +31,5 @@ if [[ ! -f "$RASA_MODEL" ]]; then
 fi
 mkdir -p "$(dirname "$RASA_TRACKER_DB")"
 
-exec .venv-bot/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" -i 127.0.0.1 -p "$RASA_PORT" \
+exec .venv-bot/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" -i 127.0.0.1 -p "$RASA_PORT" \
   --model "$RASA_MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml "$@"
