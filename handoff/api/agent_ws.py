@@ -26,6 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from handoff import agent_chat, claims
 from handoff.api.deps_agent import SESSION_COOKIE, STAFF, SUPERVISORS, resolve_agent
+from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
 from handoff.bus import AGENTS_TOPIC, Subscription, conversation_topic
 from handoff.conversations import messages_after
 from handoff.errors import HandoffError, InvalidInputError, error_body
@@ -34,10 +35,6 @@ from handoff.services import Services
 
 router = APIRouter(tags=["agent"])
 
-AUTH_TIMEOUT_S = 10.0
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-MAX_FRAME_CHARS = 20_000
 MAX_WATCHES = 20
 
 

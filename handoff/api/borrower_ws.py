@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from handoff import turns, views
+from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
 from handoff.bus import conversation_topic
 from handoff.conversations import authorize, get_conversation, messages_after
 from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, error_body
@@ -32,10 +33,6 @@ from handoff.services import Services
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["borrower"])
 
-AUTH_TIMEOUT_S = 10.0
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-MAX_FRAME_CHARS = 20_000
 
 
 class Stream:
