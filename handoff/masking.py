@@ -135,8 +135,11 @@ def _cards_in_groups(text: str, groups: list[tuple[int, int]]) -> Iterator[Span]
         for j in range(len(groups) - 1, i - 1, -1):
             start, end = groups[i][0], groups[j][1]
             digits = re.sub(r"\D", "", text[start:end])
-            if 13 <= len(digits) <= 19 and luhn_valid(digits) and not _looks_like_phone(text, start, digits):
-                found = (j, Span(start, end, "card", f"[CARD ****{digits[-4:]}]"))
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                if _looks_like_phone(text, start, digits):  # masked all the same, whatever the grouping
+                    found = (j, Span(start, end, "phone", "[PHONE]"))
+                else:
+                    found = (j, Span(start, end, "card", f"[CARD ****{digits[-4:]}]"))
                 break
         if found is None:
             i += 1

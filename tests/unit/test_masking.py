@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +36,10 @@ def group(digits: str, sep: str) -> str:
 @settings(max_examples=200, deadline=None)
 def test_valid_cards_are_masked_keeping_last4(card: str, sep: str, pre: str, post: str) -> None:
     result = mask(pre + group(card, sep) + post)
-    assert result.kinds == ("card",) or "cn_id" in result.kinds  # an 18-digit card may also be a valid ID
+    if re.fullmatch(r"861[3-9]\d{9}", card):  # also a +86 mobile without the '+': masked as a phone
+        assert result.kinds == ("phone",)
+    else:
+        assert result.kinds == ("card",) or "cn_id" in result.kinds  # an 18-digit card may also be a valid ID
     assert card not in re.sub(r"[ -]", "", result.text)
     if result.kinds == ("card",):
         assert f"****{card[-4:]}" in result.text
@@ -194,3 +198,10 @@ def test_mixed_text_masks_everything_and_keeps_the_rest() -> None:
 def test_plain_amounts_and_dates_are_not_masked() -> None:
     for text in ["I owe 25000.50", "due 2024-06-15", "order 123456789012", "月供3200元", "逾期3天了"]:
         assert mask(text).text == text
+
+
+@pytest.mark.parametrize("sep", ["", " ", "-"])
+def test_a_luhn_valid_cn_mobile_with_86_is_masked_however_grouped(sep: str) -> None:
+    number = luhn_complete("861380013800")  # 86 + a mobile: also a 13-digit Luhn-valid "card"
+    result = mask("call " + group(number, sep) + " please")
+    assert result.kinds == ("phone",) and number[-4:] not in result.text
