@@ -29,8 +29,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import speedups
 from bot.anger import ANGRY_THRESHOLD, score_anger
 from bot.language import detect_language
+
+speedups.install()  # loaded into the Rasa server with the model: see bot/speedups.py
 
 ANGER_KEY = "anger"
 LANG_ENTITY = "lang"

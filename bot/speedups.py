@@ -1,0 +1,87 @@
+"""Make Rasa 3.6 stop re-checking the same JSON schema on every action call.
+
+Rasa validates each action server response with `jsonschema.validate(result, schema)`, and that function
+first checks the *schema itself* against its metaschema and builds a fresh validator - every call. The
+profile of the Rasa server under load (benchmarks/load/profile_bot.py, benchmarks/results/profile-*.md)
+showed about half of its CPU time in jsonschema, two thirds of that in `check_schema`, for a schema that
+never changes. `install()` replaces `jsonschema.validate` with a version that checks each distinct schema
+once and keeps its validator; the instance is still validated in full and the same exception (the
+`best_match` error) is raised, so Rasa's behaviour is unchanged. Rasa imports `validate` from the module at
+call time (`from jsonschema import validate` inside the function), so replacing the module attribute is
+enough.
+
+The same profile showed the SQLite tracker store (the single-machine default, bot/endpoints.yml) committing
+with a full fsync per turn inside Rasa's event loop, which stalls every other conversation meanwhile.
+`install()` also makes every SQLite connection of the Rasa process use write-ahead logging with
+`synchronous=NORMAL` (durable across a crash of Rasa; only a power cut can lose the last turns) and a busy
+timeout, and gives SQLite file engines a connection pool: SQLAlchemy 1.4 (Rasa's) opens and closes a new
+SQLite connection for every session of a file database, and closing the last connection of a WAL database
+checkpoints it. PostgreSQL (the production tracker store, docs/production.md) is not touched.
+
+Installed when Rasa loads our custom components (bot/components.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from typing import Any
+
+import jsonschema
+import sqlalchemy
+from jsonschema import exceptions, validators
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
+
+_original_validate = jsonschema.validate
+_original_create_engine = sqlalchemy.create_engine
+
+
+@functools.lru_cache(maxsize=128)
+def _validator(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)  # once per distinct schema: SchemaError as before for a bad one
+    return cls(schema)
+
+
+def validate(instance: Any, schema: Any, cls: Any = None, *args: Any, **kwargs: Any) -> None:
+    """`jsonschema.validate` with the schema check and the validator cached per schema."""
+    try:
+        key = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):  # not plain JSON (should not happen for Rasa's schemas)
+        key = None
+    if cls is not None or args or kwargs or key is None:
+        _original_validate(instance, schema, cls, *args, **kwargs)
+        return
+    error = exceptions.best_match(_validator(key).iter_errors(instance))
+    if error is not None:
+        raise error
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def create_engine(url: Any, **kwargs: Any) -> Engine:
+    """`sqlalchemy.create_engine`, with a pool of open connections for SQLite files (Rasa's tracker store)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and "poolclass" not in kwargs:
+        kwargs["poolclass"] = QueuePool
+        kwargs["connect_args"] = {"check_same_thread": False, **kwargs.get("connect_args", {})}
+    return _original_create_engine(url, **kwargs)
+
+
+def install() -> None:
+    jsonschema.validate = validate  # type: ignore[assignment]
+    sqlalchemy.create_engine = create_engine  # type: ignore[assignment]
+    if not event.contains(Engine, "connect", _tune_sqlite):
+        event.listen(Engine, "connect", _tune_sqlite)

@@ -1,0 +1,77 @@
+"""Run with the Rasa environment (.venv-bot/bin/python, repository root on PYTHONPATH); prints one JSON line.
+
+Compares bot.speedups.validate with jsonschema's own validate on Rasa's real action-response schema: valid
+and invalid responses must give the same outcome and the same error message, a bad schema must still raise
+SchemaError, and the schema must be checked once, not once per call. SQLite connections get WAL and
+synchronous=NORMAL (1) and a
+connection pool in the tracker store bot/endpoints.yml names.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import jsonschema
+from jsonschema import exceptions
+from rasa.core.actions.action import RemoteAction
+
+from bot import speedups
+
+SCHEMA = RemoteAction.action_response_format_spec()
+RESPONSES = [
+    {"events": [{"event": "slot", "name": "handoff_active", "value": True}], "responses": [{"text": "hi"}]},
+    {"events": [], "responses": [{"custom": {"handoff": {"reason": "anger"}}}]},
+    {"events": [{"event": "slot"}], "responses": []},
+    {"events": [{"event": "no_such_event"}], "responses": []},
+    {"events": "not a list", "responses": []},
+    {"events": [], "responses": ["not an object"]},
+]
+
+
+def outcome(validate, instance, schema) -> str:
+    try:
+        validate(instance, schema)
+    except exceptions.ValidationError as e:
+        return f"invalid: {e.message}"
+    return "valid"
+
+
+def main() -> None:
+    original = jsonschema.validate
+    speedups.install()
+    same = [outcome(original, r, SCHEMA) == outcome(jsonschema.validate, r, SCHEMA) for r in RESPONSES]
+    outcomes = [outcome(jsonschema.validate, r, SCHEMA) for r in RESPONSES]
+    checks = 0
+    real_check = jsonschema.validators.validator_for(SCHEMA).check_schema
+
+    def counting_check(schema):
+        nonlocal checks
+        checks += 1
+        return real_check(schema)
+
+    speedups._validator.cache_clear()
+    jsonschema.validators.validator_for(SCHEMA).check_schema = counting_check
+    for _ in range(20):
+        jsonschema.validate(RESPONSES[0], RemoteAction.action_response_format_spec())
+    checks_for_20_calls = checks
+    try:
+        jsonschema.validate({}, {"type": 12})
+        bad_schema = "accepted"
+    except exceptions.SchemaError:
+        bad_schema = "SchemaError"
+    with tempfile.TemporaryDirectory() as tmp:
+        from bot.tracker_store import SQLiteTrackerStore  # what bot/endpoints.yml names
+
+        engine = SQLiteTrackerStore(dialect="sqlite", db=str(Path(tmp) / "tracker.db")).engine
+        with engine.connect() as conn:
+            sqlite = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous")]
+        sqlite.append(type(engine.pool).__name__)
+        engine.dispose()
+    print(json.dumps({"sqlite": sqlite, "same": same, "outcomes": outcomes, "checks": checks_for_20_calls, "bad_schema": bad_schema,
+                      "installed": jsonschema.validate is speedups.validate}))
+
+
+if __name__ == "__main__":
+    main()
