@@ -103,7 +103,7 @@ def create_app(
             clock=clock or SystemClock(),
             http=http,
             rasa=RasaClient(
-                base_url=settings.RASA_URL,
+                base_urls=settings.rasa_urls,
                 token=settings.RASA_TOKEN,
                 timeout_s=settings.RASA_TIMEOUT_S,
                 http=http,

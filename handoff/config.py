@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_PREFIX = "change-me"
+
+
+def split_urls(value: str) -> list[str]:
+    """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
+    return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
 
 
 class SettingsError(ValueError):
@@ -30,7 +35,10 @@ class Settings(BaseSettings):
     HOST: str = Field("127.0.0.1", description="address the HTTP server binds to")
     PORT: int = Field(8000, ge=1, le=65535, description="port the HTTP server listens on")
     SECRET_KEY: str = Field("change-me-secret-key", description="HMAC key for borrower conversation tokens")
-    RASA_URL: str = Field("http://127.0.0.1:5005", description="Rasa server base URL (loopback only)")
+    RASA_URL: str = Field(
+        "http://127.0.0.1:5005",
+        description="Rasa base URL, or several separated by commas: this pod's own first, then the others",
+    )
     RASA_TOKEN: str = Field("change-me-rasa-token", description="Rasa --auth-token for the HTTP API")
     RASA_TIMEOUT_S: float = Field(5.0, gt=0, le=8, description="total time allowed for one Rasa turn")
     ACTION_SERVER_URL: str | None = Field(
@@ -53,6 +61,20 @@ class Settings(BaseSettings):
     BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
 
+    @field_validator("RASA_URL")
+    @classmethod
+    def _rasa_urls_are_http(cls, value: str) -> str:
+        urls = split_urls(value)
+        if not urls:
+            raise ValueError("RASA_URL is empty; set it to Rasa's base URL, e.g. http://127.0.0.1:5005")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"RASA_URL entry {url!r} is not an http(s) URL; list base URLs separated by commas, "
+                    "e.g. http://127.0.0.1:5005,http://10.0.0.12:5005"
+                )
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.APP_ENV == "production":
@@ -65,6 +87,11 @@ class Settings(BaseSettings):
                         f"print(secrets.token_urlsafe(32))'`) when APP_ENV=production"
                     )
         return self
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """RASA_URL as a list, in order of preference (the first is this pod's own Rasa)."""
+        return split_urls(self.RASA_URL)
 
     @property
     def is_sqlite(self) -> bool:

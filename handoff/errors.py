@@ -1,20 +1,25 @@
 """Typed errors and the one JSON error shape: `{"error": {"code": ..., "message": ...}}`.
 
 Data functions raise these with the id of what failed; `register_error_handlers` maps them (and
-FastAPI's own validation / routing errors) to a status code and that shape. Unexpected exceptions
-become a 500 whose body says nothing about the input.
+FastAPI's own validation / routing errors) to a status code and that shape. A database that cannot
+be reached (connection refused or reset) is a 503 `database_unavailable` with `Retry-After`, so a
+client retries the same request (same `client_message_id`) instead of giving up. Unexpected
+exceptions become a 500 whose body says nothing about the input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handoff.states import IllegalTransition
@@ -79,6 +84,12 @@ class BotUnavailableError(HandoffError):
 
     status_code = 503
     code = "bot_unavailable"
+
+
+# The database connection failed or was lost (not a bad statement: those are other DBAPIErrors).
+DATABASE_DOWN_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+DATABASE_RETRY_AFTER_S = 2
+WS_CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455: the client should reconnect (with `after`) shortly
 
 
 HTTP_CODES = {
@@ -151,10 +162,25 @@ def register_error_handlers(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
+    async def on_database_down(conn: HTTPConnection, exc: Exception) -> JSONResponse | None:
+        log.warning("database unavailable on %s (%s)", conn.url.path, type(exc).__name__)
+        if isinstance(conn, WebSocket):  # already accepted: close it; the client resumes with `after`
+            with contextlib.suppress(Exception):
+                await conn.close(WS_CLOSE_TRY_AGAIN_LATER)
+            return None
+        return error_response(
+            503,
+            "database_unavailable",
+            "the service cannot reach its database right now; retry the same request shortly",
+            {"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
+
     app.add_exception_handler(HandoffError, on_handoff_error)
     app.add_exception_handler(IllegalTransition, on_illegal_transition)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for error in DATABASE_DOWN_ERRORS:
+        app.add_exception_handler(error, on_database_down)
     app.add_middleware(UnexpectedErrors)
 
 

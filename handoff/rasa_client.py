@@ -3,45 +3,109 @@
 `send` returns Rasa's reply list or raises `BotUnavailableError` - for a timeout, a connection error,
 a non-2xx answer, a body that is not a list, and for an empty list (the REST channel answers
 `200 []` when anything inside Rasa or the action server failed; see pitfalls.md).
+
+Failover (RASA_URL lists several servers sharing one tracker store and lock store, `RasaPool`): a
+turn goes to the first server; when the connection is refused, reset or dropped before an answer
+arrives, the same turn goes to the next one, all within the one `timeout_s` budget. That is safe
+because the turn left no trace on the failed server: Rasa 3.6 saves a conversation's tracker once,
+at the end of the turn (`MessageProcessor.handle_message` logs the message with
+`should_save_tracker=False` and saves after the prediction loop), so a refused request or a process
+that died mid-turn stored nothing. (Only a death in the instant between saving and answering makes
+the other server record the message a second time.) A timeout is different: the server is alive
+and may still finish the turn and save it, so asking another one could process the borrower's
+message twice. A timeout, an HTTP error status and `200 []` are therefore final for the turn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from handoff.errors import BotUnavailableError
+from handoff.rasa_pool import COOL_DOWN_S, RasaPool
 
 log = logging.getLogger(__name__)
 
+# Connection refused, reset or closed without an answer. A reset right after connect surfaces from
+# httpcore as AttributeError or RuntimeError, not only as httpx.HTTPError; to the borrower every one
+# of them means the same thing. (Timeouts are caught before these: TimeoutError is an OSError.)
+CONNECTION_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, OSError, AttributeError, RuntimeError)
+
+
+class RasaTimeout(Exception):
+    """One Rasa server did not answer in time; never retried on another (module docstring)."""
+
 
 class RasaClient:
-    def __init__(self, *, base_url: str, token: str, timeout_s: float, http: httpx.AsyncClient) -> None:
-        self._base = base_url.rstrip("/")
+    def __init__(
+        self,
+        *,
+        base_urls: Sequence[str],
+        token: str,
+        timeout_s: float,
+        http: httpx.AsyncClient,
+        cool_down_s: float = COOL_DOWN_S,
+    ) -> None:
+        self.pool = RasaPool(base_urls, cool_down_s=cool_down_s)
         self._token = token
         self._timeout_s = timeout_s
         self._http = http
 
+    async def _request(
+        self, method: str, path: str, *, conversation_id: str, budget_s: float, **kwargs: Any
+    ) -> httpx.Response:
+        """`method path` on the first server that takes the connection, within `budget_s` in total.
+
+        Raises `RasaTimeout` when a server accepted the request but did not answer in time, and
+        `BotUnavailableError` when no server could be reached.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
+        error: BaseException | None = None
+        for base in self.pool.order():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise RasaTimeout(base)
+            try:
+                resp = await self._http.request(method, f"{base}{path}", timeout=remaining, **kwargs)
+            except (TimeoutError, httpx.TimeoutException):
+                raise RasaTimeout(base) from None
+            except CONNECTION_ERRORS as exc:
+                error = exc
+                self.pool.failed(base)
+                log.warning(
+                    "conversation %s: rasa %s unreachable (%s)", conversation_id, base, type(exc).__name__
+                )
+                continue
+            except httpx.HTTPError as exc:  # a fault of the request itself, the same on every server
+                raise BotUnavailableError(
+                    f"rasa request failed ({type(exc).__name__})", target_id=conversation_id
+                ) from None
+            self.pool.succeeded(base)
+            return resp
+        raise BotUnavailableError(
+            f"rasa unreachable ({type(error).__name__})", target_id=conversation_id
+        ) from None
+
     async def send(self, *, conversation_id: str, text: str, lang: str) -> list[dict[str, Any]]:
-        """One bot turn for already-masked `text`; at most `timeout_s` in total."""
+        """One bot turn for already-masked `text`; at most `timeout_s` in total, failover included."""
         body = {"sender": conversation_id, "message": text, "metadata": {"lang": lang}}
-        url = f"{self._base}/webhooks/rest/webhook"
         try:
             async with asyncio.timeout(self._timeout_s):
-                resp = await self._http.post(url, json=body, timeout=self._timeout_s)
-        except TimeoutError:
+                resp = await self._request(
+                    "POST",
+                    "/webhooks/rest/webhook",
+                    conversation_id=conversation_id,
+                    budget_s=self._timeout_s,
+                    json=body,
+                )
+        except (TimeoutError, RasaTimeout):
             raise BotUnavailableError(
                 f"rasa did not answer within {self._timeout_s:g}s", target_id=conversation_id
-            ) from None
-        except (httpx.HTTPError, OSError, AttributeError, RuntimeError) as exc:
-            # A connection reset right after connect surfaces from httpcore as AttributeError or
-            # RuntimeError, not only as httpx.HTTPError; to the borrower every one of them means the
-            # same thing: the bot is unavailable, offer a person.
-            raise BotUnavailableError(
-                f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id
             ) from None
         if resp.status_code >= 300:
             raise BotUnavailableError(f"rasa answered HTTP {resp.status_code}", target_id=conversation_id)
@@ -68,17 +132,18 @@ class RasaClient:
             {"event": "slot", "name": "handoff_note", "value": note},
             {"event": "slot", "name": "handoff_active", "value": False},
         ]
-        url = f"{self._base}/conversations/{conversation_id}/tracker/events"
         try:
-            resp = await self._http.post(
-                url, params={"token": self._token}, json=events, timeout=self._timeout_s
+            resp = await self._request(
+                "POST",
+                f"/conversations/{conversation_id}/tracker/events",
+                conversation_id=conversation_id,
+                budget_s=self._timeout_s,
+                params={"token": self._token},
+                json=events,
             )
-        except (httpx.HTTPError, OSError, AttributeError, RuntimeError) as exc:
-            # A connection reset right after connect surfaces from httpcore as AttributeError or
-            # RuntimeError, not only as httpx.HTTPError; to the borrower every one of them means the
-            # same thing: the bot is unavailable, offer a person.
+        except RasaTimeout:
             raise BotUnavailableError(
-                f"rasa unreachable ({type(exc).__name__})", target_id=conversation_id
+                f"rasa did not answer within {self._timeout_s:g}s", target_id=conversation_id
             ) from None
         if resp.status_code >= 300:
             raise BotUnavailableError(
@@ -88,11 +153,16 @@ class RasaClient:
     async def recent_turns(self, conversation_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """What the bot understood of the borrower's last turns (for a handoff packet built without
         the bot): text, intent, confidence, entities. Empty when Rasa cannot say within 2 s."""
-        url = f"{self._base}/conversations/{conversation_id}/tracker"
         try:
-            resp = await self._http.get(url, params={"token": self._token}, timeout=min(2.0, self._timeout_s))
+            resp = await self._request(
+                "GET",
+                f"/conversations/{conversation_id}/tracker",
+                conversation_id=conversation_id,
+                budget_s=min(2.0, self._timeout_s),
+                params={"token": self._token},
+            )
             events = resp.json().get("events", []) if resp.status_code == 200 else []
-        except (httpx.HTTPError, ValueError, AttributeError):
+        except (BotUnavailableError, RasaTimeout, httpx.HTTPError, ValueError, AttributeError):
             return []
         turns = []
         for event in events if isinstance(events, list) else []:
@@ -115,8 +185,23 @@ class RasaClient:
         return turns[-limit:]
 
     async def health(self) -> dict[str, Any]:
+        """`{"ok", "version"}` for one Rasa. For several: `ok` only when every one answers,
+        `available` when at least one does (the bot still answers then), and `replicas` in RASA_URL
+        order (the first is this pod's own), each with `cooling_down` when turns currently avoid it."""
+        checks = await asyncio.gather(*(self._health_of(url) for url in self.pool.urls))
+        if len(checks) == 1:
+            return checks[0]
+        for url, check in zip(self.pool.urls, checks, strict=True):
+            check["cooling_down"] = self.pool.cooling_down(url)
+        return {
+            "ok": all(check["ok"] for check in checks),
+            "available": any(check["ok"] for check in checks),
+            "replicas": checks,
+        }
+
+    async def _health_of(self, base: str) -> dict[str, Any]:
         try:
-            resp = await self._http.get(f"{self._base}/version", timeout=2.0)
+            resp = await self._http.get(f"{base}/version", timeout=2.0)
         except httpx.HTTPError as exc:
             return {"ok": False, "error": type(exc).__name__}
         if resp.status_code != 200:

@@ -40,18 +40,46 @@ PUBLIC_CUSTOM_TYPES = ("faq_answer",)
 
 
 def _previous(
-    session: Session, *, conversation_id: str, client_message_id: str, svc: Services
+    session: Session,
+    *,
+    conversation_id: str,
+    client_message_id: str,
+    svc: Services,
+    finish_abandoned: bool = False,
 ) -> dict[str, Any] | None:
+    """The result of an earlier turn with this `client_message_id`, or None when there was none.
+
+    `finish_abandoned` (only while holding the turn lock): a message stored without a reply belongs
+    to a turn that died half-way - its replica lost the database or stopped after storing it - and
+    is completed now instead of being reported "still being processed" to every retry forever."""
     earlier = session.scalars(
         select(Message).where(
             Message.conversation_id == conversation_id, Message.client_message_id == client_message_id
         )
     ).first()
+    if earlier is not None and earlier.reply_to_seq is None and finish_abandoned:
+        return _finish_abandoned(session, message=earlier, svc=svc)
     if earlier is None or earlier.reply_to_seq is None:
         return None
     conversation = get_conversation(session, conversation_id=conversation_id)
     return turn_result(
         session, conversation=conversation, first_seq=earlier.seq, last_seq=earlier.reply_to_seq, svc=svc
+    )
+
+
+def _finish_abandoned(session: Session, *, message: Message, svc: Services) -> dict[str, Any]:
+    """End a turn that died after its borrower message was stored. Whether Rasa saw the message is
+    unknown, and asking it again could make the bot process it twice, so the turn ends as any
+    failed bot turn does: with the honest fallback and the offer of a person."""
+    conversation = get_conversation(session, conversation_id=message.conversation_id)
+    if conversation.state != ConversationState.BOT:  # a person has taken over since; nothing to add
+        message.reply_to_seq = message.seq
+        return turn_result(
+            session, conversation=conversation, first_seq=message.seq, last_seq=message.seq, svc=svc
+        )
+    log.warning("conversation %s: finishing turn %s left without a reply", conversation.id, message.seq)
+    return _store_replies(
+        session, conversation_id=conversation.id, borrower_seq=message.seq, reply=None, svc=svc
     )
 
 
@@ -225,7 +253,11 @@ async def borrower_message(
         if client_message_id:
             earlier = await svc.db(
                 lambda s: _previous(
-                    s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc
+                    s,
+                    conversation_id=conversation_id,
+                    client_message_id=client_message_id,
+                    svc=svc,
+                    finish_abandoned=True,
                 )
             )
             if earlier is not None:

@@ -11,6 +11,14 @@ Reusable by every engineer's tests::
 `stack.rasa_url` / `stack.rasa_token` are what the conversation service needs (RASA_URL, RASA_TOKEN);
 `stack.action_url` / `stack.action_token` match ACTION_SERVER_URL / ACTION_SERVER_TOKEN.
 Processes run in their own process group and are stopped (by their pid) when the block exits.
+
+Rasa's command line and environment can be extended (`rasa_args`, `rasa_env`), e.g. to run it with the
+production endpoints on PostgreSQL and Redis; several pairs sharing one tracker store and lock store start
+side by side with `start_rasa_stacks` (launched together, so their model loading overlaps)::
+
+    with start_rasa_stacks([tmp_path / "a", tmp_path / "b"], rasa_args=["--endpoints", str(prod_yml)],
+                           rasa_env=tracker_and_lock_env) as (a, b):
+        a.kill("rasa")                                  # SIGKILL, like a crash
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,9 +50,19 @@ class StackError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports free right now (all bound at once, so never the same one twice)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @contextmanager
@@ -128,6 +146,29 @@ class RasaStack:
     def log(self, name: str) -> str:
         return _tail(self.workdir / f"{name}.log", 20000)
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one process ("rasa" or "actions") and its group: a crash, no clean shutdown."""
+        proc = self.processes[name]
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+    def wait_ready(self, deadline: float) -> None:
+        """Until the action server has its FAQ index and Rasa its model (StackError with the log if not)."""
+        _wait_until("actions", self.processes["actions"],
+                    lambda: httpx.get(f"{self.action_url}/health", timeout=2).json().get("knowledge_base") == "ready",
+                    deadline, self.workdir)
+        _wait_until("rasa", self.processes["rasa"],
+                    lambda: httpx.get(f"{self.rasa_url}/status", params={"token": self.rasa_token},
+                                      timeout=2).status_code == 200,
+                    deadline, self.workdir)
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            _stop(proc)
+
 
 def _start(name: str, cmd: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
     out = (workdir / f"{name}.log").open("wb")
@@ -162,6 +203,78 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
+def launch_rasa_stack(
+    *,
+    workdir: Path,
+    kb_index: Path,
+    model: Path,
+    extra_env: Mapping[str, str] | None = None,
+    rasa_args: Sequence[str] = (),
+    rasa_env: Mapping[str, str] | None = None,
+    rasa_token: str | None = None,
+) -> RasaStack:
+    """Start the action server and Rasa on free ports and return at once (see `RasaStack.wait_ready`).
+
+    `extra_env` reaches both processes; `rasa_args` are appended to scripts/run_rasa.sh's command line (a
+    later `--endpoints` wins) and `rasa_env` is added to Rasa's environment only. `rasa_token` is Rasa's
+    --auth-token (random when None)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    rasa_port, action_port = free_ports(2)
+    stack = RasaStack(
+        rasa_url=f"http://127.0.0.1:{rasa_port}", rasa_token=rasa_token or secrets.token_urlsafe(16),
+        action_url=f"http://127.0.0.1:{action_port}", action_token=secrets.token_urlsafe(16), workdir=workdir,
+    )
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("KB_", "RASA_", "ACTION_"))}
+    base_env.update(extra_env or {})
+    action_env = {**base_env, "ACTION_SERVER_TOKEN": stack.action_token, "KB_INDEX_DIR": str(kb_index),
+                  "APP_ENV": "development", "PYTHONPATH": str(REPO_ROOT)}
+    bot_env = {**base_env, "RASA_PORT": str(rasa_port), "RASA_TOKEN": stack.rasa_token, "RASA_MODEL": str(model),
+               "ACTION_SERVER_URL": stack.action_url, "ACTION_SERVER_TOKEN": stack.action_token,
+               "RASA_TRACKER_DB": str(workdir / "tracker.db"), **(rasa_env or {})}
+    try:
+        stack.processes["actions"] = _start(
+            "actions", [str(APP_PYTHON), "-m", "actions", "--host", "127.0.0.1", "--port", str(action_port)],
+            action_env, workdir)
+        stack.processes["rasa"] = _start(
+            "rasa", [str(REPO_ROOT / "scripts" / "run_rasa.sh"), *rasa_args], bot_env, workdir)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+@contextmanager
+def start_rasa_stacks(
+    workdirs: Sequence[Path],
+    *,
+    kb_index: Path | None = None,
+    model: Path | None = None,
+    startup_timeout_s: float = 240,
+    extra_env: Mapping[str, str] | None = None,
+    rasa_args: Sequence[str] = (),
+    rasa_env: Mapping[str, str] | None = None,
+) -> Iterator[list[RasaStack]]:
+    """One Rasa + action server pair per workdir, all launched before waiting for any, stopped after.
+
+    Pairs share whatever `rasa_args` / `rasa_env` point them at (with the production endpoints: one
+    tracker store and one lock store) and, as in production, one RASA_TOKEN, so a service can send any
+    request to any of them; each pair gets its own ports, action-server token and logs."""
+    model = model or ensure_model()
+    kb_index = kb_index or ensure_kb_index()
+    rasa_token = secrets.token_urlsafe(16)
+    with ExitStack() as cleanup:
+        stacks = []
+        for workdir in workdirs:
+            stack = launch_rasa_stack(workdir=workdir, kb_index=kb_index, model=model, extra_env=extra_env,
+                                      rasa_args=rasa_args, rasa_env=rasa_env, rasa_token=rasa_token)
+            cleanup.callback(stack.stop)
+            stacks.append(stack)
+        deadline = time.monotonic() + startup_timeout_s * len(stacks)  # loading together shares the CPU
+        for stack in stacks:
+            stack.wait_ready(deadline)
+        yield stacks
+
+
 @contextmanager
 def start_rasa_stack(
     *,
@@ -169,38 +282,11 @@ def start_rasa_stack(
     kb_index: Path | None = None,
     model: Path | None = None,
     startup_timeout_s: float = 240,
-    extra_env: dict[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    rasa_args: Sequence[str] = (),
+    rasa_env: Mapping[str, str] | None = None,
 ) -> Iterator[RasaStack]:
     """Train (or reuse) the model, build the FAQ index, start both servers on free ports; stop them after."""
-    model = model or ensure_model()
-    kb_index = kb_index or ensure_kb_index()
-    workdir.mkdir(parents=True, exist_ok=True)
-    rasa_port, action_port = free_port(), free_port()
-    stack = RasaStack(
-        rasa_url=f"http://127.0.0.1:{rasa_port}", rasa_token=secrets.token_urlsafe(16),
-        action_url=f"http://127.0.0.1:{action_port}", action_token=secrets.token_urlsafe(16), workdir=workdir,
-    )
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("KB_", "RASA_", "ACTION_"))}
-    base_env.update(extra_env or {})
-    action_env = {**base_env, "ACTION_SERVER_TOKEN": stack.action_token, "KB_INDEX_DIR": str(kb_index),
-                  "APP_ENV": "development", "PYTHONPATH": str(REPO_ROOT)}
-    rasa_env = {**base_env, "RASA_PORT": str(rasa_port), "RASA_TOKEN": stack.rasa_token, "RASA_MODEL": str(model),
-                "ACTION_SERVER_URL": stack.action_url, "ACTION_SERVER_TOKEN": stack.action_token,
-                "RASA_TRACKER_DB": str(workdir / "tracker.db")}
-    deadline = time.monotonic() + startup_timeout_s
-    try:
-        stack.processes["actions"] = _start(
-            "actions", [str(APP_PYTHON), "-m", "actions", "--host", "127.0.0.1", "--port", str(action_port)],
-            action_env, workdir)
-        stack.processes["rasa"] = _start("rasa", [str(REPO_ROOT / "scripts" / "run_rasa.sh")], rasa_env, workdir)
-        _wait_until("actions", stack.processes["actions"],
-                    lambda: httpx.get(f"{stack.action_url}/health", timeout=2).json().get("knowledge_base") == "ready",
-                    deadline, workdir)
-        _wait_until("rasa", stack.processes["rasa"],
-                    lambda: httpx.get(f"{stack.rasa_url}/status", params={"token": stack.rasa_token},
-                                      timeout=2).status_code == 200,
-                    deadline, workdir)
+    with start_rasa_stacks([workdir], kb_index=kb_index, model=model, startup_timeout_s=startup_timeout_s,
+                           extra_env=extra_env, rasa_args=rasa_args, rasa_env=rasa_env) as (stack,):
         yield stack
-    finally:
-        for proc in stack.processes.values():
-            _stop(proc)
