@@ -20,6 +20,7 @@ from handoff import audit, claims, queue
 from handoff.bus import AGENTS_TOPIC
 from handoff.clock import Clock, as_utc
 from handoff.conversations import append_message, publish_after_commit
+from handoff.errors import DATABASE_DOWN_ERRORS
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
@@ -210,6 +211,8 @@ async def run_forever(svc: Services, *, interval_s: float = DEFAULT_INTERVAL_S) 
                 log.info("sla: %s", report)
         except asyncio.CancelledError:
             raise
+        except DATABASE_DOWN_ERRORS as exc:  # an outage is expected; one line per pass, not a traceback
+            log.warning("sla pass skipped: database unavailable (%s)", type(exc).__name__)
         except Exception:  # one bad pass must not stop the clock; the next one retries
             log.exception("sla pass failed")
         await asyncio.sleep(interval_s)
