@@ -107,6 +107,7 @@ def create_app(
                 token=settings.RASA_TOKEN,
                 timeout_s=settings.RASA_TIMEOUT_S,
                 http=http,
+                max_in_flight=settings.RASA_MAX_IN_FLIGHT,
             ),
             locks=TurnLocks(
                 redis=redis, hold_s=settings.RASA_TIMEOUT_S * 2 + 10, wait_s=settings.RASA_TIMEOUT_S * 4 + 10

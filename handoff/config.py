@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     )
     RASA_TOKEN: str = Field("change-me-rasa-token", description="Rasa --auth-token for the HTTP API")
     RASA_TIMEOUT_S: float = Field(5.0, gt=0, le=8, description="total time allowed for one Rasa turn")
+    RASA_MAX_IN_FLIGHT: int = Field(
+        8,
+        ge=0,
+        le=1000,
+        description="bot turns this replica sends to Rasa at once; more wait their turn (0 = no limit)",
+    )
     ACTION_SERVER_URL: str | None = Field(
         "http://127.0.0.1:5055", description="action server base URL, checked by /healthz (None: skip)"
     )

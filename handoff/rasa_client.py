@@ -14,13 +14,20 @@ that died mid-turn stored nothing. (Only a death in the instant between saving a
 the other server record the message a second time.) A timeout is different: the server is alive
 and may still finish the turn and save it, so asking another one could process the borrower's
 message twice. A timeout, an HTTP error status and `200 []` are therefore final for the turn.
+
+Admission control (`max_in_flight`, RASA_MAX_IN_FLIGHT): at most that many bot turns are inside Rasa at
+once; the others wait here, first come first served, and the wait counts against the same budget. Rasa
+runs every turn it has been given on one event loop, so without a cap an overloaded Rasa slows every turn
+down together until all of them miss the budget and every borrower gets the fallback. With the cap,
+the turns that reach Rasa finish in time and only the excess falls back, without costing Rasa any work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -49,11 +56,29 @@ class RasaClient:
         timeout_s: float,
         http: httpx.AsyncClient,
         cool_down_s: float = COOL_DOWN_S,
+        max_in_flight: int = 0,
     ) -> None:
         self.pool = RasaPool(base_urls, cool_down_s=cool_down_s)
         self._token = token
         self._timeout_s = timeout_s
         self._http = http
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight > 0 else None
+        self.waiting = 0  # turns waiting for a slot (health, logs)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        if self._slots is None:
+            yield
+            return
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def _request(
         self, method: str, path: str, *, conversation_id: str, budget_s: float, **kwargs: Any
@@ -94,18 +119,23 @@ class RasaClient:
     async def send(self, *, conversation_id: str, text: str, lang: str) -> list[dict[str, Any]]:
         """One bot turn for already-masked `text`; at most `timeout_s` in total, failover included."""
         body = {"sender": conversation_id, "message": text, "metadata": {"lang": lang}}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        sent = False
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout(self._timeout_s), self._slot():
+                sent = True
                 resp = await self._request(
                     "POST",
                     "/webhooks/rest/webhook",
                     conversation_id=conversation_id,
-                    budget_s=self._timeout_s,
+                    budget_s=deadline - loop.time(),
                     json=body,
                 )
         except (TimeoutError, RasaTimeout):
+            detail = "did not answer" if sent else "was busy (no free slot)"
             raise BotUnavailableError(
-                f"rasa did not answer within {self._timeout_s:g}s", target_id=conversation_id
+                f"rasa {detail} within {self._timeout_s:g}s", target_id=conversation_id
             ) from None
         if resp.status_code >= 300:
             raise BotUnavailableError(f"rasa answered HTTP {resp.status_code}", target_id=conversation_id)

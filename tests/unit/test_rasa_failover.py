@@ -49,8 +49,10 @@ class LocalRasa:
     "hang": read the request and never answer (a Rasa that is alive but stuck).
     """
 
-    def __init__(self, mode: str = "answer", reply: Any = None, status: int = 200) -> None:
+    def __init__(self, mode: str = "answer", reply: Any = None, status: int = 200, delay_s: float = 0.0) -> None:
         self.mode = mode
+        self.delay_s = delay_s  # "answer" after this long (a busy Rasa)
+        self.in_flight = self.max_in_flight = 0
         self.reply = [{"text": "hello from rasa"}] if reply is None else reply
         self.status = status
         self.requests: list[dict[str, Any]] = []
@@ -90,6 +92,12 @@ class LocalRasa:
                 return
             if self.mode == "hang":
                 await asyncio.sleep(3600)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                await asyncio.sleep(self.delay_s)
+            finally:
+                self.in_flight -= 1
             writer.write(_response(*self._answer(method, path)))
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -137,9 +145,31 @@ async def servers(*modes: str, **kwargs: Any) -> AsyncIterator[list[LocalRasa]]:
 
 
 @contextlib.asynccontextmanager
-async def client(*urls: str, cool_down_s: float = 30.0) -> AsyncIterator[RasaClient]:
+async def client(*urls: str, cool_down_s: float = 30.0, max_in_flight: int = 0) -> AsyncIterator[RasaClient]:
     async with httpx.AsyncClient(trust_env=False) as http:
-        yield RasaClient(base_urls=list(urls), token="t", timeout_s=TIMEOUT_S, http=http, cool_down_s=cool_down_s)
+        yield RasaClient(base_urls=list(urls), token="t", timeout_s=TIMEOUT_S, http=http, cool_down_s=cool_down_s,
+                         max_in_flight=max_in_flight)
+
+
+async def test_at_most_max_in_flight_turns_reach_rasa_and_the_rest_wait_their_turn() -> None:
+    async with servers("answer", delay_s=0.2) as (rasa,), client(rasa.url, max_in_flight=2) as bot:
+        replies = await asyncio.gather(*(bot.send(conversation_id=f"c{i}", text="hi", lang="en") for i in range(6)))
+        assert replies == [[{"text": "hello from rasa"}]] * 6
+        assert rasa.max_in_flight == 2 and len(rasa.requests) == 6 and bot.waiting == 0
+
+
+async def test_a_turn_that_cannot_get_a_slot_in_time_falls_back_without_reaching_rasa() -> None:
+    async with servers("answer", delay_s=1.0) as (rasa,), client(rasa.url, max_in_flight=1) as bot:
+        started = time.monotonic()
+        results = await asyncio.gather(*(bot.send(conversation_id=f"c{i}", text="hi", lang="en") for i in range(3)),
+                                       return_exceptions=True)
+        assert time.monotonic() - started < TIMEOUT_S + 0.5
+        assert results[0] == [{"text": "hello from rasa"}]
+        errors = [str(r) for r in results[1:]]
+        assert all(isinstance(r, BotUnavailableError) for r in results[1:]), results
+        assert any("busy (no free slot)" in e for e in errors), errors
+        assert len(rasa.requests) <= 2  # the third never cost Rasa anything
+        assert bot.waiting == 0
 
 
 async def test_one_url_works_as_before() -> None:
