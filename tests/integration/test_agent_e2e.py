@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rasa_stack import RasaStack, start_rasa_stack
+from rasa_stack import RasaStack
 from service_process import ServiceProcess, create_agent, run_service
 from websockets.sync.client import ClientConnection, connect
 
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.integration
 PASSWORD = "e2e-agent-password"
 INTRO_MARKERS = ("automated assistant", "What can I help you with", "Hi again")
 Frame = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
-    with start_rasa_stack(workdir=tmp_path_factory.mktemp("rasa-agent")) as running:
-        running.send("warm-up", "How do I get a payoff quote?", lang="en", timeout_s=120)
-        yield running
 
 
 @pytest.fixture(scope="module")

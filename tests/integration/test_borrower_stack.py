@@ -44,6 +44,7 @@ SCRIPTS = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """Its own stack, not the shared one of conftest.py: the last test here stops both servers."""
     with start_rasa_stack(workdir=tmp_path_factory.mktemp("rasa")) as running:
         # Warm up: the first query per language loads models in the action server; a cold start is
         # not what these tests are about (the Rasa-down test covers slowness).

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rasa_stack import RasaStack, start_rasa_stack
+from rasa_stack import RasaStack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
-    with start_rasa_stack(workdir=tmp_path_factory.mktemp("rasa_stack")) as running:
-        yield running
 
 
 def conv() -> str:
