@@ -67,3 +67,54 @@ def render(result: dict[str, Any]) -> str:
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines) + "\n"
+
+
+def render_agent_delivery(result: dict[str, Any], *, heading: str) -> str:
+    """The agent -> borrower delivery table (agent_delivery.md, and a section of load.md)."""
+    cfg, machine = result["config"], result["machine"]
+    lines = [
+        heading,
+        "",
+        (f"{cfg['borrowers']} borrowers waiting with a WebSocket open, {cfg['agents']} agents each replying every "
+        f"{cfg['interval_s']:g} s round-robin over their chats for {cfg['duration_s']:g} s (POST "
+        f"/api/agent/conversations/{{id}}/messages, as the console does); target delivery p95 <= "
+        f"{cfg['target_p95_ms']:g} ms. Machine: {machine['cpus']} cores, 1-minute load average "
+        f"{machine['load_average_1m']['start']} at the start and {machine['load_average_1m']['end']} at the end. "
+        f"Run {result['generated_at']} with `{result['command']}`."),
+        "",
+        ("| setup | replies | msg/s | delivery p50 ms | p95 | p99 | max | HTTP answer p50 ms | p95 | lost | "
+         "duplicates | target met |"),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for setup in result["setups"]:
+        d, h = setup["delivery_ms"], setup["http_ms"]
+        where = f"{setup['database']}{' + Redis' if setup['redis'] else ''}, {setup['replicas']} replica" + (
+            "s (borrowers on one, agents on the other)" if setup["replicas"] > 1 else "")
+        lines.append(
+            f"| {where} | {setup['sent']} | {setup['messages_per_s']} | {_ms1(d['p50'])} | {_ms1(d['p95'])} | "
+            f"{_ms1(d['p99'])} | {_ms1(d['max'])} | {_ms1(h['p50'])} | {_ms1(h['p95'])} | {setup['lost']} | "
+            f"{setup['duplicates']} | {'yes' if setup['meets_target'] else 'no'} |"
+        )
+    for setup in result["setups"]:
+        extra = []
+        if setup["send_errors"]:
+            extra.append(f"send errors {setup['send_errors']}")
+        if setup["misrouted"] or setup["seq_gaps"] or setup["unknown"]:
+            extra.append(f"misrouted {setup['misrouted']}, seq gaps {setup['seq_gaps']}, unknown {setup['unknown']}")
+        lag = setup["client_loop_lag_ms"]
+        names = ("borrowers' replica ", "agents' replica ") if len(setup["service_cpu_s"]) == 2 else ("",)
+        cpu = ", ".join(f"{n}{c:g} s" for n, c in zip(names, setup["service_cpu_s"], strict=True))
+        rss = ", ".join(f"{m:,.0f} MB" for m in setup["service_rss_mb"])
+        lines += ["", (f"{setup['label']}: service CPU time while the agents replied {cpu} "
+                  f"({setup['service_cpu_ms_per_reply']:g} ms per reply), RSS {rss}; the client's own event "
+                  f"loop woke late by p99 {_ms1(lag['p99'])} ms (max {_ms1(lag['max'])} ms); "
+                  f"{setup['delivered_before_http_answer']} of {setup['delivered']} replies reached the borrower "
+                  f"before the agent had the HTTP answer." + (f" {'; '.join(extra)}." if extra else ""))]
+    notes = result.get("notes") or []
+    if notes:
+        lines += ["", *[f"- {note}" for note in notes]]
+    return "\n".join(lines) + "\n"
+
+
+def _ms1(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"

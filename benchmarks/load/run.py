@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/load/run.py                    # 50 borrowers, 60 s per target
     .venv/bin/python benchmarks/load/run.py --borrowers 10 --duration 15
+    .venv/bin/python benchmarks/load/run.py --only agent-delivery     # agent -> borrower delivery alone, no Rasa
 
 Starts its own stack on free loopback ports (action server + Rasa via tests/integration/rasa_stack.py, the
 service via tests/integration/service_process.py, SQLite in var/bench-load/ unless --database-url), runs the
 load client (benchmarks/load/client.py) in a separate process first against Rasa's REST webhook (the floor),
 then through the borrower API, samples the RSS of every process, and writes benchmarks/results/load.json and
-load.md. Each phase stops by itself after --duration seconds.
+load.md. Last, with Rasa stopped, benchmarks/load/agent_delivery.py measures agent replies reaching the
+borrowers' WebSockets (its own service; results in agent_delivery.json/.md, also embedded in load.json/.md).
+Each phase stops by itself after --duration seconds.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import rasa_stack
 from memory import MemorySampler
 from mix import LANG_WEIGHTS, WEIGHTS
-from report import render
+from report import render, render_agent_delivery
 from service_process import run_service
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -93,6 +96,34 @@ def run_client(target: str, url: str, args: argparse.Namespace, sampler: MemoryS
     return result
 
 
+def agent_delivery_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """load.json -> agent_delivery.json, load-10.json -> agent_delivery-10.json (same for the markdown)."""
+    def sibling(path: Path) -> Path:
+        name = path.name.replace("load", "agent_delivery", 1) if "load" in path.name else f"agent_delivery{path.suffix}"
+        return path.with_name(name)
+
+    return sibling(args.out), sibling(args.markdown)
+
+
+def run_agent_delivery(args: argparse.Namespace) -> dict[str, Any]:
+    """The agent -> borrower delivery phase, in its own process with its own service (Rasa not needed)."""
+    out, markdown = agent_delivery_paths(args)
+    shown = [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in (out, markdown)]
+    cmd = [sys.executable, str(HERE / "agent_delivery.py"), "--borrowers", str(args.borrowers),
+           "--agents", str(args.agents), "--duration", f"{args.duration:g}", "--out", shown[0],
+           "--markdown", shown[1]]
+    if args.database_url and not args.database_url.startswith("sqlite"):
+        cmd += ["--database-url", args.database_url]  # measured in addition to SQLite
+        if args.redis_url:
+            cmd += ["--redis-url", args.redis_url]
+    print(f"[agent delivery] {args.borrowers} borrowers, {args.agents} agents for {args.duration:g} s", flush=True)
+    done = subprocess.run(cmd, cwd=ROOT, timeout=3 * (args.duration + 180), check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the agent delivery phase failed (exit {done.returncode})")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
 def saturated(phase: dict[str, Any]) -> bool:
     """More than 5% of turns timed out or fell back: the figures measure a queue, not the software."""
     bad = sum(n for outcome, n in phase["outcomes"].items() if outcome == "fallback" or outcome.startswith("error"))
@@ -116,7 +147,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--think-s", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--only", choices=("service", "rasa"), help="run one target only")
+    parser.add_argument("--only", choices=("service", "rasa", "agent-delivery"),
+                        help="run one phase only (agent-delivery writes only agent_delivery.json/.md)")
+    parser.add_argument("--agents", type=int, default=5, help="agents replying in the agent-delivery phase")
     parser.add_argument("--service-url", help="use a running service instead of starting one (needs --rasa-url)")
     parser.add_argument("--rasa-url", help="use a running Rasa server instead of starting one")
     parser.add_argument("--database-url", help="service database (default: SQLite in var/bench-load/)")
@@ -126,6 +159,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 70:
         parser.error("--duration must be 1..70 s (a 2-core machine is shared)")
+    if not 1 <= args.agents <= 10:
+        parser.error("--agents must be 1..10 (agent logins are limited to 10 a minute per address)")
     if bool(args.service_url) != bool(args.rasa_url):
         parser.error("--service-url and --rasa-url go together")
     return args
@@ -136,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load_at_start = round(os.getloadavg()[0], 2)
     phases: dict[str, Any] = {}
+    if args.only == "agent-delivery":
+        run_agent_delivery(args)
+        return 0
     with MemorySampler() as sampler:
         stack_cm = (contextlib.nullcontext({"service": args.service_url, "rasa": args.rasa_url})
                     if args.service_url else own_stack(args, sampler))
@@ -145,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only in (None, target):
                     phases[target] = run_client(target, urls[target], args, sampler)
         memory = sampler.summary()
+    agent_delivery = run_agent_delivery(args) if args.only is None else None
     result = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": shlex.join(["benchmarks/load/run.py", *argv]),
@@ -159,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "phases": phases,
         "service_vs_rasa": compare(phases),
         "memory_mb": memory,
+        "agent_delivery": agent_delivery,
         "notes": [
             ("Latency is one borrower turn: from sending a message to having the bot's reply (service: the "
             "HTTP answer of POST /messages; Rasa: the REST webhook's answer). The service's turn includes "
@@ -170,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    args.markdown.write_text(render(result), encoding="utf-8")
+    markdown = render(result)
+    if agent_delivery:
+        markdown += "\n" + render_agent_delivery(agent_delivery, heading="## Agent -> borrower delivery")
+    args.markdown.write_text(markdown, encoding="utf-8")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} and {args.markdown.name}")
     return 0
 
