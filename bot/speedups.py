@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 from typing import Any
 
@@ -81,6 +82,9 @@ def create_engine(url: Any, **kwargs: Any) -> Engine:
 
 
 def install() -> None:
+    """Idempotent. `BOT_SPEEDUPS=off` in Rasa's environment leaves Rasa exactly as shipped (to compare)."""
+    if os.environ.get("BOT_SPEEDUPS", "on").lower() in ("off", "0", "false", "no"):
+        return
     jsonschema.validate = validate  # type: ignore[assignment]
     sqlalchemy.create_engine = create_engine  # type: ignore[assignment]
     if not event.contains(Engine, "connect", _tune_sqlite):

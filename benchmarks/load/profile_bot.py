@@ -3,6 +3,7 @@ the action server under concurrent load.
 
     .venv/bin/python benchmarks/load/profile_bot.py                  # 40 sequential turns, 30 s at 8 clients
     .venv/bin/python benchmarks/load/profile_bot.py --label after    # writes benchmarks/results/profile-after.md
+    .venv/bin/python benchmarks/load/profile_bot.py --label before --no-speedups   # Rasa as shipped
 
 Starts its own action server + Rasa (tests/integration/rasa_stack.py) on free loopback ports, sends the load
 benchmark's message mix (benchmarks/load/mix.py), and while the concurrent phase runs samples both processes with
@@ -170,10 +171,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of concurrent load")
     parser.add_argument("--label", default="current")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-speedups", action="store_true",
+                        help="run Rasa without bot/speedups.py (BOT_SPEEDUPS=off), for the 'before' profile")
     args = parser.parse_args(argv)
     shutil.rmtree(WORK, ignore_errors=True)
     mix = Mix.load()
-    with rasa_stack.start_rasa_stack(workdir=WORK) as stack:
+    env = {"BOT_SPEEDUPS": "off"} if args.no_speedups else {}
+    with rasa_stack.start_rasa_stack(workdir=WORK, rasa_env=env) as stack:
         for text, lang in (("hello", "en"), ("How do I get a payoff quote?", "en"), ("怎么提前还款", "zh")):
             stack.send("warm-up", text, lang=lang, timeout_s=120)
         seq = asyncio.run(sequential(stack.rasa_url, mix, args.turns, args.seed))
