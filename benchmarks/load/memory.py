@@ -1,4 +1,4 @@
-"""Resident memory (RSS) of named process trees, sampled in a background thread and tagged by phase."""
+"""Resident memory (RSS) and CPU time of named process trees, sampled in a background thread, by phase."""
 
 from __future__ import annotations
 
@@ -27,12 +27,31 @@ def tree_rss(pid: int) -> int | None:
     return total
 
 
+def tree_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its live descendants (None when it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 class MemorySampler:
     def __init__(self, interval_s: float = 1.0) -> None:
         self.interval_s = interval_s
         self.pids: dict[str, int] = {}
         self.phase = "idle"
         self._samples: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._cpu_s: dict[tuple[str, str], float] = defaultdict(float)  # CPU spent during each phase
+        self._last_cpu: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
@@ -52,11 +71,23 @@ class MemorySampler:
             rss = tree_rss(pid)
             if rss is not None:
                 self._samples[(name, self.phase)].append(rss)
+            cpu = tree_cpu_s(pid)
+            if cpu is not None:
+                if name in self._last_cpu:
+                    self._cpu_s[(name, self.phase)] += max(0.0, cpu - self._last_cpu[name])
+                self._last_cpu[name] = cpu
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.sample()
             self._stop.wait(self.interval_s)
+
+    def cpu_summary(self) -> dict[str, dict[str, float]]:
+        """{process: {phase: CPU seconds}} (a phase is counted from the sample before it to its last sample)."""
+        out: dict[str, dict[str, float]] = defaultdict(dict)
+        for (name, phase), seconds in sorted(self._cpu_s.items()):
+            out[name][phase] = round(seconds, 2)
+        return dict(out)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """{process: {phase: {"max_mb", "mean_mb"}}}"""

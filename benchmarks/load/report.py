@@ -63,10 +63,35 @@ def render(result: dict[str, Any]) -> str:
         for name, per in memory.items():
             cells = [f"{per[p]['max_mb']:,.0f} / {per[p]['mean_mb']:,.0f}" if p in per else "-" for p in phase_names]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += _cpu_per_turn(result)
     notes = result.get("notes") or []
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_per_turn(result: dict[str, Any]) -> list[str]:
+    """CPU milliseconds each process spent per completed turn of a phase: where a turn's cost goes."""
+    cpu, phases = result.get("cpu_s") or {}, result.get("phases") or {}
+    targets = [(key, label) for key, label in TARGETS if phases.get(key, {}).get("turns")]
+    if not cpu or not targets:
+        return []
+    lines = ["", "CPU per turn (ms of CPU each process used during the phase, divided by its turns):", "",
+             "| process | " + " | ".join(label for _, label in targets) + " |", "|---|" + "---:|" * len(targets)]
+    totals = dict.fromkeys((key for key, _ in targets), 0.0)
+    for name, per in cpu.items():
+        cells = []
+        for key, _ in targets:
+            seconds = per.get(f"{key} load")
+            if seconds is None:
+                cells.append("-")
+                continue
+            ms = seconds * 1000 / phases[key]["turns"]
+            totals[key] += ms
+            cells.append(f"{ms:,.0f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| all together | " + " | ".join(f"{totals[key]:,.0f}" for key, _ in targets) + " |")
+    return lines
 
 
 def render_agent_delivery(result: dict[str, Any], *, heading: str) -> str:
@@ -110,6 +135,7 @@ def render_agent_delivery(result: dict[str, Any], *, heading: str) -> str:
                   f"loop woke late by p99 {_ms1(lag['p99'])} ms (max {_ms1(lag['max'])} ms); "
                   f"{setup['delivered_before_http_answer']} of {setup['delivered']} replies reached the borrower "
                   f"before the agent had the HTTP answer." + (f" {'; '.join(extra)}." if extra else ""))]
+    lines += _cpu_per_turn(result)
     notes = result.get("notes") or []
     if notes:
         lines += ["", *[f"- {note}" for note in notes]]

@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only in (None, target):
                     phases[target] = run_client(target, urls[target], args, sampler)
         memory = sampler.summary()
+        cpu = sampler.cpu_summary()
     agent_delivery = run_agent_delivery(args) if args.only is None else None
     result = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "phases": phases,
         "service_vs_rasa": compare(phases),
         "memory_mb": memory,
+        "cpu_s": cpu,
         "agent_delivery": agent_delivery,
         "notes": [
             ("Latency is one borrower turn: from sending a message to having the bot's reply (service: the "

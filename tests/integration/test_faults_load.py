@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,15 @@ def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
     with MemorySampler(interval_s=0.01) as sampler:
         sampler.watch("pytest", os.getpid())
         sampler.sample()
+        sampler.phase = "service load"
+        deadline = time.process_time() + 0.3
+        while time.process_time() < deadline:  # burn 0.3 s of CPU in the phase
+            pass
+        sampler.sample()
     memory = sampler.summary()
     assert memory["pytest"]["idle"]["max_mb"] > 10
+    cpu = sampler.cpu_summary()
+    assert cpu["pytest"]["service load"] >= 0.25, cpu
     records = [TurnRecord(0.0, 0.2, "faq", "en", "answer"), TurnRecord(1.0, 5.1, "faq", "zh", "fallback")]
     phase = summarise(records, elapsed_s=2.0)
     assert phase["latency_ms"]["p50"] == 200.0 and phase["outcomes"] == {"answer": 1, "fallback": 1}
@@ -82,7 +90,9 @@ def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
                    "rasa": phase},
         "service_vs_rasa": {"p50_added_ms": 0.0, "comparable": False, "answers": {"service": 1, "rasa": 1}},
         "memory_mb": memory,
+        "cpu_s": {"pytest": {"service load": 0.4, "rasa load": 0.2}},
     }
     markdown = render(result)
     assert "| through the service | 2 |" in markdown and "| bare Rasa webhook (floor) | 2 |" in markdown
     assert "Not comparable" in markdown and "| pytest |" in markdown
+    assert "| pytest | 200 | 100 |" in markdown  # CPU ms per turn: 0.4 s / 2 turns, 0.2 s / 2 turns
