@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from handoff.bus import InProcessBus, RedisBus
+from handoff.bus import PUBLISH_BATCH, InProcessBus, RedisBus
 
 
 async def _roundtrip(bus: InProcessBus) -> None:
@@ -39,6 +39,28 @@ async def test_in_process_bus() -> None:
 
 async def test_redis_bus(redis_url: str) -> None:
     await _roundtrip(RedisBus(redis_url))
+
+
+async def test_redis_bus_sends_a_backlog_complete_and_in_order(redis_url: str) -> None:
+    """More events than one pipelined batch, queued at once: every one arrives, once, in publish order."""
+    bus = RedisBus(redis_url)
+    await bus.start()
+    try:
+        sub = bus.subscribe("conversation:burst")
+        await asyncio.sleep(0.2)  # let the Redis subscription settle
+        total = PUBLISH_BATCH + 7  # two batches, and below the subscriber queue size (no resync)
+        for i in range(total):
+            await bus.publish("conversation:burst", {"n": i})
+        got = []
+        async with asyncio.timeout(10):
+            while len(got) < total:
+                event = await sub.get(timeout=5)
+                assert event is not None and event.get("type") != "resync"
+                got.append(event["n"])
+        assert got == list(range(total))
+        assert await sub.get(timeout=0.3) is None  # nothing twice
+    finally:
+        await bus.stop()
 
 
 async def test_overflowing_subscriber_is_told_to_resync() -> None:
