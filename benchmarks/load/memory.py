@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Self
 
 import psutil
@@ -11,37 +12,37 @@ import psutil
 MB = 1024 * 1024
 
 
-def tree_rss(pid: int) -> int | None:
-    """RSS of a process and all its descendants, in bytes (None when it is gone)."""
+def _tree(pid: int) -> list[psutil.Process] | None:
+    """A process and all its descendants (None when it is gone)."""
     try:
         root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.Error:
         return None
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
 
 
-def tree_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a process and its live descendants (None when it is gone)."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
+def _tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float | None:
+    procs = _tree(pid)
+    if procs is None:
         return None
     total = 0.0
     for proc in procs:
         try:
-            times = proc.cpu_times()
-        except psutil.Error:
+            total += measure(proc)
+        except psutil.Error:  # a child that exited meanwhile
             continue
-        total += times.user + times.system
     return total
+
+
+def tree_rss(pid: int) -> int | None:
+    """RSS of a process and all its descendants, in bytes (None when it is gone)."""
+    total = _tree_sum(pid, lambda proc: proc.memory_info().rss)
+    return None if total is None else int(total)
+
+
+def tree_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its live descendants (None when it is gone)."""
+    return _tree_sum(pid, lambda proc: sum(proc.cpu_times()[:2]))  # (user, system, ...)
 
 
 class MemorySampler:

@@ -5,9 +5,8 @@ a note (which lands in Rasa's tracker), and the bot answers the next question wi
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
@@ -15,13 +14,13 @@ import httpx
 import pytest
 from rasa_stack import RasaStack
 from service_process import ServiceProcess, create_agent, run_service
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
+from ws_support import until
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "e2e-agent-password"
 INTRO_MARKERS = ("automated assistant", "What can I help you with", "Hi again")
-Frame = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +32,6 @@ def service(stack: RasaStack, tmp_path_factory: pytest.TempPathFactory, make_dat
     ) as running:
         create_agent(running, username="ann", password=PASSWORD)
         yield running
-
-
-def until(ws: ClientConnection, predicate: Callable[[Frame], bool], timeout_s: float = 15) -> Frame:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if predicate(frame):
-            return frame
 
 
 def test_handoff_live_chat_and_hand_back(service: ServiceProcess, stack: RasaStack) -> None:

@@ -29,127 +29,43 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import rasa_stack
-from service_process import ROOT, ServiceProcess, create_agent, run_service, stop
+from production_layout import FAQ_EN, Layout, start_layout, ticket_lock_lifetime_from_doc
+from service_process import ServiceProcess, stop
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from tcp_proxy import Mode, TcpProxy
 from websockets.asyncio.client import ClientConnection as AsyncClientConnection
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
-from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as connect_sync
+from ws_support import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-DOC = ROOT / "docs" / "production.md"
-PRODUCTION_ENDPOINTS = ROOT / "bot" / "endpoints.production.yml"
-FAQ_EN = "How do I get a payoff quote?"
 TURNS = ["hello", FAQ_EN, "What is the late fee?", "thanks"]
 INTRO = "automated assistant"  # the bot's first message says it is a bot (actions/session.py), once
 AGENT, AGENT_PASSWORD = "layout_agent", "layout-agent-password"
 TURN_DEADLINE_S = 10.0  # a borrower never waits longer for an answer or a clear error
-Frame = dict[str, Any]
-
-
-def endpoints_from_doc() -> str:
-    """The YAML block under '### Rasa endpoints' in docs/production.md (and in bot/, once it is there)."""
-    section = DOC.read_text(encoding="utf-8").split("### Rasa endpoints", 1)[1]
-    match = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert match, "docs/production.md: no ```yaml block under '### Rasa endpoints'"
-    if PRODUCTION_ENDPOINTS.exists():
-        assert PRODUCTION_ENDPOINTS.read_text(encoding="utf-8").split() == match.group(1).split(), (
-            f"{PRODUCTION_ENDPOINTS.relative_to(ROOT)} and docs/production.md differ: keep them the same"
-        )
-    return match.group(1)
-
-
-def ticket_lock_lifetime_from_doc() -> str:
-    """The `export TICKET_LOCK_LIFETIME=N` docs/production.md recommends for the Rasa servers."""
-    match = re.search(r"export TICKET_LOCK_LIFETIME=(\d+)", DOC.read_text(encoding="utf-8"))
-    assert match, "docs/production.md: no `export TICKET_LOCK_LIFETIME=N` in the Rasa settings"
-    return match.group(1)
-
-
-@dataclass
-class Layout:
-    replicas: list[ServiceProcess]  # service A (RASA_URL=A,B), service B (RASA_URL=B,A)
-    rasa: list[rasa_stack.RasaStack]  # Rasa + action server pairs A and B
-    db_proxy: TcpProxy  # between both services and PostgreSQL
-    tracker_db_url: str
-
-
-@contextlib.contextmanager
-def fresh_postgres_db(base_url: str) -> Iterator[str]:
-    """A new, empty database on the TEST_DATABASE_URL server (SQLAlchemy URL), dropped afterwards."""
-    base = make_url(base_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def rasa_environment(tracker_db_url: str, redis_url: str) -> dict[str, str]:
-    """The Rasa variables of docs/production.md for one tracker database and one Redis."""
-    tracker_db, redis = make_url(tracker_db_url), urlsplit(redis_url)
-    return {
-        "RASA_TRACKER_DB_HOST": tracker_db.host or "127.0.0.1", "RASA_TRACKER_DB_PORT": str(tracker_db.port or 5432),
-        "RASA_TRACKER_DB_NAME": str(tracker_db.database), "RASA_TRACKER_DB_USER": tracker_db.username or "postgres",
-        "RASA_TRACKER_DB_PASSWORD": tracker_db.password or "",
-        "RASA_LOCK_REDIS_HOST": redis.hostname or "127.0.0.1", "RASA_LOCK_REDIS_PORT": str(redis.port or 6379),
-        "RASA_LOCK_REDIS_DB": "1", "RASA_LOCK_REDIS_PASSWORD": redis.password or "",
-        "TICKET_LOCK_LIFETIME": ticket_lock_lifetime_from_doc(),
-    }
 
 
 @pytest.fixture(scope="module")
-def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Layout]:
+def layout(tmp_path_factory: pytest.TempPathFactory, make_database_url: Any) -> Iterator[Layout]:
     pg, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
     if not pg or not pg.startswith("postgresql") or not redis_url:
         pytest.skip("needs TEST_DATABASE_URL (PostgreSQL) and TEST_REDIS_URL (.ci/run sets both)")
-    workdir = Path(tmp_path_factory.mktemp("prod_layout"))
-    endpoints = workdir / "endpoints.production.yml"
-    endpoints.write_text(endpoints_from_doc(), encoding="utf-8")
-    with contextlib.ExitStack() as stack:
-        service_db = make_url(stack.enter_context(fresh_postgres_db(pg)))
-        tracker_db = stack.enter_context(fresh_postgres_db(pg))
-        pairs = stack.enter_context(rasa_stack.start_rasa_stacks(
-            [workdir / "rasa-a", workdir / "rasa-b"], rasa_args=["--endpoints", str(endpoints)],
-            rasa_env=rasa_environment(tracker_db, redis_url),
-        ))
-        for name, pair in zip("ab", pairs, strict=True):
-            pair.send(f"warm-up-{name}", FAQ_EN, lang="en", timeout_s=120)
-        proxy = stack.enter_context(TcpProxy(target_port=service_db.port or 5432).in_thread())
-        through_proxy = service_db.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        replicas = []
-        for name, own, other in (("a", pairs[0], pairs[1]), ("b", pairs[1], pairs[0])):
-            replicas.append(stack.enter_context(run_service(  # one after the other: the first runs the migrations
-                workdir / f"service-{name}", DATABASE_URL=through_proxy, REDIS_URL=redis_url,
-                RASA_URL=f"{own.rasa_url},{other.rasa_url}", RASA_TOKEN=own.rasa_token, RASA_TIMEOUT_S="8",
-                ACTION_SERVER_URL=own.action_url,
-            )))
-        create_agent(replicas[1], username=AGENT, password=AGENT_PASSWORD)
-        yield Layout(replicas=replicas, rasa=pairs, db_proxy=proxy, tracker_db_url=tracker_db)
+    with start_layout(Path(tmp_path_factory.mktemp("prod_layout")), make_database_url=make_database_url,
+                      redis_url=redis_url, agent=(AGENT, AGENT_PASSWORD)) as running:
+        yield running
 
 
 # --- a. one conversation across the replicas --------------------------------------------------------------
@@ -225,14 +141,6 @@ def test_health_reports_each_rasa(layout: Layout) -> None:
 
 
 # --- b. a borrower on replica A, an agent on replica B ----------------------------------------------------
-
-
-def until(ws: ClientConnection, predicate: Callable[[Frame], bool], timeout_s: float = 15) -> Frame:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if predicate(frame):
-            return frame
 
 
 def test_agent_on_replica_b_answers_borrower_on_replica_a(layout: Layout) -> None:
