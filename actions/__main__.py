@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    import torch
     import uvicorn
 
+    torch.set_num_threads(settings.ACTION_TORCH_THREADS)
     from actions.kb import KnowledgeBaseProvider
     from actions.registry import build_actions
     from actions.server import create_app

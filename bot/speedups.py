@@ -18,6 +18,13 @@ timeout, and gives SQLite file engines a connection pool: SQLAlchemy 1.4 (Rasa's
 SQLite connection for every session of a file database, and closing the last connection of a WAL database
 checkpoints it. PostgreSQL (the production tracker store, docs/production.md) is not touched.
 
+Event types: Rasa turns every stored or returned event dict into an object with
+`Event.resolve_by_type(name)`, which walks the whole class hierarchy of events (`all_subclasses`, with
+an `inspect.isabstract` test per class) for every single event - 5% of the Rasa server's samples under
+load, for an answer that only changes when new event classes are imported. `install()` keeps the class
+found for each name; a name not found yet is looked up Rasa's way every time (so an event class
+imported later is still found, and an unknown name still raises as before).
+
 Installed when Rasa loads our custom components (bot/components.py).
 """
 
@@ -32,11 +39,13 @@ from typing import Any
 import jsonschema
 import sqlalchemy
 from jsonschema import exceptions, validators
+from rasa.shared.core.events import Event
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 _original_validate = jsonschema.validate
+_original_resolve_event_type = Event.resolve_by_type
 _original_create_engine = sqlalchemy.create_engine
 
 
@@ -81,11 +90,26 @@ def create_engine(url: Any, **kwargs: Any) -> Engine:
     return _original_create_engine(url, **kwargs)
 
 
+_event_classes: dict[str, Any] = {}
+
+
+def _resolve_event_type(type_name: str, default: Any = None) -> Any:
+    """`Event.resolve_by_type` remembering each class it found (see the module docstring)."""
+    found = _event_classes.get(type_name)
+    if found is None:
+        found = _original_resolve_event_type(type_name, default)
+        if found is not None and found is not default:
+            _event_classes[type_name] = found
+    return found
+
+
 def install() -> None:
     """Idempotent. `BOT_SPEEDUPS=off` in Rasa's environment leaves Rasa exactly as shipped (to compare)."""
     if os.environ.get("BOT_SPEEDUPS", "on").lower() in ("off", "0", "false", "no"):
         return
     jsonschema.validate = validate  # type: ignore[assignment]
+    if Event.resolve_by_type is not _resolve_event_type:
+        Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[assignment]
     sqlalchemy.create_engine = create_engine  # type: ignore[assignment]
     if not event.contains(Engine, "connect", _tune_sqlite):
         event.listen(Engine, "connect", _tune_sqlite)

@@ -42,7 +42,10 @@ def serve(argv: list[str]) -> int:
     app = create_app(settings)
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host
     print(f"conversation service: http://{shown}:{port}/  (health: /healthz, API docs: /docs)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False)
+    # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
+    # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
+    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False,
+                ws_per_message_deflate=False)
     return 0
 
 

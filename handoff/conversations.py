@@ -19,7 +19,7 @@ from handoff import audit
 from handoff.bus import conversation_topic
 from handoff.clock import as_utc
 from handoff.db import BUS_KEY
-from handoff.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from handoff.errors import NotFoundError
 from handoff.models import Agent, Conversation, Message
 from handoff.states import ConversationState, check_transition
 
@@ -67,19 +67,6 @@ def get_conversation(session: Session, *, conversation_id: str) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFoundError("conversation not found", target_id=conversation_id)
-    return conversation
-
-
-def authorize(session: Session, *, conversation_id: str, token: str | None, secret_key: str) -> Conversation:
-    """The conversation this bearer token reaches. A wrong token and an unknown id look the same."""
-    if not token:
-        raise UnauthorizedError("a conversation token is required (Authorization: Bearer <token>)")
-    conversation = session.get(Conversation, conversation_id)
-    expected = conversation.token_hash if conversation is not None else "0" * 64
-    if not hmac.compare_digest(expected, hash_token(secret_key, token)) or conversation is None:
-        raise ForbiddenError(
-            "this token does not grant access to that conversation", target_id=conversation_id
-        )
     return conversation
 
 
@@ -198,11 +185,9 @@ def state_event(session: Session, *, conversation: Conversation, clock: Any = No
         "estimated_wait_s": None,
     }
     if conversation.state == ConversationState.QUEUED:
-        session.flush()
-        data["queue_position"] = queue.queue_position(session, conversation_id=conversation.id)
-        data["estimated_wait_s"] = queue.estimated_wait_s(
-            session, conversation_id=conversation.id, clock=clock or SystemClock()
-        )
+        found = queue.position_and_wait(session, conversation_id=conversation.id, clock=clock or SystemClock())
+        if found is not None:
+            data["queue_position"], data["estimated_wait_s"] = found
     if conversation.state == ConversationState.ASSIGNED and conversation.assigned_agent_id is not None:
         agent = session.get(Agent, conversation.assigned_agent_id)
         data["agent_name"] = agent.display_name if agent is not None else None

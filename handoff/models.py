@@ -104,7 +104,9 @@ class QueueEntry(Base):
     priority_rank: Mapped[int] = mapped_column(Integer, default=2)
     lang: Mapped[str] = mapped_column(String(8), default="en")
     summary: Mapped[str] = mapped_column(Text, default="")
-    packet: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Deferred: the packet carries the transcript at handoff and is read only by the console's chat view and
+    # the callback offer; loading it with every queue lookup of a borrower turn cost a JSON parse each time.
+    packet: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)

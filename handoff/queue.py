@@ -26,13 +26,15 @@ from handoff.wait_estimate import (
     STAFF_ROLES,
     estimated_wait_s,
     notify_positions,
+    position_and_wait,
     queue_position,
     waiting_overview,
 )
 
 __all__ = [  # position and wait live in wait_estimate; callers use them as queue.<name>
     "ACTIVE_STATUSES", "active_entry", "agents_available", "create_callback", "enqueue", "estimated_wait_s",
-    "leave_queue", "notify_positions", "presence_cutoff", "queue_position", "waiting_overview",
+    "leave_queue", "notify_positions", "position_and_wait", "presence_cutoff", "queue_position",
+    "waiting_overview",
 ]
 
 ACTIVE_STATUSES = (QueueStatus.WAITING, QueueStatus.ASSIGNED, QueueStatus.CALLBACK)

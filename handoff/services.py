@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from handoff.access import TokenHashes
 from handoff.bus import InProcessBus
 from handoff.clock import Clock
 from handoff.config import Settings
@@ -33,6 +34,7 @@ class Services:
     locks: TurnLocks
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
+    token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.access
 
     async def db(self, work: Callable[[Session], T], *, write: bool = True) -> T:
         """Run `work(session)` in one transaction on a worker thread (the event loop never blocks

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from handoff import audit, claims, queue
 from handoff.bus import AGENTS_TOPIC
@@ -164,7 +164,10 @@ def _offer_callbacks(session: Session, *, clock: Clock, settings: Any, report: S
     now = clock.now()
     offer_after = timedelta(seconds=settings.CALLBACK_OFFER_AFTER_S)
     available: dict[str, bool] = {}
-    for entry in session.scalars(select(QueueEntry).where(QueueEntry.status == QueueStatus.WAITING)).all():
+    due = select(QueueEntry).where(
+        QueueEntry.status == QueueStatus.WAITING, QueueEntry.enqueued_at <= now - offer_after
+    ).options(undefer(QueueEntry.packet))
+    for entry in session.scalars(due).all():
         if (entry.packet or {}).get("callback_offered_at") or now - as_utc(entry.enqueued_at) < offer_after:
             continue
         if entry.lang not in available:

@@ -10,7 +10,10 @@ Order of events for one borrower message (one turn per conversation at a time, `
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import select, update
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 
 # Only these keys of a Rasa reply element reach the borrower; the handoff packet stays internal.
 PUBLIC_CUSTOM_TYPES = ("faq_answer",)
+BOT_TYPING_AFTER_S = 0.3  # a bot answer slower than this shows "typing" meanwhile
 
 
 def _previous(
@@ -163,7 +167,9 @@ def put_in_queue(
                 payload={"buttons": [texts.button("button_callback", lang, "callback")]},
             )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-    notify_queue_positions(session, clock=svc.clock)
+    # Its own `state` event (position, wait) went out with the move to the queue; everyone behind it
+    # moves down one place.
+    queue.notify_positions(session, clock=svc.clock, behind=conversation.id)
     return entry
 
 
@@ -235,40 +241,66 @@ def _store_replies(
     )
 
 
-async def borrower_message(
-    svc: Services, *, conversation_id: str, text: str, client_message_id: str | None
-) -> dict[str, Any]:
-    """Handle one borrower message end to end; returns the stored messages of this turn and the state."""
-    masked = mask(text).text
+def _begin_turn(
+    session: Session, *, conversation_id: str, text: str, client_message_id: str | None, svc: Services
+) -> dict[str, Any] | tuple[int, str, str]:
+    """Under the turn lock, in one transaction: the earlier result when this `client_message_id` was
+    seen before (a retry); else store the borrower message and either return the turn's result (a
+    person is in charge, the message goes to them) or (seq, state, lang) for the bot to answer."""
     if client_message_id:
-        earlier = await svc.db(
-            lambda s: _previous(
-                s, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc
-            ),
-            write=False,
+        earlier = _previous(
+            session, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc,
+            finish_abandoned=True,
         )
         if earlier is not None:
             return earlier
+    seq, state, lang = _store_borrower(
+        session, conversation_id=conversation_id, text=text, client_message_id=client_message_id, svc=svc
+    )
+    if state != ConversationState.BOT:  # routed to the agent: the turn ends here
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        return turn_result(session, conversation=conversation, first_seq=seq, last_seq=seq, svc=svc)
+    return seq, state, lang
+
+
+@contextlib.asynccontextmanager
+async def _bot_typing(svc: Services, conversation_id: str) -> AsyncIterator[None]:
+    """"The assistant is typing" for a bot turn that takes longer than `BOT_TYPING_AFTER_S`; a quicker
+    answer arrives without the indicator flickering on and off (and without two extra events)."""
+    topic = conversation_topic(conversation_id)
+    shown = False
+
+    async def show() -> None:
+        nonlocal shown
+        await asyncio.sleep(BOT_TYPING_AFTER_S)
+        shown = True
+        await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": True})
+
+    task = asyncio.create_task(show())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if shown:
+            await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": False})
+
+
+async def borrower_message(
+    svc: Services, *, conversation_id: str, text: str, client_message_id: str | None
+) -> dict[str, Any]:
+    """Handle one borrower message end to end; returns the stored messages of this turn and the state.
+
+    A retry (same `client_message_id`) waits for the turn lock like any message and then gets the
+    earlier result: the first transaction of a turn both checks for the earlier message and stores
+    the new one, so a turn costs two write transactions around the Rasa call and nothing more."""
+    masked = mask(text).text
     async with svc.locks.hold(conversation_id):
-        if client_message_id:
-            earlier = await svc.db(
-                lambda s: _previous(
-                    s,
-                    conversation_id=conversation_id,
-                    client_message_id=client_message_id,
-                    svc=svc,
-                    finish_abandoned=True,
-                )
-            )
-            if earlier is not None:
-                return earlier
         try:
-            seq, state, lang = await svc.db(
-                lambda s: _store_borrower(
-                    s,
-                    conversation_id=conversation_id,
-                    text=masked,
-                    client_message_id=client_message_id,
+            begun = await svc.db(
+                lambda s: _begin_turn(
+                    s, conversation_id=conversation_id, text=masked, client_message_id=client_message_id,
                     svc=svc,
                 )
             )
@@ -283,27 +315,16 @@ async def borrower_message(
                     "this message is still being processed; retry shortly", target_id=conversation_id
                 ) from None
             return earlier
-        if state != ConversationState.BOT:
-            return await svc.db(
-                lambda s: turn_result(
-                    s,
-                    conversation=get_conversation(s, conversation_id=conversation_id),
-                    first_seq=seq,
-                    last_seq=seq,
-                    svc=svc,
-                ),
-                write=False,
-            )
-        topic = conversation_topic(conversation_id)
-        await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": True})
+        if isinstance(begun, dict):
+            return begun
+        seq, _state, lang = begun
         reply: list[dict[str, Any]] | None
-        try:
-            reply = await svc.rasa.send(conversation_id=conversation_id, text=masked, lang=lang)
-        except BotUnavailableError as exc:
-            log.warning("conversation %s: bot unavailable: %s", conversation_id, exc.message)
-            reply = None
-        finally:
-            await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": False})
+        async with _bot_typing(svc, conversation_id):
+            try:
+                reply = await svc.rasa.send(conversation_id=conversation_id, text=masked, lang=lang)
+            except BotUnavailableError as exc:
+                log.warning("conversation %s: bot unavailable: %s", conversation_id, exc.message)
+                reply = None
         return await svc.db(
             lambda s: _store_replies(
                 s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc

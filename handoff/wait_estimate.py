@@ -97,12 +97,19 @@ def wait_stats(session: Session) -> WaitStats:
 
 def estimated_wait_s(session: Session, *, conversation_id: str, clock: Clock) -> int | None:
     """Seconds until an agent is expected to pick this chat up, from recent handling times."""
+    found = position_and_wait(session, conversation_id=conversation_id, clock=clock)
+    return None if found is None else found[1]
+
+
+def position_and_wait(session: Session, *, conversation_id: str, clock: Clock) -> tuple[int, int] | None:
+    """(`queue_position`, `estimated_wait_s`) with one lookup of the entry; None when not waiting."""
     session.flush()
     entry = _waiting_entry(session, conversation_id)
     if entry is None:
         return None
+    position = _position_of(session, entry)
     waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
-    return wait_stats(session).estimate(position=_position_of(session, entry), waited_s=waited)
+    return position, wait_stats(session).estimate(position=position, waited_s=waited)
 
 
 def waiting_overview(session: Session, *, clock: Clock) -> dict[str, tuple[int, int]]:
@@ -127,9 +134,17 @@ def waiting_overview(session: Session, *, clock: Clock) -> dict[str, tuple[int, 
     }
 
 
-def notify_positions(session: Session, *, clock: Clock) -> None:
-    """Queue a `state` event with fresh position and wait for every waiting conversation."""
-    for conversation_id, (position, wait) in waiting_overview(session, clock=clock).items():
+def notify_positions(session: Session, *, clock: Clock, behind: str | None = None) -> None:
+    """Queue a `state` event with fresh position and wait for every waiting conversation - or, with
+    `behind` (a conversation that just joined and has had its own `state` event), for those behind
+    it only: a new entry changes nobody's place ahead of it, and with a long queue one handoff would
+    otherwise send an event to every borrower in it."""
+    overview = waiting_overview(session, clock=clock)
+    notify = list(overview)
+    if behind in overview:
+        notify = notify[notify.index(behind) + 1:]
+    for conversation_id in notify:
+        position, wait = overview[conversation_id]
         publish_after_commit(
             session, conversation_topic(conversation_id),
             {"type": "state", "state": str(ConversationState.QUEUED), "queue_position": position,

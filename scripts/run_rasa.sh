@@ -8,6 +8,10 @@ cd "$ROOT"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export RASA_TELEMETRY_ENABLED=false
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+# One TensorFlow thread per op: DIET classifies one short message at a time, too little work to split, and
+# extra threads only spin on the cores Rasa shares with the service and the action server.
+export TF_INTRA_OP_PARALLELISM_THREADS="${TF_INTRA_OP_PARALLELISM_THREADS:-1}"
+export TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}"
 RASA_PORT="${RASA_PORT:-5005}"
 RASA_TOKEN="${RASA_TOKEN:-change-me-rasa-token}"
 RASA_MODEL="${RASA_MODEL:-var/models/bot.tar.gz}"

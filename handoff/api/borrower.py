@@ -74,7 +74,7 @@ async def start_conversation(
 ) -> dict[str, Any]:
     body = body or ConversationIn()
 
-    def work(session: Any) -> dict[str, Any]:
+    def work(session: Any) -> tuple[dict[str, Any], str]:
         conversation, token = create_conversation(
             session,
             secret_key=svc.settings.SECRET_KEY,
@@ -89,9 +89,11 @@ async def start_conversation(
             "state": conversation.state,
             "last_seq": 0,
             "callback_offer_after_s": svc.settings.CALLBACK_OFFER_AFTER_S,
-        }
+        }, conversation.token_hash
 
-    return await svc.db(work)
+    created, token_hash = await svc.db(work)
+    svc.token_hashes.put(created["id"], token_hash)  # its first message needs no database read to check the token
+    return created
 
 
 @router.get("/{conversation_id}", response_model=ConversationView)

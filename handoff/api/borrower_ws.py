@@ -26,7 +26,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from handoff import turns, views
 from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
 from handoff.bus import conversation_topic
-from handoff.conversations import authorize, get_conversation, messages_after
+from handoff.access import authorize_borrower
+from handoff.conversations import get_conversation, messages_after
 from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, error_body
 from handoff.services import Services
 
@@ -96,12 +97,7 @@ async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> i
         return None
     token = frame.get("token") if isinstance(frame.get("token"), str) else None
     try:
-        await svc.db(
-            lambda s: authorize(
-                s, conversation_id=conversation_id, token=token, secret_key=svc.settings.SECRET_KEY
-            ),
-            write=False,
-        )
+        await authorize_borrower(svc, conversation_id=conversation_id, token=token)
     except HandoffError as exc:
         await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
         await ws.close(CLOSE_UNAUTHORIZED if exc.status_code == 401 else CLOSE_FORBIDDEN)

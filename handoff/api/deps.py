@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from handoff.conversations import authorize
-from handoff.models import Conversation
+from handoff.access import ConversationRef, authorize_borrower
 from handoff.services import Services
 
 
@@ -46,13 +45,10 @@ async def borrower_conversation(
     svc: ServicesDep,
     _addr: ClientAddr,
     conversation_id: Annotated[str, Path(min_length=1, max_length=64)],
-) -> Conversation:
+) -> ConversationRef:
     """The conversation in the path, if the request's bearer token is that conversation's token."""
     token = bearer_token(request.headers.get("authorization"))
-    secret = svc.settings.SECRET_KEY
-    return await svc.db(
-        lambda s: authorize(s, conversation_id=conversation_id, token=token, secret_key=secret), write=False
-    )
+    return await authorize_borrower(svc, conversation_id=conversation_id, token=token)
 
 
-ConversationDep = Annotated[Conversation, Depends(borrower_conversation)]
+ConversationDep = Annotated[ConversationRef, Depends(borrower_conversation)]

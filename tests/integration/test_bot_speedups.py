@@ -28,3 +28,6 @@ def test_cached_validation_matches_jsonschema_on_rasas_action_schema() -> None:
     assert report["checks"] == 1  # 20 validations, one schema check
     assert report["bad_schema"] == "SchemaError"
     assert report["sqlite"] == ["wal", 1, "QueuePool"]
+    events = report["events"]
+    assert events["names"] > 20 and events["same"] and events["unknown"] == "ValueError"
+    assert events["first_round_walks"] > 0 and events["later_walks"] == 0  # once per name, not once per event

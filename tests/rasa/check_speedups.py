@@ -2,7 +2,8 @@
 
 Compares bot.speedups.validate with jsonschema's own validate on Rasa's real action-response schema: valid
 and invalid responses must give the same outcome and the same error message, a bad schema must still raise
-SchemaError, and the schema must be checked once, not once per call. SQLite connections get WAL and
+SchemaError, and the schema must be checked once, not once per call. Event.resolve_by_type must give Rasa's own
+class for every event name, raise for an unknown one, and walk the class hierarchy once per name. SQLite connections get WAL and
 synchronous=NORMAL (1) and a
 connection pool in the tracker store bot/endpoints.yml names.
 """
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import jsonschema
 from jsonschema import exceptions
+import rasa.shared.utils.common as rasa_common
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
 
 from bot import speedups
 
@@ -61,6 +64,30 @@ def main() -> None:
         bad_schema = "accepted"
     except exceptions.SchemaError:
         bad_schema = "SchemaError"
+    names = sorted({cls.type_name for cls in rasa_common.all_subclasses(Event)})
+    rasa_classes = {name: speedups._original_resolve_event_type(name) for name in names}
+    walks = 0
+    real_walk = rasa_common.all_subclasses
+
+    def counting_walk(cls):
+        nonlocal walks
+        walks += 1
+        return real_walk(cls)
+
+    speedups._event_classes.clear()
+    rasa_common.all_subclasses = counting_walk
+    try:
+        event_classes_same = all(Event.resolve_by_type(n) is rasa_classes[n] for n in names)
+        first_round = walks
+        event_classes_same &= all(Event.resolve_by_type(n) is rasa_classes[n] for _ in range(4) for n in names)
+        later_walks = walks - first_round  # four more rounds over every name: nothing left to look up
+        try:
+            Event.resolve_by_type("no_such_event")
+            unknown_event = "accepted"
+        except ValueError:
+            unknown_event = "ValueError"
+    finally:
+        rasa_common.all_subclasses = real_walk
     with tempfile.TemporaryDirectory() as tmp:
         from bot.tracker_store import SQLiteTrackerStore  # what bot/endpoints.yml names
 
@@ -70,7 +97,9 @@ def main() -> None:
         sqlite.append(type(engine.pool).__name__)
         engine.dispose()
     print(json.dumps({"sqlite": sqlite, "same": same, "outcomes": outcomes, "checks": checks_for_20_calls, "bad_schema": bad_schema,
-                      "installed": jsonschema.validate is speedups.validate}))
+                      "installed": jsonschema.validate is speedups.validate,
+                      "events": {"names": len(names), "same": event_classes_same, "unknown": unknown_event,
+                                 "first_round_walks": first_round, "later_walks": later_walks}}))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from borrower_helpers import start
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from starlette.websockets import WebSocketDisconnect
 
+from handoff.access import TokenHashes
 from handoff.app import create_app
 from handoff.config import Settings
 
@@ -45,6 +46,40 @@ def test_a_token_reaches_only_its_own_conversation(client: TestClient) -> None:
     unknown = client.get("/api/conversations/0123456789abcdef0123456789abcdef", headers=auth_a).json()
     assert other == unknown
     assert client.get(f"/api/conversations/{b}/messages", headers=auth_b).json()["messages"] == []
+
+
+def test_token_checks_are_remembered_per_conversation(client: TestClient, engine: Engine) -> None:
+    """A replica remembers the token hash of the conversations it created or checked; later requests,
+    right or wrong, are checked against it with the same answers and no database read."""
+    a, auth_a = start(client)
+    b, auth_b = start(client)
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:
+        if " ".join(statement.split()).startswith("SELECT conversations.token_hash FROM"):
+            reads.append(statement)  # the token check's own read (handlers load the whole row besides)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            assert client.get(f"/api/conversations/{a}", headers=auth_a).status_code == 200
+            assert_error(client.get(f"/api/conversations/{b}", headers=auth_a), 403, "forbidden")
+            assert client.get(f"/api/conversations/{b}/messages", headers=auth_b).status_code == 200
+        unknown = "0123456789abcdef0123456789abcdef"
+        for _ in range(2):  # an unknown id is never remembered: asked again, still refused
+            assert_error(client.get(f"/api/conversations/{unknown}", headers=auth_a), 403, "forbidden")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 2, reads  # the unknown id twice; a and b were remembered when they were created
+
+
+def test_remembered_token_hashes_are_bounded() -> None:
+    hashes = TokenHashes(capacity=2)
+    hashes.put("a", "ha")
+    hashes.put("b", "hb")
+    assert hashes.get("a") == "ha"  # a is now the most recently used
+    hashes.put("c", "hc")
+    assert (hashes.get("a"), hashes.get("b"), hashes.get("c"), len(hashes)) == ("ha", None, "hc", 2)
 
 
 def test_websocket_refuses_other_tokens(client: TestClient) -> None:

@@ -12,13 +12,11 @@ from handoff.audit import AuditImmutable
 from handoff.bus import InProcessBus, conversation_topic
 from handoff.conversations import (
     append_message,
-    authorize,
     change_state,
     create_conversation,
     messages_after,
 )
 from handoff.db import session_scope
-from handoff.errors import ForbiddenError, UnauthorizedError
 from handoff.models import AuditEvent
 from handoff.states import IllegalTransition
 
@@ -74,18 +72,3 @@ def test_audit_rows_cannot_be_changed(engine: Engine) -> None:
         s.get(AuditEvent, row.id).action = "tampered"
     with pytest.raises(AuditImmutable), session_scope(engine) as s:
         s.delete(s.get(AuditEvent, row.id))
-
-
-def test_authorize(engine: Engine) -> None:
-    with session_scope(engine) as s:
-        conversation, token = create_conversation(s, secret_key="k")
-    with session_scope(engine, write=False) as s:
-        assert (
-            authorize(s, conversation_id=conversation.id, token=token, secret_key="k").id == conversation.id
-        )
-        with pytest.raises(UnauthorizedError):
-            authorize(s, conversation_id=conversation.id, token=None, secret_key="k")
-        with pytest.raises(ForbiddenError):
-            authorize(s, conversation_id=conversation.id, token=token, secret_key="other-key")
-        with pytest.raises(ForbiddenError):
-            authorize(s, conversation_id="missing", token=token, secret_key="k")

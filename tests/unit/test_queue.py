@@ -42,6 +42,26 @@ def test_position_orders_by_priority_then_waiting_time(engine: Engine) -> None:
     assert positions == [3, 2, 1, 4]
 
 
+def test_a_new_entry_moves_only_those_behind_it(engine: Engine) -> None:
+    clock = FakeClock()
+    first, _ = waiting_chat(engine, clock)
+    clock.advance(10)
+    second, _ = waiting_chat(engine, clock)
+    clock.advance(10)
+    urgent, _ = waiting_chat(engine, clock, priority="urgent", reason="anger")  # jumps ahead of both
+
+    def events(behind: str | None) -> dict[str, int]:
+        def work(session):  # type: ignore[no-untyped-def]
+            queue.notify_positions(session, clock=clock, behind=behind)
+            return {topic.rsplit(":", 1)[-1]: event["queue_position"]
+                    for topic, event in session.info.pop("pending_events", [])}
+        return tx(engine, work)
+
+    assert events(urgent) == {first: 2, second: 3}
+    assert events(second) == {}  # the newest normal entry moves nobody
+    assert events(None) == {urgent: 1, first: 2, second: 3}
+
+
 def test_estimated_wait_grows_with_position_and_uses_recent_handling(engine: Engine) -> None:
     clock = FakeClock()
     chats = [waiting_chat(engine, clock)[0] for _ in range(3)]
