@@ -24,9 +24,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from handoff import turns, views
+from handoff.access import authorize_borrower
 from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
 from handoff.bus import conversation_topic
-from handoff.access import authorize_borrower
 from handoff.conversations import get_conversation, messages_after
 from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, error_body
 from handoff.services import Services

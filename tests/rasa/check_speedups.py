@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 import jsonschema
-from jsonschema import exceptions
 import rasa.shared.utils.common as rasa_common
+from jsonschema import exceptions
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
 
