@@ -42,4 +42,4 @@ bench-load: kb model  ## 50 borrowers for 60 s against bare Rasa, then through t
 	@$(PY) benchmarks/load/run.py $(BENCH_LOAD_ARGS)
 
 clean:
-	rm -rf var/models var/kb_index
+	rm -rf var/models var/kb_index var/kb_onnx

@@ -38,13 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import uvicorn
 
-    torch.set_num_threads(settings.ACTION_TORCH_THREADS)
     from actions.kb import KnowledgeBaseProvider
     from actions.registry import build_actions
     from actions.server import create_app
     from knowledge_base import KBSettings, KnowledgeBase
 
     kb_settings = KBSettings()
+    # One question at a time is too little work to split: more threads only spin (PyTorch fallback path;
+    # ONNX Runtime gets the same number, knowledge_base/onnx_query.py).
+    torch.set_num_threads(kb_settings.query_threads)
     kb = KnowledgeBaseProvider(lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S)
     app = create_app(settings, build_actions(kb), kb)
     host = args.host or settings.ACTION_SERVER_HOST

@@ -30,12 +30,6 @@ class ActionServerSettings(BaseSettings):
         10.0, gt=0, le=30, description="deadline of one action call (Rasa's conversation lock lives 60 s)"
     )
     ACTION_KB_TIMEOUT_S: float = Field(6.0, gt=0, le=30, description="deadline of one knowledge-base search")
-    ACTION_TORCH_THREADS: int = Field(
-        1, ge=1, le=64,
-        description="threads torch may use for one query embedding; a one-sentence query is too small to "
-                    "split, and a second thread only spins (3x the CPU per search on 2 cores, "
-                    "benchmarks/results/load.md)",
-    )
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
 
     @model_validator(mode="after")

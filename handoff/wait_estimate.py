@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
@@ -32,13 +33,19 @@ def _waiting_entry(session: Session, conversation_id: str) -> QueueEntry | None:
     ).first()
 
 
+def _order_key(entry: QueueEntry) -> Any:
+    """The queue order (priority, then waiting time, then id) of `entry`, to compare rows against."""
+    return tuple_(literal(entry.priority_rank), literal(entry.enqueued_at, QueueEntry.enqueued_at.type),
+                  literal(entry.id))
+
+
+QUEUE_ORDER = tuple_(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+
+
 def _position_of(session: Session, entry: QueueEntry) -> int:
     ahead = session.scalar(
         select(func.count()).select_from(QueueEntry).where(
-            QueueEntry.status == QueueStatus.WAITING,
-            tuple_(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
-            < tuple_(literal(entry.priority_rank), literal(entry.enqueued_at, QueueEntry.enqueued_at.type),
-                     literal(entry.id)),
+            QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < _order_key(entry)
         )
     )
     return int(ahead or 0) + 1
@@ -112,14 +119,23 @@ def position_and_wait(session: Session, *, conversation_id: str, clock: Clock) -
     return position, wait_stats(session).estimate(position=position, waited_s=waited)
 
 
-def waiting_overview(session: Session, *, clock: Clock) -> dict[str, tuple[int, int]]:
-    """Position and estimated wait of every waiting conversation, in two queries plus the stats
-    (what `notify_queue_positions` needs after each queue change)."""
+def waiting_overview(
+    session: Session, *, clock: Clock, behind: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """Position and estimated wait of every waiting conversation (or of those behind the waiting
+    conversation `behind`), in order, in a few queries plus the stats: what `notify_positions` needs
+    after each queue change."""
     session.flush()
+    query = select(QueueEntry.conversation_id, QueueEntry.enqueued_at).where(
+        QueueEntry.status == QueueStatus.WAITING
+    )
+    first = 1
+    anchor = _waiting_entry(session, behind) if behind is not None else None
+    if anchor is not None:
+        query = query.where(QUEUE_ORDER > _order_key(anchor))
+        first = _position_of(session, anchor) + 1
     rows = session.execute(
-        select(QueueEntry.conversation_id, QueueEntry.enqueued_at)
-        .where(QueueEntry.status == QueueStatus.WAITING)
-        .order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+        query.order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
     ).all()
     if not rows:
         return {}
@@ -130,7 +146,7 @@ def waiting_overview(session: Session, *, clock: Clock) -> dict[str, tuple[int, 
             position,
             stats.estimate(position=position, waited_s=(now - as_utc(enqueued_at)).total_seconds()),
         )
-        for position, (conversation_id, enqueued_at) in enumerate(rows, start=1)
+        for position, (conversation_id, enqueued_at) in enumerate(rows, start=first)
     }
 
 
@@ -139,12 +155,7 @@ def notify_positions(session: Session, *, clock: Clock, behind: str | None = Non
     `behind` (a conversation that just joined and has had its own `state` event), for those behind
     it only: a new entry changes nobody's place ahead of it, and with a long queue one handoff would
     otherwise send an event to every borrower in it."""
-    overview = waiting_overview(session, clock=clock)
-    notify = list(overview)
-    if behind in overview:
-        notify = notify[notify.index(behind) + 1:]
-    for conversation_id in notify:
-        position, wait = overview[conversation_id]
+    for conversation_id, (position, wait) in waiting_overview(session, clock=clock, behind=behind).items():
         publish_after_commit(
             session, conversation_topic(conversation_id),
             {"type": "state", "state": str(ConversationState.QUEUED), "queue_position": position,

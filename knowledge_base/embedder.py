@@ -11,6 +11,7 @@ import numpy as np
 from knowledge_base.config import MODEL_PACKAGE, default_model
 from knowledge_base.errors import ModelLoadError
 
+ONNX_MAX_BATCH = 8  # queries go to ONNX Runtime; index builds (large batches) stay on PyTorch
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "tokenizer.json")
 
 
@@ -43,7 +44,10 @@ def model_id(model: str) -> str:
 class Embedder:
     """Wraps one loaded SentenceTransformer; vectors are L2-normalised float32 (cosine = inner product)."""
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32, *,
+                 onnx_dir: Path | None = None, query_threads: int = 1) -> None:
+        """`onnx_dir`: encode small batches (queries) on ONNX Runtime, exported there once
+        (knowledge_base/onnx_query.py); None keeps everything on PyTorch."""
         self.model = model
         self.id = model_id(model)
         self.batch_size = batch_size
@@ -67,11 +71,23 @@ class Embedder:
         get_dim = getattr(self._st, "get_embedding_dimension", None) or \
             self._st.get_sentence_embedding_dimension
         dim = get_dim()
+        self._onnx = None
         self.dimension = int(dim) if dim is not None else int(self.encode(["x"]).shape[1])
+        if onnx_dir is not None and device == "cpu":
+            from knowledge_base import onnx_query
+
+            self._onnx = onnx_query.load(self._st, self.id, onnx_dir, query_threads)
+
+    @property
+    def runtime(self) -> str:
+        """What encodes queries: "onnx" or "torch"."""
+        return "torch" if self._onnx is None else "onnx"
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._onnx is not None and len(texts) <= ONNX_MAX_BATCH:
+            return self._onnx.encode(texts)
         vectors = self._st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
                                   normalize_embeddings=True, show_progress_bar=progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -69,7 +69,8 @@ class KnowledgeBase:
             # manifest may belong to another machine or virtualenv), else the recorded one.
             name = self.settings.model if model_id(self.settings.model) == manifest.get("model_id") \
                 else str(manifest["model"])
-            embedder = Embedder(name, self.settings.device, self.settings.batch_size)
+            embedder = Embedder(name, self.settings.device, self.settings.batch_size,
+                                onnx_dir=self.settings.onnx_path(), query_threads=self.settings.query_threads)
         entries: list[dict[str, Any]] = meta["entries"]
         langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
                  for lang in meta["texts"] if lang in indexes}
