@@ -106,7 +106,6 @@ def create_app(
                 base_urls=settings.rasa_urls,
                 token=settings.RASA_TOKEN,
                 timeout_s=settings.RASA_TIMEOUT_S,
-                http=http,
                 max_in_flight=settings.RASA_MAX_IN_FLIGHT,
             ),
             locks=TurnLocks(
@@ -129,6 +128,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await http.aclose()
+            await app.state.services.rasa.aclose()
             await bus.stop()
             if redis is not None:
                 await redis.aclose()

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
 
 from handoff.errors import BotUnavailableError
@@ -37,14 +40,26 @@ from handoff.rasa_pool import COOL_DOWN_S, RasaPool
 
 log = logging.getLogger(__name__)
 
-# Connection refused, reset or closed without an answer. A reset right after connect surfaces from
-# httpcore as AttributeError or RuntimeError, not only as httpx.HTTPError; to the borrower every one
-# of them means the same thing. (Timeouts are caught before these: TimeoutError is an OSError.)
-CONNECTION_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, OSError, AttributeError, RuntimeError)
+# Connection refused, reset or closed before an answer arrived. (Timeouts are caught before these:
+# aiohttp's are TimeoutErrors, which are OSErrors too.) A body cut off half-way is not among them: Rasa
+# had answered, so the turn happened there and must not be sent to another server.
+CONNECTION_ERRORS = (aiohttp.ClientConnectionError, OSError)
+CONNECTION_FAULTS_AFTER_ANSWER = (aiohttp.ClientPayloadError,)
 
 
 class RasaTimeout(Exception):
     """One Rasa server did not answer in time; never retried on another (module docstring)."""
+
+
+@dataclass(frozen=True)
+class RasaAnswer:
+    """Status and body of one HTTP answer from Rasa, read in full."""
+
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 class RasaClient:
@@ -54,16 +69,26 @@ class RasaClient:
         base_urls: Sequence[str],
         token: str,
         timeout_s: float,
-        http: httpx.AsyncClient,
         cool_down_s: float = COOL_DOWN_S,
         max_in_flight: int = 0,
     ) -> None:
         self.pool = RasaPool(base_urls, cool_down_s=cool_down_s)
         self._token = token
         self._timeout_s = timeout_s
-        self._http = http
+        # aiohttp, not httpx: a bot turn is one request, and aiohttp takes about a third of the CPU for it
+        # (benchmarks/results/load.md). Created on first use, inside the running event loop.
+        self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight > 0 else None
         self.waiting = 0  # turns waiting for a slot (health, logs)
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), trust_env=False)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -82,7 +107,7 @@ class RasaClient:
 
     async def _request(
         self, method: str, path: str, *, conversation_id: str, budget_s: float, **kwargs: Any
-    ) -> httpx.Response:
+    ) -> RasaAnswer:
         """`method path` on the first server that takes the connection, within `budget_s` in total.
 
         Raises `RasaTimeout` when a server accepted the request but did not answer in time, and
@@ -96,9 +121,16 @@ class RasaClient:
             if remaining <= 0:
                 raise RasaTimeout(base)
             try:
-                resp = await self._http.request(method, f"{base}{path}", timeout=remaining, **kwargs)
-            except (TimeoutError, httpx.TimeoutException):
+                async with self._http().request(
+                    method, f"{base}{path}", timeout=aiohttp.ClientTimeout(total=remaining), **kwargs
+                ) as resp:
+                    answer = RasaAnswer(resp.status, await resp.read())
+            except TimeoutError:
                 raise RasaTimeout(base) from None
+            except CONNECTION_FAULTS_AFTER_ANSWER as exc:
+                raise BotUnavailableError(
+                    f"rasa answer cut off ({type(exc).__name__})", target_id=conversation_id
+                ) from None
             except CONNECTION_ERRORS as exc:
                 error = exc
                 self.pool.failed(base)
@@ -106,12 +138,12 @@ class RasaClient:
                     "conversation %s: rasa %s unreachable (%s)", conversation_id, base, type(exc).__name__
                 )
                 continue
-            except httpx.HTTPError as exc:  # a fault of the request itself, the same on every server
+            except aiohttp.ClientError as exc:  # a fault of the request itself, the same on every server
                 raise BotUnavailableError(
                     f"rasa request failed ({type(exc).__name__})", target_id=conversation_id
                 ) from None
             self.pool.succeeded(base)
-            return resp
+            return answer
         raise BotUnavailableError(
             f"rasa unreachable ({type(error).__name__})", target_id=conversation_id
         ) from None
@@ -137,8 +169,8 @@ class RasaClient:
             raise BotUnavailableError(
                 f"rasa {detail} within {self._timeout_s:g}s", target_id=conversation_id
             ) from None
-        if resp.status_code >= 300:
-            raise BotUnavailableError(f"rasa answered HTTP {resp.status_code}", target_id=conversation_id)
+        if resp.status >= 300:
+            raise BotUnavailableError(f"rasa answered HTTP {resp.status}", target_id=conversation_id)
         try:
             reply = resp.json()
         except ValueError:
@@ -175,9 +207,9 @@ class RasaClient:
             raise BotUnavailableError(
                 f"rasa did not answer within {self._timeout_s:g}s", target_id=conversation_id
             ) from None
-        if resp.status_code >= 300:
+        if resp.status >= 300:
             raise BotUnavailableError(
-                f"rasa tracker update answered HTTP {resp.status_code}", target_id=conversation_id
+                f"rasa tracker update answered HTTP {resp.status}", target_id=conversation_id
             )
 
     async def recent_turns(self, conversation_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -191,8 +223,8 @@ class RasaClient:
                 budget_s=min(2.0, self._timeout_s),
                 params={"token": self._token},
             )
-            events = resp.json().get("events", []) if resp.status_code == 200 else []
-        except (BotUnavailableError, RasaTimeout, httpx.HTTPError, ValueError, AttributeError):
+            events = resp.json().get("events", []) if resp.status == 200 else []
+        except (BotUnavailableError, RasaTimeout, ValueError, AttributeError):
             return []
         turns = []
         for event in events if isinstance(events, list) else []:
@@ -231,13 +263,14 @@ class RasaClient:
 
     async def _health_of(self, base: str) -> dict[str, Any]:
         try:
-            resp = await self._http.get(f"{base}/version", timeout=2.0)
-        except httpx.HTTPError as exc:
+            async with self._http().get(f"{base}/version", timeout=aiohttp.ClientTimeout(total=2.0)) as resp:
+                status, body = resp.status, await resp.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return {"ok": False, "error": type(exc).__name__}
-        if resp.status_code != 200:
-            return {"ok": False, "error": f"HTTP {resp.status_code}"}
+        if status != 200:
+            return {"ok": False, "error": f"HTTP {status}"}
         try:
-            version = resp.json().get("version")
+            version = json.loads(body).get("version")
         except (ValueError, AttributeError):
             version = None
         return {"ok": True, "version": version}

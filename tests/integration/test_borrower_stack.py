@@ -23,6 +23,7 @@ import pytest
 from rasa_stack import RasaStack, start_rasa_stack
 from service_process import ServiceProcess, run_service
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 from websockets.sync.client import connect
 
 from handoff.db import make_engine, session_scope
@@ -118,7 +119,8 @@ def queue_entries(service: ServiceProcess, conversation_id: str) -> list[QueueEn
     engine = make_engine(service.env["DATABASE_URL"])
     try:
         with session_scope(engine, write=False) as s:
-            return list(s.scalars(select(QueueEntry).where(QueueEntry.conversation_id == conversation_id)))
+            return list(s.scalars(select(QueueEntry).where(QueueEntry.conversation_id == conversation_id)
+                                  .options(undefer(QueueEntry.packet))))
     finally:
         engine.dispose()
 

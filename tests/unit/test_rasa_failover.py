@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from borrower_helpers import ScriptedRasa, start
 from fastapi.testclient import TestClient
@@ -146,9 +145,12 @@ async def servers(*modes: str, **kwargs: Any) -> AsyncIterator[list[LocalRasa]]:
 
 @contextlib.asynccontextmanager
 async def client(*urls: str, cool_down_s: float = 30.0, max_in_flight: int = 0) -> AsyncIterator[RasaClient]:
-    async with httpx.AsyncClient(trust_env=False) as http:
-        yield RasaClient(base_urls=list(urls), token="t", timeout_s=TIMEOUT_S, http=http, cool_down_s=cool_down_s,
-                         max_in_flight=max_in_flight)
+    rasa = RasaClient(base_urls=list(urls), token="t", timeout_s=TIMEOUT_S, cool_down_s=cool_down_s,
+                      max_in_flight=max_in_flight)
+    try:
+        yield rasa
+    finally:
+        await rasa.aclose()
 
 
 async def test_at_most_max_in_flight_turns_reach_rasa_and_the_rest_wait_their_turn() -> None:
@@ -177,7 +179,7 @@ async def test_one_url_works_as_before() -> None:
         assert await bot.send(conversation_id="c1", text="hi", lang="en") == [{"text": "hello from rasa"}]
         assert rasa.requests[0]["body"] == {"sender": "c1", "message": "hi", "metadata": {"lang": "en"}}
     async with client(closed_port_url()) as bot:
-        with pytest.raises(BotUnavailableError, match=r"rasa unreachable \(ConnectError\)"):
+        with pytest.raises(BotUnavailableError, match=r"rasa unreachable \(ClientConnectorError\)"):
             await bot.send(conversation_id="c1", text="hi", lang="en")
 
 
