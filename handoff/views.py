@@ -20,10 +20,11 @@ def conversation_view(
 ) -> dict[str, Any]:
     view = state_event(session, conversation=conversation, clock=clock)
     view.pop("type")
-    entry = queue.active_entry(session, conversation_id=conversation.id)
     waiting_s = None
-    if entry is not None and conversation.state == ConversationState.QUEUED:
-        waiting_s = max(0, int((clock.now() - as_utc(entry.enqueued_at)).total_seconds()))
+    if conversation.state == ConversationState.QUEUED:
+        entry = queue.active_entry(session, conversation_id=conversation.id)
+        if entry is not None:
+            waiting_s = max(0, int((clock.now() - as_utc(entry.enqueued_at)).total_seconds()))
     return {
         "id": conversation.id,
         "lang": conversation.lang,
