@@ -8,6 +8,10 @@ keep a WebSocket open that must deliver every stored message); `rasa` posts the 
 Rasa's REST webhook, the floor the service adds its work to. Each borrower: pick a language, send up to
 `--turns` messages with `--think-s` (mean) between them, start a new conversation after a handoff.
 Loopback only; the loop stops by itself at the deadline.
+
+It runs on the same machine as the servers it measures, so it is built to spend little CPU: aiohttp (C HTTP
+parser and WebSocket reader) on one shared keep-alive connection pool, no WebSocket compression, and
+uvloop's event loop when it is installed (it comes with uvicorn[standard]).
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from mix import Mix
 from stats import TurnRecord, summarise
-from websockets.asyncio.client import ClientConnection, connect
 
 TURN_TIMEOUT_S = 30.0
+WS_OPEN_TIMEOUT_S = 10.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -40,7 +44,7 @@ class Session:
     lang: str
     token: str = ""
     last_seq: int = 0
-    ws: ClientConnection | None = None
+    ws: aiohttp.ClientWebSocketResponse | None = None
     ws_reader: asyncio.Task[None] | None = None
     ws_seqs: set[int] = field(default_factory=set)
 
@@ -51,6 +55,10 @@ class WsStats:
     failed: int = 0
     messages_expected: int = 0
     messages_missing: int = 0
+
+
+class HTTPStatusError(Exception):
+    """A request that had to succeed answered with a status outside 2xx."""
 
 
 def classify_service(status: int, body: dict[str, Any]) -> str:
@@ -76,17 +84,29 @@ def classify_rasa(status: int, body: Any) -> str:
     return "answer"
 
 
+async def post_json(
+    http: aiohttp.ClientSession, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None,
+) -> tuple[int, str, bytes]:
+    """(status, content type, body) of a JSON POST; the body is read whole so the connection goes back
+    to the pool. Redirects are not followed (the API has none to follow)."""
+    async with http.post(url, json=payload, headers=headers, allow_redirects=False) as response:
+        return response.status, response.headers.get("Content-Type", ""), await response.read()
+
+
 class ServiceTarget:
-    def __init__(self, url: str, http: httpx.AsyncClient, *, websocket: bool, ws_stats: WsStats) -> None:
+    def __init__(self, url: str, http: aiohttp.ClientSession, *, websocket: bool, ws_stats: WsStats) -> None:
         self.url = url.rstrip("/")
         self.http = http
         self.websocket = websocket
         self.ws_stats = ws_stats
 
     async def open(self, lang: str) -> Session:
-        created = await self.http.post(f"{self.url}/api/conversations", json={"lang": lang, "channel": "web"})
-        created.raise_for_status()
-        session = Session(id=created.json()["id"], lang=lang, token=created.json()["token"])
+        url = f"{self.url}/api/conversations"
+        status, _, raw = await post_json(self.http, url, {"lang": lang, "channel": "web"})
+        if not 200 <= status < 300:
+            raise HTTPStatusError(f"creating a conversation answered {status}")
+        created = json.loads(raw)
+        session = Session(id=created["id"], lang=lang, token=created["token"])
         if self.websocket:
             await self._open_ws(session)
         return session
@@ -94,8 +114,9 @@ class ServiceTarget:
     async def _open_ws(self, session: Session) -> None:
         ws_url = self.url.replace("http://", "ws://", 1) + f"/ws/conversations/{session.id}"
         try:
-            session.ws = await connect(ws_url, open_timeout=10)
-            await session.ws.send(json.dumps({"type": "auth", "token": session.token, "after": 0}))
+            async with asyncio.timeout(WS_OPEN_TIMEOUT_S):
+                session.ws = await self.http.ws_connect(ws_url, compress=0, autoping=True)
+            await session.ws.send_str(json.dumps({"type": "auth", "token": session.token, "after": 0}))
         except (OSError, TimeoutError, Exception):  # noqa: BLE001 - any failure to connect counts the same
             self.ws_stats.failed += 1
             session.ws = None
@@ -107,21 +128,23 @@ class ServiceTarget:
     async def _read_ws(session: Session) -> None:
         assert session.ws is not None
         with contextlib.suppress(Exception):
-            async for frame in session.ws:
-                event = json.loads(frame)
+            async for frame in session.ws:  # ends when the socket closes
+                if frame.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    return  # ERROR: the connection broke
+                event = json.loads(frame.data)
                 if event.get("type") == "message":
                     session.ws_seqs.add(int(event["message"]["seq"]))
 
     async def say(self, session: Session, text: str) -> str:
-        response = await self.http.post(
-            f"{self.url}/api/conversations/{session.id}/messages",
-            json={"text": text, "client_message_id": uuid.uuid4().hex},
+        status, content_type, raw = await post_json(
+            self.http, f"{self.url}/api/conversations/{session.id}/messages",
+            {"text": text, "client_message_id": uuid.uuid4().hex},
             headers={"Authorization": f"Bearer {session.token}"},
         )
-        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        body = json.loads(raw) if content_type.startswith("application/json") else {}
         for message in body.get("messages", []):
             session.last_seq = max(session.last_seq, int(message.get("seq", 0)))
-        return classify_service(response.status_code, body)
+        return classify_service(status, body)
 
     async def close(self, session: Session) -> None:
         if session.ws is None:
@@ -140,7 +163,7 @@ class ServiceTarget:
 
 
 class RasaTarget:
-    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
+    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
         self.url = url.rstrip("/")
         self.http = http
 
@@ -148,21 +171,23 @@ class RasaTarget:
         return Session(id=f"load-{uuid.uuid4().hex[:16]}", lang=lang)
 
     async def say(self, session: Session, text: str) -> str:
-        response = await self.http.post(
-            f"{self.url}/webhooks/rest/webhook",
-            json={"sender": session.id, "message": text, "metadata": {"lang": session.lang}},
+        status, _, raw = await post_json(
+            self.http, f"{self.url}/webhooks/rest/webhook",
+            {"sender": session.id, "message": text, "metadata": {"lang": session.lang}},
         )
         try:
-            body = response.json()
+            body = json.loads(raw)
         except ValueError:
             body = None
-        return classify_rasa(response.status_code, body)
+        return classify_rasa(status, body)
 
     async def close(self, session: Session) -> None:
         return None
 
 
 Target = ServiceTarget | RasaTarget
+# aiohttp's overall request timeout is a bare TimeoutError, not a ClientError.
+OPEN_ERRORS = (aiohttp.ClientError, TimeoutError, HTTPStatusError)
 
 
 async def timed_turn(target: Target, session: Session, text: str) -> tuple[float, str]:
@@ -172,7 +197,7 @@ async def timed_turn(target: Target, session: Session, text: str) -> tuple[float
             outcome = await target.say(session, text)
     except TimeoutError:
         outcome = "error:client_timeout"
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientError as exc:
         outcome = f"error:{type(exc).__name__}"
     return time.perf_counter() - started, outcome
 
@@ -186,7 +211,7 @@ async def borrower(
         lang = mix.language(rng)
         try:
             session = await target.open(lang)
-        except httpx.HTTPError as exc:
+        except OPEN_ERRORS as exc:
             records.append(TurnRecord(time.monotonic() - t0, 0.0, "open", lang, f"error:{type(exc).__name__}"))
             await asyncio.sleep(think_s)
             continue
@@ -219,9 +244,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if host not in LOOPBACK_HOSTS:
         raise SystemExit(f"refusing to load-test {host!r}: loopback targets only")
     mix = Mix.load()
-    limits = httpx.Limits(max_connections=args.borrowers + 10, max_keepalive_connections=args.borrowers + 10)
     ws_stats = WsStats()
-    async with httpx.AsyncClient(timeout=TURN_TIMEOUT_S, limits=limits, trust_env=False) as http:
+    async with http_session(args) as http:
         target: Target = (
             ServiceTarget(args.url, http, websocket=args.websocket, ws_stats=ws_stats)
             if args.target == "service" else RasaTarget(args.url, http)
@@ -243,6 +267,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def http_session(args: argparse.Namespace) -> aiohttp.ClientSession:
+    """One keep-alive pool for all borrowers. A WebSocket holds its pool connection while open, so the
+    service target needs two per borrower: one for requests and one for the socket."""
+    per_borrower = 2 if args.target == "service" and args.websocket else 1
+    connector = aiohttp.TCPConnector(limit=per_borrower * args.borrowers + 10, limit_per_host=0)
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_S), trust_env=False,
+    )
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", choices=("service", "rasa"), required=True)
@@ -261,9 +295,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    result = asyncio.run(run(args))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        result = runner.run(run(args))
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
