@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         "http://127.0.0.1:5055", description="action server base URL, checked by /healthz (None: skip)"
     )
     REDIS_URL: str | None = Field(None, description="redis://...; enables the Redis bus, locks, limits")
+    SQLITE_IN_EVENT_LOOP: bool = Field(
+        True,
+        description="run SQLite transactions on the event loop rather than a worker thread (they take about "
+        "a millisecond; the hand-off to a thread costs more). Turn off if other processes often write the "
+        "same database file. PostgreSQL always uses worker threads.",
+    )
     MAX_MESSAGE_CHARS: int = Field(2000, ge=1, description="longest borrower message accepted")
     RATE_LIMIT_CONVERSATION_PER_MIN: int = Field(30, ge=1, description="borrower messages per conversation")
     RATE_LIMIT_CLIENT_PER_MIN: int = Field(120, ge=1, description="borrower API requests per client address")

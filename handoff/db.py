@@ -75,17 +75,23 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 _sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
+def sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
+    """The in-process lock SQLite write transactions of `engine` take (None for other databases)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    lock = _sqlite_writers.get(engine)
+    if lock is None:
+        lock = _sqlite_writers.setdefault(engine, threading.RLock())
+    return lock
+
+
 def _one_writer_at_a_time(engine: Engine, write: bool) -> AbstractContextManager[Any]:
     """On SQLite, this process's write transactions queue on a lock of their own instead of on
     SQLite's: a writer that finds the database locked sleeps in SQLite's busy handler in growing steps
     (1, 2, 5, 10 ... ms) even when the lock is freed a moment later, while a thread waiting here is
     woken at once. Other processes (the create-agent command) still meet the busy timeout."""
-    if not write or engine.dialect.name != "sqlite":
-        return nullcontext()
-    lock = _sqlite_writers.get(engine)
-    if lock is None:
-        lock = _sqlite_writers.setdefault(engine, threading.RLock())
-    return lock
+    lock = sqlite_writer_lock(engine) if write else None
+    return lock if lock is not None else nullcontext()
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from handoff.access import TokenHashes
 from handoff.bus import InProcessBus
 from handoff.clock import Clock
 from handoff.config import Settings
-from handoff.db import session_scope
+from handoff.db import session_scope, sqlite_writer_lock
 from handoff.locks import TurnLocks
 from handoff.rasa_client import RasaClient
 from handoff.ratelimit import RateLimiter
@@ -36,12 +36,26 @@ class Services:
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.access
 
-    async def db(self, work: Callable[[Session], T], *, write: bool = True) -> T:
-        """Run `work(session)` in one transaction on a worker thread (the event loop never blocks
-        on the database); bus events it queued are published after the commit."""
+    async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
+        """Run `work(session)` in one transaction; bus events it queued are published after the commit.
+
+        PostgreSQL work runs on a worker thread, so the event loop never waits on the network. SQLite
+        work (SQLITE_IN_EVENT_LOOP) runs right here: a turn's transactions take about a millisecond each,
+        less than handing them to a thread and back costs, and under load the thread hand-offs made
+        the median turn 7 ms slower (benchmarks/results/load.md). It still goes to a thread when
+        another thread holds the write lock (the loop never waits for one) and for `offload` work
+        that is slow for other reasons (password hashing at login)."""
 
         def run() -> T:
             with session_scope(self.engine, bus=self.bus, write=write) as session:
                 return work(session)
 
+        if self.settings.SQLITE_IN_EVENT_LOOP and not offload:
+            lock = sqlite_writer_lock(self.engine)
+            if lock is not None and (not write or lock.acquire(blocking=False)):
+                try:
+                    return run()
+                finally:
+                    if write:
+                        lock.release()
         return await anyio.to_thread.run_sync(run)

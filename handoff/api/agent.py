@@ -91,7 +91,7 @@ async def login(body: LoginIn, request: Request, response: Response, svc: Servic
         )
         return {"token": token, "expires_at": expires_at.isoformat(), "agent": agent_chat.agent_dict(agent)}
 
-    result = await svc.db(work)
+    result = await svc.db(work, offload=True)  # argon2 takes tens of ms: not on the event loop
     response.set_cookie(
         SESSION_COOKIE, result["token"], max_age=svc.settings.AGENT_SESSION_TTL_S, httponly=True,
         samesite="strict", secure=svc.settings.APP_ENV == "production", path="/",

@@ -68,4 +68,4 @@ async def create_agent(body: AgentIn, svc: ServicesDep, _admin: AdminDep) -> dic
             raise error(str(exc)) from None
         return agent_chat.agent_dict(agent)
 
-    return await svc.db(work)
+    return await svc.db(work, offload=True)  # hashes the password: not on the event loop
