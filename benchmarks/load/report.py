@@ -15,6 +15,29 @@ def _outcomes(phase: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in phase.get("outcomes", {}).items()) or "-"
 
 
+# The targets for a 2-core machine, checked on every run.
+MIN_TURNS_PER_S = 20.0
+MAX_P95_MS = 500.0
+MAX_P50_RATIO = 1.5
+
+
+def _targets(phases: dict[str, Any]) -> list[str]:
+    service, rasa = phases.get("service"), phases.get("rasa")
+    if not service:
+        return []
+    checks = [
+        (f">= {MIN_TURNS_PER_S:g} turns/s", f"{service['throughput_turns_per_s']}",
+         service["throughput_turns_per_s"] >= MIN_TURNS_PER_S),
+        (f"p95 <= {MAX_P95_MS:g} ms", f"{_ms(service['latency_ms']['p95'])} ms",
+         service["latency_ms"]["p95"] is not None and service["latency_ms"]["p95"] <= MAX_P95_MS),
+    ]
+    if rasa and rasa["latency_ms"]["p50"]:
+        ratio = service["latency_ms"]["p50"] / rasa["latency_ms"]["p50"]
+        checks.append((f"median within {MAX_P50_RATIO:g}x of bare Rasa", f"{ratio:.2f}x", ratio <= MAX_P50_RATIO))
+    return ["", "Targets through the service: " + "; ".join(
+        f"{name}: {value}, {'met' if ok else 'NOT met'}" for name, value, ok in checks) + "."]
+
+
 def render(result: dict[str, Any]) -> str:
     cfg, phases = result["config"], result["phases"]
     lines = [
@@ -42,6 +65,7 @@ def render(result: dict[str, Any]) -> str:
             f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} | {phase['error_rate']:.1%} | "
             f"{_outcomes(phase)} |"
         )
+    lines += _targets(phases)
     cmp_ = result.get("service_vs_rasa") or {}
     if cmp_:
         added = ", ".join(f"{q} {cmp_[f'{q}_added_ms']:+,.0f} ms" for q in ("p50", "p95", "p99") if f"{q}_added_ms" in cmp_)
