@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from scratch_db import postgres_scratch_database
+from sqlalchemy import Engine
 
 from handoff import db
 from handoff.app import create_app
@@ -54,17 +53,8 @@ def fresh_database_url(work_dir: Path) -> Iterator[str]:
     if not base:
         yield f"sqlite:///{work_dir / 'test.db'}"
         return
-    base = db.normalize_url(base)
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_scratch_database(base, prefix="test") as url:
+        yield url
 
 
 @pytest.fixture

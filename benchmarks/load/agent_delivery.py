@@ -26,7 +26,6 @@ import platform
 import shlex
 import shutil
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,13 +34,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import psutil
 from delivery import TARGET_P95_MS, measure
 from report import render_agent_delivery
+from scratch_db import postgres_scratch_database
 from service_process import ServiceProcess, create_agent, run_service
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "var" / "bench-agent"
@@ -56,19 +55,8 @@ def scratch_database(url: str) -> Iterator[str]:
     if url.startswith("sqlite"):
         yield url
         return
-    base = url.replace("postgresql://", "postgresql+psycopg://", 1).replace("postgres://", "postgresql+psycopg://", 1)
-    name = f"bench_agent_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with postgres_scratch_database(url, prefix="bench_agent") as scratch:
+        yield scratch
 
 
 def cpu_seconds(process: psutil.Process) -> float:

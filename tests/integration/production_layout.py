@@ -7,7 +7,10 @@ so the document cannot drift from what works.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,3 +99,15 @@ def start_layout(
         yield Layout(replicas=replicas, rasa=pairs, db_proxy=proxy, tracker_db_url=tracker_db)
 
 
+def ws_url(service: ServiceProcess, conversation_id: str) -> str:
+    return service.url.replace("http", "ws", 1) + f"/ws/conversations/{conversation_id}"
+
+
+@contextlib.contextmanager
+def frozen(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """SIGSTOP a process group for the block (it accepts connections but answers nothing), SIGCONT after."""
+    os.killpg(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGCONT)

@@ -29,8 +29,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,8 +38,8 @@ from typing import Any
 
 import httpx
 import pytest
-from production_layout import FAQ_EN, Layout, start_layout, ticket_lock_lifetime_from_doc
-from service_process import ServiceProcess, stop
+from production_layout import FAQ_EN, Layout, frozen, start_layout, ticket_lock_lifetime_from_doc, ws_url
+from service_process import stop
 from sqlalchemy import create_engine, text
 from tcp_proxy import Mode, TcpProxy
 from websockets.asyncio.client import ClientConnection as AsyncClientConnection
@@ -114,10 +112,6 @@ async def _conversation_across_replicas(layout: Layout) -> None:
         for replica in layout.replicas:
             listed = (await http.get(f"{replica.url}/api/conversations/{cid}/messages", headers=headers)).json()
             assert [m["seq"] for m in listed["messages"]] == list(range(1, last_seq + 1))
-
-
-def ws_url(service: ServiceProcess, conversation_id: str) -> str:
-    return service.url.replace("http", "ws", 1) + f"/ws/conversations/{conversation_id}"
 
 
 def test_one_conversation_alternating_between_replicas(layout: Layout) -> None:
@@ -307,16 +301,6 @@ def test_database_drop_loses_and_duplicates_nothing(layout: Layout) -> None:
 
 
 # --- c. Rasa A killed mid-turn ----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def frozen(process: subprocess.Popen[bytes]) -> Iterator[None]:
-    """SIGSTOP a process group for the block (it accepts connections but answers nothing), SIGCONT after."""
-    os.killpg(process.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGCONT)
 
 
 def _user_texts(tracker: dict[str, Any]) -> list[str]:
