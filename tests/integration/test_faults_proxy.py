@@ -140,9 +140,10 @@ def test_runs_in_a_thread_for_synchronous_tests(threaded_echo_port: int) -> None
             conn.sendall(b"sync")
             assert conn.recv(4) == b"sync"
         proxy.mode = Mode.RESET  # flipped from this (non-loop) thread
+        # The reset may arrive while connect() is still returning, so connecting is inside the check too.
         with (
-            socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as conn,
             pytest.raises((ConnectionError, TimeoutError)),
+            socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as conn,
         ):
             conn.sendall(b"x")
             if not conn.recv(1):
