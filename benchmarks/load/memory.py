@@ -10,6 +10,7 @@ from typing import Self
 import psutil
 
 MB = 1024 * 1024
+TOGETHER = "all together"  # the sum of the watched processes that are part of the system under test
 
 
 def _tree(pid: int) -> list[psutil.Process] | None:
@@ -49,6 +50,7 @@ class MemorySampler:
     def __init__(self, interval_s: float = 1.0) -> None:
         self.interval_s = interval_s
         self.pids: dict[str, int] = {}
+        self.outside: set[str] = set()  # watched, but not part of the system (the load client)
         self.phase = "idle"
         self._samples: dict[tuple[str, str], list[int]] = defaultdict(list)
         self._cpu_s: dict[tuple[str, str], float] = defaultdict(float)  # CPU spent during each phase
@@ -56,8 +58,10 @@ class MemorySampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
-    def watch(self, name: str, pid: int) -> None:
+    def watch(self, name: str, pid: int, *, part_of_system: bool = True) -> None:
         self.pids[name] = pid
+        if not part_of_system:
+            self.outside.add(name)
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -68,15 +72,19 @@ class MemorySampler:
         self._thread.join(timeout=5)
 
     def sample(self) -> None:
+        together = 0
         for name, pid in list(self.pids.items()):
             rss = tree_rss(pid)
             if rss is not None:
                 self._samples[(name, self.phase)].append(rss)
+                together += 0 if name in self.outside else rss
             cpu = tree_cpu_s(pid)
             if cpu is not None:
                 if name in self._last_cpu:
                     self._cpu_s[(name, self.phase)] += max(0.0, cpu - self._last_cpu[name])
                 self._last_cpu[name] = cpu
+        if together:
+            self._samples[(TOGETHER, self.phase)].append(together)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -91,7 +99,7 @@ class MemorySampler:
         return dict(out)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
-        """{process: {phase: {"max_mb", "mean_mb"}}}"""
+        """{process: {phase: {"max_mb", "mean_mb"}}}; TOGETHER sums the system's processes at each sample."""
         out: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
         for (name, phase), values in sorted(self._samples.items()):
             out[name][phase] = {

@@ -67,6 +67,8 @@ def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
             sys.modules.pop(name, None)
     with MemorySampler(interval_s=0.01) as sampler:
         sampler.watch("pytest", os.getpid())
+        sampler.watch("pytest again", os.getpid())  # the same process twice: "all together" doubles
+        sampler.watch("client", os.getpid(), part_of_system=False)  # not counted in "all together"
         sampler.sample()
         sampler.phase = "service load"
         deadline = time.process_time() + 0.3
@@ -75,6 +77,8 @@ def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
         sampler.sample()
     memory = sampler.summary()
     assert memory["pytest"]["idle"]["max_mb"] > 10
+    together, alone = memory["all together"]["idle"], memory["pytest"]["idle"]
+    assert 1.8 * alone["max_mb"] < together["max_mb"] < 2.2 * alone["max_mb"], memory
     cpu = sampler.cpu_summary()
     assert cpu["pytest"]["service load"] >= 0.25, cpu
     records = [TurnRecord(0.0, 0.2, "faq", "en", "answer"), TurnRecord(1.0, 5.1, "faq", "zh", "fallback")]
@@ -95,4 +99,6 @@ def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
     markdown = render(result)
     assert "| through the service | 2 |" in markdown and "| bare Rasa webhook (floor) | 2 |" in markdown
     assert "Not comparable" in markdown and "| pytest |" in markdown
+    memory_rows = [line for line in markdown.splitlines() if line.startswith("| pytest") or line.startswith("| all")]
+    assert memory_rows[2].startswith("| all together | ") and " / " in memory_rows[2], memory_rows  # last of its table
     assert "| pytest | 200 | 100 |" in markdown  # CPU ms per turn: 0.4 s / 2 turns, 0.2 s / 2 turns
