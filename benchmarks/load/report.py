@@ -84,8 +84,9 @@ def render(result: dict[str, Any]) -> str:
     memory = result.get("memory_mb") or {}
     if memory:
         phase_names = sorted({p for per in memory.values() for p in per})
-        lines += ["", "Resident memory (RSS, MB: max / mean over the phase; all together = the service, Rasa and the"
-                  " action server at the same moment, without the load client and without PostgreSQL or Redis):", "",
+        lines += ["", ("Resident memory (RSS, MB: max / mean over the phase; all together = the service, Rasa and the"
+                       " action server at the same moment, without the load client and without PostgreSQL or Redis):"),
+                  "",
                   "| process | " + " | ".join(phase_names) + " |", "|---|" + "---:|" * len(phase_names)]
         for name, per in sorted(memory.items(), key=lambda item: item[0] == TOGETHER):
             cells = [f"{per[p]['max_mb']:,.0f} / {per[p]['mean_mb']:,.0f}" if p in per else "-" for p in phase_names]
