@@ -99,6 +99,6 @@ def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
     markdown = render(result)
     assert "| through the service | 2 |" in markdown and "| bare Rasa webhook (floor) | 2 |" in markdown
     assert "Not comparable" in markdown and "| pytest |" in markdown
-    memory_rows = [line for line in markdown.splitlines() if line.startswith("| pytest") or line.startswith("| all")]
+    memory_rows = [line for line in markdown.splitlines() if line.startswith(("| pytest", "| all"))]
     assert memory_rows[2].startswith("| all together | ") and " / " in memory_rows[2], memory_rows  # last of its table
     assert "| pytest | 200 | 100 |" in markdown  # CPU ms per turn: 0.4 s / 2 turns, 0.2 s / 2 turns
