@@ -25,21 +25,33 @@ load, for an answer that only changes when new event classes are imported. `inst
 found for each name; a name not found yet is looked up Rasa's way every time (so an event class
 imported later is still found, and an unknown name still raises as before).
 
+Action server calls: Rasa 3.6 opens a new aiohttp `ClientSession` - and so a new TCP connection - for every
+call to the action server (`EndpointConfig.request`: `async with self.session() as session`), and closes it
+afterwards; about a tenth of the Rasa server's samples under load were in those calls. `install()` makes
+`EndpointConfig.session` hand out one long-lived session per event loop and endpoint configuration (headers,
+basic auth), configured as Rasa's own `session()` (headers, auth, timeout), with a connection pool whose idle connections are dropped after `KEEPALIVE_S` - well before the action server's own keep-alive
+timeout (uvicorn: 5 s), so a connection the server is about to close is never reused.
+
 Installed when Rasa loads our custom components (bot/components.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import functools
 import json
 import os
 import sqlite3
 from typing import Any
 
+import aiohttp
 import jsonschema
 import sqlalchemy
 from jsonschema import exceptions, validators
 from rasa.shared.core.events import Event
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
@@ -47,6 +59,8 @@ from sqlalchemy.pool import QueuePool
 _original_validate = jsonschema.validate
 _original_resolve_event_type = Event.resolve_by_type
 _original_create_engine = sqlalchemy.create_engine
+_original_session = EndpointConfig.session
+KEEPALIVE_S = 2.0  # idle pooled connections to the action server close after this (its own timeout: 5 s)
 
 
 @functools.lru_cache(maxsize=128)
@@ -103,6 +117,54 @@ def _resolve_event_type(type_name: str, default: Any = None) -> Any:
     return found
 
 
+class _KeptOpen:
+    """What `EndpointConfig.session()` returns once installed: `async with` yields the shared session and
+    leaves it open for the next call."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_sessions: dict[tuple[Any, ...], tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
+
+
+@atexit.register
+def _close_sessions() -> None:
+    """Close the shared sessions' connections when Rasa exits (else aiohttp logs "Unclosed client session")."""
+    for _loop, session in _sessions.values():
+        connector = session.connector
+        if connector is not None and not connector.closed:
+            with contextlib.suppress(Exception):  # the loop may be closed already: the process ends anyway
+                connector._close()  # synchronous part of close(): drops the pooled transports
+    _sessions.clear()
+
+
+def _shared_session(self: EndpointConfig) -> Any:
+    """`EndpointConfig.session` with one session per event loop and configuration (see the module docstring)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not called from async code: Rasa's own throwaway session
+        return _original_session(self)
+    key = (id(loop), json.dumps(self.headers, sort_keys=True, default=str),
+           json.dumps(self.basic_auth, sort_keys=True, default=str))
+    owner, session = _sessions.get(key, (None, None))
+    if session is None or session.closed or owner is not loop:
+        auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) \
+            if self.basic_auth else None
+        session = aiohttp.ClientSession(  # as Rasa's own session(), plus the pool's keep-alive
+            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+        )
+        _sessions[key] = (loop, session)
+    return _KeptOpen(session)
+
+
 def install() -> None:
     """Idempotent. `BOT_SPEEDUPS=off` in Rasa's environment leaves Rasa exactly as shipped (to compare)."""
     if os.environ.get("BOT_SPEEDUPS", "on").lower() in ("off", "0", "false", "no"):
@@ -113,3 +175,4 @@ def install() -> None:
     sqlalchemy.create_engine = create_engine  # type: ignore[assignment]
     if not event.contains(Engine, "connect", _tune_sqlite):
         event.listen(Engine, "connect", _tune_sqlite)
+    EndpointConfig.session = _shared_session  # type: ignore[assignment]

@@ -5,11 +5,14 @@ and invalid responses must give the same outcome and the same error message, a b
 SchemaError, and the schema must be checked once, not once per call. Event.resolve_by_type must give Rasa's own
 class for every event name, raise for an unknown one, and walk the class hierarchy once per name. SQLite connections get WAL and
 synchronous=NORMAL (1) and a
-connection pool in the tracker store bot/endpoints.yml names.
+connection pool in the tracker store bot/endpoints.yml names. Action server calls (`EndpointConfig.request`, against
+a local aiohttp server) keep Rasa's headers, auth and answers, reuse one connection while busy, and open a new one
+after the pool's keep-alive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 from pathlib import Path
@@ -19,6 +22,7 @@ import rasa.shared.utils.common as rasa_common
 from jsonschema import exceptions
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
+from rasa.utils.endpoints import EndpointConfig
 
 from bot import speedups
 
@@ -39,6 +43,41 @@ def outcome(validate, instance, schema) -> str:
     except exceptions.ValidationError as e:
         return f"invalid: {e.message}"
     return "valid"
+
+
+async def action_calls() -> dict:
+    """Calls through Rasa's EndpointConfig.request to a local server that records what reached it."""
+    from aiohttp import web
+
+    seen: list[dict] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append({"port": request.transport.get_extra_info("peername")[1], "x": request.headers.get("X-Bot"),
+                     "auth": request.headers.get("Authorization"), "token": request.query.get("token")})
+        return web.json_response({"echo": body["n"]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    speedups.KEEPALIVE_S = 0.3  # short, to see an idle connection dropped
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Bot": "yes"}, token="t0k",
+                                  basic_auth={"username": "u", "password": "p"})
+        answers = [await endpoint.request(json={"n": n}) for n in range(5)]
+        shared = endpoint.session().session is endpoint.session().session
+        other = EndpointConfig(f"http://127.0.0.1:{port}/webhook").session().session is not endpoint.session().session
+        await asyncio.sleep(0.8)  # longer than the keep-alive: the next call opens a new connection
+        answers.append(await endpoint.request(json={"n": 5}))
+    finally:
+        await runner.cleanup()
+    return {"answers": [a["echo"] for a in answers], "shared": shared, "other_config_other_session": other,
+            "connections_busy": len({s["port"] for s in seen[:5]}), "new_after_idle": seen[5]["port"] != seen[4]["port"],
+            "headers": sorted({(s["x"], s["auth"], s["token"]) for s in seen})}
 
 
 def main() -> None:
@@ -96,7 +135,7 @@ def main() -> None:
             sqlite = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous")]
         sqlite.append(type(engine.pool).__name__)
         engine.dispose()
-    print(json.dumps({"sqlite": sqlite, "same": same, "outcomes": outcomes, "checks": checks_for_20_calls, "bad_schema": bad_schema,
+    print(json.dumps({"action_calls": asyncio.run(action_calls()), "sqlite": sqlite, "same": same, "outcomes": outcomes, "checks": checks_for_20_calls, "bad_schema": bad_schema,
                       "installed": jsonschema.validate is speedups.validate,
                       "events": {"names": len(names), "same": event_classes_same, "unknown": unknown_event,
                                  "first_round_walks": first_round, "later_walks": later_walks}}))
