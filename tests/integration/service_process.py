@@ -108,11 +108,14 @@ def run_service(work_dir: Path, *, ready_timeout_s: float = 60.0, **overrides: s
         stop(process)
 
 
-def create_agent(service: ServiceProcess, *, username: str, password: str, role: str = "agent") -> None:
+def create_agent(
+    service: ServiceProcess, *, username: str, password: str, role: str = "agent", display_name: str | None = None
+) -> None:
     """`python -m handoff create-agent` against the service's database."""
+    shown = ["--display-name", display_name] if display_name else []
     done = subprocess.run(
         [str(APP_PYTHON), "-m", "handoff", "create-agent", "--username", username, "--password", password,
-         "--role", role],
+         "--role", role, *shown],
         cwd=ROOT, env=service.env, capture_output=True, text=True, timeout=60, check=False,
     )
     if done.returncode != 0:

@@ -70,9 +70,10 @@ def test_login_claim_and_reply(service: ServiceProcess, page: Any) -> None:
     assert page.is_visible("#queue-empty")
 
     conv_id, headers = borrower_waiting(service)  # arrives live over the agent WebSocket
-    entry = page.wait_for_selector(f"li.entry[data-conversation-id='{conv_id}']")
+    entry = page.locator(f"li.entry[data-conversation-id='{conv_id}']")  # re-found if the list re-renders
+    entry.wait_for()
     assert "Asked for a person" in entry.inner_text()
-    entry.query_selector("button.claim").click()
+    entry.locator("button.claim").click()
     page.wait_for_selector("#chat:not([hidden])")
     page.wait_for_selector("#packet-reason:not(:empty)")
     assert not page.is_disabled("#reply-text")
@@ -123,7 +124,7 @@ def test_kb_search_and_one_click_insert(service: ServiceProcess, page: Any) -> N
     page.fill("#login-username", "ann")
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
-    page.wait_for_selector(f"li.entry[data-conversation-id='{conv_id}'] button.claim").click()
+    page.locator(f"li.entry[data-conversation-id='{conv_id}'] button.claim").click(timeout=15000)
     page.wait_for_selector("#chat:not([hidden])")
     page.fill("#kb-query", "How do I get a payoff quote?")
     page.click("#kb-form button[type=submit]")
@@ -133,3 +134,42 @@ def test_kb_search_and_one_click_insert(service: ServiceProcess, page: Any) -> N
     answer = hit.locator(".hit-answer").inner_text()
     hit.locator("button.insert").click()
     assert page.input_value("#reply-text").strip() == answer.strip()
+
+
+@pytest.mark.parametrize(("locale", "lang", "username", "display_name", "initial", "joined"), [
+    ("en-US", "en", "bob", "bob", "B", "bob has joined"),
+    ("zh-CN", "zh", "lin", "林晓", "林", "客服 林晓 已加入会话"),
+])
+def test_borrower_page_shows_the_agent_who_joined(
+    service: ServiceProcess, page: Any, locale: str, lang: str, username: str, display_name: str, initial: str,
+    joined: str,
+) -> None:
+    """The borrower's chat page asks for a person; the agent claims and replies in the console; the page shows
+    the agent's name and the first letter of it as the avatar (an emoji needs a font some desktops lack)."""
+    from playwright.sync_api import expect
+
+    create_agent(service, username=username, password=PASSWORD, display_name=display_name)
+    borrower = page.context.browser.new_context(locale=locale, viewport={"width": 390, "height": 800})
+    chat = borrower.new_page()
+    chat.goto(f"{service.url}/")
+    expect(chat.locator("#disclosure")).to_be_visible()
+    chat.click("#person-btn")
+    expect(chat.locator("#queue-panel")).to_be_visible(timeout=10000)
+
+    page.goto(f"{service.url}/console")
+    page.fill("#login-username", username)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.locator("li.entry button.claim").first.click(timeout=15000)  # re-found if the queue list re-renders
+    page.wait_for_selector("#chat:not([hidden])")
+    reply = "您好，请问有什么可以帮您？" if lang == "zh" else "Hello, how can I help?"
+    page.fill("#reply-text", reply)
+    page.click("#reply-send")
+
+    expect(chat.locator("#agent-bar")).to_be_visible(timeout=10000)
+    expect(chat.locator("#agent-avatar")).to_have_text(initial)
+    expect(chat.locator("#messages")).to_contain_text(joined, timeout=10000)
+    agent_row = chat.locator(".row.agent").last
+    expect(agent_row).to_contain_text(reply, timeout=10000)
+    expect(agent_row.locator(".avatar")).to_have_text(initial)
+    borrower.close()

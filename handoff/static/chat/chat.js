@@ -8,7 +8,7 @@
     composer: $("composer"), send: $("send-btn"), typing: $("typing"), typingText: $("typing-text"),
     person: $("person-btn"), lang: $("lang-toggle"), statusText: $("status-text"), statusDot: $("status-dot"),
     queue: $("queue-panel"), queueDetail: $("queue-detail"), callbackOffer: $("callback-offer"),
-    leaveQueue: $("leave-queue"), agentBar: $("agent-bar"), agentText: $("agent-text"), banner: $("banner"),
+    leaveQueue: $("leave-queue"), agentBar: $("agent-bar"), agentText: $("agent-text"), agentAvatar: $("agent-avatar"), banner: $("banner"),
     counter: $("counter"), dialog: $("callback-dialog"), callbackForm: $("callback-form"),
     contact: $("contact"), contactLabel: $("contact-label"), preferred: $("preferred-time"),
     callbackError: $("callback-error"), callbackCancel: $("callback-cancel"), ended: $("ended"), newChat: $("new-chat"),
@@ -241,7 +241,7 @@
     const row = div("row " + (mine ? "mine" : m.sender));
     if (!mine) {
       const av = div("avatar" + (m.sender === "agent" ? " agent" : ""));
-      av.textContent = m.sender === "agent" ? "👤" : "AI";
+      av.textContent = m.sender === "agent" ? initial(m.agent_name) : "AI";
       av.setAttribute("aria-hidden", "true");
       row.appendChild(av);
     }
@@ -439,9 +439,16 @@
     return n === 1 ? t("minute") : t("minutes", { n });
   }
 
+  // The agent's avatar: the first letter of the name they chose (an emoji needs a font some desktops lack).
+  function initial(name) {
+    const first = Array.from((name || "").trim())[0];
+    return first ? first.toUpperCase() : "·";
+  }
+
   function renderView() {
     const v = st.view;
     const agent = v.agent_name || t("agent_default");
+    els.agentAvatar.textContent = initial(v.agent_name);
     els.queue.hidden = v.state !== "queued";
     els.agentBar.hidden = v.state !== "assigned";
     els.person.hidden = v.state === "queued" || v.state === "assigned" || v.state === "closed";
