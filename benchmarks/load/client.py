@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from mix import Mix
-from stats import TurnRecord, summarise
+from stats import TurnRecord, as_rows, summarise
 
 TURN_TIMEOUT_S = 30.0
 WS_OPEN_TIMEOUT_S = 10.0
@@ -261,7 +261,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for rng in rngs
         ))
         elapsed = time.monotonic() - t0
-    result: dict[str, Any] = {"target": args.target, "url": args.url, **summarise(records, elapsed_s=elapsed)}
+    result: dict[str, Any] = {"target": args.target, "url": args.url, **summarise(records, elapsed_s=elapsed),
+                              "records": as_rows(records)}  # run.py merges rounds from these
     if args.target == "service" and args.websocket:
         result["websocket"] = vars(ws_stats)
     return result

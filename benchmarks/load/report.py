@@ -40,12 +40,20 @@ def _targets(phases: dict[str, Any]) -> list[str]:
         f"{name}: {value}, {'met' if ok else 'NOT met'}" for name, value, ok in checks) + "."]
 
 
+def _rounds(cfg: dict[str, Any]) -> str:
+    rounds = int(cfg.get("rounds") or 1)
+    if rounds == 1:
+        return ""
+    order = ", ".join(("Rasa, service" if n % 2 == 0 else "service, Rasa") for n in range(rounds))
+    return f" in {rounds} alternating rounds of {cfg['duration_s'] / rounds:g} s ({order})"
+
+
 def render(result: dict[str, Any]) -> str:
     cfg, phases = result["config"], result["phases"]
     lines = [
         "# Load benchmark",
         "",
-        (f"{cfg['borrowers']} borrowers chatting at once for {cfg['duration_s']:g} s per target, mean think time "
+        (f"{cfg['borrowers']} borrowers chatting at once for {cfg['duration_s']:g} s per target{_rounds(cfg)}, mean think time "
         f"{cfg['think_s']:g} s, up to {cfg['turns']} messages per conversation; message mix "
         f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['mix'].items())}; languages "
         f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['languages'].items())}. "

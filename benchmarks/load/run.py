@@ -6,9 +6,10 @@
 
 Starts its own stack on free loopback ports (action server + Rasa via tests/integration/rasa_stack.py, the
 service via tests/integration/service_process.py, SQLite in var/bench-load/ unless --database-url), runs the
-load client (benchmarks/load/client.py) in a separate process first against Rasa's REST webhook (the floor),
-then through the borrower API, samples the RSS of every process, and writes benchmarks/results/load.json and
-load.md. Last, with Rasa stopped, benchmarks/load/agent_delivery.py measures agent replies reaching the
+load client (benchmarks/load/client.py) in a separate process against Rasa's REST webhook (the floor) and
+through the borrower API, in alternating rounds (`--rounds 2`: Rasa, service, service, Rasa, each for half of
+`--duration`), so that a machine getting faster or slower during the run weighs on both targets alike; samples
+the RSS of every process, and writes benchmarks/results/load.json and load.md. Last, with Rasa stopped, benchmarks/load/agent_delivery.py measures agent replies reaching the
 borrowers' WebSockets (its own service; results in agent_delivery.json/.md, also embedded in load.json/.md).
 Each phase stops by itself after --duration seconds.
 """
@@ -39,6 +40,7 @@ from memory import MemorySampler
 from mix import LANG_WEIGHTS, WEIGHTS
 from report import render, render_agent_delivery
 from service_process import run_service
+from stats import TurnRecord, summarise
 
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "var" / "bench-load"
@@ -67,19 +69,41 @@ def own_stack(args: argparse.Namespace, sampler: MemorySampler) -> Iterator[dict
         yield {"service": service.url, "rasa": rasa.rasa_url}
 
 
-def run_client(target: str, url: str, args: argparse.Namespace, sampler: MemorySampler) -> dict[str, Any]:
-    out = WORK / f"client-{target}.json"
+def round_order(targets: list[str], rounds: int) -> list[tuple[int, str]]:
+    """(round, target) in the order they run: A B, B A, A B ... (each round reverses the last)."""
+    order: list[tuple[int, str]] = []
+    for n in range(rounds):
+        order += [(n, t) for t in (targets if n % 2 == 0 else targets[::-1])]
+    return order
+
+
+def merge_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One phase from a target's rounds: all their turns summarised together, WebSocket counts added up."""
+    records = [TurnRecord(**row) for result in results for row in result["records"]]
+    merged: dict[str, Any] = {"target": results[0]["target"], "url": results[0]["url"], "rounds": len(results),
+                              **summarise(records, elapsed_s=sum(r["elapsed_s"] for r in results))}
+    sockets = [r["websocket"] for r in results if "websocket" in r]
+    if sockets:
+        merged["websocket"] = {key: sum(s[key] for s in sockets) for key in sockets[0]}
+    return merged
+
+
+def run_client(target: str, url: str, args: argparse.Namespace, sampler: MemorySampler, *,
+               round_: int = 0) -> dict[str, Any]:
+    out = WORK / f"client-{target}-{round_}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    duration = args.duration / args.rounds
     cmd = [sys.executable, str(HERE / "client.py"), "--target", target, "--url", url,
-           "--borrowers", str(args.borrowers), "--duration", str(args.duration), "--turns", str(args.turns),
-           "--think-s", str(args.think_s), "--seed", str(args.seed), "--out", str(out)]
-    print(f"[{target}] {args.borrowers} borrowers for {args.duration:g} s against {url}", flush=True)
+           "--borrowers", str(args.borrowers), "--duration", f"{duration:g}", "--turns", str(args.turns),
+           "--think-s", str(args.think_s), "--seed", str(args.seed + round_), "--out", str(out)]
+    print(f"[{target}] round {round_ + 1} of {args.rounds}: {args.borrowers} borrowers for {duration:g} s against "
+          f"{url}", flush=True)
     sampler.phase = f"{target} load"
     client = subprocess.Popen(cmd, cwd=ROOT)
     sampler.watch("load client", client.pid)
     try:
         # warm-up + duration + the slowest in-flight turn (client timeout 30 s) + start-up
-        client.wait(timeout=args.duration + 180)
+        client.wait(timeout=duration + 180)
     finally:
         if client.poll() is None:
             client.kill()
@@ -144,6 +168,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="load benchmark: service vs. bare Rasa")
     parser.add_argument("--borrowers", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load per target (max 70)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternating rounds per target (Rasa, service, service, Rasa ...), each --duration/rounds")
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--think-s", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=1)
@@ -159,6 +185,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 70:
         parser.error("--duration must be 1..70 s (a 2-core machine is shared)")
+    if not 1 <= args.rounds <= 6 or args.duration / args.rounds < 10:
+        parser.error("--rounds must be 1..6, with at least 10 s of load per round")
     if not 1 <= args.agents <= 10:
         parser.error("--agents must be 1..10 (agent logins are limited to 10 a minute per address)")
     if bool(args.service_url) != bool(args.rasa_url):
@@ -179,9 +207,15 @@ def main(argv: list[str] | None = None) -> int:
                     if args.service_url else own_stack(args, sampler))
         with stack_cm as urls:
             time.sleep(2)  # an idle memory sample after start-up
-            for target in ("rasa", "service"):
-                if args.only in (None, target):
-                    phases[target] = run_client(target, urls[target], args, sampler)
+            targets = [t for t in ("rasa", "service") if args.only in (None, t)]
+            rounds: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
+            for round_, target in round_order(targets, args.rounds):
+                rounds[target].append(run_client(target, urls[target], args, sampler, round_=round_))
+            phases = {t: merge_rounds(results) for t, results in rounds.items()}
+            for target, phase in phases.items():
+                lat = phase["latency_ms"]
+                print(f"[{target}] all rounds: {phase['turns']} turns, {phase['throughput_turns_per_s']} turns/s, "
+                      f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms", flush=True)
         memory = sampler.summary()
         cpu = sampler.cpu_summary()
     agent_delivery = run_agent_delivery(args) if args.only is None else None
@@ -193,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                     # Other work on the machine skews the figures: the 1-minute load average at the start
                     # and at the end of the run says how much.
                     "load_average_1m": {"start": load_at_start, "end": round(os.getloadavg()[0], 2)}},
-        "config": {"borrowers": args.borrowers, "duration_s": args.duration, "think_s": args.think_s,
+        "config": {"borrowers": args.borrowers, "duration_s": args.duration, "rounds": args.rounds,
+                   "think_s": args.think_s,
                    "turns": args.turns, "seed": args.seed, "mix": WEIGHTS, "languages": LANG_WEIGHTS,
                    "database": args.database_url or "sqlite (var/bench-load)", "redis": bool(args.redis_url)},
         "phases": phases,

@@ -102,3 +102,33 @@ def test_load_report_and_memory_sampler(tmp_path: Path) -> None:
     memory_rows = [line for line in markdown.splitlines() if line.startswith(("| pytest", "| all"))]
     assert memory_rows[2].startswith("| all together | ") and " / " in memory_rows[2], memory_rows  # last of its table
     assert "| pytest | 200 | 100 |" in markdown  # CPU ms per turn: 0.4 s / 2 turns, 0.2 s / 2 turns
+
+
+def test_load_rounds_alternate_and_merge() -> None:
+    """`run.py --rounds`: the targets alternate A B, B A ...; a target's rounds become one phase."""
+    sys.path.insert(0, str(ROOT / "benchmarks" / "load"))
+    try:
+        from run import merge_rounds, round_order
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks" / "load"))
+        for name in ("run", "memory", "report", "stats", "mix"):
+            sys.modules.pop(name, None)
+    assert round_order(["rasa", "service"], 3) == [
+        (0, "rasa"), (0, "service"), (1, "service"), (1, "rasa"), (2, "rasa"), (2, "service")]
+    assert round_order(["service"], 2) == [(0, "service"), (1, "service")]
+
+    def row(latency_s: float, outcome: str = "answer") -> dict[str, object]:
+        return {"started_s": 1.0, "latency_s": latency_s, "kind": "faq", "lang": "en", "outcome": outcome}
+
+    rounds = [
+        {"target": "service", "url": "u", "elapsed_s": 10.0, "records": [row(0.1), row(0.3)],
+         "websocket": {"sessions": 2, "failed": 0, "messages_expected": 8, "messages_missing": 1}},
+        {"target": "service", "url": "u", "elapsed_s": 10.0, "records": [row(0.2), row(9.0, "fallback")],
+         "websocket": {"sessions": 3, "failed": 1, "messages_expected": 4, "messages_missing": 0}},
+    ]
+    merged = merge_rounds(rounds)
+    assert merged["turns"] == 4 and merged["throughput_turns_per_s"] == 0.2 and merged["rounds"] == 2
+    assert merged["outcomes"] == {"answer": 3, "fallback": 1}
+    assert merged["latency_ms"]["p50"] in (200.0, 300.0)  # the median of all four turns, not of two rounds
+    assert merged["websocket"] == {"sessions": 5, "failed": 1, "messages_expected": 12, "messages_missing": 1}
+    assert "records" not in merged  # load.json keeps the summary only
