@@ -38,7 +38,7 @@ bench: kb model  ## quality and speed benchmarks (numbers in benchmarks/results/
 	@$(PY) benchmarks/kb_quality.py
 	@$(PY) benchmarks/kb_speed.py
 
-bench-load: kb model  ## 50 borrowers for 60 s against bare Rasa, then through the service, then agent replies to borrower WebSockets (benchmarks/results/load.md, agent_delivery.md)
+bench-load: kb model  ## 50 borrowers for 60 s against bare Rasa and through the service (alternating 30 s rounds), then agent replies to borrower WebSockets (benchmarks/results/load.md, agent_delivery.md)
 	@$(PY) benchmarks/load/run.py $(BENCH_LOAD_ARGS)
 
 clean:
