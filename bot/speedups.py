@@ -28,9 +28,10 @@ imported later is still found, and an unknown name still raises as before).
 Action server calls: Rasa 3.6 opens a new aiohttp `ClientSession` - and so a new TCP connection - for every
 call to the action server (`EndpointConfig.request`: `async with self.session() as session`), and closes it
 afterwards; about a tenth of the Rasa server's samples under load were in those calls. `install()` makes
-`EndpointConfig.session` hand out one long-lived session per event loop and endpoint configuration (headers,
-basic auth), configured as Rasa's own `session()` (headers, auth, timeout), with a connection pool whose idle connections are dropped after `KEEPALIVE_S` - well before the action server's own keep-alive
-timeout (uvicorn: 5 s), so a connection the server is about to close is never reused.
+`EndpointConfig.session` hand out one long-lived session per event loop and endpoint configuration, configured
+as Rasa's own `session()` (headers, basic auth, timeout), with a connection pool whose idle connections are
+dropped after `KEEPALIVE_S` - well before the action server's own keep-alive timeout (uvicorn: 5 s), so a
+connection the server is about to close is never reused.
 
 Installed when Rasa loads our custom components (bot/components.py).
 """

@@ -53,8 +53,8 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         "# Load benchmark",
         "",
-        (f"{cfg['borrowers']} borrowers chatting at once for {cfg['duration_s']:g} s per target{_rounds(cfg)}, mean think time "
-        f"{cfg['think_s']:g} s, up to {cfg['turns']} messages per conversation; message mix "
+        (f"{cfg['borrowers']} borrowers chatting at once for {cfg['duration_s']:g} s per target{_rounds(cfg)}, "
+        f"mean think time {cfg['think_s']:g} s, up to {cfg['turns']} messages per conversation; message mix "
         f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['mix'].items())}; languages "
         f"{', '.join(f'{k} {v:.0%}' for k, v in cfg['languages'].items())}. "
         f"Machine: {result['machine']['cpus']} cores, {result['machine']['platform']}, 1-minute load average "

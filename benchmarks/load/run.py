@@ -9,8 +9,9 @@ service via tests/integration/service_process.py, SQLite in var/bench-load/ unle
 load client (benchmarks/load/client.py) in a separate process against Rasa's REST webhook (the floor) and
 through the borrower API, in alternating rounds (`--rounds 2`: Rasa, service, service, Rasa, each for half of
 `--duration`), so that a machine getting faster or slower during the run weighs on both targets alike; samples
-the RSS of every process, and writes benchmarks/results/load.json and load.md. Last, with Rasa stopped, benchmarks/load/agent_delivery.py measures agent replies reaching the
-borrowers' WebSockets (its own service; results in agent_delivery.json/.md, also embedded in load.json/.md).
+the RSS of every process, and writes benchmarks/results/load.json and load.md. Last, with Rasa stopped,
+benchmarks/load/agent_delivery.py measures agent replies reaching the borrowers' WebSockets (its own service;
+results in agent_delivery.json/.md, also embedded in load.json/.md).
 Each phase stops by itself after --duration seconds.
 """
 

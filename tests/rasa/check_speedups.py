@@ -76,7 +76,8 @@ async def action_calls() -> dict:
     finally:
         await runner.cleanup()
     return {"answers": [a["echo"] for a in answers], "shared": shared, "other_config_other_session": other,
-            "connections_busy": len({s["port"] for s in seen[:5]}), "new_after_idle": seen[5]["port"] != seen[4]["port"],
+            "connections_busy": len({s["port"] for s in seen[:5]}),
+            "new_after_idle": seen[5]["port"] != seen[4]["port"],
             "headers": sorted({(s["x"], s["auth"], s["token"]) for s in seen})}
 
 
@@ -135,7 +136,9 @@ def main() -> None:
             sqlite = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous")]
         sqlite.append(type(engine.pool).__name__)
         engine.dispose()
-    print(json.dumps({"action_calls": asyncio.run(action_calls()), "sqlite": sqlite, "same": same, "outcomes": outcomes, "checks": checks_for_20_calls, "bad_schema": bad_schema,
+    print(json.dumps({"action_calls": asyncio.run(action_calls()),
+                      "sqlite": sqlite, "same": same, "outcomes": outcomes, "checks": checks_for_20_calls,
+                      "bad_schema": bad_schema,
                       "installed": jsonschema.validate is speedups.validate,
                       "events": {"names": len(names), "same": event_classes_same, "unknown": unknown_event,
                                  "first_round_walks": first_round, "later_walks": later_walks}}))
