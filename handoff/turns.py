@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from handoff import queue, texts
 from handoff.bus import AGENTS_TOPIC, conversation_topic
 from handoff.business_hours import describe_business_hours, parse_business_hours
-from handoff.clock import Clock
 from handoff.conversations import (
     append_message,
     get_conversation,
@@ -330,8 +329,3 @@ async def borrower_message(
                 s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc
             )
         )
-
-
-def notify_queue_positions(session: Session, *, clock: Clock) -> None:
-    """Queue a fresh `state` event (position, estimated wait) for every waiting conversation."""
-    queue.notify_positions(session, clock=clock)

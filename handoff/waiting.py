@@ -17,7 +17,7 @@ from handoff.errors import ConflictError, InvalidInputError
 from handoff.masking import mask_text
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
-from handoff.turns import notify_queue_positions, put_in_queue
+from handoff.turns import put_in_queue
 from handoff.views import conversation_view, transcript
 
 SUMMARIES = {
@@ -76,7 +76,7 @@ def _leave(session: Session, *, conversation_id: str, svc: Services) -> dict[str
             text=texts.text("left_queue", conversation.lang),
         )
         publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-        notify_queue_positions(session, clock=svc.clock)
+        queue.notify_positions(session, clock=svc.clock)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
 
 
@@ -143,7 +143,7 @@ def _callback(
         payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id}},
     )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-    notify_queue_positions(session, clock=svc.clock)
+    queue.notify_positions(session, clock=svc.clock)
     view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
     return {
         "ticket_id": ticket.id,
