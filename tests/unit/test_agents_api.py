@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from handoff.app import create_app
-from handoff.clock import FakeClock
+from handoff.infra.clock import FakeClock
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff import agent_actions, agent_chat, agents
+from handoff.agents import accounts, chat, operations
 from handoff.api.deps import ServicesDep
 from handoff.api.deps_agent import AdminDep, SupervisorDep
 from handoff.api.ids import BodyId, PathId
@@ -36,12 +36,12 @@ class AgentIn(Strict):
 
 @router.get("/supervisor/agents")
 async def agents_view(svc: ServicesDep, _sup: SupervisorDep) -> dict[str, Any]:
-    return {"agents": await svc.db(agent_chat.agents_view, write=False)}
+    return {"agents": await svc.db(chat.agents_view, write=False)}
 
 
 @router.get("/supervisor/breaches")
 async def breaches(svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
-    entries = await svc.db(lambda s: agent_chat.queue_view(s, agent=sup, clock=svc.clock), write=False)
+    entries = await svc.db(lambda s: chat.queue_view(s, agent=sup, clock=svc.clock), write=False)
     return {"entries": [e for e in entries if e["sla"] != "ok"]}
 
 
@@ -49,7 +49,7 @@ async def breaches(svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
 async def assign(entry_id: PathId, body: AssignIn, svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
     """Assign a waiting chat to an agent, or move a held one to another agent."""
     return await svc.db(
-        lambda s: agent_actions.assign_chat(s, entry_id=entry_id, to_agent_id=body.agent_id, actor=sup,
+        lambda s: operations.assign_chat(s, entry_id=entry_id, to_agent_id=body.agent_id, actor=sup,
                                             clock=svc.clock)
     )
 
@@ -58,14 +58,14 @@ async def assign(entry_id: PathId, body: AssignIn, svc: ServicesDep, sup: Superv
 async def create_agent(body: AgentIn, svc: ServicesDep, _admin: AdminDep) -> dict[str, Any]:
     def work(session: Any) -> dict[str, Any]:
         try:
-            agent = agents.create_agent(
+            agent = accounts.create_agent(
                 session, username=body.username, password=body.password, role=body.role,
                 display_name=body.display_name, languages=body.languages,
                 max_concurrent=body.max_concurrent or svc.settings.AGENT_MAX_CONCURRENT,
             )
-        except agents.AgentAccountError as exc:
+        except accounts.AgentAccountError as exc:
             error = ConflictError if "already exists" in str(exc) else InvalidInputError
             raise error(str(exc)) from None
-        return agent_chat.agent_dict(agent)
+        return chat.agent_dict(agent)
 
     return await svc.db(work, offload=True)  # hashes the password: not on the event loop

@@ -24,13 +24,15 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from handoff import agent_chat, claims
+from handoff.agents import chat
 from handoff.api.deps_agent import SESSION_COOKIE, STAFF, SUPERVISORS, resolve_agent
+from handoff.api.errors import error_body
 from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
-from handoff.bus import AGENTS_TOPIC, Subscription, conversation_topic
-from handoff.conversations import messages_after
-from handoff.errors import HandoffError, InvalidInputError, error_body
+from handoff.conversations.records import messages_after
+from handoff.errors import HandoffError, InvalidInputError
+from handoff.infra.bus import AGENTS_TOPIC, Subscription, conversation_topic
 from handoff.models import Agent
+from handoff.queue import claims
 from handoff.services import Services
 
 router = APIRouter(tags=["agent"])
@@ -112,7 +114,7 @@ class AgentSocket:
 
     async def watch(self, conversation_id: str, after: int) -> None:
         await self.svc.db(
-            lambda s: agent_chat.can_view(s, conversation_id=conversation_id, agent=self.agent), write=False
+            lambda s: chat.can_view(s, conversation_id=conversation_id, agent=self.agent), write=False
         )
         self.unwatch(conversation_id)
         if len(self.watches) >= MAX_WATCHES:
@@ -171,7 +173,7 @@ class AgentSocket:
             if not isinstance(text, str) or (cmid is not None and not isinstance(cmid, str)):
                 raise InvalidInputError("text: required string; client_message_id: optional string")
             await self.svc.db(
-                lambda s: agent_chat.reply(
+                lambda s: chat.reply(
                     s, conversation_id=conversation_id, agent=s.get(Agent, self.agent.id), text=text,
                     clock=self.svc.clock, client_message_id=cmid,
                 )
@@ -195,7 +197,7 @@ class AgentSocket:
                 await self.error(exc, frame.get("conversation_id") if isinstance(frame.get("conversation_id"), str) else None)
 
     async def run(self) -> None:
-        await self.send({"type": "hello", "agent": agent_chat.agent_dict(self.agent)})
+        await self.send({"type": "hello", "agent": chat.agent_dict(self.agent)})
         tasks = [asyncio.create_task(self.read_frames()), asyncio.create_task(self.pump_agents())]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -23,12 +23,13 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from handoff import turns, views
-from handoff.access import authorize_borrower
+from handoff.api.errors import error_body
 from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
-from handoff.bus import conversation_topic
-from handoff.conversations import get_conversation, messages_after
-from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, error_body
+from handoff.borrower import turns, views
+from handoff.borrower.access import authorize_borrower
+from handoff.conversations.records import get_conversation, messages_after
+from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, UnauthorizedError
+from handoff.infra.bus import conversation_topic
 from handoff.services import Services
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> i
         await authorize_borrower(svc, conversation_id=conversation_id, token=token)
     except HandoffError as exc:
         await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
-        await ws.close(CLOSE_UNAUTHORIZED if exc.status_code == 401 else CLOSE_FORBIDDEN)
+        await ws.close(CLOSE_UNAUTHORIZED if isinstance(exc, UnauthorizedError) else CLOSE_FORBIDDEN)
         return None
     after = frame.get("after", ws.query_params.get("after", 0))
     try:

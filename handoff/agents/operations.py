@@ -1,4 +1,4 @@
-"""The agent operations as the routes call them: the queue change (`handoff.claims`), the system
+"""The agent operations as the routes call them: the queue change (`handoff.queue.claims`), the system
 message that tells the borrower (in their language), and the announcements to agents and to
 everyone still waiting (`queue_changed`, fresh positions). One call = one transaction's work."""
 
@@ -8,15 +8,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handoff import audit, claims, queue
-from handoff.agent_chat import entry_dict
-from handoff.bus import AGENTS_TOPIC
-from handoff.clock import Clock
-from handoff.conversations import append_message, get_conversation, publish_after_commit
+from handoff import audit
+from handoff.agents.chat import entry_dict
+from handoff.conversations import place
+from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import NotFoundError
+from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.clock import Clock
+from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask
 from handoff.models import Agent, QueueEntry
 from handoff.notices import notice
+from handoff.queue import claims
 from handoff.states import ConversationState, Sender
 
 
@@ -30,7 +33,7 @@ def me(session: Session, agent: Agent) -> Agent:
 
 def announce(session: Session, *, clock: Clock) -> None:
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-    queue.notify_positions(session, clock=clock)
+    place.notify_positions(session, clock=clock)
 
 
 def _tell(session: Session, entry: QueueEntry, key: str, **values: str) -> None:

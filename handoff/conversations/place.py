@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from handoff.bus import conversation_topic
-from handoff.clock import Clock, as_utc
-from handoff.conversations import publish_after_commit
+from handoff.infra.bus import conversation_topic
+from handoff.infra.clock import Clock, as_utc
+from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, QueueEntry
 from handoff.states import ConversationState, QueueStatus, Role
 

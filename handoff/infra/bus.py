@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, Self
 
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,6 @@ class RedisBus(InProcessBus):
         self._pubsub: Any = None
 
     async def start(self) -> None:
-        import redis.asyncio as aioredis
-
         await super().start()
         self._redis = aioredis.from_url(self._url)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)

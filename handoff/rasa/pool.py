@@ -4,7 +4,7 @@ RASA_URL may list several Rasa servers sharing one tracker store and one lock st
 The first is the pod's own and is preferred while it works. A server that refused or dropped a connection
 goes to the back of the order for `cool_down_s`, so the turns that follow do not each pay for the failed
 attempt first; it is tried again (first) once the cool-down is over, so a restarted Rasa takes its traffic
-back by itself. Only connection errors count: see `handoff.rasa_client` for why a timeout does not.
+back by itself. Only connection errors count: see `handoff.rasa.client` for why a timeout does not.
 """
 
 from __future__ import annotations

@@ -19,11 +19,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from handoff.infra import outbox
+
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 BEGIN_OPTION = "sqlite_begin"  # execution option read by the "begin" hook: "IMMEDIATE" | "DEFERRED"
-BUS_KEY = "bus"  # Session.info key holding the event bus that receives after-commit events
 
 
 def normalize_url(url: str) -> str:
@@ -99,27 +100,29 @@ def session_scope(engine: Engine, *, bus: Any = None, write: bool = True) -> Ite
     """One transaction: commit on success, roll back on error.
 
     `write=False` starts a deferred (read) transaction on SQLite; everything else takes the write
-    lock up front. `bus` (a `handoff.bus.Bus`) receives the events that data functions queued with
-    `handoff.conversations` once the transaction has committed - never before, so a subscriber
+    lock up front. `bus` (a `handoff.infra.bus.Bus`) receives the events that data functions queued with
+    `handoff.infra.outbox.publish_after_commit` once the transaction has committed - never before, so a subscriber
     that reads the database always finds what the event announces.
     """
     bind = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE" if write else "DEFERRED"})
     with _one_writer_at_a_time(engine, write):
-        session = Session(bind=bind, expire_on_commit=False, info={BUS_KEY: bus})
+        session = Session(bind=bind, expire_on_commit=False)
         try:
             yield session
             session.commit()
         except BaseException:
+            outbox.take_pending(session)
             session.rollback()
             raise
         finally:
             session.close()
+    outbox.deliver(outbox.take_pending(session), bus)
 
 
 def alembic_config(engine: Engine | None = None) -> Any:
     from alembic.config import Config
 
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # handoff/: alembic.ini and migrations/
     config = Config(str(here / "alembic.ini"))
     config.set_main_option("script_location", str(here / "migrations"))
     if engine is not None:

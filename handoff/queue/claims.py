@@ -15,11 +15,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.clock import Clock
-from handoff.conversations import change_state
+from handoff.conversations.lifecycle import change_state
 from handoff.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from handoff.infra.clock import Clock
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
-from handoff.queue_errors import (
+from handoff.queue.errors import (
     AgentUnavailableError,
     AlreadyClaimedError,
     AtCapacityError,

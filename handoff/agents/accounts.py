@@ -5,12 +5,9 @@ A session token is random, shown to the browser once (cookie) and stored only as
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import secrets
-import sys
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.clock import Clock, as_utc
+from handoff.infra.clock import Clock, as_utc
 from handoff.models import Agent, AgentSession
 from handoff.states import Role
 
@@ -154,33 +151,3 @@ def touch(*, agent: Agent, clock: Clock) -> None:
     agent.last_seen_at = clock.now()
     if agent.status == "offline":
         agent.status = "online"
-
-
-def create_agent_cli(argv: list[str], settings: Any) -> int:
-    """`python -m handoff create-agent --username U --password P --role agent|supervisor|admin`."""
-    parser = argparse.ArgumentParser(prog="python -m handoff create-agent", description="create an agent account")
-    parser.add_argument("--username", required=True)
-    parser.add_argument("--password", required=True)
-    parser.add_argument("--role", default="agent", choices=[r.value for r in Role])
-    parser.add_argument("--display-name", default=None, help="name/alias the borrower sees (default: username)")
-    parser.add_argument("--languages", default="en,zh", help="comma-separated: en, zh (default en,zh)")
-    parser.add_argument("--max-concurrent", type=int, default=None, help="chats at once (default AGENT_MAX_CONCURRENT)")
-    args = parser.parse_args(argv)
-    from handoff import db
-
-    engine = db.make_engine(settings.DATABASE_URL)
-    try:
-        db.upgrade(engine)
-        with db.session_scope(engine) as session:
-            agent = create_agent(
-                session, username=args.username, password=args.password, role=args.role,
-                display_name=args.display_name, languages=args.languages,
-                max_concurrent=args.max_concurrent or settings.AGENT_MAX_CONCURRENT,
-            )
-            print(f"created {agent.role} {agent.username!r} (id {agent.id}, languages {agent.languages})")
-    except AgentAccountError as exc:
-        print(f"create-agent: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
-    return 0

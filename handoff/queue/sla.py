@@ -11,23 +11,24 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, undefer
 
-from handoff import audit, claims, queue
-from handoff.bus import AGENTS_TOPIC
-from handoff.clock import Clock, as_utc
-from handoff.conversations import append_message, publish_after_commit
+from handoff import audit
+from handoff.conversations import place
+from handoff.conversations.records import append_message
 from handoff.errors import DATABASE_DOWN_ERRORS
+from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.clock import Clock, as_utc
+from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
+from handoff.queue import claims, entries
+from handoff.services import Services
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.texts import button
-
-if TYPE_CHECKING:
-    from handoff.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def _conversation_lang(session: Session, conversation_id: str) -> str:
 
 
 def _mark_absent_agents(session: Session, *, clock: Clock, settings: Any, report: SlaReport) -> None:
-    cutoff = queue.presence_cutoff(clock, settings)
+    cutoff = entries.presence_cutoff(clock, settings)
     for agent in session.scalars(
         select(Agent).where(
             Agent.status != "offline", or_(Agent.last_seen_at.is_(None), Agent.last_seen_at < cutoff)
@@ -113,14 +114,14 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
     now = clock.now()
     target = timedelta(seconds=settings.SLA_FIRST_REPLY_S)
     warn_after = target * settings.SLA_WARNING_FRACTION
-    entries = session.scalars(
+    due = session.scalars(
         select(QueueEntry).where(
             QueueEntry.status.in_([QueueStatus.WAITING, QueueStatus.ASSIGNED]),
             QueueEntry.first_agent_reply_at.is_(None),
             QueueEntry.sla_breached_at.is_(None),
         )
     ).all()
-    for entry in entries:
+    for entry in due:
         elapsed = now - as_utc(entry.enqueued_at)
         if elapsed >= warn_after:
             claims.lock_conversation(session, conversation_id=entry.conversation_id)
@@ -171,7 +172,7 @@ def _offer_callbacks(session: Session, *, clock: Clock, settings: Any, report: S
         if (entry.packet or {}).get("callback_offered_at") or now - as_utc(entry.enqueued_at) < offer_after:
             continue
         if entry.lang not in available:
-            available[entry.lang] = queue.agents_available(session, lang=entry.lang, clock=clock, settings=settings)
+            available[entry.lang] = entries.agents_available(session, lang=entry.lang, clock=clock, settings=settings)
         if available[entry.lang]:
             continue
         claims.lock_conversation(session, conversation_id=entry.conversation_id)
@@ -201,7 +202,7 @@ def check(session: Session, *, clock: Clock, settings: Any) -> SlaReport:
     _offer_callbacks(session, clock=clock, settings=settings, report=report)
     if report.changed:
         publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-        queue.notify_positions(session, clock=clock)
+        place.notify_positions(session, clock=clock)
     return report
 
 

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff import audit, claims
-from handoff.clock import Clock, as_utc
-from handoff.conversations import append_message, get_conversation, messages_after
+from handoff import audit
+from handoff.conversations.records import append_message, get_conversation, messages_after
 from handoff.errors import ForbiddenError, InvalidInputError
+from handoff.infra.clock import Clock, as_utc
 from handoff.masking import mask
 from handoff.models import Agent, CallbackTicket, Message, Note, QueueEntry
-from handoff.queue import ACTIVE_STATUSES, active_entry
+from handoff.queue import claims
+from handoff.queue.entries import ACTIVE_STATUSES, active_entry
 from handoff.states import QueueStatus, Sender
 
 MAX_TEXT_CHARS = 4000

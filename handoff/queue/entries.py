@@ -1,7 +1,7 @@
 """The agent queue as the borrower side sees it: join, position, estimated wait, leave, callback.
 
 The agents' operations on entries (claim, take next, release, transfer, close, hand back) live in
-`handoff.claims`. Every function here works inside the caller's transaction and never commits.
+`handoff.queue.claims`. Every function here works inside the caller's transaction and never commits.
 
 Entry statuses (`QueueStatus`): waiting -> assigned -> waiting | done; waiting -> callback | done;
 callback -> waiting | done. At most one active (waiting/assigned/callback) entry per conversation,
@@ -17,25 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handoff.business_hours import parse_business_hours
-from handoff.clock import Clock
-from handoff.conversations import change_state
+from handoff.conversations.lifecycle import change_state
+from handoff.conversations.place import STAFF_ROLES
+from handoff.infra.clock import Clock
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
+from handoff.queue.hours import parse_business_hours
 from handoff.states import PRIORITY_RANK, ConversationState, Priority, QueueStatus
-from handoff.wait_estimate import (
-    STAFF_ROLES,
-    estimated_wait_s,
-    notify_positions,
-    position_and_wait,
-    queue_position,
-    waiting_overview,
-)
-
-__all__ = [  # position and wait live in wait_estimate; callers use them as queue.<name>
-    "ACTIVE_STATUSES", "active_entry", "agents_available", "create_callback", "enqueue", "estimated_wait_s",
-    "leave_queue", "notify_positions", "position_and_wait", "presence_cutoff", "queue_position",
-    "waiting_overview",
-]
 
 ACTIVE_STATUSES = (QueueStatus.WAITING, QueueStatus.ASSIGNED, QueueStatus.CALLBACK)
 

@@ -1,6 +1,6 @@
-"""Conversations and their messages: create, authorise, append (gap-free seq), read, change state.
+"""Conversations and their messages: create, authorise, append (gap-free seq), read.
 
-Every function works inside the caller's transaction (see `handoff.db.session_scope`). Events for
+Every function works inside the caller's transaction (see `handoff.infra.db.session_scope`). Events for
 the bus are queued on the session and published only after the transaction commits.
 """
 
@@ -11,19 +11,18 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff import audit
-from handoff.bus import conversation_topic
-from handoff.clock import as_utc
-from handoff.db import BUS_KEY
 from handoff.errors import NotFoundError
+from handoff.infra.bus import conversation_topic
+from handoff.infra.clock import as_utc
+from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, Conversation, Message
-from handoff.states import ConversationState, check_transition
+from handoff.states import ConversationState
 
-PENDING_KEY = "pending_events"
 LANGS = ("en", "zh")
 
 
@@ -81,27 +80,6 @@ def message_dict(message: Message, *, agent_name: str | None = None) -> dict[str
         "client_message_id": message.client_message_id,
     }
     return data
-
-
-def publish_after_commit(session: Session, topic: str, event_: dict[str, Any]) -> None:
-    """Queue an event; it reaches the bus when (and only if) this session's transaction commits."""
-    session.info.setdefault(PENDING_KEY, []).append((topic, event_))
-
-
-@event.listens_for(Session, "after_commit")
-def _publish_pending(session: Session) -> None:
-    pending = session.info.pop(PENDING_KEY, [])
-    bus = session.info.get(BUS_KEY)
-    if bus is None:
-        return
-    for topic, event_ in pending:
-        bus.publish_threadsafe(topic, event_)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(PENDING_KEY, None)
 
 
 def next_seq(session: Session, *, conversation_id: str) -> int:
@@ -171,52 +149,3 @@ def messages_after(
         .limit(limit)
     ).all()
     return [message_dict(message, agent_name=name) for message, name in rows]
-
-
-def state_event(session: Session, *, conversation: Conversation, clock: Any = None) -> dict[str, Any]:
-    """The `state` event / API view of a conversation: state, queue position, wait, agent name."""
-    from handoff import queue  # queue builds on this module
-    from handoff.clock import SystemClock
-
-    data: dict[str, Any] = {
-        "type": "state",
-        "state": conversation.state,
-        "queue_position": None,
-        "estimated_wait_s": None,
-    }
-    if conversation.state == ConversationState.QUEUED:
-        found = queue.position_and_wait(session, conversation_id=conversation.id, clock=clock or SystemClock())
-        if found is not None:
-            data["queue_position"], data["estimated_wait_s"] = found
-    if conversation.state == ConversationState.ASSIGNED and conversation.assigned_agent_id is not None:
-        agent = session.get(Agent, conversation.assigned_agent_id)
-        data["agent_name"] = agent.display_name if agent is not None else None
-    return data
-
-
-def change_state(
-    session: Session,
-    *,
-    conversation: Conversation,
-    target: ConversationState | str,
-    actor_type: str,
-    actor_id: str | int | None,
-    reason: str | None = None,
-) -> None:
-    """Move along the state machine (or raise IllegalTransition), audit it, publish a `state` event."""
-    current = conversation.state
-    check_transition(conversation.id, current, target)
-    conversation.state = str(ConversationState(target))
-    audit.record(
-        session,
-        actor_type=actor_type,
-        actor_id=actor_id,
-        conversation_id=conversation.id,
-        action="state_changed",
-        from_state=current,
-        to_state=conversation.state,
-        detail={"reason": reason} if reason else None,
-    )
-    publish_after_commit(
-        session, conversation_topic(conversation.id), state_event(session, conversation=conversation)
-    )

@@ -10,15 +10,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handoff import queue, texts
-from handoff.bus import AGENTS_TOPIC
-from handoff.conversations import append_message, get_conversation, publish_after_commit
+from handoff import texts
+from handoff.borrower.turns import put_in_queue
+from handoff.borrower.views import conversation_view, transcript
+from handoff.conversations import place
+from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import ConflictError, InvalidInputError
+from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask_text
+from handoff.queue import entries
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
-from handoff.turns import put_in_queue
-from handoff.views import conversation_view, transcript
 
 SUMMARIES = {
     HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
@@ -68,7 +71,7 @@ async def request_person(svc: Services, *, conversation_id: str, reason: str) ->
 def _leave(session: Session, *, conversation_id: str, svc: Services) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state in (ConversationState.QUEUED, ConversationState.ASSIGNED):
-        queue.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
+        entries.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
         append_message(
             session,
             conversation_id=conversation_id,
@@ -76,7 +79,7 @@ def _leave(session: Session, *, conversation_id: str, svc: Services) -> dict[str
             text=texts.text("left_queue", conversation.lang),
         )
         publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-        queue.notify_positions(session, clock=svc.clock)
+        place.notify_positions(session, clock=svc.clock)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
 
 
@@ -112,7 +115,7 @@ def _callback(
     lang = conversation.lang
     masked_contact = mask_contact(method, contact)
     preferred = mask_text(preferred_time.strip())
-    ticket = queue.create_callback(
+    ticket = entries.create_callback(
         session,
         conversation=conversation,
         contact_method=method,
@@ -121,7 +124,7 @@ def _callback(
         clock=svc.clock,
         summary="Callback requested. Transcript attached.",
     )
-    entry = queue.active_entry(session, conversation_id=conversation_id)
+    entry = entries.active_entry(session, conversation_id=conversation_id)
     if entry is not None and not entry.packet:
         entry.packet = {
             "reason": entry.reason,
@@ -143,7 +146,7 @@ def _callback(
         payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id}},
     )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-    queue.notify_positions(session, clock=svc.clock)
+    place.notify_positions(session, clock=svc.clock)
     view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
     return {
         "ticket_id": ticket.id,

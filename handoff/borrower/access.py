@@ -1,27 +1,23 @@
 """Who may reach a borrower conversation: the holder of its bearer token.
 
 A conversation's token hash is written once, when the conversation is created, and conversations are
-never deleted, so each replica keeps the hashes it has read (bounded; the least recently used goes
-first) and checks a returning borrower's token without a database round trip. A borrower turn costs
+never deleted, so each replica keeps the hashes it has read (`handoff.infra.token_cache`) and checks
+a returning borrower's token without a database round trip. A borrower turn costs
 one transaction fewer that way. A wrong token and an unknown id still look the same to the caller.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.conversations import hash_token
+from handoff.conversations.records import hash_token
 from handoff.errors import ForbiddenError, UnauthorizedError
 from handoff.models import Conversation
-
-if TYPE_CHECKING:
-    from handoff.services import Services
+from handoff.services import Services
 
 NO_HASH = "0" * 64  # compared against when the id is unknown, so both failures take the same time
 
@@ -31,29 +27,6 @@ class ConversationRef:
     """A conversation the request's token reaches; handlers read its current state themselves."""
 
     id: str
-
-
-class TokenHashes:
-    """conversation id -> stored token hash, at most `capacity` of them."""
-
-    def __init__(self, capacity: int = 50_000) -> None:
-        self._capacity = capacity
-        self._hashes: OrderedDict[str, str] = OrderedDict()
-
-    def get(self, conversation_id: str) -> str | None:
-        found = self._hashes.get(conversation_id)
-        if found is not None:
-            self._hashes.move_to_end(conversation_id)
-        return found
-
-    def put(self, conversation_id: str, token_hash: str) -> None:
-        self._hashes[conversation_id] = token_hash
-        self._hashes.move_to_end(conversation_id)
-        while len(self._hashes) > self._capacity:
-            self._hashes.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._hashes)
 
 
 def _stored_hash(session: Session, conversation_id: str) -> str | None:

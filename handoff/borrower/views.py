@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handoff import queue
-from handoff.clock import Clock, as_utc
 from handoff.config import Settings
-from handoff.conversations import messages_after, state_event
+from handoff.conversations.lifecycle import state_event
+from handoff.conversations.records import messages_after
+from handoff.infra.clock import Clock, as_utc
 from handoff.models import Conversation
+from handoff.queue import entries
 from handoff.services import Services
 from handoff.states import ConversationState
 
@@ -22,7 +23,7 @@ def conversation_view(
     view.pop("type")
     waiting_s = None
     if conversation.state == ConversationState.QUEUED:
-        entry = queue.active_entry(session, conversation_id=conversation.id)
+        entry = entries.active_entry(session, conversation_id=conversation.id)
         if entry is not None:
             waiting_s = max(0, int((clock.now() - as_utc(entry.enqueued_at)).total_seconds()))
     return {

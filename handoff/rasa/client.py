@@ -36,7 +36,7 @@ import aiohttp
 import httpx
 
 from handoff.errors import BotUnavailableError
-from handoff.rasa_pool import COOL_DOWN_S, RasaPool
+from handoff.rasa.pool import COOL_DOWN_S, RasaPool
 
 log = logging.getLogger(__name__)
 

@@ -20,20 +20,19 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handoff import queue, texts
-from handoff.bus import AGENTS_TOPIC, conversation_topic
-from handoff.business_hours import describe_business_hours, parse_business_hours
-from handoff.conversations import (
-    append_message,
-    get_conversation,
-    publish_after_commit,
-)
+from handoff import texts
+from handoff.borrower.views import transcript, turn_result
+from handoff.conversations import place
+from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import BotUnavailableError, ConflictError
+from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
+from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask
 from handoff.models import Conversation, Message, QueueEntry
+from handoff.queue import entries
+from handoff.queue.hours import describe_business_hours, parse_business_hours
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
-from handoff.views import transcript, turn_result
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ def _store_borrower(
         session.execute(
             update(QueueEntry)
             .where(
-                QueueEntry.conversation_id == conversation_id, QueueEntry.status.in_(queue.ACTIVE_STATUSES)
+                QueueEntry.conversation_id == conversation_id, QueueEntry.status.in_(entries.ACTIVE_STATUSES)
             )
             .values(last_borrower_msg_at=svc.clock.now())
         )
@@ -128,7 +127,7 @@ def put_in_queue(
     priority = priority if priority in set(Priority) else Priority.NORMAL
     lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
     was_waiting = conversation.state == ConversationState.QUEUED
-    entry = queue.enqueue(
+    entry = entries.enqueue(
         session,
         conversation=conversation,
         packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
@@ -147,7 +146,7 @@ def put_in_queue(
                 sender=Sender.SYSTEM,
                 text=texts.text("queued", lang),
             )
-        if not queue.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
+        if not entries.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
             hours = parse_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ)
             notice = (
                 texts.text("nobody_online", lang)
@@ -168,7 +167,7 @@ def put_in_queue(
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
     # Its own `state` event (position, wait) went out with the move to the queue; everyone behind it
     # moves down one place.
-    queue.notify_positions(session, clock=svc.clock, behind=conversation.id)
+    place.notify_positions(session, clock=svc.clock, behind=conversation.id)
     return entry
 
 

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff import turns, views, waiting
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
-from handoff.api.schemas import CallbackOut, ConversationView, MessagesPage, TurnResult
-from handoff.conversations import LANGS, create_conversation, get_conversation, messages_after
-from handoff.errors import InvalidInputError, MessageTooLongError, error_responses
+from handoff.api.errors import error_responses
+from handoff.api.schemas.borrower import CallbackOut, ConversationView, MessagesPage, TurnResult
+from handoff.borrower import turns, views, waiting
+from handoff.conversations.records import LANGS, create_conversation, get_conversation, messages_after
+from handoff.errors import InvalidInputError, MessageTooLongError
 from handoff.states import HandoffReason
 
 router = APIRouter(

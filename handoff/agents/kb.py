@@ -12,13 +12,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from handoff.errors import HandoffError, NotFoundError
+from handoff.errors import NotFoundError, UnavailableError
 
 FAQ_ID = re.compile(r"^[a-z0-9-]{1,80}$")
 
 
-class KBUnavailableError(HandoffError):
-    status_code = 503
+class KBUnavailableError(UnavailableError):
     code = "kb_unavailable"
 
 
