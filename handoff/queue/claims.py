@@ -83,6 +83,12 @@ def held_entry(session: Session, *, conversation_id: str, agent: Agent, holder_o
     return entry
 
 
+def restart_sla_clock(clock: Clock) -> dict[str, Any]:
+    """The entry columns that make the first-reply SLA clock run again from now."""
+    return {"sla_clock_started_at": clock.now(), "first_agent_reply_at": None, "sla_warned_at": None,
+            "sla_breached_at": None}
+
+
 def _check_capacity(session: Session, *, agent: Agent) -> None:
     if load_count(session, agent_id=agent.id) >= agent.max_concurrent:
         raise AtCapacityError(f"agent {agent.username} already holds {agent.max_concurrent} chats", target_id=agent.id)
@@ -228,9 +234,12 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
 
 def release(
     session: Session, *, entry_id: int, actor_type: str, actor_id: int | None, holder_id: int | None,
-    reason: str,
+    reason: str, clock: Clock,
 ) -> QueueEntry:
-    """Put a held chat back in the queue (keeps its original place). `holder_id` None = any holder."""
+    """Put a held chat back in the queue (keeps its original place). `holder_id` None = any holder.
+
+    The first-reply SLA clock starts again now: the borrower waits for a person anew, whatever the
+    previous holder said, so the chat gets its warning and breach like a fresh one."""
     entry = get_entry(session, entry_id=entry_id)
     lock_conversation(session, conversation_id=entry.conversation_id)
     where = [QueueEntry.status == QueueStatus.ASSIGNED]
@@ -245,6 +254,7 @@ def release(
             "assigned_agent_id": None,
             "assigned_at": None,
             "requeue_count": QueueEntry.requeue_count + 1,
+            **restart_sla_clock(clock),
         },
     )
     if not won:
