@@ -25,6 +25,7 @@ from handoff.queue.errors import (
     AtCapacityError,
     NotAssignedError,
     NotHolderError,
+    WrongLanguageError,
 )
 from handoff.states import ConversationState, QueueStatus, Role
 
@@ -66,6 +67,16 @@ def get_entry(session: Session, *, entry_id: int) -> QueueEntry:
     if entry is None:
         raise NotFoundError(f"queue entry {entry_id} does not exist", target_id=entry_id)
     return entry
+
+
+def check_language(entry: QueueEntry, *, agent: Agent) -> None:
+    """Every path that gives a chat to a person (claim, take next, transfer, callback) checks that
+    the person takes the chat's language; supervisors' oversight does not extend to talking."""
+    if entry.lang not in agent_languages(agent):
+        raise WrongLanguageError(
+            f"queue entry {entry.id} is in {entry.lang!r}; {agent.username} takes {agent.languages!r}",
+            target_id=entry.id,
+        )
 
 
 def held_entry(session: Session, *, conversation_id: str, agent: Agent, holder_only: bool = False) -> QueueEntry:
@@ -161,6 +172,7 @@ def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> Que
     entry = get_entry(session, entry_id=entry_id)
     if entry.status != QueueStatus.WAITING:
         raise AlreadyClaimedError(f"queue entry {entry_id} is {entry.status}, not waiting")
+    check_language(entry, agent=agent)
     _check_capacity(session, agent=agent)
     lock_conversation(session, conversation_id=entry.conversation_id)
     return _assign(session, entry=entry, agent=agent, actor=agent, clock=clock)
@@ -204,6 +216,7 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
     lock_conversation(session, conversation_id=entry.conversation_id)
     if to_agent.role not in (Role.AGENT, Role.SUPERVISOR) or to_agent.status != "online":
         raise AgentUnavailableError(f"agent {to_agent.username} is not online to take chats")
+    check_language(entry, agent=to_agent)
     _check_capacity(session, agent=to_agent)
     if entry.status == QueueStatus.WAITING:
         if not is_supervisor(actor):
@@ -300,15 +313,20 @@ def finish(
 
 
 def complete_callback(session: Session, *, entry_id: int, actor: Agent, clock: Clock) -> QueueEntry:
-    """An agent has called the borrower back: the ticket and its entry are done."""
+    """An agent has called the borrower back: the ticket and its entry are done.
+
+    Only an agent who may see the open callback (its language) may mark it done, and doing so grants
+    nothing: the entry gets no holder, so the transcript stays as closed to that agent as before. Who
+    called back is in the audit row."""
     entry = get_entry(session, entry_id=entry_id)
+    if entry.status == QueueStatus.CALLBACK:
+        check_language(entry, agent=actor)
     lock_conversation(session, conversation_id=entry.conversation_id)
     won = _conditional_update(
         session,
         entry,
         [QueueEntry.status == QueueStatus.CALLBACK],
-        {"status": QueueStatus.DONE, "closed_at": clock.now(), "resolution_code": "callback_done",
-         "assigned_agent_id": actor.id},
+        {"status": QueueStatus.DONE, "closed_at": clock.now(), "resolution_code": "callback_done"},
     )
     if not won:
         raise NotAssignedError(f"queue entry {entry_id} is not an open callback")
