@@ -7,6 +7,7 @@ import argparse
 import gc
 import logging
 import sys
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -26,6 +27,14 @@ def _settings() -> Settings:
             name = ".".join(str(p) for p in err["loc"]) or "settings"
             print(f"configuration error: {name}: {err['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy-header options from FORWARDED_ALLOW_IPS (empty: the peer is the client)."""
+    allowed = settings.FORWARDED_ALLOW_IPS.strip()
+    if not allowed:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": allowed}
 
 
 def serve(argv: list[str]) -> int:
@@ -51,8 +60,10 @@ def serve(argv: list[str]) -> int:
     print(f"conversation service: http://{shown}:{port}/  (health: /healthz, API docs: /docs)", flush=True)
     # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
     # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
-    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False,
-                ws_per_message_deflate=False)
+    # Forwarded client addresses only from the configured proxies: anyone else could write the header
+    # and pick the address that the per-address limits count.
+    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(),
+                ws_per_message_deflate=False, **proxy_options(settings))
     return 0
 
 

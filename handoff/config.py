@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     SLA_FIRST_REPLY_S: int = Field(120, ge=1, description="queued chat must get a first agent reply within")
     SLA_WARNING_FRACTION: float = Field(0.75, gt=0, lt=1, description="warn at this fraction of the SLA")
     AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
+    LOGIN_ATTEMPTS_PER_USERNAME_PER_MIN: int = Field(
+        10, ge=1, description="agent login attempts per username (wrong guesses lock that name, not others)"
+    )
+    LOGIN_ATTEMPTS_PER_ADDRESS_PER_MIN: int = Field(
+        60, ge=1, description="agent login attempts per client address (behind a proxy: see FORWARDED_ALLOW_IPS)"
+    )
+    FORWARDED_ALLOW_IPS: str = Field(
+        "",
+        description="proxies whose X-Forwarded-For/-Proto are trusted (comma-separated addresses or networks, "
+        "'*' = any); empty = none, the peer address is the client",
+    )
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
     AGENT_MAX_CONCURRENT: int = Field(3, ge=1, description="default chats one agent holds at once")

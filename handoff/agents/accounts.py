@@ -5,6 +5,7 @@ A session token is random, shown to the browser once (cookie) and stored only as
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -30,6 +31,13 @@ class AgentAccountError(ValueError):
 
 def _hasher() -> PasswordHasher:
     return PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash with the current parameters that no password matches, computed on first use only (hashing
+    it per unknown username made those logins cost two argon2 operations against one)."""
+    return _hasher().hash(secrets.token_urlsafe(32))
 
 
 def hash_token(token: str) -> str:
@@ -84,9 +92,9 @@ def authenticate(session: Session, *, username: str, password: str) -> Agent | N
     agent = session.scalar(select(Agent).where(Agent.username == username))
     hasher = _hasher()
     if agent is None:
-        # Same work as a real check, so response time does not reveal which usernames exist.
+        # One verify, as for a real account, so response time does not reveal which usernames exist.
         try:
-            hasher.verify(hasher.hash("x" * 12), password)
+            hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         return None
