@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from handoff import audit
 from handoff.conversations.lifecycle import change_state
 from handoff.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from handoff.infra import db
 from handoff.infra.clock import Clock
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
 from handoff.queue.errors import (
@@ -101,6 +102,11 @@ def restart_sla_clock(clock: Clock) -> dict[str, Any]:
 
 
 def _check_capacity(session: Session, *, agent: Agent) -> None:
+    """Refuse a chat past the agent's limit. On PostgreSQL two claims by one agent at once would both
+    count the old load, so the count runs under a per-agent advisory lock held to the end of the
+    transaction (an advisory lock, not the agent row: the SLA pass updates agent rows before it locks
+    conversations, and claims lock the conversation first). SQLite's writers are serialised anyway."""
+    db.advisory_lock(session, db.LOCK_AGENT_CAPACITY, agent.id)
     if load_count(session, agent_id=agent.id) >= agent.max_concurrent:
         raise AtCapacityError(f"agent {agent.username} already holds {agent.max_concurrent} chats", target_id=agent.id)
 
@@ -173,8 +179,8 @@ def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> Que
     if entry.status != QueueStatus.WAITING:
         raise AlreadyClaimedError(f"queue entry {entry_id} is {entry.status}, not waiting")
     check_language(entry, agent=agent)
+    lock_conversation(session, conversation_id=entry.conversation_id)  # always before the capacity lock
     _check_capacity(session, agent=agent)
-    lock_conversation(session, conversation_id=entry.conversation_id)
     return _assign(session, entry=entry, agent=agent, actor=agent, clock=clock)
 
 
