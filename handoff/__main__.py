@@ -1,5 +1,6 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
-`python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`)."""
+`python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`); the account and
+data-lifecycle commands (disable-agent, reset-password, purge, erase-conversation, ...) are in `handoff.admin_cli`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import uvicorn
 from pydantic import ValidationError
 
+from handoff import admin_cli
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
@@ -98,14 +100,17 @@ def create_agent(argv: list[str], settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m handoff {serve,create-agent} [options]")
+        print(f"usage: python -m handoff {{serve,create-agent,{','.join(admin_cli.COMMANDS)}}} [options]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
         return serve(rest)
     if command == "create-agent":
         return create_agent(rest, _settings())
-    print(f"unknown command {command!r}; expected serve or create-agent", file=sys.stderr)
+    if command in admin_cli.COMMANDS:
+        return admin_cli.run(argv, _settings())
+    print(f"unknown command {command!r}; expected serve, create-agent or {', '.join(admin_cli.COMMANDS)}",
+          file=sys.stderr)
     return 2
 
 

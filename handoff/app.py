@@ -2,7 +2,7 @@
 
 Nothing happens at import. The lifespan migrates the database, creates the shared clients
 (`Services`: bus, HTTP client for Rasa, Redis, locks, rate limiter, clock) and starts the
-background loop of the agent side (the SLA clock). Every router is wired in explicitly.
+background loops: the SLA clock of the agent side and the retention purge. Every router is wired in explicitly.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.privacy import retention
 from handoff.queue import sla
 from handoff.rasa.client import RasaClient, action_server_health
+from handoff.rasa.tracker_store import TrackerStore
 from handoff.services import Services
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,11 @@ def create_app(
             limiter=RateLimiter(redis),
             redis=redis,
         )
-        tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
+        tracker = TrackerStore(settings.RASA_TRACKER_DB_URL) if settings.RASA_TRACKER_DB_URL else None
+        tasks = [
+            asyncio.create_task(sla.run_forever(app.state.services), name="sla"),
+            asyncio.create_task(retention.run_forever(app.state.services, tracker), name="retention"),
+        ]
         try:
             yield
         finally:
@@ -105,6 +111,8 @@ def create_app(
             await http.aclose()
             await app.state.services.rasa.aclose()
             await bus.stop()
+            if tracker is not None:
+                tracker.close()
             if redis is not None:
                 await redis.aclose()
             if owns_engine:

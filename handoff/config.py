@@ -83,6 +83,22 @@ class Settings(BaseSettings):
     )
     BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    RASA_TRACKER_DB_URL: str | None = Field(
+        None,
+        description="SQLAlchemy URL of Rasa's SQL tracker store (make run: sqlite:///var/rasa/tracker.db), for "
+        "retention and erasure of tracker events; unset: the tracker store is not touched",
+    )
+    RETENTION_MESSAGES_DAYS: int = Field(
+        0, ge=0, description="erase conversations silent this long (messages, notes, queue; audit anonymised); 0 = keep"
+    )
+    RETENTION_CALLBACKS_DAYS: int = Field(0, ge=0, description="delete callback requests done this long ago; 0 = keep")
+    RETENTION_CLIENT_ADDR_DAYS: int = Field(
+        0, ge=0, description="forget the client address of conversations this old; 0 = keep"
+    )
+    RETENTION_TRACKER_DAYS: int = Field(
+        0, ge=0, description="delete Rasa tracker events of conversations silent this long; 0 = keep"
+    )
+    RETENTION_PURGE_INTERVAL_S: int = Field(3600, ge=10, description="how often the retention purge runs")
 
     @field_validator("RASA_URL")
     @classmethod

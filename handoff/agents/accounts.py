@@ -52,6 +52,16 @@ def parse_languages(value: str) -> str:
     return ",".join(dict.fromkeys(langs))
 
 
+def hash_password(password: str) -> str:
+    check_password(password)
+    return _hasher().hash(password)
+
+
+def check_password(password: str) -> None:
+    if len(password) < 8:
+        raise AgentAccountError("--password must be at least 8 characters")
+
+
 def create_agent(
     session: Session,
     *,
@@ -64,8 +74,7 @@ def create_agent(
 ) -> Agent:
     if not username or len(username) > USERNAME_MAX or not username.replace("_", "").replace(".", "").isalnum():
         raise AgentAccountError("--username must be 1-64 letters, digits, '.' or '_'")
-    if len(password) < 8:
-        raise AgentAccountError("--password must be at least 8 characters")
+    check_password(password)
     if role not in {r.value for r in Role}:
         raise AgentAccountError("--role must be agent, supervisor or admin")
     if session.scalar(select(Agent.id).where(Agent.username == username)) is not None:
@@ -102,6 +111,8 @@ def authenticate(session: Session, *, username: str, password: str) -> Agent | N
         hasher.verify(agent.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
+    if agent.disabled_at is not None:
+        return None  # checked after the verify: a disabled account costs the same time as any other
     if hasher.check_needs_rehash(agent.password_hash):
         agent.password_hash = hasher.hash(password)
     return agent
@@ -130,7 +141,8 @@ def agent_for_token(session: Session, *, token: str, clock: Clock) -> Agent | No
     if as_utc(row.expires_at) <= clock.now():
         session.delete(row)
         return None
-    return session.get(Agent, row.agent_id)
+    agent = session.get(Agent, row.agent_id)
+    return None if agent is None or agent.disabled_at is not None else agent
 
 
 def end_session(session: Session, *, token: str, agent: Agent) -> None:
