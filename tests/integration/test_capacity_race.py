@@ -34,7 +34,7 @@ from handoff.queue import claims
 pytestmark = pytest.mark.integration
 
 THREADS = 8
-ROUNDS = 40
+ROUNDS = 25
 
 
 def _held(engine: Engine, agent_id: int) -> int:
