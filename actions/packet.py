@@ -54,16 +54,17 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def merge_candidates(previous: Sequence[dict[str, Any]] | None, hits: Sequence[dict[str, Any]]) -> list[dict]:
+def merge_candidates(previous: Sequence[dict[str, Any]] | None, hits: Sequence[dict[str, Any]]) -> list[FaqCandidate]:
     """FAQ candidates tried so far (id, title, score, source), best score per id, most recent last."""
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[str, FaqCandidate] = {}
     for item in [*(previous or []), *hits]:
         if not isinstance(item, dict) or "id" not in item:
             continue
         old = merged.pop(item["id"], None)
         if old is not None and float(old.get("score", 0)) > float(item.get("score", 0)):
             item = {**item, "score": old["score"]}
-        merged[item["id"]] = {k: item.get(k) for k in ("id", "title", "score", "source")}
+        merged[item["id"]] = {"id": item["id"], "title": item.get("title"), "score": item.get("score"),
+                              "source": item.get("source")}
     return list(merged.values())[-MAX_CANDIDATES:]
 
 
@@ -79,7 +80,7 @@ def priority_for(reason: str, topics: Sequence[str], turns: Sequence[UserTurn]) 
 
 def summarize(
     *, lang: str, reason: str, trigger: str | None, topics: Sequence[str], last_text: str,
-    candidates: Sequence[dict[str, Any]], previous_note: str | None,
+    candidates: Sequence[FaqCandidate], previous_note: str | None,
 ) -> str:
     """A short summary in the conversation's language, for the agent's queue view."""
     labels = _LABELS.get(lang, _LABELS["en"])

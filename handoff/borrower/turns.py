@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType, Priority
+from contract.packet import HandoffPacket
 from handoff import texts
 from handoff.borrower.views import transcript, turn_result
 from handoff.conversations import place
@@ -114,7 +115,7 @@ def put_in_queue(
     session: Session,
     *,
     conversation: Conversation,
-    packet: dict[str, Any],
+    packet: HandoffPacket | dict[str, Any],
     svc: Services,
     announce: bool = True,
 ) -> QueueEntry:

@@ -27,6 +27,7 @@ from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
 from handoff.queue import claims, entries
+from handoff.queue.errors import NotAssignedError, NotHolderError
 from handoff.services import Services
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.texts import button
@@ -101,7 +102,7 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
                 session, entry_id=entry.id, actor_type="system", actor_id=None,
                 holder_id=entry.assigned_agent_id, reason=reason,
             )
-        except (claims.NotAssignedError, claims.NotHolderError):
+        except (NotAssignedError, NotHolderError):
             continue  # changed meanwhile
         lang = _conversation_lang(session, entry.conversation_id)
         append_message(
