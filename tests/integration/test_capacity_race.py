@@ -21,7 +21,6 @@ import pytest
 from agent_support import make_agent, tx, waiting_chat
 from scratch_db import postgres_scratch_database
 from sqlalchemy import Engine, create_engine, func, inspect, select, text
-from test_claim_race import race_engine  # noqa: F401 - fixture (SQLite and PostgreSQL)
 
 from handoff.agents import operations
 from handoff.errors import HandoffError

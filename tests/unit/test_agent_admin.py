@@ -8,7 +8,7 @@ from pathlib import Path
 from agent_support import PASSWORD, make_agent, make_settings, tx, waiting_chat
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from test_agents_api import api, clock, login  # noqa: F401 - fixtures
+from test_agents_api import login
 
 from handoff import admin_cli
 from handoff.infra import db

@@ -8,11 +8,11 @@ import pytest
 from agent_support import make_agent, tx, waiting_chat
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from test_agents_api import api, clock, login  # noqa: F401 - fixtures
+from test_agents_api import login
 
 from handoff.agents import chat, operations
-from handoff.infra.clock import FakeClock
 from handoff.errors import ForbiddenError
+from handoff.infra.clock import FakeClock
 from handoff.models import AuditEvent, Conversation, QueueEntry
 from handoff.queue import claims, entries
 

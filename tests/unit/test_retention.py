@@ -22,8 +22,8 @@ from handoff.privacy import retention
 from handoff.rasa.tracker_store import TrackerStore
 
 DAYS = 30
-RETAIN = dict(RETENTION_MESSAGES_DAYS=DAYS, RETENTION_CALLBACKS_DAYS=DAYS, RETENTION_CLIENT_ADDR_DAYS=DAYS,
-              RETENTION_TRACKER_DAYS=DAYS)
+RETAIN = {"RETENTION_MESSAGES_DAYS": DAYS, "RETENTION_CALLBACKS_DAYS": DAYS, "RETENTION_CLIENT_ADDR_DAYS": DAYS,
+          "RETENTION_TRACKER_DAYS": DAYS}
 
 
 def later(days: float) -> FakeClock:
