@@ -32,6 +32,7 @@ from handoff.clock import Clock, SystemClock
 from handoff.config import Settings
 from handoff.errors import register_error_handlers
 from handoff.locks import TurnLocks
+from handoff.masking import policy_from_settings
 from handoff.rasa_client import RasaClient, action_server_health
 from handoff.ratelimit import RateLimiter
 from handoff.services import Services
@@ -113,6 +114,7 @@ def create_app(
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            mask_policy=policy_from_settings(settings),
         )
         tasks = []
         for name in OPTIONAL_LOOPS:

@@ -29,9 +29,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from handoff.config import Settings
 from handoff.pii import codes, numbers, phones
-from handoff.pii.allow import AllowList
+from handoff.pii.allow import AllowList, published_values
 from handoff.pii.normalize import SEP_CHARS, Normalized, normalize
 from handoff.pii.span import Span
 
@@ -52,6 +54,16 @@ class MaskPolicy:
 
 
 DEFAULT_POLICY = MaskPolicy()
+
+
+def policy_from_settings(settings: Settings) -> MaskPolicy:
+    """MASK_ALLOW plus the FAQ's own phone numbers and e-mail addresses (read once, at start-up)."""
+    faq_dir = settings.MASK_ALLOW_FAQ_DIR
+    published = published_values(Path(faq_dir), settings.mask_faq_regions) if faq_dir else []
+    return MaskPolicy(
+        allow=AllowList.build(entries=settings.mask_allow, published=published),
+        regions=settings.mask_phone_regions,
+    )
 
 
 @dataclass(frozen=True)
@@ -115,33 +127,38 @@ def may_continue(text: str) -> bool:
     return _CONTINUES.match(normalize(text[:24]).text) is not None
 
 
+def _clip(span: Span, lo: int, hi: int, *, to: int = 0) -> Span:
+    """The part of `span` within [lo, hi), moved so that `lo` falls on `to`."""
+    return Span(max(span.start, lo) - lo + to, min(span.end, hi) - lo + to, span.kind, span.replacement)
+
+
 def mask_continuing(text: str, *, earlier: Sequence[str], policy: MaskPolicy = DEFAULT_POLICY) -> Continued:
     """Mask `text`, the borrower's next message after `earlier` (their previous messages as stored,
     oldest first). A number that begins at the end of an earlier message and ends in this one is
-    masked in both: its part in this message by the number's replacement, its part in the earlier
-    one likewise (returned in `earlier`, for the caller to store). Pure: no state is kept here."""
+    masked in both: in this message by the number's replacement, and its part in the earlier one
+    likewise (returned in `earlier`, for the caller to store). Pure: no state is kept here."""
     alone = find_spans(text, policy)
     parts = [e[-TAIL_CHARS:] for e in earlier[-TAIL_MESSAGES:]]
     if not parts or not may_continue(text):
         return Continued(_render(text, alone), tuple(earlier))
     joined = "".join(p + "\n" for p in parts)
-    offset = len(joined)
-    crossing = [s for s in find_spans(joined + text, policy) if s.start < offset < s.end]
-    if not crossing:
-        return Continued(_render(text, alone), tuple(earlier))
-    heads = [Span(0, s.end - offset, s.kind, s.replacement) for s in crossing]
-    spans = heads + [s for s in alone if not any(s.overlaps(h) for h in heads)]
+    offset, end = len(joined), len(joined) + len(text)
+    together = find_spans(joined + text, policy)
+    crossing = [s for s in together if s.start < offset < s.end]
+    spans = [_clip(s, offset, end) for s in crossing]
+    # Then what the new text holds alone, and what it holds only with the earlier words as context
+    # ("my SSN is" + "123456789").
+    for span in [*alone, *(_clip(s, offset, end) for s in together if s.start >= offset)]:
+        if not any(span.overlaps(t) for t in spans):
+            spans.append(span)
+    masked = _render(text, sorted(spans, key=lambda s: s.start))
     fixed = list(earlier)
-    start = 0
-    first = len(earlier) - len(parts)
-    for k, part in enumerate(parts):
-        base = len(fixed[first + k]) - len(part)  # where `part` begins in its message
-        cuts = [
-            Span(base + max(s.start, start) - start, base + min(s.end, start + len(part)) - start, s.kind, s.replacement)
-            for s in crossing
-            if s.start < start + len(part) and s.end > start
-        ]
+    lo = 0
+    for k, part in zip(range(len(earlier) - len(parts), len(earlier)), parts, strict=True):
+        hi = lo + len(part)
+        at = len(fixed[k]) - len(part)  # where `part` begins in its message
+        cuts = [_clip(s, lo, hi, to=at) for s in crossing if s.start < hi and s.end > lo]
         if cuts:
-            fixed[first + k] = _render(fixed[first + k], cuts).text
-        start += len(part) + 1
-    return Continued(_render(text, sorted(spans, key=lambda s: s.start)), tuple(fixed))
+            fixed[k] = _render(fixed[k], cuts).text
+        lo = hi + 1  # the line break that joins the parts
+    return Continued(masked, tuple(fixed))

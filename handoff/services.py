@@ -17,6 +17,7 @@ from handoff.clock import Clock
 from handoff.config import Settings
 from handoff.db import session_scope, sqlite_writer_lock
 from handoff.locks import TurnLocks
+from handoff.masking import MaskPolicy
 from handoff.rasa_client import RasaClient
 from handoff.ratelimit import RateLimiter
 
@@ -35,6 +36,7 @@ class Services:
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.access
+    mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
 
     async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
         """Run `work(session)` in one transaction; bus events it queued are published after the commit.

@@ -14,13 +14,18 @@ LOAN_NUMBER_FORMAT = "NW-" + "8 digits (e.g. NW-20240117)"
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # NW, then 8 digits; any short run of separators after NW and between the digits (NW-2024-0117, NW_20240117).
-_LOAN = re.compile(rf"(?<![A-Za-z0-9])NW[{SEP_CHARS}]{{0,3}}((?:[0-9][{SEP_CHARS}]{{0,3}}){{7}}[0-9])(?![0-9])", re.I)
+_LOAN_SEP = rf"[{SEP_CHARS}]{{0,3}}"
+_LOAN = re.compile(
+    rf"(?<![A-Za-z0-9])NW{_LOAN_SEP}((?:[0-9]{_LOAN_SEP}){{7}}[0-9])(?![0-9])", re.IGNORECASE
+)
 # An IBAN: country, two check digits, then letters and digits, usually in groups of four.
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]*(?:[ \t-]{1,3}[A-Za-z0-9]+)*")
 _VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", re.IGNORECASE)
 # A VIN written in groups (1HGCM 82633 A004352, or split over two messages): capitals and digits only,
 # so that ordinary words and numbers never add up to one.
-_SPACED_VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{3,14}(?:[\s-]{1,3}[A-HJ-NPR-Z0-9]{3,14}){1,5}(?![A-Za-z0-9])")
+_SPACED_VIN = re.compile(
+    r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{3,14}(?:[\s-]{1,3}[A-HJ-NPR-Z0-9]{3,14}){1,5}(?![A-Za-z0-9])"
+)
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 _VIN_VALUES = {

@@ -44,7 +44,8 @@ class Group:
 
 def digit_runs(text: str) -> Iterator[list[Group]]:
     for run in _RUN.finditer(text):
-        yield [Group(run.start() + g.start(), run.start() + g.end(), g.group()) for g in _GROUP.finditer(run.group())]
+        at = run.start()
+        yield [Group(at + g.start(), at + g.end(), g.group()) for g in _GROUP.finditer(run.group())]
 
 
 # A rule looks at a stretch of whole groups (and the text around it) and returns (kind, replacement).
@@ -99,10 +100,11 @@ def _cn_id(norm: Normalized, groups: list[Group]) -> tuple[str, str] | None:
         return ("cn_id", "[ID]") if valid else None
     # The 15-digit form (issued until 2004) has no check character: region and birth date must hold,
     # and it must be written whole or grouped as region / birth date / serial.
-    if len(value) == 15 and value.isdigit() and tuple(len(g.digits) for g in groups) in _OLD_ID_SHAPES:
-        if _valid_date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12])) and _known_region(value[:6]):
-            return "cn_id", "[ID]"
-    return None
+    shape = tuple(len(g.digits) for g in groups)
+    if len(value) != 15 or not value.isdigit() or shape not in _OLD_ID_SHAPES:
+        return None
+    born = _valid_date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12]))
+    return ("cn_id", "[ID]") if born and _known_region(value[:6]) else None
 
 
 def _ssn(norm: Normalized, groups: list[Group]) -> tuple[str, str] | None:
