@@ -48,24 +48,27 @@ def digit_runs(text: str) -> Iterator[list[Group]]:
         yield [Group(at + g.start(), at + g.end(), g.group()) for g in _GROUP.finditer(run.group())]
 
 
-# A rule looks at a stretch of whole groups (and the text around it) and returns (kind, replacement).
-Rule = Callable[[Normalized, list[Group]], tuple[str, str] | None]
+# A rule looks at a stretch of whole groups, its digits and the text around it; it returns (kind,
+# replacement) or None. Rules check lengths first: they run for every stretch of every digit run.
+Rule = Callable[[Normalized, list[Group], str], tuple[str, str] | None]
 
 
-def _stretches(norm: Normalized, rule: Rule) -> Iterator[Span]:
-    """The longest stretch of whole groups the rule accepts, left to right, without overlap."""
+def _stretches(norm: Normalized, rule: Rule, lengths: range | tuple[int, ...]) -> Iterator[Span]:
+    """The longest stretch of whole groups the rule accepts, left to right, without overlap; the
+    rule only sees stretches of one of the `lengths` (in digits)."""
     for groups in digit_runs(norm.text):
         i = 0
         while i < len(groups):
-            ends = []
-            size = 0
+            prefixes = []
+            digits = ""
             for j in range(i, len(groups)):
-                size += len(groups[j].digits)
-                if size > MAX_DIGITS:
+                digits += groups[j].digits
+                if len(digits) > MAX_DIGITS:
                     break
-                ends.append(j)
-            for j in reversed(ends):
-                found = rule(norm, groups[i : j + 1])
+                if len(digits) in lengths:
+                    prefixes.append((j, digits))
+            for j, digits in reversed(prefixes):
+                found = rule(norm, groups[i : j + 1], digits)
                 if found is not None:
                     start, end = norm.raw_span(groups[i].start, groups[j].end)
                     yield Span(start, end, *found)
@@ -77,6 +80,10 @@ def _stretches(norm: Normalized, rule: Rule) -> Iterator[Span]:
 
 def _digits(groups: list[Group]) -> str:
     return "".join(g.digits for g in groups)
+
+
+def _shape(groups: list[Group]) -> tuple[int, ...]:
+    return tuple(len(g.digits) for g in groups)
 
 
 def _valid_date(year: int, month: int, day: int) -> bool:
@@ -91,8 +98,10 @@ def _known_region(code: str) -> bool:
     return any("county" in props for _, props in numdb.get("cn/loc").info(code))
 
 
-def _cn_id(norm: Normalized, groups: list[Group]) -> tuple[str, str] | None:
-    value = _digits(groups).upper()
+def _cn_id(norm: Normalized, groups: list[Group], digits: str) -> tuple[str, str] | None:
+    if len(digits) not in (15, 18):
+        return None
+    value = digits.upper()
     if len(value) == 18 and value[:17].isdigit():
         valid = ric.calc_check_digit(value) == value[17] and _valid_date(
             int(value[6:10]), int(value[10:12]), int(value[12:14])
@@ -100,21 +109,18 @@ def _cn_id(norm: Normalized, groups: list[Group]) -> tuple[str, str] | None:
         return ("cn_id", "[ID]") if valid else None
     # The 15-digit form (issued until 2004) has no check character: region and birth date must hold,
     # and it must be written whole or grouped as region / birth date / serial.
-    shape = tuple(len(g.digits) for g in groups)
-    if len(value) != 15 or not value.isdigit() or shape not in _OLD_ID_SHAPES:
+    if len(value) != 15 or not value.isdigit() or _shape(groups) not in _OLD_ID_SHAPES:
         return None
     born = _valid_date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12]))
     return ("cn_id", "[ID]") if born and _known_region(value[:6]) else None
 
 
-def _ssn(norm: Normalized, groups: list[Group]) -> tuple[str, str] | None:
-    value = _digits(groups)
-    shape = tuple(len(g.digits) for g in groups)
-    if not value.isdigit() or not ssn.is_valid(value):
+def _ssn(norm: Normalized, groups: list[Group], digits: str) -> tuple[str, str] | None:
+    if len(digits) != 9 or not digits.isdigit():
         return None
-    if shape == (3, 2, 4) or (shape == (9,) and _SSN_CONTEXT.search(_before(norm, groups[0].start, 24))):
-        return "ssn", "[SSN]"
-    return None
+    shape = _shape(groups)
+    said = shape == (9,) and _SSN_CONTEXT.search(_before(norm, groups[0].start, 24)) is not None
+    return ("ssn", "[SSN]") if (shape == (3, 2, 4) or said) and ssn.is_valid(digits) else None
 
 
 def _looks_like_phone(norm: Normalized, start: int, digits: str) -> bool:
@@ -122,12 +128,11 @@ def _looks_like_phone(norm: Normalized, start: int, digits: str) -> bool:
     return (start > 0 and norm.text[start - 1] == "+") or re.fullmatch(r"861[3-9]\d{9}", digits) is not None
 
 
-def _card(norm: Normalized, groups: list[Group]) -> tuple[str, str] | None:
-    digits = _digits(groups)
-    if not (13 <= len(digits) <= 19 and digits.isdigit() and digits[0] != "0" and luhn.is_valid(digits)):
+def _card(norm: Normalized, groups: list[Group], digits: str) -> tuple[str, str] | None:
+    if not (13 <= len(digits) <= 19 and digits.isdigit() and digits[0] != "0"):
         return None
     # Card groups are 4-6 digits (the last may be shorter): two-digit groups are dates and times.
-    if any(len(g.digits) < 3 for g in groups[:-1]):
+    if any(len(g.digits) < 3 for g in groups[:-1]) or not luhn.is_valid(digits):
         return None
     if _looks_like_phone(norm, groups[0].start, digits):  # masked all the same, whatever the grouping
         return "phone", "[PHONE]"
@@ -139,15 +144,15 @@ def _before(norm: Normalized, start: int, width: int) -> str:
 
 
 def cn_ids(norm: Normalized) -> Iterator[Span]:
-    return _stretches(norm, _cn_id)
+    return _stretches(norm, _cn_id, (15, 18))
 
 
 def ssns(norm: Normalized) -> Iterator[Span]:
-    return _stretches(norm, _ssn)
+    return _stretches(norm, _ssn, (9,))
 
 
 def cards(norm: Normalized) -> Iterator[Span]:
-    return _stretches(norm, _card)
+    return _stretches(norm, _card, range(13, 20))
 
 
 def bank_accounts(norm: Normalized) -> Iterator[Span]:

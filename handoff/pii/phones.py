@@ -18,21 +18,22 @@ import phonenumbers
 from handoff.pii.normalize import SEP_CHARS, Normalized
 from handoff.pii.span import Span
 
-MIN_DIGITS = 6  # fewer digits in the whole text: no phone number to look for
+# Phone numbers have at least 6 digits in a row, give or take spaces, dashes, dots, brackets and a '+';
+# text without such a stretch is not given to the (slower) matcher.
+_CANDIDATE = re.compile(r"[0-9](?:[\s().+\-/]{0,3}[0-9]){5}")
 
 _CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ .-]?)?1[3-9]\d[ .-]?\d{4}[ .-]?\d{4}(?!\d)")
 _NANP = re.compile(r"(?<![\d+])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[ .-]?[2-9]\d{2}[ .-]?\d{4}(?!\d)")
 # libphonenumber reads one space, dash, dot or slash between digit groups; tabs, line breaks, several
 # spaces and underscores become one space for it (and for the patterns above).
 _ODD_SEPARATOR = re.compile(rf"(?<=[0-9])(?![ ./-][0-9])[{SEP_CHARS}]{{1,8}}(?=[0-9])")
-_DIGIT = re.compile(r"[0-9]")
 
 
 def _found(text: str, regions: Iterable[str]) -> Iterator[tuple[int, int]]:
     for pattern in (_CN_MOBILE, _NANP):
         for m in pattern.finditer(text):
             yield m.start(), m.end()
-    if len(_DIGIT.findall(text)) < MIN_DIGITS:
+    if not _CANDIDATE.search(text):
         return
     for region in regions:
         for match in phonenumbers.PhoneNumberMatcher(text, region):
