@@ -19,12 +19,13 @@ _LOAN = re.compile(
     rf"(?<![A-Za-z0-9])NW{_LOAN_SEP}((?:[0-9]{_LOAN_SEP}){{7}}[0-9])(?![0-9])", re.IGNORECASE
 )
 # An IBAN: country, two check digits, then letters and digits, usually in groups of four.
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]*(?:[ \t-]{1,3}[A-Za-z0-9]+)*")
+_GAP = rf"[{SEP_CHARS}]{{1,3}}"  # between the groups of an IBAN or a VIN
+_IBAN = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}[0-9]{{2}}[A-Za-z0-9]*(?:{_GAP}[A-Za-z0-9]+)*")
 _VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", re.IGNORECASE)
 # A VIN written in groups (1HGCM 82633 A004352, or split over two messages): capitals and digits only,
 # so that ordinary words and numbers never add up to one.
 _SPACED_VIN = re.compile(
-    r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{3,14}(?:[\s-]{1,3}[A-HJ-NPR-Z0-9]{3,14}){1,5}(?![A-Za-z0-9])"
+    rf"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{{3,14}}(?:{_GAP}[A-HJ-NPR-Z0-9]{{3,14}}){{1,5}}(?![A-Za-z0-9])"
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
 

@@ -31,6 +31,17 @@ class Normalized:
             return self.origin[start], self.origin[start]
         return self.origin[start], self.origin[end - 1] + 1
 
+    def blank(self, raw_spans: Sequence[tuple[int, int]]) -> Normalized:
+        """The same text with the characters of `raw_spans` (already claimed) replaced by NUL, so that
+        a later detector neither looks at them nor joins its numbers to them."""
+        if not raw_spans:
+            return self
+        chars = list(self.text)
+        for i, at in enumerate(self.origin[: len(chars)]):
+            if any(start <= at < end for start, end in raw_spans):
+                chars[i] = "\0"
+        return Normalized("".join(chars), self.origin)
+
     def substitute(self, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> Normalized:
         """A further rewrite (e.g. for the phone matcher) that still maps back to the raw text."""
         parts: list[str] = []
@@ -41,7 +52,10 @@ class Normalized:
             origin.extend(self.origin[pos : m.start()])
             new = repl(m)
             parts.append(new)
-            origin.extend([self.origin[m.start()]] * len(new))
+            if len(new) == m.end() - m.start():  # character for character
+                origin.extend(self.origin[m.start() : m.end()])
+            else:  # all of it stands for the first character replaced
+                origin.extend([self.origin[m.start()]] * len(new))
             pos = m.end()
         if pos == 0:
             return self

@@ -29,9 +29,8 @@ _RUN = re.compile(rf"(?<![0-9])[0-9]+(?:{SEP_RUN}[0-9]+)*(?:[Xx](?![A-Za-z0-9]))
 _GROUP = re.compile(r"[0-9]+[Xx]?")
 _SSN_CONTEXT = re.compile(r"(?i)ssn|social\s*security|社会安全|社保号|安全号")
 _ROUTING_CONTEXT = re.compile(r"(?i)routing|\baba\b|\brtn\b|transit|路由|汇款路线")
-_ACCOUNT_CONTEXT = re.compile(
-    r"(?i)(?:account|acct|a/c)\s*(?:number|no\b|no\.|num|#)|\bacct\b|\ba/c\b|账号|帐号|账户号码|银行账户"
-)
+_ACCOUNT_CONTEXT = re.compile(r"(?i)(?:account|acct|a/c)\s*(?:number|no\b|no\.|num|#)|\ba/c\b|账号|帐号|账户号码")
+_ACCOUNT_WORD = re.compile(r"(?i)account|acct|a/c|账号|帐号|账户")
 _OLD_ID_SHAPES = ((15,), (6, 6, 3), (6, 9))
 
 
@@ -70,7 +69,10 @@ def _stretches(norm: Normalized, rule: Rule, lengths: range | tuple[int, ...]) -
             for j, digits in reversed(prefixes):
                 found = rule(norm, groups[i : j + 1], digits)
                 if found is not None:
-                    start, end = norm.raw_span(groups[i].start, groups[j].end)
+                    first = groups[i].start
+                    if found[0] == "phone" and first > 0 and norm.text[first - 1] == "+":
+                        first -= 1  # the '+' of +86 belongs to the number
+                    start, end = norm.raw_span(first, groups[j].end)
                     yield Span(start, end, *found)
                     i = j + 1
                     break
@@ -156,31 +158,27 @@ def cards(norm: Normalized) -> Iterator[Span]:
 
 
 def bank_accounts(norm: Normalized) -> Iterator[Span]:
-    """An ABA routing number said to be one (or followed by an account number), and the account
-    number after it or after the words "account number" / 账号. An account number has no checksum,
-    so it is only recognised by what stands before it."""
+    """An ABA routing number (9 digits, whole or 3-3-3) called one, or followed by the words
+    "account" / 账号 and a number; and the account number after it, or after "account number" /
+    账号. The routing checksum passes one number in ten and an account number has none, so both
+    are only recognised by the words around them."""
     runs = list(digit_runs(norm.text))
     after_routing = -1  # normalised offset up to which the next run is an account number
-    for groups in runs:
+    for k, groups in enumerate(runs):
         digits = _digits(groups)
         start, end = groups[0].start, groups[-1].end
-        if len(digits) == 9 and digits.isdigit() and rtn.is_valid(digits):
-            follows = _account_follows(norm, runs, end)
-            if follows or _ROUTING_CONTEXT.search(_before(norm, start, 30)):
+        if _shape(groups) in ((9,), (3, 3, 3)) and rtn.is_valid(digits):
+            following = runs[k + 1][0].start if k + 1 < len(runs) else None
+            account_next = following is not None and following - end <= 40 and _ACCOUNT_WORD.search(
+                norm.text, end, following
+            )
+            if account_next or _ROUTING_CONTEXT.search(_before(norm, start, 30)):
                 yield Span(*norm.raw_span(start, end), "routing", "[ROUTING]")
                 after_routing = end + 40
                 continue
         if not (4 <= len(digits) <= 20 and digits.isdigit()):
             continue
-        if start <= after_routing or (len(digits) >= 6 and _ACCOUNT_CONTEXT.search(_before(norm, start, 20))):
+        said = len(digits) >= 6 and _ACCOUNT_CONTEXT.search(_before(norm, start, 20))
+        if start <= after_routing or said:
             yield Span(*norm.raw_span(start, end), "account", f"[ACCOUNT ****{digits[-4:]}]")
             after_routing = -1
-
-
-def _account_follows(norm: Normalized, runs: list[list[Group]], end: int) -> bool:
-    """Is the next digit run, within 40 characters and nothing but words between, 4-17 digits long?"""
-    for groups in runs:
-        if groups[0].start >= end:
-            digits = _digits(groups)
-            return groups[0].start - end <= 40 and 4 <= len(digits) <= 20 and digits.isdigit()
-    return False

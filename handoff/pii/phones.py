@@ -22,26 +22,64 @@ from handoff.pii.span import Span
 # text without such a stretch is not given to the (slower) matcher.
 _CANDIDATE = re.compile(r"[0-9](?:[\s().+\-/]{0,3}[0-9]){5}")
 
-_CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ .-]?)?1[3-9]\d[ .-]?\d{4}[ .-]?\d{4}(?!\d)")
-_NANP = re.compile(r"(?<![\d+])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[ .-]?[2-9]\d{2}[ .-]?\d{4}(?!\d)")
+_CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ ./-]?)?1[3-9]\d[ ./-]?\d{4}[ ./-]?\d{4}(?!\d)")
+_NANP = re.compile(
+    r"(?<![\d+])(?:\+?1[ ./-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[ ./-]?[2-9]\d{2}[ ./-]?\d{4}(?!\d)"
+)
 # libphonenumber reads one space, dash, dot or slash between digit groups; tabs, line breaks, several
-# spaces and underscores become one space for it (and for the patterns above).
-_ODD_SEPARATOR = re.compile(rf"(?<=[0-9])(?![ ./-][0-9])[{SEP_CHARS}]{{1,8}}(?=[0-9])")
+# spaces and underscores become one space for it (and for the patterns above), and so does every
+# separator inside an international number (+49/30/1234567).
+_ODD_SEPARATOR = re.compile(rf"(?<=[0-9)])(?![ ./-][0-9])[{SEP_CHARS}]{{1,8}}(?=[0-9(])")
+_INTERNATIONAL = re.compile(rf"\+[0-9]{{1,3}}(?:[(){SEP_CHARS}]{{1,8}}[0-9]+)+")
+_INNER_SEPARATOR = re.compile(rf"[{SEP_CHARS}]")
+_DATE = re.compile(r"(?:19|20)\d\d[./-][01]?\d[./-](?:[0-3]\d|\d(?!\d))|[0-3]?\d[./-][01]?\d[./-](?:19|20)\d\d")
+_TIME_AFTER = re.compile(r":[0-5]\d")
+_AMOUNT = re.compile(r"[0-9]+\.[0-9]{2}")
+# A person's line; toll-free, premium-rate, shared-cost (CN 400) and access numbers belong to firms,
+# and short ones among them look like amounts (16800000, 1 310 0000).
+PERSONAL_TYPES = frozenset({
+    phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE, phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    phonenumbers.PhoneNumberType.VOIP, phonenumbers.PhoneNumberType.PAGER,
+})
 
 
-def _found(text: str, regions: Iterable[str]) -> Iterator[tuple[int, int]]:
-    for pattern in (_CN_MOBILE, _NANP):
-        for m in pattern.finditer(text):
-            yield m.start(), m.end()
-    if not _CANDIDATE.search(text):
-        return
+def _found(text: str, regions: Iterable[str]) -> list[tuple[int, int]]:
+    """Each source looks at what the ones before it left: once no 6 digits in a row are left, the
+    matcher (the slow part) is not run for the remaining regions."""
+    found = [(m.start(), m.end()) for pattern in (_CN_MOBILE, _NANP) for m in pattern.finditer(text)]
     for region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(text, region):
-            yield match.start, match.end
+        rest = _blank(text, found)
+        if not _CANDIDATE.search(rest):
+            break
+        found += [
+            (match.start, match.end)
+            for match in phonenumbers.PhoneNumberMatcher(rest, region)
+            if phonenumbers.number_type(match.number) in PERSONAL_TYPES
+        ]
+    return [(start, end) for start, end in found if not _date_time_or_amount(text, start, end)]
+
+
+def _date_time_or_amount(text: str, start: int, end: int) -> bool:
+    """`2024.05.01 12:30` and `131000.00` read as valid numbers; libphonenumber only rules out
+    dates written with dashes or slashes before a time."""
+    return (
+        _DATE.match(text, start) is not None
+        or _TIME_AFTER.match(text, end) is not None
+        or _AMOUNT.fullmatch(text, start, end) is not None
+    )
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in spans:
+        text = text[:start] + "\0" * (end - start) + text[end:]
+    return text
 
 
 def phones(norm: Normalized, regions: Iterable[str]) -> Iterator[Span]:
-    view = norm.substitute(_ODD_SEPARATOR, lambda m: " ")
+    view = norm.substitute(_INTERNATIONAL, lambda m: _INNER_SEPARATOR.sub(" ", m.group())).substitute(
+        _ODD_SEPARATOR, lambda m: " "
+    )
     merged: list[list[int]] = []
     for start, end in sorted(_found(view.text, regions)):
         if merged and start < merged[-1][1]:
