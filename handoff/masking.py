@@ -21,7 +21,7 @@ Detection works on the raw characters rather than on spaCy tokens: Chinese text 
 that amounts and order numbers stay readable.
 
 A number split over consecutive messages ("my card is 4111 1111", then "1111 1111") is caught by
-`mask_continuing`, given the stored ends of the previous messages: see `handoff.turn_masking`.
+`mask_continuing`, given the stored ends of the previous messages: see `handoff.borrower.masking_tail`.
 """
 
 from __future__ import annotations
@@ -94,14 +94,16 @@ def find_spans(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> list[Span]:
     norm = normalize(text)
     taken: list[tuple[Span, bool]] = []
 
-    def claimed_text() -> Normalized:  # phone matching is the slow part: it skips what is taken
-        return norm.blank([(s.start, s.end) for s, _ in taken])
-
-    for detector in [*DETECTORS, lambda _: phones.phones(claimed_text(), policy.regions)]:
-        for span in detector(norm):
+    def claim(spans: Iterator[Span]) -> None:
+        for span in spans:
             if not any(span.overlaps(t) for t, _ in taken):
                 allowed = policy.allow.allows(span.kind, text[span.start : span.end], policy.regions)
                 taken.append((span, allowed))
+
+    for detector in DETECTORS:
+        claim(detector(norm))
+    # Phone matching is the slow part: it does not look at what is already taken.
+    claim(phones.phones(norm.blank([(s.start, s.end) for s, _ in taken]), policy.regions))
     return sorted((s for s, allowed in taken if not allowed), key=lambda s: s.start)
 
 

@@ -35,6 +35,7 @@ _INNER_SEPARATOR = re.compile(rf"[{SEP_CHARS}]")
 _DATE = re.compile(r"(?:19|20)\d\d[./-][01]?\d[./-](?:[0-3]\d|\d(?!\d))|[0-3]?\d[./-][01]?\d[./-](?:19|20)\d\d")
 _TIME_AFTER = re.compile(r":[0-5]\d")
 _AMOUNT = re.compile(r"[0-9]+\.[0-9]{2}")
+_COUNTRY_CODE_BEFORE = re.compile(r"\+[0-9]{1,3}[ ./-]?$")
 # A person's line; toll-free, premium-rate, shared-cost (CN 400) and access numbers belong to firms,
 # and short ones among them look like amounts (16800000, 1 310 0000).
 PERSONAL_TYPES = frozenset({
@@ -47,7 +48,12 @@ PERSONAL_TYPES = frozenset({
 def _found(text: str, regions: Iterable[str]) -> list[tuple[int, int]]:
     """Each source looks at what the ones before it left: once no 6 digits in a row are left, the
     matcher (the slow part) is not run for the remaining regions."""
-    found = [(m.start(), m.end()) for pattern in (_CN_MOBILE, _NANP) for m in pattern.finditer(text)]
+    found = [
+        (m.start(), m.end())
+        for pattern in (_CN_MOBILE, _NANP)
+        for m in pattern.finditer(text)
+        if not _COUNTRY_CODE_BEFORE.search(text, max(0, m.start() - 5), m.start())  # +39 312 345 6789
+    ]
     for region in regions:
         rest = _blank(text, found)
         if not _CANDIDATE.search(rest):

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from handoff.app import create_app
-from handoff.clock import FakeClock
 from handoff.config import Settings
+from handoff.infra.clock import FakeClock
 from handoff.masking import MaskPolicy, mask, policy_from_settings
 from handoff.pii.allow import AllowList, published_values
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from stdnum import luhn
 
-from handoff.db import session_scope
+from handoff.infra.db import session_scope
 from handoff.masking import mask, mask_continuing, may_continue
 from handoff.models import Message
 
