@@ -34,6 +34,7 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.masking import policy_from_settings
 from handoff.privacy import retention
 from handoff.queue import sla
 from handoff.rasa.client import RasaClient, action_server_health
@@ -102,6 +103,7 @@ def create_app(
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            mask_policy=policy_from_settings(settings),
         )
         tracker = TrackerStore(settings.RASA_TRACKER_DB_URL) if settings.RASA_TRACKER_DB_URL else None
         tasks = [
