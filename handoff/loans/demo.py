@@ -39,8 +39,8 @@ DEMO_IDS = tuple(b.borrower_id for b in DEMO_BORROWERS)
 def _accounts(today: date) -> list[LoanAccount]:
     def loan(loan_id: str, borrower_id: str, number: str, principal: str, rate: str, **extra: object) -> LoanAccount:
         fields: dict[str, object] = {
-            "interest_paid_to": today - timedelta(days=10), "fees": Decimal("0"),
-            "next_due_date": today + timedelta(days=12), "days_past_due": 0, "amount_past_due": Decimal("0"),
+            "interest_paid_to": today - timedelta(days=10), "fees": Decimal(0),
+            "next_due_date": today + timedelta(days=12), "days_past_due": 0, "amount_past_due": Decimal(0),
             "autopay": False, "status": "active", "currency": "USD",
         }
         fields.update(extra)

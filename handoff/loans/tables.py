@@ -42,11 +42,11 @@ class LoanAccount(LoanBase):
     principal: Mapped[Decimal] = mapped_column(MONEY)
     rate: Mapped[Decimal] = mapped_column(Numeric(6, 3))
     interest_paid_to: Mapped[date] = mapped_column(Date)
-    fees: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    fees: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     next_due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     next_due_amount: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     days_past_due: Mapped[int] = mapped_column(Integer, default=0)
-    amount_past_due: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    amount_past_due: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     autopay: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="active")
 
