@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
-from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
+from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, identity
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.infra.bodylimit import BodySizeLimit
@@ -33,6 +33,8 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.loans.factory import make_loan_system
+from handoff.loans.system import LoanSystem
 from handoff.queue import sla
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
@@ -40,7 +42,7 @@ from handoff.services import Services
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-ROUTERS = (borrower.router, borrower_ws.router, agent.router, agent_ws.router)
+ROUTERS = (borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:
@@ -60,7 +62,12 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
 
 
 def create_app(
-    settings: Settings, engine: Engine | None = None, *, clock: Clock | None = None, migrate: bool = True
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    loans: LoanSystem | None = None,
 ) -> FastAPI:
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
@@ -75,6 +82,7 @@ def create_app(
         if settings.REDIS_URL:
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
+        loan_system, release_loans = (loans, lambda: None) if loans is not None else make_loan_system(settings, engine)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -92,6 +100,7 @@ def create_app(
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            loans=loan_system,
         )
         tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
         try:
@@ -103,6 +112,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await http.aclose()
+            release_loans()
             await app.state.services.rasa.aclose()
             await bus.stop()
             if redis is not None:

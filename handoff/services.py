@@ -18,6 +18,7 @@ from handoff.infra.db import session_scope, sqlite_writer_lock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.token_cache import TokenHashes
+from handoff.loans.system import LoanSystem, LoanSystemUnavailable
 from handoff.rasa.client import RasaClient
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ class Services:
     locks: TurnLocks
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
+    loans: LoanSystem | None = None  # the loan-system adapter (handoff.loans); None only in some tests
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
 
     async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
@@ -59,3 +61,10 @@ class Services:
                     if write:
                         lock.release()
         return await anyio.to_thread.run_sync(run)
+
+    async def loan_call(self, call: Callable[[LoanSystem], T]) -> T:
+        """Run one (blocking) loan-system call on a worker thread; LoanSystemUnavailable if there is none."""
+        system = self.loans
+        if system is None:
+            raise LoanSystemUnavailable("no loan system is configured")
+        return await anyio.to_thread.run_sync(lambda: call(system))
