@@ -31,6 +31,15 @@ class ActionServerSettings(BaseSettings):
     )
     ACTION_KB_TIMEOUT_S: float = Field(6.0, gt=0, le=30, description="deadline of one knowledge-base search")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    SERVICE_URL: str | None = Field(
+        "http://127.0.0.1:8000",
+        description="conversation service base URL: the verified borrower's account data comes from its "
+        "/internal/ API (None: account questions always go to a person)",
+    )
+    INTERNAL_API_TOKEN: str = Field(
+        "change-me-internal-token", description="shared secret of those calls (the service's INTERNAL_API_TOKEN)"
+    )
+    ACTION_ACCOUNT_TIMEOUT_S: float = Field(4.0, gt=0, le=30, description="deadline of one account look-up")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> ActionServerSettings:
@@ -42,4 +51,6 @@ class ActionServerSettings(BaseSettings):
             )
         if self.ACTION_KB_TIMEOUT_S >= self.ACTION_TIMEOUT_S:
             raise SettingsError("ACTION_KB_TIMEOUT_S must be below ACTION_TIMEOUT_S")
+        if self.ACTION_ACCOUNT_TIMEOUT_S >= self.ACTION_TIMEOUT_S:
+            raise SettingsError("ACTION_ACCOUNT_TIMEOUT_S must be below ACTION_TIMEOUT_S")
         return self

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
-from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, identity
+from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, identity, internal
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.infra.bodylimit import BodySizeLimit
@@ -42,7 +42,9 @@ from handoff.services import Services
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-ROUTERS = (borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router)
+ROUTERS = (
+    borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router
+)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:
