@@ -19,10 +19,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import account_topics as topics
 from actions.account_client import AccountClient, AccountUnavailable
 from actions.account_format import day, money, percent
-from actions.constants import REASON_EXPLICIT, ROUTE_ANSWER, ROUTE_OFFER, SLOT_HANDOFF_REASON, SLOT_ROUTE
+from actions.constants import ROUTE_ANSWER, ROUTE_OFFER
 from actions.decisions import encode_reason, route_to_handoff
-from actions.packet import TRIGGER_ACCOUNT
 from actions.tracker_view import conversation_lang, latest_turn
+from contract.codes import HandoffReason, Trigger
+from contract.slots import Slot
+
+REASON_EXPLICIT = HandoffReason.EXPLICIT_REQUEST
+TRIGGER_ACCOUNT = Trigger.ACCOUNT_SPECIFIC
 
 log = logging.getLogger(__name__)
 LETTER_TOPICS = {topics.TOPIC_LETTER_PAYOFF: "payoff", topics.TOPIC_LETTER_PAID_IN_FULL: "paid_in_full"}
@@ -59,13 +63,13 @@ class ActionAnswerAccount(Action):
             return route_to_handoff(REASON_EXPLICIT, TRIGGER_ACCOUNT)
         if not data.get("available"):
             dispatcher.utter_message(response="utter_account_unavailable")
-            return [SlotSet(SLOT_ROUTE, ROUTE_OFFER),
-                    SlotSet(SLOT_HANDOFF_REASON, encode_reason(REASON_EXPLICIT, TRIGGER_ACCOUNT))]
+            return [SlotSet(Slot.ROUTE, ROUTE_OFFER),
+                    SlotSet(Slot.HANDOFF_REASON, encode_reason(REASON_EXPLICIT, TRIGGER_ACCOUNT))]
         if topic in LETTER_TOPICS:
             _letter(dispatcher, data, topic)
         else:
             _answer(dispatcher, data, topic, lang)
-        return [SlotSet(SLOT_ROUTE, ROUTE_ANSWER)]
+        return [SlotSet(Slot.ROUTE, ROUTE_ANSWER)]
 
 
 def _letter(dispatcher: CollectingDispatcher, data: dict[str, Any], topic: str) -> None:

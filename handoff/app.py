@@ -65,6 +65,10 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _nothing() -> None:
+    """Releasing a loan system the caller owns: the caller does that."""
+
+
 def create_app(
     settings: Settings,
     engine: Engine | None = None,
@@ -88,7 +92,7 @@ def create_app(
         if settings.REDIS_URL:
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
-        loan_system, release_loans = (loans, lambda: None) if loans is not None else make_loan_system(settings, engine)
+        loan_system, release_loans = (loans, _nothing) if loans is not None else make_loan_system(settings, engine)
         app.state.services = Services(
             settings=settings,
             engine=engine,

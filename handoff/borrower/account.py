@@ -7,6 +7,7 @@ nothing from the loan system is logged here, and the audit trail records only th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,8 +15,14 @@ from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.conversations.records import get_conversation
-from handoff.loans.system import BorrowerNotFound, InvalidLoanRequest, LoanNotFound, LoanSystemUnavailable
-from handoff.loans.types import LetterKind, Loan
+from handoff.loans.system import (
+    BorrowerNotFound,
+    InvalidLoanRequest,
+    LoanNotFound,
+    LoanSystem,
+    LoanSystemUnavailable,
+)
+from handoff.loans.types import LetterKind, Loan, PayoffQuote
 from handoff.services import Services
 
 
@@ -28,6 +35,10 @@ def _note(session: Session, *, conversation_id: str, borrower_id: str, action: s
                  detail={"borrower_id": borrower_id})
 
 
+def _payoff(borrower_id: str, loan_id: str, on: date | None) -> Callable[[LoanSystem], PayoffQuote]:
+    return lambda system: system.payoff_quote(borrower_id, loan_id, on=on)
+
+
 async def account_for_bot(svc: Services, *, conversation_id: str, payoff_on: date | None) -> dict[str, Any]:
     """`{"verified": false}`, or the verified borrower's loans with a payoff quote for each open one;
     `"available": false` when the loan system cannot answer (the bot then says so and offers a person)."""
@@ -36,14 +47,13 @@ async def account_for_bot(svc: Services, *, conversation_id: str, payoff_on: dat
         return {"verified": False}
     try:
         loans: list[Loan] = await svc.loan_call(lambda system: system.loans(borrower_id))
-        payoffs, payoff_error = [], None
+        payoffs: list[PayoffQuote] = []
+        payoff_error: str | None = None
         for loan in loans:
             if loan.status != "active":
                 continue
             try:
-                payoffs.append(await svc.loan_call(
-                    lambda system, loan_id=loan.loan_id: system.payoff_quote(borrower_id, loan_id, on=payoff_on)
-                ))
+                payoffs.append(await svc.loan_call(_payoff(borrower_id, loan.loan_id, payoff_on)))
             except InvalidLoanRequest:
                 payoff_error = "invalid_date"
     except BorrowerNotFound:

@@ -115,7 +115,9 @@ class HttpLoanSystem:
             raise LoanSystemUnavailable(f"lender API answer breaks the contract ({type(exc).__name__})") from None
 
     def profile(self, borrower_id: str) -> BorrowerProfile:
-        return self._call(lambda: BorrowerProfile.from_json(self._read(f"/borrowers/{_seg(borrower_id)}")))
+        path = f"/borrowers/{_seg(borrower_id)}"
+        profile: BorrowerProfile = self._call(lambda: BorrowerProfile.from_json(self._read(path)))
+        return profile
 
     def loans(self, borrower_id: str) -> list[Loan]:
         def run() -> list[Loan]:
@@ -127,17 +129,19 @@ class HttpLoanSystem:
     def payoff_quote(self, borrower_id: str, loan_id: str, *, on: date | None = None) -> PayoffQuote:
         params = {"on": on.isoformat()} if on else {}
         path = f"/borrowers/{_seg(borrower_id)}/loans/{_seg(loan_id)}/payoff"
-        return self._call(lambda: PayoffQuote.from_json(self._read(path, params=params)))
+        quote: PayoffQuote = self._call(lambda: PayoffQuote.from_json(self._read(path, params=params)))
+        return quote
 
     def request_letter(
         self, borrower_id: str, loan_id: str, *, kind: LetterKind, idempotency_key: str
     ) -> LetterRequest:
         path = f"/borrowers/{_seg(borrower_id)}/loans/{_seg(loan_id)}/letters"
-        return self._call(
+        letter: LetterRequest = self._call(
             lambda: LetterRequest.from_json(
                 self._send("POST", path, json={"kind": kind}, headers={"Idempotency-Key": idempotency_key})
             )
         )
+        return letter
 
 
 def _seg(value: str) -> str:

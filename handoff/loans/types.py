@@ -43,7 +43,7 @@ class BorrowerProfile:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BorrowerProfile:
-        tier = data["tier"] if data.get("tier") in TIERS else "standard"
+        tier: Tier = "vip" if data.get("tier") == "vip" else "standard"
         return cls(
             borrower_id=str(data["borrower_id"]), name=str(data["name"]), language=str(data["language"]),
             email=data.get("email"), phone=data.get("phone"), tier=tier, manager=data.get("manager"),
@@ -145,7 +145,7 @@ class LetterRequest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LetterRequest:
-        kind = "paid_in_full" if data.get("kind") == "paid_in_full" else "payoff"
+        kind: LetterKind = "paid_in_full" if data.get("kind") == "paid_in_full" else "payoff"
         return cls(
             request_id=str(data["request_id"]), loan_id=str(data["loan_id"]), kind=kind,
             status="sent" if data.get("status") == "sent" else "requested",

@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.codes import Priority
 from handoff.infra.clock import Clock
 from handoff.models import Agent, Conversation
-from handoff.states import PRIORITY_RANK, Priority
+from handoff.states import PRIORITY_RANK
 
 ROUTE_MANAGER_FIRST = "manager_first"
 ROUTE_POOL_MANAGER_AWAY = "pool_manager_away"
