@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     kb = KnowledgeBaseProvider(lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S)
     accounts = (
         AccountClient(
-            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.ACTION_ACCOUNT_TIMEOUT_S
+            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.account_timeout_s
         )
         if settings.SERVICE_URL
         else None

@@ -39,7 +39,13 @@ class ActionServerSettings(BaseSettings):
     INTERNAL_API_TOKEN: str = Field(
         "change-me-internal-token", description="shared secret of those calls (the service's INTERNAL_API_TOKEN)"
     )
-    ACTION_ACCOUNT_TIMEOUT_S: float = Field(4.0, gt=0, le=30, description="deadline of one account look-up")
+    ACTION_ACCOUNT_TIMEOUT_S: float = Field(
+        4.0, gt=0, le=30, description="deadline of one account look-up (at most half of ACTION_TIMEOUT_S is used)"
+    )
+
+    @property
+    def account_timeout_s(self) -> float:
+        return min(self.ACTION_ACCOUNT_TIMEOUT_S, self.ACTION_TIMEOUT_S / 2)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> ActionServerSettings:
@@ -51,6 +57,4 @@ class ActionServerSettings(BaseSettings):
             )
         if self.ACTION_KB_TIMEOUT_S >= self.ACTION_TIMEOUT_S:
             raise SettingsError("ACTION_KB_TIMEOUT_S must be below ACTION_TIMEOUT_S")
-        if self.ACTION_ACCOUNT_TIMEOUT_S >= self.ACTION_TIMEOUT_S:
-            raise SettingsError("ACTION_ACCOUNT_TIMEOUT_S must be below ACTION_TIMEOUT_S")
         return self
