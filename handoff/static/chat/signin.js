@@ -10,11 +10,11 @@ export function createSignIn(app) {
   const select = byId("signin-borrower");
   const button = byId("signin-button");
   const who = byId("signin-who");
+  const label = byId("signin-label");
 
   function showSignedIn(identity) {
     bar.hidden = false;
-    select.hidden = true;
-    button.hidden = true;
+    for (const part of [label, select, button]) part.hidden = true;
     who.textContent = t("signed_in_as", { name: identity.name || identity.borrower_id });
   }
 
