@@ -143,9 +143,9 @@ def test_an_unverified_borrower_is_offered_sign_in_and_a_person(service: Service
 
 def test_a_key_customer_reaches_their_own_manager(lender: Lender, service: ServiceProcess) -> None:
     create_agent(service, username="manager", password="manager-password-1", display_name="Morgan")
-    create_agent(service, username="pool-agent", password="pool-password-12")
+    create_agent(service, username="pool_agent", password="pool-password-12")
     agents = {}
-    for username, password in (("manager", "manager-password-1"), ("pool-agent", "pool-password-12")):
+    for username, password in (("manager", "manager-password-1"), ("pool_agent", "pool-password-12")):
         client = httpx.Client(base_url=service.url, trust_env=False)
         assert client.post("/api/agent/login", json={"username": username, "password": password}).status_code == 200
         assert client.post("/api/agent/me/status", json={"status": "online"}).status_code == 200
@@ -154,7 +154,7 @@ def test_a_key_customer_reaches_their_own_manager(lender: Lender, service: Servi
         cid, auth = start(service, "en", "demo-jordan")
         turn = say(service, cid, auth, "I want to talk to a person")
         assert turn["state"] == "queued"
-        by_pool = agents["pool-agent"].post("/api/agent/queue/next").json().get("entry")
+        by_pool = agents["pool_agent"].post("/api/agent/queue/next").json().get("entry")
         assert by_pool is None or by_pool["conversation_id"] != cid  # an earlier test's chat, never this one
         taken = agents["manager"].post("/api/agent/queue/next").json()
         assert taken["entry"]["conversation_id"] == cid
