@@ -104,3 +104,20 @@ def test_the_demo_sign_in_is_off_in_production(engine: Engine, settings: Setting
 def test_the_demo_lists_fictional_borrowers_in_development(signin_client: TestClient) -> None:
     borrowers = signin_client.get("/api/identity/demo").json()["borrowers"]
     assert {b["borrower_id"] for b in borrowers} >= {"demo-alex", "demo-wang", "demo-jordan", "demo-chen"}
+
+
+def test_a_signed_in_borrower_is_called_back_on_the_contact_on_file(signin_client: TestClient) -> None:
+    created = signin_client.post(
+        "/api/conversations", json={"identity_token": demo_token(signin_client, "demo-alex")}
+    ).json()
+    auth = {"Authorization": f"Bearer {created['token']}"}
+    ticket = signin_client.post(
+        f"/api/conversations/{created['id']}/callback", json={"contact_method": "phone"}, headers=auth
+    )
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["contact"].endswith("0100") and "415" not in ticket.json()["contact"]
+    anonymous, anonymous_auth = start(signin_client)
+    refused = signin_client.post(
+        f"/api/conversations/{anonymous}/callback", json={"contact_method": "phone"}, headers=anonymous_auth
+    )
+    assert refused.status_code == 422 and "none on file" in refused.json()["error"]["message"]

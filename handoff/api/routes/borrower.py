@@ -73,7 +73,9 @@ class HandoffIn(Strict):
 
 class CallbackIn(Strict):
     contact_method: Literal["phone", "email"]
-    contact: str = Field(min_length=3, max_length=128)
+    contact: str | None = Field(
+        None, min_length=3, max_length=128, description="omit it to use a signed-in borrower's contact on file"
+    )
     preferred_time: str = Field("", max_length=128)
 
 
