@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contract.codes import Priority
+from contract.packet import BorrowerSection
 from handoff.infra.clock import Clock
 from handoff.models import Agent, Conversation
 from handoff.states import PRIORITY_RANK
@@ -30,7 +31,7 @@ class Routing:
     priority: str
     preferred_agent_id: int | None
     preferred_until: datetime | None
-    packet: dict[str, Any] | None  # the packet's `borrower` section; None for an anonymous chat
+    packet: BorrowerSection | None  # the packet's `borrower` section; None for an anonymous chat
 
 
 def _online(agent: Agent, *, clock: Clock, settings: Any) -> bool:
@@ -47,7 +48,7 @@ def route(session: Session, *, conversation: Conversation, priority: str, clock:
     profile = conversation.borrower_profile or {}
     if conversation.borrower_id is None:
         return Routing(priority, None, None, None)
-    section: dict[str, Any] = {
+    section: BorrowerSection = {
         "borrower_id": conversation.borrower_id, "verified": True, "name": profile.get("name"),
         "tier": profile.get("tier"), "manager": profile.get("manager"), "time_zone": profile.get("time_zone"),
         "routing": ROUTE_POOL,
