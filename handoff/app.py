@@ -36,6 +36,7 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
+from handoff.masking import policy_from_settings
 from handoff.queue import sla
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
@@ -111,6 +112,7 @@ def create_app(
             limiter=RateLimiter(redis),
             redis=redis,
             loans=loan_system,
+            mask_policy=policy_from_settings(settings),
         )
         tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
         try:
