@@ -1,7 +1,7 @@
 """queue_entries.sla_clock_started_at (a requeued chat is clocked again); agents.disabled_at
 
-Revision ID: 0002_sla_clock_disabled_agents
-Revises: 0001
+Revision ID: 0003_sla_clock_disabled_agents
+Revises: 0002_identity_loans
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_sla_clock_disabled_agents"
-down_revision = "0001"
+revision = "0003_sla_clock_disabled_agents"
+down_revision = "0002_identity_loans"
 branch_labels = None
 depends_on = None
 
