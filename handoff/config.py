@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
+    AGENT_WS_RECHECK_S: float = Field(
+        30.0, gt=0, le=300,
+        description="how often an agent socket re-checks its session and the chats it watches, besides on every "
+        "frame and on logout",
+    )
     AGENT_MAX_CONCURRENT: int = Field(3, ge=1, description="default chats one agent holds at once")
     BUSINESS_HOURS: str = Field(
         "mon-fri 08:00-20:00, sat 09:00-13:00", description="when agents are on shift ('always' = 24/7)"
