@@ -20,6 +20,7 @@ from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.ids import AfterSeq, BodyId, PathId
 from handoff.api.routes import supervisor
+from handoff.api.schemas.messages import AgentMessageIn
 from handoff.conversations.records import messages_after
 from handoff.errors import UnauthorizedError
 from handoff.masking import mask
@@ -43,11 +44,6 @@ class LoginIn(Strict):
 
 class StatusIn(Strict):
     status: Literal["online", "away"] = Field(description="offline is what logging out (or vanishing) does")
-
-
-class TextIn(Strict):
-    text: str = Field(min_length=1, max_length=chat.MAX_TEXT_CHARS)
-    client_message_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
 class NoteIn(Strict):
@@ -179,7 +175,7 @@ async def chat_messages(
 
 
 @api.post("/conversations/{conversation_id}/messages")
-async def send_message(conversation_id: str, body: TextIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+async def send_message(conversation_id: str, body: AgentMessageIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     def work(session: Any) -> dict[str, Any]:
         message = chat.reply(
             session, conversation_id=conversation_id, agent=operations.me(session, agent), text=body.text,
