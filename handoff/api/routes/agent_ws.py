@@ -33,6 +33,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session
 
 from handoff.agents import accounts, chat
+from handoff.api.agent_watches import ChatWatches
 from handoff.api.deps_agent import SESSION_COOKIE, STAFF, SUPERVISORS, resolve_agent
 from handoff.api.errors import error_body
 from handoff.api.schemas import frames
@@ -43,15 +44,13 @@ from handoff.api.ws_protocol import (
     MAX_FRAME_CHARS,
     FrameBudget,
 )
-from handoff.conversations.records import messages_after
 from handoff.errors import (
     DATABASE_DOWN_ERRORS,
-    ForbiddenError,
     HandoffError,
     InvalidInputError,
     UnauthorizedError,
 )
-from handoff.infra.bus import AGENTS_TOPIC, Subscription, agent_topic, conversation_topic
+from handoff.infra.bus import AGENTS_TOPIC, agent_topic, conversation_topic
 from handoff.infra.clock import as_utc
 from handoff.models import Agent
 from handoff.queue import claims
@@ -59,10 +58,6 @@ from handoff.services import Services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["agent"])
-
-MAX_WATCHES = 20
-BATCH = 200
-
 
 class SessionEnded(Exception):
     """The socket's session is over (logged out, revoked, expired): close it."""
@@ -77,9 +72,7 @@ class AgentSocket:
         self.expires_at = expires_at
         self.ended = asyncio.Event()
         self.send_lock = asyncio.Lock()
-        self.watches: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
-        self.last_seq: dict[str, int] = {}
-        self.seq_locks: dict[str, asyncio.Lock] = {}
+        self.chats = ChatWatches(svc, self.send, lambda: self.agent)
         self.typing = FrameBudget(svc.clock)
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -128,8 +121,7 @@ class AgentSocket:
                     await self.authorise()
                 except SessionEnded:
                     return
-                for conversation_id in list(self.watches):
-                    await self.recheck(conversation_id)
+                await self.chats.recheck_all()
 
     async def close_ended(self) -> None:
         with contextlib.suppress(Exception):
@@ -150,100 +142,6 @@ class AgentSocket:
                     event = {"type": "queue_changed"}
                 await self.send(event)
 
-    # -- watched chats ----------------------------------------------------------------------------
-    async def catch_up(self, conversation_id: str) -> str | None:
-        """Send what was stored after the last seq sent, if the agent may still see the chat (checked
-        in the same transaction as the read); else the refusal."""
-        async with self.seq_locks[conversation_id]:
-            while True:
-                after = self.last_seq[conversation_id]
-
-                def read(s: Session, after: int = after) -> str | list[dict[str, Any]]:
-                    refusal = chat.watch_refusal(s, conversation_id=conversation_id, agent=self.agent)
-                    return refusal or messages_after(s, conversation_id=conversation_id, after=after, limit=BATCH)
-
-                batch = await self.svc.db(read, write=False)
-                if isinstance(batch, str):
-                    return batch
-                for message in batch:
-                    await self.send({"type": "message", "conversation_id": conversation_id, "message": message})
-                    self.last_seq[conversation_id] = message["seq"]
-                if len(batch) < BATCH:
-                    return None
-
-    async def recheck(self, conversation_id: str) -> bool:
-        """Whether the agent may still receive the chat; if not, the watch is dropped and the console told."""
-        refusal = await self.svc.db(
-            lambda s: chat.watch_refusal(s, conversation_id=conversation_id, agent=self.agent), write=False
-        )
-        if refusal is not None:
-            await self.drop(conversation_id, refusal)
-        return refusal is None
-
-    async def pump_chat(self, conversation_id: str, subscription: Subscription) -> None:
-        while True:
-            event = await subscription.get(timeout=None)
-            if event is None:
-                continue
-            kind = event.get("type")
-            if kind == "message":
-                seq = int(event["message"]["seq"])
-                async with self.seq_locks[conversation_id]:
-                    if seq <= self.last_seq[conversation_id]:
-                        continue
-                    if seq == self.last_seq[conversation_id] + 1:
-                        self.last_seq[conversation_id] = seq
-                        await self.send({**event, "conversation_id": conversation_id})
-                        continue
-                refusal = await self.catch_up(conversation_id)
-            elif kind == "resync":
-                refusal = await self.catch_up(conversation_id)
-            elif kind == "typing" and event.get("sender") == "agent":
-                continue  # our own typing
-            else:
-                await self.send({**event, "conversation_id": conversation_id})
-                # A state change (claim, transfer, release, close, hand-back) may end the right to
-                # the chat: events after it are only sent once the database says the agent may.
-                refusal = await self.svc.db(
-                    lambda s: chat.watch_refusal(s, conversation_id=conversation_id, agent=self.agent),
-                    write=False,
-                ) if kind == "state" else None
-            if refusal is not None:
-                await self.drop(conversation_id, refusal)
-                return
-
-    async def watch(self, conversation_id: str, after: int) -> None:
-        self.unwatch(conversation_id)
-        if len(self.watches) >= MAX_WATCHES:
-            raise InvalidInputError(f"at most {MAX_WATCHES} chats can be watched at once")
-        subscription = self.svc.bus.subscribe(conversation_topic(conversation_id))  # before the check: no gap
-        self.last_seq[conversation_id] = after
-        self.seq_locks[conversation_id] = asyncio.Lock()
-        refusal = await self.catch_up(conversation_id)
-        if refusal == chat.WATCH_FORBIDDEN:
-            subscription.close()
-            raise ForbiddenError("you can open chats you hold or that wait in your languages", target_id=conversation_id)
-        if refusal is not None:
-            subscription.close()
-            await self.send({"type": "unwatched", "conversation_id": conversation_id, "reason": refusal})
-            return
-        task = asyncio.create_task(self.pump_chat(conversation_id, subscription))
-        self.watches[conversation_id] = (subscription, task)
-        await self.send({"type": "watching", "conversation_id": conversation_id,
-                         "last_seq": self.last_seq[conversation_id]})
-
-    def unwatch(self, conversation_id: str) -> None:
-        watch = self.watches.pop(conversation_id, None)
-        if watch is not None:
-            watch[0].close()
-            if watch[1] is not asyncio.current_task():
-                watch[1].cancel()
-
-    async def drop(self, conversation_id: str, reason: str) -> None:
-        if conversation_id in self.watches:
-            self.unwatch(conversation_id)
-            await self.send({"type": "unwatched", "conversation_id": conversation_id, "reason": reason})
-
     # -- frames from the console ------------------------------------------------------------------
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -252,9 +150,9 @@ class AgentSocket:
             await self.send({"type": "pong"})
         elif kind == "watch":
             watch = frames.parse_frame(frames.WatchFrame, frame)
-            await self.watch(watch.conversation_id, watch.after)
+            await self.chats.watch(watch.conversation_id, watch.after)
         elif kind == "unwatch":
-            self.unwatch(frames.parse_frame(frames.ChatFrame, frame).conversation_id)
+            self.chats.unwatch(frames.parse_frame(frames.ChatFrame, frame).conversation_id)
         elif kind == "typing":
             typing = frames.parse_frame(frames.AgentTypingFrame, frame)
             if not self.typing.spend():
@@ -315,8 +213,7 @@ class AgentSocket:
         finally:
             for task in tasks:
                 task.cancel()
-            for conversation_id in list(self.watches):
-                self.unwatch(conversation_id)
+            self.chats.close()
 
 
 async def _authenticate(ws: WebSocket, svc: Services) -> tuple[Agent, str, datetime] | None:
