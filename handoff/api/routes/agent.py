@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,11 @@ class LoginIn(Strict):
 
 class StatusIn(Strict):
     status: Literal["online", "away"] = Field(description="offline is what logging out (or vanishing) does")
+
+
+class KbSearchIn(Strict):
+    q: str = Field(min_length=1, max_length=500, description="what to look for, in the agent's words")
+    lang: Literal["en", "zh"] | None = None
 
 
 class NoteIn(Strict):
@@ -248,14 +253,11 @@ def _kb(request: Request) -> LazyKnowledgeBase:
     return kb
 
 
-@api.get("/kb/search")
-async def kb_search(
-    request: Request, svc: ServicesDep, agent: AgentDep,
-    q: Annotated[str, Query(min_length=1, max_length=500)],
-    lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
-) -> dict[str, Any]:
+@api.post("/kb/search")
+async def kb_search(body: KbSearchIn, request: Request, agent: AgentDep) -> dict[str, Any]:
+    """A POST, so the query (often the borrower's words) stays out of URLs and access logs."""
     kb = _kb(request)
-    return await anyio.to_thread.run_sync(lambda: kb.search(q, lang=lang))
+    return await anyio.to_thread.run_sync(lambda: kb.search(body.q, lang=body.lang))
 
 
 @api.get("/kb/faq/{lang}/{faq_id}")
