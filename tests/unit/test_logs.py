@@ -15,7 +15,7 @@ def test_access_and_websocket_lines_lose_their_query_strings() -> None:
                                None)
     assert WithoutQueryStrings().filter(access) is True
     line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(access)
-    assert line == '127.0.0.1:5000 - "GET /api/agent/kb/search HTTP/1.1" 405'
+    assert line == '127.0.0.1:5000 - "GET /api/agent/kb/search HTTP/1.1" 405 Method Not Allowed'
     ws = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" %s',
                            ("127.0.0.1:5000", "/ws/conversations/abc?after=3&t=secret", "[accepted]"), None)
     WithoutQueryStrings().filter(ws)
