@@ -7,6 +7,7 @@ Built once by the entry point (`python -m handoff serve`) or by a test, then han
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,25 @@ PLACEHOLDER_PREFIX = "change-me"
 def split_urls(value: str) -> list[str]:
     """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
     return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(value: str) -> str | None:
+    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an http(s) origin."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        return None
+    if parts.username or parts.password or parts.fragment:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown_port = "" if port in (None, DEFAULT_PORTS[parts.scheme]) else f":{port}"
+    return f"{parts.scheme}://{host}{shown_port}"
 
 
 class SettingsError(ValueError):
@@ -77,6 +97,11 @@ class Settings(BaseSettings):
     )
     BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    ALLOWED_ORIGINS: str = Field(
+        "",
+        description="other origins (scheme://host[:port], comma-separated) whose pages may send state-changing "
+        "requests and open the WebSockets; the service's own origin (its Host header) is always allowed",
+    )
 
     @field_validator("RASA_URL")
     @classmethod
@@ -89,6 +114,17 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"RASA_URL entry {url!r} is not an http(s) URL; list base URLs separated by commas, "
                     "e.g. http://127.0.0.1:5005,http://10.0.0.12:5005"
+                )
+        return value
+
+    @field_validator("ALLOWED_ORIGINS")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for entry in (part.strip() for part in value.split(",")):
+            if entry and normalise_origin(entry) is None:
+                raise ValueError(
+                    f"ALLOWED_ORIGINS entry {entry!r} is not an origin; write scheme://host[:port] without a "
+                    "path, e.g. https://chat.example.com,https://partner.example:8443"
                 )
         return value
 
@@ -109,6 +145,12 @@ class Settings(BaseSettings):
     def rasa_urls(self) -> list[str]:
         """RASA_URL as a list, in order of preference (the first is this pod's own Rasa)."""
         return split_urls(self.RASA_URL)
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """ALLOWED_ORIGINS, normalised (lower case, default ports left out)."""
+        found = (normalise_origin(part.strip()) for part in self.ALLOWED_ORIGINS.split(",") if part.strip())
+        return frozenset(origin for origin in found if origin is not None)
 
     @property
     def is_sqlite(self) -> bool:
