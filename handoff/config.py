@@ -24,18 +24,19 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def normalise_origin(value: str) -> str | None:
-    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an http(s) origin."""
+    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an origin
+    (`scheme://host[:port]`; an app's web view may use its own scheme, e.g. `capacitor://localhost`)."""
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.path not in ("", "/") or parts.query:
+    if not parts.scheme or not parts.hostname or parts.path not in ("", "/") or parts.query:
         return None
     if parts.username or parts.password or parts.fragment:
         return None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    shown_port = "" if port in (None, DEFAULT_PORTS[parts.scheme]) else f":{port}"
+    shown_port = "" if port is None or port == DEFAULT_PORTS.get(parts.scheme) else f":{port}"
     return f"{parts.scheme}://{host}{shown_port}"
 
 
@@ -124,7 +125,7 @@ class Settings(BaseSettings):
             if entry and normalise_origin(entry) is None:
                 raise ValueError(
                     f"ALLOWED_ORIGINS entry {entry!r} is not an origin; write scheme://host[:port] without a "
-                    "path, e.g. https://chat.example.com,https://partner.example:8443"
+                    "path, e.g. https://chat.example.com,capacitor://localhost"
                 )
         return value
 

@@ -37,7 +37,8 @@ def client_for(engine: Engine, clock: FakeClock, **settings: Any) -> TestClient:
 
 @pytest.fixture
 def api(engine: Engine, clock: FakeClock) -> Iterator[TestClient]:
-    with client_for(engine, clock, ALLOWED_ORIGINS="https://app.example, https://chat.example:8443") as client:
+    origins = "https://app.example, https://chat.example:8443, capacitor://localhost"
+    with client_for(engine, clock, ALLOWED_ORIGINS=origins) as client:
         yield client
 
 
@@ -66,17 +67,28 @@ def test_a_cross_site_form_post_cannot_use_the_agent_cookie(api: TestClient, eng
     assert api.get("/api/agent/me", headers={**cookie, "origin": EVIL}).status_code == 200  # reads are fine
 
 
+def test_the_borrower_api_takes_no_cookie_and_is_not_checked(api: TestClient) -> None:
+    """Its bearer token is never sent by the browser on its own, so another page cannot use it; an app's
+    web view with its own origin keeps working without configuration."""
+    started = api.post("/api/conversations", json={"lang": "en"}, headers={"origin": "capacitor://localhost"})
+    assert started.status_code == 201
+    with_cookie = api.post("/api/conversations", json={"lang": "en"},
+                           headers={"origin": EVIL, "cookie": "agent_session=whatever"})
+    assert with_cookie.status_code == 403  # the agent's cookie rides along: checked wherever it goes
+
+
 def test_both_websockets_refuse_a_foreign_origin(api: TestClient, engine: Engine, clock: FakeClock) -> None:
     make_agent(engine, clock, "ann")
     cookie = cookie_of(api, "ann")
     conversation_id, _ = waiting_borrower(api)
     for path in ("/ws/agent", f"/ws/conversations/{conversation_id}"):
-        with pytest.raises(WebSocketDisconnect) as refused:
-            with api.websocket_connect(path, headers={**cookie, "origin": EVIL}) as ws:
-                ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as refused, \
+                api.websocket_connect(path, headers={**cookie, "origin": EVIL}) as ws:
+            ws.receive_json()
         assert refused.value.code == 4403
-    with api.websocket_connect("/ws/agent", headers={**cookie, "origin": SAME}) as ws:
-        assert ws.receive_json()["type"] == "hello"
+    for origin in (SAME, "capacitor://localhost"):
+        with api.websocket_connect("/ws/agent", headers={**cookie, "origin": origin}) as ws:
+            assert ws.receive_json()["type"] == "hello"
 
 
 @pytest.mark.parametrize("path", PAGES)
