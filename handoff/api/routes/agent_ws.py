@@ -59,6 +59,7 @@ from handoff.services import Services
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["agent"])
 
+
 class SessionEnded(Exception):
     """The socket's session is over (logged out, revoked, expired): close it."""
 
@@ -89,18 +90,20 @@ class AgentSocket:
         await self.send(frame)
 
     # -- the session ------------------------------------------------------------------------------
-    def _current(self, session: Session) -> Agent:
-        agent = resolve_agent(session, token=self.token, clock=self.svc.clock)
-        if agent.role not in STAFF:
-            raise UnauthorizedError("agents only")
+    def _current(self, session: Session, *, seen: bool = True) -> Agent:
+        agent = accounts.agent_for_token(session, token=self.token, clock=self.svc.clock)
+        if agent is None or agent.role not in STAFF:
+            raise UnauthorizedError("the session has ended")
+        if seen:  # a frame from the console; the periodic check alone does not make the agent present
+            accounts.touch(agent=agent, clock=self.svc.clock)
         return agent
 
-    async def authorise(self) -> Agent:
+    async def authorise(self, *, seen: bool = True) -> Agent:
         """The socket's agent, re-read with its session; SessionEnded when the session is over."""
         if self.svc.clock.now() >= self.expires_at:
             raise SessionEnded
         try:
-            self.agent = await self.svc.db(self._current)
+            self.agent = await self.svc.db(lambda s: self._current(s, seen=seen))
         except UnauthorizedError:
             raise SessionEnded from None
         return self.agent
@@ -118,7 +121,7 @@ class AgentSocket:
                         return
                     continue
                 try:
-                    await self.authorise()
+                    await self.authorise(seen=False)
                 except SessionEnded:
                     return
                 await self.chats.recheck_all()
