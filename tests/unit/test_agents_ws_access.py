@@ -209,3 +209,24 @@ def test_an_expired_idle_socket_is_closed_by_the_timer(api: TestClient, engine: 
         assert frames and frames[-1] == {"type": "closed", "code": 4401}
     finally:
         ws.__exit__(None, None, None)
+
+
+def test_logout_on_one_replica_closes_the_socket_on_another(
+    engine: Engine, clock: FakeClock, redis_url: str, scripted_rasa: ScriptedRasa
+) -> None:
+    """Two apps on one database and one Redis: the socket lives on the first, the logout reaches the second."""
+    settings = make_settings(DATABASE_URL=str(engine.url), RASA_URL=scripted_rasa.url, REDIS_URL=redis_url,
+                             AGENT_WS_RECHECK_S=300)  # the timer must not be what closes it
+    with TestClient(create_app(settings, engine, clock=clock)) as one, \
+            TestClient(create_app(settings, engine, clock=clock, migrate=False)) as two:
+        make_agent(engine, clock, "ann")
+        ann = token_for(one, "ann")
+        ws = one.websocket_connect("/ws/agent").__enter__()
+        try:
+            ws.send_json({"type": "auth", "token": ann})
+            until(ws, lambda f: f["type"] == "hello")
+            assert two.post("/api/agent/logout", headers=bearer(ann)).status_code == 200
+            frames = frames_within(ws, 2.0)
+            assert frames and frames[-1] == {"type": "closed", "code": 4401}
+        finally:
+            ws.__exit__(None, None, None)
