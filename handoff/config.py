@@ -6,9 +6,11 @@ Built once by the entry point (`python -m handoff serve`) or by a test, then han
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -42,6 +44,18 @@ def normalise_origin(value: str) -> str | None:
     return f"{parts.scheme}://{host}{shown_port}"
 
 
+def split_list(value: str) -> list[str]:
+    """`a, b,c` -> [a, b, c] without empty entries."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _valid_phone(value: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names the variable and how to fix it."""
 
@@ -50,7 +64,8 @@ class Settings(StrictSettings):
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
-        "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "ALLOWED_",
+        "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
+        "ALLOWED_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -109,6 +124,22 @@ class Settings(StrictSettings):
         description="other origins (scheme://host[:port], comma-separated) whose pages may send state-changing "
         "requests and open the WebSockets; the service's own origin (its Host header) is always allowed",
     )
+    MASK_ALLOW: str = Field(
+        "",
+        description="the lender's own published numbers and e-mail addresses, never masked; comma-separated, "
+        "phone numbers with their country code (+1 800 555 0142)",
+    )
+    MASK_ALLOW_FAQ_DIR: str = Field(
+        "knowledge_base/faq",
+        description="FAQ folder (<lang>/<id>.md) whose phone numbers and e-mail addresses are never masked "
+        "('' = none)",
+    )
+    MASK_FAQ_REGIONS: str = Field(
+        "en:US,zh:CN", description="FAQ language -> region its phone numbers are written for"
+    )
+    MASK_PHONE_REGIONS: str = Field(
+        "CN,US", description="regions in which phone numbers without a country code are recognised"
+    )
 
     @field_validator("RASA_URL")
     @classmethod
@@ -124,11 +155,45 @@ class Settings(StrictSettings):
                 )
         return value
 
+    @field_validator("MASK_PHONE_REGIONS")
+    @classmethod
+    def _known_regions(cls, value: str) -> str:
+        for region in split_list(value):
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"MASK_PHONE_REGIONS: {region!r} is not a region code like CN or US")
+        return value
+
+    @field_validator("MASK_FAQ_REGIONS")
+    @classmethod
+    def _faq_regions(cls, value: str) -> str:
+        for pair in split_list(value):
+            lang, _, region = pair.partition(":")
+            if not lang or region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"MASK_FAQ_REGIONS: {pair!r} is not lang:REGION, e.g. en:US,zh:CN")
+        return value
+
+    @field_validator("MASK_ALLOW")
+    @classmethod
+    def _allowed_phones_are_whole(cls, value: str) -> str:
+        for entry in split_list(value):
+            if entry.startswith("+") and not _valid_phone(entry):
+                raise ValueError(f"MASK_ALLOW: {entry!r} is not a valid phone number (+<country> <number>)")
+        return value
+
+    @field_validator("MASK_ALLOW_FAQ_DIR")
+    @classmethod
+    def _faq_dir_exists(cls, value: str) -> str:
+        if value and not Path(value).is_dir():
+            raise ValueError(
+                f"MASK_ALLOW_FAQ_DIR: {value!r} is not a folder; point it at the FAQ folder or set it to ''"
+            )
+        return value
+
     @field_validator("ALLOWED_ORIGINS")
     @classmethod
     def _origins_are_origins(cls, value: str) -> str:
-        for entry in (part.strip() for part in value.split(",")):
-            if entry and normalise_origin(entry) is None:
+        for entry in split_list(value):
+            if normalise_origin(entry) is None:
                 raise ValueError(
                     f"ALLOWED_ORIGINS entry {entry!r} is not an origin; write scheme://host[:port] without a "
                     "path, e.g. https://chat.example.com,capacitor://localhost"
@@ -154,9 +219,21 @@ class Settings(StrictSettings):
         return split_urls(self.RASA_URL)
 
     @property
+    def mask_allow(self) -> list[str]:
+        return split_list(self.MASK_ALLOW)
+
+    @property
+    def mask_phone_regions(self) -> tuple[str, ...]:
+        return tuple(split_list(self.MASK_PHONE_REGIONS))
+
+    @property
+    def mask_faq_regions(self) -> dict[str, str]:
+        return dict(pair.partition(":")[::2] for pair in split_list(self.MASK_FAQ_REGIONS))
+
+    @property
     def allowed_origins(self) -> frozenset[str]:
         """ALLOWED_ORIGINS, normalised (lower case, default ports left out)."""
-        found = (normalise_origin(part.strip()) for part in self.ALLOWED_ORIGINS.split(",") if part.strip())
+        found = (normalise_origin(entry) for entry in split_list(self.ALLOWED_ORIGINS))
         return frozenset(origin for origin in found if origin is not None)
 
     @property

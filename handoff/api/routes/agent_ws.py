@@ -173,6 +173,7 @@ class AgentSocket:
                 lambda s: chat.reply(
                     s, conversation_id=message.conversation_id, agent=self._current(s), text=message.text,
                     clock=self.svc.clock, client_message_id=message.client_message_id,
+                    mask_policy=self.svc.mask_policy,
                 )
             )
         else:
