@@ -20,7 +20,7 @@ from handoff import admin_cli
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
-from handoff.infra import db
+from handoff.infra import db, logs
 from handoff.loans import demo
 from handoff.states import Role
 from knowledge_base import KBSettings
@@ -66,6 +66,7 @@ def serve(argv: list[str]) -> int:
     settings = _settings()
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.filter_root_handlers()
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
@@ -82,6 +83,7 @@ def serve(argv: list[str]) -> int:
     # Forwarded client addresses only from the configured proxies: anyone else could write the header
     # and pick the address that the per-address limits count.
     uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(),
+                log_config=logs.uvicorn_log_config(),
                 ws_per_message_deflate=False, **proxy_options(settings))
     return 0
 

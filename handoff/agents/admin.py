@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.agents.accounts import AgentAccountError, hash_password
+from handoff.agents.accounts import AgentAccountError, announce_sessions_ended, hash_password
 from handoff.errors import NotFoundError
 from handoff.infra.clock import Clock
 from handoff.models import Agent, AgentSession, QueueEntry
@@ -36,6 +36,7 @@ def _audit(session: Session, *, actor_id: int | None, action: str, agent: Agent,
 def revoke_sessions(session: Session, *, agent: Agent, actor_id: int | None) -> int:
     """End every login session of `agent`; returns how many there were."""
     count = session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id)).rowcount  # type: ignore[attr-defined]
+    announce_sessions_ended(session, agent_id=agent.id)  # its open sockets close at once
     agent.status = "offline"
     _audit(session, actor_id=actor_id, action="sessions_revoked", agent=agent, sessions=int(count or 0))
     return int(count or 0)
