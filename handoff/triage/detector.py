@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.anger import ANGRY_THRESHOLD, score_anger
+from bot.anger import ANGRY_THRESHOLD, NEGATIVE_THRESHOLD, score_anger
 from handoff.states import HandoffReason, Priority
 from handoff.triage import phrases
 
@@ -27,6 +27,7 @@ _PERSON_EN = _compile(phrases.PERSON_EN)
 _NOT_PERSON_EN = _compile(phrases.NOT_PERSON_EN)
 _COMPLAINT_EN = _compile(phrases.COMPLAINT_EN)
 _NOT_COMPLAINT_EN = _compile(phrases.NOT_COMPLAINT_EN)
+_PERSON_ZH = _compile(phrases.PERSON_ZH_PATTERNS)
 _PUNCTUATION = re.compile(r"[\s,.!?;:，。！？；：、~～]+")
 
 
@@ -44,10 +45,16 @@ class Detection:
         return self.anger_score >= ANGRY_THRESHOLD
 
     @property
+    def upset(self) -> bool:
+        """At least one anger cue (the bot's "negative turn"): enough to want a person while the
+        bot cannot answer; urgent only from `angry` on."""
+        return self.anger_score >= NEGATIVE_THRESHOLD
+
+    @property
     def reason(self) -> HandoffReason | None:
         if self.wants_person:
             return HandoffReason.EXPLICIT_REQUEST
-        if self.angry:
+        if self.upset:
             return HandoffReason.ANGER
         if self.complaint:
             return HandoffReason.SENSITIVE_TOPIC
@@ -55,7 +62,9 @@ class Detection:
 
     @property
     def priority(self) -> Priority:
-        return Priority.URGENT if self.angry or self.complaint else Priority.NORMAL
+        if self.angry or self.complaint:
+            return Priority.URGENT
+        return Priority.HIGH if self.upset else Priority.NORMAL
 
     @property
     def topics(self) -> list[str]:
@@ -89,17 +98,18 @@ def _wants_person(text: str, lowered: str) -> str | None:
     whole = _PUNCTUATION.sub("", text)
     if whole in phrases.PERSON_ZH_WHOLE:
         return whole
-    return next((term for term in phrases.PERSON_ZH if term in text), None)
+    found = next((term for term in phrases.PERSON_ZH if term in text), None)
+    return found or _any(_PERSON_ZH, text)
+
+
+def _denies_complaint(text: str, lowered: str) -> bool:
+    return bool(_any(_NOT_COMPLAINT_EN, lowered)) or any(term in text for term in phrases.NOT_COMPLAINT_ZH)
 
 
 def _complaint(text: str, lowered: str) -> str | None:
-    if not _any(_NOT_COMPLAINT_EN, lowered):
-        found = _any(_COMPLAINT_EN, lowered)
-        if found:
-            return found
-    if any(term in text for term in phrases.NOT_COMPLAINT_ZH):
+    if _denies_complaint(text, lowered):
         return None
-    return next((term for term in phrases.COMPLAINT_ZH if term in text), None)
+    return _any(_COMPLAINT_EN, lowered) or next((term for term in phrases.COMPLAINT_ZH if term in text), None)
 
 
 def detect(text: str) -> Detection:
@@ -108,10 +118,13 @@ def detect(text: str) -> Detection:
     person = _wants_person(text, lowered)
     complaint = _complaint(text, lowered)
     anger = score_anger(text)
+    score = anger.score
+    if _denies_complaint(text, lowered) and all(c.startswith("complaint:") for c in anger.cues):
+        score = 0.0  # "no complaints" is not anger, whatever the lexicon's one-character negation saw
     found = [*([f"person:{person}"] if person else []), *([f"complaint:{complaint}"] if complaint else []),
              *anger.cues]
     cues = list(dict.fromkeys(found))  # the anger lexicon has complaint cues of its own
     return Detection(
-        wants_person=person is not None, complaint=complaint is not None, anger_score=anger.score,
+        wants_person=person is not None, complaint=complaint is not None, anger_score=score,
         cues=tuple(cues),
     )

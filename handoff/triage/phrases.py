@@ -30,10 +30,12 @@ PERSON_EN: Final[tuple[str, ...]] = (
     r"\bhuman being\b",
     r"\b(?:not|no|don'?t want|stop)(?: to talk to| talking to)? (?:a |the |this )?(?:bot|robot|machine)s?\b",
     r"\bis (?:anyone|anybody|someone|somebody) (?:there|here|real)\b",
+    r"\bis there (?:anyone|anybody|someone|somebody|a person) (?:real|human|there|i can (?:talk|speak|chat) to)\b",
     r"\b(?:customer service|live support|live chat) (?:rep|agent|please|now)\b",
     r"\b(?:connect|transfer|escalate)\b[^.?!]{0,20}\b(?:customer service|support|a person|someone)\b",
     r"\b(?:customer service|a person|a human|someone)\b[^.?!]{0,10}\b(?:call|chat with|contact) me\b",
     r"\bone of your (?:people|staff|agents|team)\b",
+    r"\b(?:someone|somebody|anyone|a person) (?:from|at|on) (?:your|the) (?:team|company|office|staff)\b",
 )
 # Near misses: "can someone else pay", "my insurance agent", "real estate agent".
 NOT_PERSON_EN: Final[tuple[str, ...]] = (
@@ -46,7 +48,14 @@ PERSON_ZH: Final[tuple[str, ...]] = (
     "和客服", "跟客服", "与客服", "找客服", "转接客服", "转客服", "接客服", "经理", "主管", "负责人",
     "不想跟机器人", "不要机器人", "不想和机器人", "有人吗",
 )
-PERSON_ZH_WHOLE: Final[tuple[str, ...]] = ("人工", "客服", "人工谢谢", "人工服务谢谢")
+PERSON_ZH_WHOLE: Final[tuple[str, ...]] = ("客服",)
+# In a borrower's chat "人工" means a human agent unless it is "人工智能" (artificial intelligence); a
+# verb before 客服 / 工作人员 / 员工 / 真人 asks for one of them.
+PERSON_ZH_PATTERNS: Final[tuple[str, ...]] = (
+    r"人工(?!智能)",
+    r"不(?:想|要|愿意)(?:跟|和|与)?机器人",
+    r"(?:找|联系|转|接|要|和|跟|与|叫|换)(?:一下|一个|个)?(?:你们)?的?(?:客服|工作人员|员工|真人|人来)",
+)
 NOT_PERSON_ZH: Final[tuple[str, ...]] = ("人工智能", "客服电话", "客服工作时间", "客服时间", "保险公司的人")
 
 # Complaints and disputes: the borrower means to complain, contest a charge, or go to a regulator,
