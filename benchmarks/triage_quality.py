@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from handoff.triage.detector import detect  # noqa: E402
+from handoff.triage.detector import detect
 
 EVAL = ROOT / "benchmarks" / "eval"
 RESULTS = ROOT / "benchmarks" / "results" / "triage_quality.md"

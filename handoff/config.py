@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handoff.infra.secretbox import development_key
+
 PLACEHOLDER_PREFIX = "change-me"
 
 
@@ -41,6 +43,13 @@ class Settings(BaseSettings):
     )
     RASA_TOKEN: str = Field("change-me-rasa-token", description="Rasa --auth-token for the HTTP API")
     RASA_TIMEOUT_S: float = Field(5.0, gt=0, le=8, description="total time allowed for one Rasa turn")
+    RASA_HANDOFF_BUDGET_S: float = Field(
+        1.5,
+        gt=0,
+        le=8,
+        description="budget for the bot turn of a message that asks for a person, is upset or complains "
+        "(the local detector); past it the borrower is queued at once with reason bot_unavailable",
+    )
     RASA_MAX_IN_FLIGHT: int = Field(
         8,
         ge=0,
@@ -70,8 +79,49 @@ class Settings(BaseSettings):
     BUSINESS_HOURS: str = Field(
         "mon-fri 08:00-20:00, sat 09:00-13:00", description="when agents are on shift ('always' = 24/7)"
     )
-    BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
+    BUSINESS_TZ: str = Field(
+        "America/New_York",
+        description="IANA time zone of BUSINESS_HOURS; the FAQs state the hours in US Eastern Time",
+    )
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    CONTACT_KEYS: str = Field(
+        "",
+        description="Fernet keys (comma-separated, newest first) that encrypt callback contacts at rest; "
+        "empty = one key derived from SECRET_KEY (set your own keys to rotate them independently)",
+    )
+    CALLBACK_DUE_BUSINESS_HOURS: float = Field(
+        4, gt=0, le=200, description="a callback is due this many business hours after the next opening"
+    )
+    CALLBACK_RETRY_BUSINESS_HOURS: float = Field(
+        2, gt=0, le=200, description="after 'no answer' or 'retry', the next attempt is due this much later"
+    )
+    CALLBACK_RETENTION_DAYS: int = Field(
+        30, ge=0, le=3650, description="a completed callback's contact is purged this many days later"
+    )
+    COMPLAINT_DAYS: int = Field(15, ge=1, le=365, description="days to resolve a complaint")
+    COMPLAINT_COMPLEX_DAYS: int = Field(30, ge=1, le=365, description="days to resolve a complex complaint")
+    COMPLAINT_CHANNELS_EN: str = Field(
+        "If you are not satisfied with our answer, you can also contact the Consumer Financial Protection "
+        "Bureau (consumerfinance.gov/complaint, 1-855-411-2372) or your state's financial regulator.",
+        description="external complaint channels told to English-speaking borrowers",
+    )
+    COMPLAINT_CHANNELS_ZH: str = Field(
+        "如对处理结果不满意，您还可以拨打国家金融监督管理总局消费者投诉热线 12378，或向当地金融监管部门反映。",
+        description="external complaint channels told to Chinese-speaking borrowers",
+    )
+    SUPERVISOR_WEBHOOK_URL: str | None = Field(
+        None, description="POST SLA, callback and complaint alerts here (signed JSON); None = console only"
+    )
+    SUPERVISOR_WEBHOOK_SECRET: str = Field(
+        "change-me-webhook-secret", description="HMAC-SHA256 key of the X-Handoff-Signature header"
+    )
+    WEBHOOK_MAX_ATTEMPTS: int = Field(8, ge=1, le=50, description="attempts per webhook before giving up")
+    BORROWER_ABANDON_AFTER_S: int = Field(
+        1800, ge=60, description="a waiting chat whose borrower's page has been gone this long is closed"
+    )
+    STUCK_TURN_AFTER_S: float = Field(
+        30, ge=5, description="a borrower message left without a reply this long is finished by the sweeper"
+    )
 
     @field_validator("RASA_URL")
     @classmethod
@@ -98,7 +148,15 @@ class Settings(BaseSettings):
                         f"set {name} to a random secret (e.g. `python -c 'import secrets; "
                         f"print(secrets.token_urlsafe(32))'`) when APP_ENV=production"
                     )
+            if self.SUPERVISOR_WEBHOOK_URL and self.SUPERVISOR_WEBHOOK_SECRET.startswith(PLACEHOLDER_PREFIX):
+                raise ValueError("SUPERVISOR_WEBHOOK_SECRET still holds its placeholder; set a random secret")
         return self
+
+    @property
+    def contact_keys(self) -> list[str]:
+        """CONTACT_KEYS as a list (newest first); empty = one key derived from SECRET_KEY."""
+        keys = [k.strip() for k in self.CONTACT_KEYS.split(",") if k.strip()]
+        return keys or [development_key(self.SECRET_KEY)]
 
     @property
     def rasa_urls(self) -> list[str]:

@@ -11,15 +11,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handoff import texts
-from handoff.borrower.turns import put_in_queue
+from handoff.borrower.handoffs import put_in_queue
 from handoff.borrower.views import conversation_view, transcript
 from handoff.conversations import place
 from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import ConflictError, InvalidInputError
 from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.clock import as_utc
 from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask_text
-from handoff.queue import entries
+from handoff.models import CallbackTicket, Conversation
+from handoff.queue import callbacks, entries
+from handoff.queue.hours import business_hours_of
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
 
@@ -106,6 +109,21 @@ def validate_contact(method: str, contact: str) -> str:
     return contact
 
 
+def _callback_reply(
+    session: Session, *, conversation: Conversation, ticket: CallbackTicket, svc: Services
+) -> dict[str, Any]:
+    view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+    return {
+        "ticket_id": ticket.id,
+        "reference": ticket.reference,
+        "due_at": None if ticket.due_at is None else as_utc(ticket.due_at).isoformat(),
+        "contact_method": ticket.contact_method,
+        "contact": ticket.contact,
+        "preferred_time": ticket.preferred_time,
+        **view,
+    }
+
+
 def _callback(
     session: Session, *, conversation_id: str, method: str, contact: str, preferred_time: str, svc: Services
 ) -> dict[str, Any]:
@@ -113,8 +131,14 @@ def _callback(
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     lang = conversation.lang
+    hours = business_hours_of(svc.settings)
+    existing = callbacks.open_callback(session, conversation_id=conversation_id)
+    if existing is not None:  # asked once already: the same ticket, not a second one
+        return _callback_reply(session, conversation=conversation, ticket=existing, svc=svc)
     masked_contact = mask_contact(method, contact)
     preferred = mask_text(preferred_time.strip())
+    now = svc.clock.now()
+    due = callbacks.due_time(svc.settings, now, business_hours=svc.settings.CALLBACK_DUE_BUSINESS_HOURS)
     ticket = entries.create_callback(
         session,
         conversation=conversation,
@@ -123,6 +147,9 @@ def _callback(
         preferred_time=preferred,
         clock=svc.clock,
         summary="Callback requested. Transcript attached.",
+        reference=callbacks.new_reference("CB"),
+        contact_encrypted=svc.secret_box.encrypt(contact),
+        due_at=due,
     )
     entry = entries.active_entry(session, conversation_id=conversation_id)
     if entry is not None and not entry.packet:
@@ -141,20 +168,15 @@ def _callback(
             method=texts.text(f"method_{method}", lang),
             contact=masked_contact,
             when=when,
-            ticket=ticket.id,
+            due=hours.describe_instant(due, lang),
+            reference=ticket.reference,
         ),
-        payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id}},
+        payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id, "reference": ticket.reference,
+                            "due_at": due.isoformat()}},
     )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
     place.notify_positions(session, clock=svc.clock)
-    view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
-    return {
-        "ticket_id": ticket.id,
-        "contact_method": method,
-        "contact": masked_contact,
-        "preferred_time": preferred,
-        **view,
-    }
+    return _callback_reply(session, conversation=conversation, ticket=ticket, svc=svc)
 
 
 async def request_callback(

@@ -26,6 +26,7 @@ from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
 from handoff.queue import claims, entries
+from handoff.queue.hours import business_hours_of
 from handoff.services import Services
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.texts import button
@@ -111,7 +112,10 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
 
 
 def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report: SlaReport) -> None:
+    """Warn and breach on business time: a chat that arrives after hours starts its clock at the next
+    opening instead of "breaching" 120 s after it arrived."""
     now = clock.now()
+    hours = business_hours_of(settings)
     target = timedelta(seconds=settings.SLA_FIRST_REPLY_S)
     warn_after = target * settings.SLA_WARNING_FRACTION
     due = session.scalars(
@@ -122,7 +126,7 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
         )
     ).all()
     for entry in due:
-        elapsed = now - as_utc(entry.enqueued_at)
+        elapsed = timedelta(seconds=hours.business_seconds(as_utc(entry.enqueued_at), now))
         if elapsed >= warn_after:
             claims.lock_conversation(session, conversation_id=entry.conversation_id)
             session.refresh(entry)  # as of now that we hold the lock
@@ -132,8 +136,7 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
         if elapsed >= target and entry.sla_breached_at is None:
             entry.sla_breached_at = now
             entry.sla_warned_at = entry.sla_warned_at or now
-            entry.priority_rank = max(0, entry.priority_rank - 1)
-            entry.priority = str(RANK_PRIORITY[entry.priority_rank])
+            entries.set_priority(entry, RANK_PRIORITY[max(0, entry.priority_rank - 1)])
             audit.record(
                 session, actor_type="system", actor_id=None, conversation_id=entry.conversation_id,
                 action="sla_breach", detail={"waited_s": int(elapsed.total_seconds()), "priority": entry.priority},

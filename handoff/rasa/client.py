@@ -148,14 +148,18 @@ class RasaClient:
             f"rasa unreachable ({type(error).__name__})", target_id=conversation_id
         ) from None
 
-    async def send(self, *, conversation_id: str, text: str, lang: str) -> list[dict[str, Any]]:
-        """One bot turn for already-masked `text`; at most `timeout_s` in total, failover included."""
+    async def send(
+        self, *, conversation_id: str, text: str, lang: str, budget_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """One bot turn for already-masked `text`; at most `timeout_s` (or the smaller `budget_s`) in
+        total, failover included."""
         body = {"sender": conversation_id, "message": text, "metadata": {"lang": lang}}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout_s
+        timeout_s = self._timeout_s if budget_s is None else min(self._timeout_s, budget_s)
+        deadline = loop.time() + timeout_s
         sent = False
         try:
-            async with asyncio.timeout(self._timeout_s), self._slot():
+            async with asyncio.timeout(timeout_s), self._slot():
                 sent = True
                 resp = await self._request(
                     "POST",
@@ -167,7 +171,7 @@ class RasaClient:
         except (TimeoutError, RasaTimeout):
             detail = "did not answer" if sent else "was busy (no free slot)"
             raise BotUnavailableError(
-                f"rasa {detail} within {self._timeout_s:g}s", target_id=conversation_id
+                f"rasa {detail} within {timeout_s:g}s", target_id=conversation_id
             ) from None
         if resp.status >= 300:
             raise BotUnavailableError(f"rasa answered HTTP {resp.status}", target_id=conversation_id)
@@ -212,15 +216,17 @@ class RasaClient:
                 f"rasa tracker update answered HTTP {resp.status}", target_id=conversation_id
             )
 
-    async def recent_turns(self, conversation_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    async def recent_turns(
+        self, conversation_id: str, *, limit: int = 20, budget_s: float = 2.0
+    ) -> list[dict[str, Any]]:
         """What the bot understood of the borrower's last turns (for a handoff packet built without
-        the bot): text, intent, confidence, entities. Empty when Rasa cannot say within 2 s."""
+        the bot): text, intent, confidence, entities. Empty when Rasa cannot say within `budget_s`."""
         try:
             resp = await self._request(
                 "GET",
                 f"/conversations/{conversation_id}/tracker",
                 conversation_id=conversation_id,
-                budget_s=min(2.0, self._timeout_s),
+                budget_s=min(budget_s, self._timeout_s),
                 params={"token": self._token},
             )
             events = resp.json().get("events", []) if resp.status == 200 else []

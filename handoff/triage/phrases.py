@@ -21,11 +21,11 @@ _VERB: Final = r"(?:talk|speak|chat|connect|transfer|put|get|hook|escalate|pass|
 # A borrower asking for a person (any of these is enough).
 PERSON_EN: Final[tuple[str, ...]] = (
     rf"\b{_VERB}\b[^.?!]{{0,30}}\b(?:to|with|me)\b[^.?!]{{0,12}}\b{_WHO}\b",
-    rf"\b(?:want|need|like|prefer|rather|request|get|give)\b[^.?!]{{0,20}}\b(?:a |an |to )?(?:real |live |"
-    r"actual )?(?:human|person|agent|representative|rep|operator|staff member|manager|supervisor)\b",
+    (r"\b(?:want|need|like|prefer|rather|request|get|give)\b[^.?!]{0,20}\b(?:a |an |to )?(?:real |live |"
+     r"actual )?(?:human|person|agent|representative|rep|operator|staff member|manager|supervisor)\b"),
     r"\b(?:real|live|actual) (?:person|human|agent|people|support|rep|representative)\b",
-    r"^\W*(?:a )?(?:human|person|agent|representative|rep|operator|live agent|real person|live support)"
-    r"(?: please| now| pls)?\W*$",
+    (r"^\W*(?:a )?(?:human|person|agent|representative|rep|operator|live agent|real person|live support)"
+     r"(?: please| now| pls)?\W*$"),
     r"\b(?:human|agent|representative|operator|person) (?:please|pls|now)\b",
     r"\bhuman being\b",
     r"\b(?:not|no|don'?t want|stop)(?: to talk to| talking to)? (?:a |the |this )?(?:bot|robot|machine)s?\b",

@@ -1,0 +1,97 @@
+"""Putting a conversation in the agent queue, on every path (the bot's handoff, the borrower's button,
+the bot being down): the packet completed from the stored conversation, the queue entry, and what the
+borrower and the agents are told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handoff import texts
+from handoff.borrower import packets
+from handoff.borrower.views import transcript
+from handoff.conversations import place
+from handoff.conversations.records import append_message
+from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.outbox import publish_after_commit
+from handoff.models import Conversation, QueueEntry
+from handoff.queue import entries
+from handoff.queue.hours import business_hours_of
+from handoff.services import Services
+from handoff.states import ConversationState, HandoffReason, Priority, Sender
+
+
+def complete_packet(session: Session, *, conversation: Conversation, packet: dict[str, Any]) -> dict[str, Any]:
+    """Whoever built the packet: the FAQ the bot answered is listed (and named in the summary), and the
+    priority is no lower than what the borrower's own messages call for."""
+    answered = packets.answered_faqs(session, conversation_id=conversation.id)
+    texts_ = packets.recent_borrower_texts(session, conversation_id=conversation.id)
+    from_words, _ = packets.priority_from_texts(texts_)
+    priority = packet.get("priority") if packet.get("priority") in set(Priority) else str(Priority.NORMAL)
+    summary = str(packet.get("summary") or "")
+    titles = [str(a.get("title")) for a in answered if a.get("title")]
+    if titles and not any(title in summary for title in titles):
+        extra = packets.summary_text(lang=conversation.lang, head="", last_text="", answered=answered)
+        summary = (summary.rstrip() + " " + extra.lstrip(". ")).strip() if summary else extra.lstrip(". ")
+    return {**packet, "priority": packets.higher(str(priority), from_words), "summary": summary,
+            "faq_answered": answered}
+
+
+def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation, entry: QueueEntry,
+                                svc: Services) -> None:
+    lang = conversation.lang
+    if entries.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
+        return
+    hours = business_hours_of(svc.settings)
+    now = svc.clock.now()
+    if hours.is_open(now):
+        notice = texts.text("nobody_online", lang)
+    else:
+        notice = texts.text(
+            "after_hours", lang, hours=hours.describe(lang), opens=hours.describe_opening(now, lang)
+        )
+    append_message(
+        session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=notice,
+        payload={"buttons": [texts.button("button_callback", lang, "callback")]},
+    )
+
+
+def put_in_queue(
+    session: Session,
+    *,
+    conversation: Conversation,
+    packet: dict[str, Any],
+    svc: Services,
+    announce: bool = True,
+    notice_key: str = "queued",
+) -> QueueEntry:
+    """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
+    did: `announce=False`) and the agents; warn when nobody can pick the chat up soon."""
+    packet = complete_packet(session, conversation=conversation, packet=packet)
+    reason = packet.get("reason")
+    reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
+    lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
+    was_waiting = conversation.state == ConversationState.QUEUED
+    entry = entries.enqueue(
+        session,
+        conversation=conversation,
+        packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
+        reason=str(reason),
+        priority=str(packet["priority"]),
+        lang=str(lang),
+        summary=str(packet.get("summary") or ""),
+        clock=svc.clock,
+    )
+    if not was_waiting:
+        if announce:
+            append_message(
+                session, conversation_id=conversation.id, sender=Sender.SYSTEM,
+                text=texts.text(notice_key, conversation.lang),
+            )
+        _tell_if_nobody_can_pick_up(session, conversation=conversation, entry=entry, svc=svc)
+    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
+    # Its own `state` event (position, wait) went out with the move to the queue; everyone behind it
+    # moves down one place.
+    place.notify_positions(session, clock=svc.clock, behind=conversation.id)
+    return entry
