@@ -26,14 +26,15 @@ from sqlalchemy import Engine, text
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
+from handoff.borrower import sweeper
 from handoff.config import Settings
-from handoff.infra import db
+from handoff.infra import db, webhooks
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
-from handoff.queue import sla
+from handoff.queue import followups, sla
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
 
@@ -93,7 +94,13 @@ def create_app(
             limiter=RateLimiter(redis),
             redis=redis,
         )
-        tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
+        svc = app.state.services
+        tasks = [
+            asyncio.create_task(sla.run_forever(svc), name="sla"),
+            asyncio.create_task(followups.run_forever(svc), name="follow-ups"),
+            asyncio.create_task(webhooks.run_forever(svc), name="webhooks"),
+            asyncio.create_task(sweeper.run_forever(svc), name="stuck-turn sweeper"),
+        ]
         try:
             yield
         finally:
@@ -139,6 +146,22 @@ def create_app(
         return JSONResponse(
             {"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503
         )
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """Readiness: 200 only when every dependency answers - the database, each Rasa with its model
+        loaded, the action server and Redis (when configured); 503 until then. /healthz (liveness)
+        stays 200 while the database works."""
+        svc: Services = app.state.services
+        checks: dict[str, Any] = {"db": await anyio.to_thread.run_sync(_check_db, engine)}
+        checks["rasa"], checks["action_server"] = await asyncio.gather(
+            svc.rasa.ready(), action_server_health(svc.http, settings.ACTION_SERVER_URL)
+        )
+        if svc.redis is not None:
+            checks["redis"] = await _check_redis(svc.redis)
+        ready = all(check.get("ok") for check in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                            status_code=200 if ready else 503)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:

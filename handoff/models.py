@@ -61,6 +61,13 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
         UniqueConstraint("conversation_id", "client_message_id", name="uq_message_client_id"),
+        # Borrower messages still waiting for their bot turn: what the stuck-turn sweeper reads.
+        Index(
+            "ix_messages_unanswered",
+            "created_at",
+            sqlite_where=text("sender = 'borrower' AND reply_to_seq IS NULL"),
+            postgresql_where=text("sender = 'borrower' AND reply_to_seq IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

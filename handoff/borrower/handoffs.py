@@ -16,10 +16,12 @@ from handoff.conversations.records import append_message
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.outbox import publish_after_commit
 from handoff.models import Conversation, QueueEntry
-from handoff.queue import entries
-from handoff.queue.hours import business_hours_of
+from handoff.queue import complaints, entries
+from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
+
+COMPLAINT_TOPICS = frozenset({"complaint", "dispute"})
 
 
 def complete_packet(session: Session, *, conversation: Conversation, packet: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +29,7 @@ def complete_packet(session: Session, *, conversation: Conversation, packet: dic
     priority is no lower than what the borrower's own messages call for."""
     answered = packets.answered_faqs(session, conversation_id=conversation.id)
     texts_ = packets.recent_borrower_texts(session, conversation_id=conversation.id)
-    from_words, _ = packets.priority_from_texts(texts_)
+    from_words, detections = packets.priority_from_texts(texts_)
     priority = packet.get("priority") if packet.get("priority") in set(Priority) else str(Priority.NORMAL)
     summary = str(packet.get("summary") or "")
     titles = [str(a.get("title")) for a in answered if a.get("title")]
@@ -35,7 +37,7 @@ def complete_packet(session: Session, *, conversation: Conversation, packet: dic
         extra = packets.summary_text(lang=conversation.lang, head="", last_text="", answered=answered)
         summary = (summary.rstrip() + " " + extra.lstrip(". ")).strip() if summary else extra.lstrip(". ")
     return {**packet, "priority": packets.higher(str(priority), from_words), "summary": summary,
-            "faq_answered": answered}
+            "faq_answered": answered, "complaint_in_words": any(d.complaint for d in detections)}
 
 
 def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation, entry: QueueEntry,
@@ -90,8 +92,17 @@ def put_in_queue(
                 text=texts.text(notice_key, conversation.lang),
             )
         _tell_if_nobody_can_pick_up(session, conversation=conversation, entry=entry, svc=svc)
+    if COMPLAINT_TOPICS & set(packet.get("topics") or []) or packet.get("complaint_in_words"):
+        complaints.record_complaint(
+            session, conversation=conversation, summary=str(packet.get("summary") or ""),
+            source="detector" if packet.get("complaint_in_words") else "bot", settings=svc.settings,
+            clock=svc.clock,
+        )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
     # Its own `state` event (position, wait) went out with the move to the queue; everyone behind it
-    # moves down one place.
-    place.notify_positions(session, clock=svc.clock, behind=conversation.id)
+    # moves down one place. Outside business hours its own wait changes too (it starts at the opening).
+    opens_at = closed_until(svc.settings, svc.clock.now())
+    place.notify_positions(
+        session, clock=svc.clock, behind=None if opens_at else conversation.id, opens_at=opens_at
+    )
     return entry

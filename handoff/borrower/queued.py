@@ -12,7 +12,7 @@ from handoff.conversations import place
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.outbox import publish_after_commit
 from handoff.models import Conversation, Message, QueueEntry
-from handoff.queue import entries
+from handoff.queue import complaints, entries
 from handoff.services import Services
 from handoff.triage.detector import detect
 
@@ -40,6 +40,8 @@ def score_message(session: Session, *, conversation: Conversation, message: Mess
     if found.complaint:
         topics = sorted({*(entry.packet.get("topics") or []), *found.topics})
         entry.packet = {**entry.packet, "topics": topics}
+        complaints.record_complaint(session, conversation=conversation, summary=message.text, source="detector",
+                                    settings=svc.settings, clock=svc.clock)
     if entry.priority != before:
         audit.record(
             session, actor_type="system", actor_id=None, conversation_id=conversation.id,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from handoff import texts
 from handoff.borrower.handoffs import put_in_queue
+from handoff.borrower.packets import service_packet
 from handoff.borrower.views import conversation_view, transcript
 from handoff.conversations import place
 from handoff.conversations.records import append_message, get_conversation
@@ -24,12 +25,10 @@ from handoff.models import CallbackTicket, Conversation
 from handoff.queue import callbacks, entries
 from handoff.queue.hours import business_hours_of
 from handoff.services import Services
-from handoff.states import ConversationState, HandoffReason, Priority, Sender
+from handoff.states import ConversationState, HandoffReason, Sender
 
-SUMMARIES = {
-    HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
-    HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable; the borrower accepted the offer of a person.",
-}
+BUTTON_TRIGGER = "button"  # the borrower pressed "Talk to a person" (or accepted the bot-down offer)
+TRACKER_BUDGET_S = 1.0  # what the bot understood is worth this much of the borrower's wait, no more
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d ()\-.]{7,24}$")
 
@@ -46,15 +45,10 @@ def _request_person(
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     if conversation.state == ConversationState.BOT:
-        packet = {
-            "reason": reason,
-            "priority": str(Priority.NORMAL),
-            "lang": conversation.lang,
-            "summary": SUMMARIES[HandoffReason(reason)],
-            "turns": turns,
-            "anger_scores": [],
-            "faq_candidates": [],
-        }
+        # An angry borrower who presses the button keeps the priority their words call for.
+        packet = service_packet(
+            session, conversation=conversation, reason=reason, trigger=BUTTON_TRIGGER, rasa_turns=turns
+        )
         put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
 
@@ -64,7 +58,8 @@ async def request_person(svc: Services, *, conversation_id: str, reason: str) ->
     async with svc.locks.hold(conversation_id):
         # What the bot understood so far, for the agent; skipped when the bot is the problem.
         turns = (
-            [] if reason == HandoffReason.BOT_UNAVAILABLE else await svc.rasa.recent_turns(conversation_id)
+            [] if reason == HandoffReason.BOT_UNAVAILABLE
+            else await svc.rasa.recent_turns(conversation_id, budget_s=TRACKER_BUDGET_S)
         )
         return await svc.db(
             lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, turns=turns, svc=svc)

@@ -23,10 +23,11 @@ from handoff.errors import DATABASE_DOWN_ERRORS
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.clock import Clock, as_utc
 from handoff.infra.outbox import publish_after_commit
+from handoff.infra.webhooks import queue_webhook
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
 from handoff.queue import claims, entries
-from handoff.queue.hours import business_hours_of
+from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.texts import button
@@ -111,6 +112,14 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
         report.requeued.append(entry.conversation_id)
 
 
+def _sla_event(entry: QueueEntry, level: str) -> dict[str, Any]:
+    """What a gateway's message needs to be readable: the card's number, language, reason and summary,
+    not just a 32-character id."""
+    return {"type": "sla", "level": level, "conversation_id": entry.conversation_id, "entry_id": entry.id,
+            "priority": entry.priority, "lang": entry.lang, "reason": entry.reason,
+            "summary": (entry.summary or "")[:200], "label": f"#{entry.id} · {entry.lang} · {entry.reason}"}
+
+
 def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report: SlaReport) -> None:
     """Warn and breach on business time: a chat that arrives after hours starts its clock at the next
     opening instead of "breaching" 120 s after it arrived."""
@@ -151,6 +160,8 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
                 {"type": "sla", "level": "breach", "conversation_id": entry.conversation_id,
                  "priority": entry.priority},
             )
+            queue_webhook(session, settings=settings, clock=clock, event="sla_breach",
+                          data=_sla_event(entry, "breach"))
             report.breached.append(entry.conversation_id)
         elif elapsed >= warn_after and entry.sla_warned_at is None:
             entry.sla_warned_at = now
@@ -161,6 +172,8 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
             publish_after_commit(
                 session, AGENTS_TOPIC, {"type": "sla", "level": "warning", "conversation_id": entry.conversation_id}
             )
+            queue_webhook(session, settings=settings, clock=clock, event="sla_warning",
+                          data=_sla_event(entry, "warning"))
             report.warned.append(entry.conversation_id)
 
 
@@ -205,7 +218,7 @@ def check(session: Session, *, clock: Clock, settings: Any) -> SlaReport:
     _offer_callbacks(session, clock=clock, settings=settings, report=report)
     if report.changed:
         publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-        place.notify_positions(session, clock=clock)
+        place.notify_positions(session, clock=clock, opens_at=closed_until(settings, clock.now()))
     return report
 
 

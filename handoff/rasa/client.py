@@ -267,6 +267,28 @@ class RasaClient:
             "replicas": checks,
         }
 
+    async def ready(self) -> dict[str, Any]:
+        """`ok` once every Rasa in RASA_URL answers and has loaded a model (`/status`: `model_file`);
+        /version answers while the model is still loading."""
+        checks = await asyncio.gather(*(self._ready_of(url) for url in self.pool.urls))
+        return checks[0] if len(checks) == 1 else {"ok": all(c["ok"] for c in checks), "replicas": checks}
+
+    async def _ready_of(self, base: str) -> dict[str, Any]:
+        try:
+            async with self._http().get(
+                f"{base}/status", params={"token": self._token}, timeout=aiohttp.ClientTimeout(total=2.0)
+            ) as resp:
+                status, body = resp.status, await resp.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return {"ok": False, "error": type(exc).__name__}
+        if status != 200:
+            return {"ok": False, "error": f"HTTP {status}"}
+        try:
+            model = json.loads(body).get("model_file")
+        except (ValueError, AttributeError):
+            model = None
+        return {"ok": bool(model), "model_file": model} if model else {"ok": False, "error": "no model loaded"}
+
     async def _health_of(self, base: str) -> dict[str, Any]:
         try:
             async with self._http().get(f"{base}/version", timeout=aiohttp.ClientTimeout(total=2.0)) as resp:

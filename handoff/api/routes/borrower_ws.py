@@ -25,7 +25,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from handoff.api.errors import error_body
 from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
-from handoff.borrower import turns, views
+from handoff.borrower import presence, turns, views
 from handoff.borrower.access import authorize_borrower
 from handoff.conversations.records import get_conversation, messages_after
 from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, UnauthorizedError
@@ -216,6 +216,7 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
         await ws.send_json({"type": "ready", "last_seq": stream.last_seq})
         reader = asyncio.create_task(_reader(ws, svc, conversation_id))
         while not reader.done():
+            await presence.seen(svc, conversation_id=conversation_id)  # a write at most once a minute
             event = await subscription.get(timeout=1.0)
             if event is not None:
                 await stream.on_event(event)

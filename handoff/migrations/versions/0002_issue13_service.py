@@ -71,9 +71,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_webhook_deliveries_next_attempt_at", "webhook_deliveries", ["next_attempt_at"])
+    unanswered = sa.text("sender = 'borrower' AND reply_to_seq IS NULL")
+    op.create_index("ix_messages_unanswered", "messages", ["created_at"], sqlite_where=unanswered,
+                    postgresql_where=unanswered)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_unanswered", table_name="messages")
     op.drop_index("ix_webhook_deliveries_next_attempt_at", table_name="webhook_deliveries")
     op.drop_table("webhook_deliveries")
     op.drop_index("ix_complaints_status", table_name="complaints")
