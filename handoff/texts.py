@@ -42,8 +42,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "callback_created": {
         "en": "Thank you. We will contact you by {method} ({contact}){when}, at the latest by {due}. "
-        "Your reference number is {reference}.",
-        "zh": "谢谢。我们将通过{method}（{contact}）与您联系{when}，最迟不晚于{due}。您的回电编号是 {reference}。",
+        "Your reference number is {reference} (ticket #{ticket}).",
+        "zh": "谢谢。我们将通过{method}（{contact}）与您联系{when}，最迟不晚于{due}。您的回电编号是 {reference}"
+        "（工单 #{ticket}）。",
     },
     "callback_exists": {
         "en": "You already have a callback request ({reference}); we will contact you by {due}.",

@@ -16,7 +16,7 @@ from handoff.conversations.records import append_message
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.outbox import publish_after_commit
 from handoff.models import Conversation, QueueEntry
-from handoff.queue import complaints, entries
+from handoff.queue import callbacks, complaints, entries
 from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import ConversationState, HandoffReason, Priority, Sender
@@ -53,9 +53,10 @@ def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation,
         notice = texts.text(
             "after_hours", lang, hours=hours.describe(lang), opens=hours.describe_opening(now, lang)
         )
+    asked = callbacks.open_callback(session, conversation_id=conversation.id) is not None
     append_message(
         session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=notice,
-        payload={"buttons": [texts.button("button_callback", lang, "callback")]},
+        payload={"buttons": [] if asked else [texts.button("button_callback", lang, "callback")]},
     )
 
 

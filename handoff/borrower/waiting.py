@@ -165,6 +165,7 @@ def _callback(
             when=when,
             due=hours.describe_instant(due, lang),
             reference=ticket.reference,
+            ticket=ticket.id,
         ),
         payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id, "reference": ticket.reference,
                             "due_at": due.isoformat()}},

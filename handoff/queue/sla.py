@@ -26,7 +26,7 @@ from handoff.infra.outbox import publish_after_commit
 from handoff.infra.webhooks import queue_webhook
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
-from handoff.queue import claims, entries
+from handoff.queue import callbacks, claims, entries
 from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
@@ -193,8 +193,10 @@ def _offer_callbacks(session: Session, *, clock: Clock, settings: Any, report: S
             continue
         claims.lock_conversation(session, conversation_id=entry.conversation_id)
         session.refresh(entry)
-        if entry.status != QueueStatus.WAITING:
-            continue
+        if entry.status != QueueStatus.WAITING or callbacks.open_callback(
+            session, conversation_id=entry.conversation_id
+        ) is not None:
+            continue  # a callback request made once is not offered again
         entry.packet = {**(entry.packet or {}), "callback_offered_at": now.isoformat()}
         lang = _conversation_lang(session, entry.conversation_id)
         append_message(
