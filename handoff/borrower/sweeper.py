@@ -4,7 +4,7 @@ person, when the local detector hears one asked for) without having to retry fro
 
 A turn holds the conversation's turn lock for its whole life, and a message is only "stuck" when it has
 had no reply for STUCK_TURN_AFTER_S; the sweeper then takes the same lock and finishes it exactly as a
-client retry would (`turns.finish_abandoned`), so a live turn and the sweeper never both answer.
+client retry would (`turns.finish_stuck_turn`), so a live turn and the sweeper never both answer.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.borrower.turns import finish_abandoned
+from handoff.borrower.turns import finish_stuck_turn
 from handoff.errors import DATABASE_DOWN_ERRORS
 from handoff.models import Message
 from handoff.services import Services
@@ -41,7 +41,7 @@ def _finish(session: Session, *, message_id: int, svc: Services) -> bool:
     message = session.get(Message, message_id)
     if message is None or message.reply_to_seq is not None:  # answered meanwhile
         return False
-    finish_abandoned(session, message=message, svc=svc)
+    finish_stuck_turn(session, message=message, svc=svc)
     return True
 
 

@@ -61,7 +61,7 @@ def _previous(
         )
     ).first()
     if earlier is not None and earlier.reply_to_seq is None and finish_abandoned:
-        return finish_abandoned(session, message=earlier, svc=svc)
+        return finish_stuck_turn(session, message=earlier, svc=svc)
     if earlier is None or earlier.reply_to_seq is None:
         return None
     conversation = get_conversation(session, conversation_id=conversation_id)
@@ -70,7 +70,7 @@ def _previous(
     )
 
 
-def finish_abandoned(session: Session, *, message: Message, svc: Services) -> dict[str, Any]:
+def finish_stuck_turn(session: Session, *, message: Message, svc: Services) -> dict[str, Any]:
     """End a turn that died after its borrower message was stored. Whether Rasa saw the message is
     unknown, and asking it again could make the bot process it twice, so the turn ends as any
     failed bot turn does: with the honest fallback and the offer of a person."""
