@@ -1,5 +1,6 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
-`python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`)."""
+`python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`);
+`python -m handoff rotate-contact-keys` re-encrypts stored callback contacts with the first CONTACT_KEYS key."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
 from handoff.infra import db
+from handoff.infra.secretbox import SecretBox, SecretBoxError
+from handoff.queue import callbacks
 from handoff.states import Role
+from knowledge_base import KBSettings
+from knowledge_base.config import UnknownSettingError
 
 
 def _settings() -> Settings:
@@ -25,6 +30,14 @@ def _settings() -> Settings:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"
             print(f"configuration error: {name}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _kb_settings() -> KBSettings:
+    try:
+        return KBSettings()
+    except (ValidationError, UnknownSettingError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -41,7 +54,7 @@ def serve(argv: list[str]) -> int:
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
-    app = create_app(settings)
+    app = create_app(settings, kb_settings=_kb_settings())
     # Everything imported and built so far lives as long as the process: moved out of the collector's
     # way, a full collection under load walks only what requests create. Measured under the load
     # benchmark: a full collection stopped the event loop for about 60 ms before, about 23 ms with this.
@@ -84,17 +97,35 @@ def create_agent(argv: list[str], settings: Settings) -> int:
     return 0
 
 
+def rotate_contact_keys(settings: Settings) -> int:
+    """Re-encrypt every stored callback contact with the first key of CONTACT_KEYS (README: key rotation)."""
+    engine = db.make_engine(settings.DATABASE_URL)
+    try:
+        db.upgrade(engine)
+        with db.session_scope(engine) as session:
+            count = callbacks.rotate_keys(session, box=SecretBox(settings.contact_keys))
+        print(f"re-encrypted {count} callback contact(s) with the first key of CONTACT_KEYS")
+    except SecretBoxError as exc:
+        print(f"rotate-contact-keys: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m handoff {serve,create-agent} [options]")
+        print("usage: python -m handoff {serve,create-agent,rotate-contact-keys} [options]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
         return serve(rest)
     if command == "create-agent":
         return create_agent(rest, _settings())
-    print(f"unknown command {command!r}; expected serve or create-agent", file=sys.stderr)
+    if command == "rotate-contact-keys":
+        return rotate_contact_keys(_settings())
+    print(f"unknown command {command!r}; expected serve, create-agent or rotate-contact-keys", file=sys.stderr)
     return 2
 
 

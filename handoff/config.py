@@ -6,12 +6,12 @@ Built once by the entry point (`python -m handoff serve`) or by a test, then han
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from handoff.infra.secretbox import development_key
 
 PLACEHOLDER_PREFIX = "change-me"
 
@@ -19,6 +19,12 @@ PLACEHOLDER_PREFIX = "change-me"
 def split_urls(value: str) -> list[str]:
     """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
     return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+
+
+def derived_contact_key(secret_key: str) -> str:
+    """A Fernet key derived from SECRET_KEY: what encrypts callback contacts when CONTACT_KEYS is empty."""
+    digest = hashlib.sha256(b"handoff-contact-key:" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 class SettingsError(ValueError):
@@ -156,7 +162,7 @@ class Settings(BaseSettings):
     def contact_keys(self) -> list[str]:
         """CONTACT_KEYS as a list (newest first); empty = one key derived from SECRET_KEY."""
         keys = [k.strip() for k in self.CONTACT_KEYS.split(",") if k.strip()]
-        return keys or [development_key(self.SECRET_KEY)]
+        return keys or [derived_contact_key(self.SECRET_KEY)]
 
     @property
     def rasa_urls(self) -> list[str]:

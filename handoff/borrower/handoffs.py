@@ -4,10 +4,12 @@ borrower and the agents are told."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from contract.codes import HandoffReason, Priority
 from handoff import texts
 from handoff.borrower import packets
 from handoff.borrower.views import transcript
@@ -19,14 +21,17 @@ from handoff.models import Conversation, QueueEntry
 from handoff.queue import callbacks, complaints, entries
 from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
-from handoff.states import ConversationState, HandoffReason, Priority, Sender
+from handoff.states import ConversationState, Sender
 
 COMPLAINT_TOPICS = frozenset({"complaint", "dispute"})
 
 
-def complete_packet(session: Session, *, conversation: Conversation, packet: dict[str, Any]) -> dict[str, Any]:
+def complete_packet(
+    session: Session, *, conversation: Conversation, packet: Mapping[str, Any]
+) -> tuple[dict[str, Any], bool]:
     """Whoever built the packet: the FAQ the bot answered is listed (and named in the summary), and the
-    priority is no lower than what the borrower's own messages call for."""
+    priority is no lower than what the borrower's own messages call for. Also says whether the borrower's
+    words were a complaint."""
     answered = packets.answered_faqs(session, conversation_id=conversation.id)
     texts_ = packets.recent_borrower_texts(session, conversation_id=conversation.id)
     from_words, detections = packets.priority_from_texts(texts_)
@@ -36,8 +41,9 @@ def complete_packet(session: Session, *, conversation: Conversation, packet: dic
     if titles and not any(title in summary for title in titles):
         extra = packets.summary_text(lang=conversation.lang, head="", last_text="", answered=answered)
         summary = (summary.rstrip() + " " + extra.lstrip(". ")).strip() if summary else extra.lstrip(". ")
-    return {**packet, "priority": packets.higher(str(priority), from_words), "summary": summary,
-            "faq_answered": answered, "complaint_in_words": any(d.complaint for d in detections)}
+    completed = {**packet, "priority": packets.higher(str(priority), from_words), "summary": summary,
+                 "faq_answered": answered}
+    return completed, any(d.complaint for d in detections)
 
 
 def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation, entry: QueueEntry,
@@ -64,14 +70,14 @@ def put_in_queue(
     session: Session,
     *,
     conversation: Conversation,
-    packet: dict[str, Any],
+    packet: Mapping[str, Any],
     svc: Services,
     announce: bool = True,
     notice_key: str = "queued",
 ) -> QueueEntry:
     """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
     did: `announce=False`) and the agents; warn when nobody can pick the chat up soon."""
-    packet = complete_packet(session, conversation=conversation, packet=packet)
+    packet, complained = complete_packet(session, conversation=conversation, packet=packet)
     reason = packet.get("reason")
     reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
     lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
@@ -93,10 +99,10 @@ def put_in_queue(
                 text=texts.text(notice_key, conversation.lang),
             )
         _tell_if_nobody_can_pick_up(session, conversation=conversation, entry=entry, svc=svc)
-    if COMPLAINT_TOPICS & set(packet.get("topics") or []) or packet.get("complaint_in_words"):
+    if COMPLAINT_TOPICS & set(packet.get("topics") or []) or complained:
         complaints.record_complaint(
             session, conversation=conversation, summary=str(packet.get("summary") or ""),
-            source="detector" if packet.get("complaint_in_words") else "bot", settings=svc.settings,
+            source="detector" if complained else "bot", settings=svc.settings,
             clock=svc.clock,
         )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})

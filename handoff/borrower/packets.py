@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.codes import HandoffReason, Priority, Trigger
+from contract.packet import anger_summary, build_packet
+from contract.turns import PacketTurn, packet_turn
 from handoff.models import Conversation, Message, QueueEntry
-from handoff.states import PRIORITY_RANK, HandoffReason, Priority, QueueStatus, Sender
+from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.triage.detector import Detection, detect
 
-PACKET_VERSION = 1
 MAX_TURNS = 30
 MAX_ANSWERED = 5
 
@@ -25,14 +27,14 @@ _REASON_TEXT: dict[str, dict[str, str]] = {
         HandoffReason.ANGER: "Borrower is upset",
         HandoffReason.SENSITIVE_TOPIC: "Borrower made a complaint",
         HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable",
-        "button": "Borrower pressed 'Talk to a person'",
+        Trigger.BUTTON: "Borrower pressed 'Talk to a person'",
     },
     "zh": {
         HandoffReason.EXPLICIT_REQUEST: "客户要求转人工",
         HandoffReason.ANGER: "客户情绪不满",
         HandoffReason.SENSITIVE_TOPIC: "客户提出投诉",
         HandoffReason.BOT_UNAVAILABLE: "机器人暂时不可用",
-        "button": "客户点击了“转人工客服”",
+        Trigger.BUTTON: "客户点击了“转人工客服”",
     },
 }
 _LABELS = {
@@ -116,36 +118,37 @@ def service_packet(
     conversation: Conversation,
     reason: str,
     trigger: str | None,
-    rasa_turns: list[dict[str, Any]],
+    rasa_turns: list[PacketTurn],
     detected: Detection | None = None,
 ) -> dict[str, Any]:
-    """A packet for a handoff the bot did not make, in the shape of the bot's packets."""
+    """A packet for a handoff the bot did not make (`contract.packet.build_packet`, the bot's own shape),
+    plus what the service knows: the detector's finding and the FAQ answered."""
     texts = recent_borrower_texts(session, conversation_id=conversation.id)
     priority, detections = priority_from_texts(texts)
     if detected is not None:
         priority = higher(priority, str(detected.priority))
     answered = answered_faqs(session, conversation_id=conversation.id)
-    scores = [d.anger_score for d in detections]
-    turns = rasa_turns or [{"text": text, "intent": None, "confidence": 0.0, "entities": []} for text in texts]
+    turns = rasa_turns or [
+        packet_turn(text, {"anger": {"score": found.anger_score, "cues": list(found.cues)}})
+        for text, found in zip(texts, detections, strict=True)
+    ]
     topics = sorted({topic for d in [*detections, *([detected] if detected else [])] for topic in d.topics})
-    packet: dict[str, Any] = {
-        "version": PACKET_VERSION,
-        "conversation_id": conversation.id,
-        "reason": reason,
-        "trigger": trigger,
-        "priority": priority,
-        "lang": conversation.lang,
-        "summary": summary_text(
-            lang=conversation.lang, head=trigger if trigger == "button" else reason,
+    packet = build_packet(
+        conversation_id=conversation.id,
+        reason=reason,
+        trigger=trigger,
+        priority=priority,
+        lang=conversation.lang,
+        summary=summary_text(
+            lang=conversation.lang, head=str(Trigger.BUTTON) if trigger == Trigger.BUTTON else reason,
             last_text=texts[-1] if texts else "", answered=answered, detected=detected,
         ),
-        "topics": topics,
-        "turns": turns[-MAX_TURNS:],
-        "anger": {"latest": scores[-1] if scores else 0.0, "max": max(scores, default=0.0),
-                  "frustration": round(sum(scores[-5:]), 3), "frustrated": False},
-        "faq_candidates": [],
-        "previous_handoff": None,
-    }
+        turns=turns,
+        anger=anger_summary(turns),
+        topics=topics,
+        bot=False,
+    )
+    extra: dict[str, Any] = {"faq_answered": answered}
     if detected is not None:
-        packet["detected"] = detected.as_dict()
-    return packet
+        extra["detected"] = detected.as_dict()
+    return {**packet, **extra}

@@ -49,8 +49,12 @@ async def sweep_once(svc: Services) -> int:
     """Finish every stuck message found now; returns how many were finished."""
     finished = 0
     for conversation_id, message_id in await svc.db(lambda s: _stuck(s, svc=svc), write=False):
+
+        def finish(session: Session, message_id: int = message_id) -> bool:
+            return _finish(session, message_id=message_id, svc=svc)
+
         async with svc.locks.hold(conversation_id):
-            if await svc.db(lambda s, m=message_id: _finish(s, message_id=m, svc=svc)):
+            if await svc.db(finish):
                 finished += 1
                 log.warning("conversation %s: swept message %s whose bot turn died", conversation_id, message_id)
     return finished

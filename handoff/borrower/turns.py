@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType
 from handoff import texts
 from handoff.borrower import queued
 from handoff.borrower.handoffs import put_in_queue
@@ -32,13 +33,11 @@ from handoff.masking import mask
 from handoff.models import Message, QueueEntry
 from handoff.queue import entries
 from handoff.services import Services
-from handoff.states import ConversationState, HandoffReason, Sender
+from handoff.states import ConversationState, Sender
 from handoff.triage.detector import Detection, detect
 
 log = logging.getLogger(__name__)
 
-# Only these keys of a Rasa reply element reach the borrower; the handoff packet stays internal.
-PUBLIC_CUSTOM_TYPES = ("faq_answer",)
 BOT_TYPING_AFTER_S = 0.3  # a bot answer slower than this shows "typing" meanwhile
 
 
@@ -125,7 +124,7 @@ def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     custom = element.get("custom")
     if isinstance(custom, dict):
         payload["custom"] = (
-            custom if custom.get("type") in PUBLIC_CUSTOM_TYPES else {"type": custom.get("type")}
+            custom if custom.get("type") in PUBLIC_PAYLOAD_TYPES else {"type": custom.get("type")}
         )
     if element.get("image"):
         payload["image"] = str(element["image"])
@@ -165,7 +164,7 @@ def _store_replies(
             text=texts.text("bot_unavailable", lang),
             payload={
                 "buttons": [texts.button("button_person", lang, "handoff")],
-                "custom": {"type": "bot_unavailable"},
+                "custom": {"type": PayloadType.BOT_UNAVAILABLE},
             },
         )
     else:
@@ -173,14 +172,14 @@ def _store_replies(
         said_something = False
         for element in reply:
             text, payload = _bot_message(element)
-            public_custom = payload.get("custom", {}).get("type") in PUBLIC_CUSTOM_TYPES
+            public_custom = payload.get("custom", {}).get("type") in PUBLIC_PAYLOAD_TYPES
             if text or payload.get("buttons") or payload.get("image") or public_custom:
                 append_message(
                     session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload
                 )
                 said_something = said_something or bool(text)
             custom = element.get("custom")
-            if isinstance(custom, dict) and custom.get("type") == "handoff":
+            if isinstance(custom, dict) and custom.get("type") == PayloadType.HANDOFF:
                 packet = custom.get("packet") if isinstance(custom.get("packet"), dict) else {}
         # The queue entry (and our notices) come after everything the bot said in this turn.
         if packet is not None and conversation.state == ConversationState.BOT:

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from contract.codes import HandoffReason, PayloadType, Trigger
+from contract.turns import PacketTurn
 from handoff import texts
 from handoff.borrower.handoffs import put_in_queue
 from handoff.borrower.packets import service_packet
@@ -25,9 +27,8 @@ from handoff.models import CallbackTicket, Conversation
 from handoff.queue import callbacks, entries
 from handoff.queue.hours import business_hours_of
 from handoff.services import Services
-from handoff.states import ConversationState, HandoffReason, Sender
+from handoff.states import ConversationState, Sender
 
-BUTTON_TRIGGER = "button"  # the borrower pressed "Talk to a person" (or accepted the bot-down offer)
 TRACKER_BUDGET_S = 1.0  # what the bot understood is worth this much of the borrower's wait, no more
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d ()\-.]{7,24}$")
@@ -39,7 +40,7 @@ def _view(session: Session, *, conversation_id: str, svc: Services) -> dict[str,
 
 
 def _request_person(
-    session: Session, *, conversation_id: str, reason: str, turns: list[dict[str, Any]], svc: Services
+    session: Session, *, conversation_id: str, reason: str, turns: list[PacketTurn], svc: Services
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state == ConversationState.CLOSED:
@@ -47,7 +48,7 @@ def _request_person(
     if conversation.state == ConversationState.BOT:
         # An angry borrower who presses the button keeps the priority their words call for.
         packet = service_packet(
-            session, conversation=conversation, reason=reason, trigger=BUTTON_TRIGGER, rasa_turns=turns
+            session, conversation=conversation, reason=reason, trigger=Trigger.BUTTON, rasa_turns=turns
         )
         put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
@@ -167,8 +168,8 @@ def _callback(
             reference=ticket.reference,
             ticket=ticket.id,
         ),
-        payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id, "reference": ticket.reference,
-                            "due_at": due.isoformat()}},
+        payload={"custom": {"type": PayloadType.CALLBACK_TICKET, "ticket_id": ticket.id,
+                            "reference": ticket.reference, "due_at": due.isoformat()}},
     )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
     place.notify_positions(session, clock=svc.clock)

@@ -7,20 +7,11 @@ stored value with it) and then dropping the old one (README, "Callback contacts"
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 class SecretBoxError(ValueError):
     """A stored value cannot be decrypted with any configured key, or a key is malformed."""
-
-
-def development_key(secret_key: str) -> str:
-    """A stable key derived from SECRET_KEY, for development only (production sets CONTACT_KEYS)."""
-    digest = hashlib.sha256(b"handoff-contact-key:" + secret_key.encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode()
 
 
 class SecretBox:

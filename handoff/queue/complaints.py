@@ -32,7 +32,7 @@ def _deadline(settings: Any, opened_at: datetime, *, complex_case: bool) -> date
 
 
 def channels_text(settings: Any, lang: str) -> str:
-    return settings.COMPLAINT_CHANNELS_ZH if lang == "zh" else settings.COMPLAINT_CHANNELS_EN
+    return str(settings.COMPLAINT_CHANNELS_ZH if lang == "zh" else settings.COMPLAINT_CHANNELS_EN)
 
 
 def open_complaint(session: Session, *, conversation_id: str) -> Complaint | None:

@@ -2,7 +2,7 @@
 
 `send` returns Rasa's reply list or raises `BotUnavailableError` - for a timeout, a connection error,
 a non-2xx answer, a body that is not a list, and for an empty list (the REST channel answers
-`200 []` when anything inside Rasa or the action server failed; see pitfalls.md).
+`200 []` when anything inside Rasa or the action server failed: an empty reply is a failure).
 
 Failover (RASA_URL lists several servers sharing one tracker store and lock store, `RasaPool`): a
 turn goes to the first server; when the connection is refused, reset or dropped before an answer
@@ -35,6 +35,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from contract.turns import PacketTurn, packet_turn
 from handoff.errors import BotUnavailableError
 from handoff.rasa.pool import COOL_DOWN_S, RasaPool
 
@@ -218,9 +219,9 @@ class RasaClient:
 
     async def recent_turns(
         self, conversation_id: str, *, limit: int = 20, budget_s: float = 2.0
-    ) -> list[dict[str, Any]]:
+    ) -> list[PacketTurn]:
         """What the bot understood of the borrower's last turns (for a handoff packet built without
-        the bot): text, intent, confidence, entities. Empty when Rasa cannot say within `budget_s`."""
+        the bot), in the packet's shape. Empty when Rasa cannot say within `budget_s`."""
         try:
             resp = await self._request(
                 "GET",
@@ -232,24 +233,11 @@ class RasaClient:
             events = resp.json().get("events", []) if resp.status == 200 else []
         except (BotUnavailableError, RasaTimeout, ValueError, AttributeError):
             return []
-        turns = []
-        for event in events if isinstance(events, list) else []:
-            if not isinstance(event, dict) or event.get("event") != "user":
-                continue
-            parse = event.get("parse_data") or {}
-            intent = parse.get("intent") or {}
-            turns.append(
-                {
-                    "text": event.get("text") or "",
-                    "intent": intent.get("name"),
-                    "confidence": intent.get("confidence"),
-                    "entities": [
-                        {"entity": e.get("entity"), "value": e.get("value")}
-                        for e in parse.get("entities") or []
-                        if isinstance(e, dict)
-                    ],
-                }
-            )
+        turns = [
+            packet_turn(event.get("text"), event.get("parse_data") or {}, event.get("timestamp"))
+            for event in (events if isinstance(events, list) else [])
+            if isinstance(event, dict) and event.get("event") == "user"
+        ]
         return turns[-limit:]
 
     async def health(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.anger import ANGRY_THRESHOLD, NEGATIVE_THRESHOLD, score_anger
-from handoff.states import HandoffReason, Priority
+from contract.codes import HandoffReason, Priority
 from handoff.triage import phrases
 
 COMPLAINT_TOPIC = "complaint"

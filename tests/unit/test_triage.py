@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.states import HandoffReason, Priority
+from contract.codes import HandoffReason, Priority
 from handoff.triage.detector import detect
 
 ROOT = Path(__file__).resolve().parents[2]
