@@ -11,6 +11,7 @@ from borrower_helpers import ScriptedRasa, faq_reply, handoff_reply, start
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from actions.packet import summarize
 from handoff.infra.clock import FakeClock
 from handoff.infra.db import session_scope
 from handoff.models import AuditEvent, Complaint, Message, QueueEntry
@@ -115,3 +116,13 @@ def test_sla_breach_keeps_the_packet_and_the_card_in_step(engine: Engine, bot_cl
     assert report.breached == [cid]
     entry = _entry(engine, cid)
     assert entry.priority == entry.packet["priority"] == "high"
+
+
+def test_the_bots_own_summary_has_a_space_after_each_sentence() -> None:
+    english = summarize(lang="en", reason="explicit_request", trigger=None, topics=["complaint"],
+                        last_text="get me a person", candidates=[{"title": "Late fees"}], previous_note=None)
+    assert english == ("Borrower asked for a person. Topics: complaint. Last message: “get me a person”. "
+                       "FAQs tried: Late fees.")
+    chinese = summarize(lang="zh", reason="explicit_request", trigger=None, topics=[], last_text="转人工",
+                        candidates=[], previous_note=None)
+    assert chinese == "客户要求转人工。最后一条消息：“转人工”。"
