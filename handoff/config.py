@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     SLA_FIRST_REPLY_S: int = Field(120, ge=1, description="queued chat must get a first agent reply within")
     SLA_WARNING_FRACTION: float = Field(0.75, gt=0, lt=1, description="warn at this fraction of the SLA")
     AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
+    AGENT_IDLE_WARNING_FRACTION: float = Field(
+        0.67, gt=0, lt=1, description="warn the holder at this fraction of AGENT_RESPONSE_TARGET_S before requeueing"
+    )
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
     AGENT_MAX_CONCURRENT: int = Field(3, ge=1, description="default chats one agent holds at once")

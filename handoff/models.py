@@ -125,6 +125,9 @@ class QueueEntry(Base):
     # The borrower's page was last seen polling or connected (throttled); a waiting chat whose borrower
     # left is closed as abandoned.
     borrower_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The holder has read the chat up to this seq (unread counts); the holder was warned of an idle requeue.
+    agent_read_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    idle_warned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     requeue_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     resolution_code: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -177,6 +177,7 @@ def reply(
     now = clock.now()
     entry.first_agent_reply_at = entry.first_agent_reply_at or now
     entry.last_agent_reply_at = now
+    entry.agent_read_seq = message.seq  # whoever replies has read the chat
     return message
 
 

@@ -31,7 +31,7 @@ from handoff.errors import BotUnavailableError, ConflictError
 from handoff.infra.bus import conversation_topic
 from handoff.masking import mask
 from handoff.models import Message, QueueEntry
-from handoff.queue import entries
+from handoff.queue import entries, unread
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
 from handoff.triage.detector import Detection, detect
@@ -110,6 +110,7 @@ def _store_borrower(
             .values(last_borrower_msg_at=svc.clock.now())
         )
         queued.score_message(session, conversation=conversation, message=message, svc=svc)
+        unread.borrower_wrote(session, conversation_id=conversation_id, message=message)
     return message.seq, conversation.state, conversation.lang
 
 

@@ -73,23 +73,43 @@ def _mark_absent_agents(session: Session, *, clock: Clock, settings: Any, report
         report.agents_gone.append(agent.id)
 
 
-def _idle_reason(entry: QueueEntry, holder: Agent | None, *, now: datetime, settings: Any) -> str | None:
-    """Why the holder of an assigned entry should lose it, or None."""
-    if holder is None or holder.status == "offline":
-        return "agent_offline"
+def _pending_since(entry: QueueEntry) -> datetime | None:
+    """Since when the holder of an assigned entry owes the borrower a reply (None: they do not)."""
     assert entry.assigned_at is not None
     assigned_at = as_utc(entry.assigned_at)
     last_reply = entry.last_agent_reply_at and as_utc(entry.last_agent_reply_at)
     if last_reply is not None and last_reply < assigned_at:
         last_reply = None  # a reply by the previous holder
     if last_reply is None:
-        pending_since: datetime | None = assigned_at
-    else:
-        borrower = entry.last_borrower_msg_at and as_utc(entry.last_borrower_msg_at)
-        pending_since = borrower if borrower is not None and borrower > last_reply else None
+        return assigned_at
+    borrower = entry.last_borrower_msg_at and as_utc(entry.last_borrower_msg_at)
+    return borrower if borrower is not None and borrower > last_reply else None
+
+
+def _idle_reason(entry: QueueEntry, holder: Agent | None, *, now: datetime, settings: Any) -> str | None:
+    """Why the holder of an assigned entry should lose it, or None."""
+    if holder is None or holder.status == "offline":
+        return "agent_offline"
+    pending_since = _pending_since(entry)
     if pending_since is not None and now - pending_since >= timedelta(seconds=settings.AGENT_RESPONSE_TARGET_S):
         return "agent_idle"
     return None
+
+
+def _warn_idle(session: Session, entry: QueueEntry, *, now: datetime, settings: Any) -> None:
+    """Once per pending borrower message: tell the holder the chat goes back to the queue soon."""
+    pending_since = _pending_since(entry)
+    if pending_since is None or entry.assigned_agent_id is None:
+        return
+    target = timedelta(seconds=settings.AGENT_RESPONSE_TARGET_S)
+    warned = entry.idle_warned_at and as_utc(entry.idle_warned_at)
+    if now - pending_since < target * settings.AGENT_IDLE_WARNING_FRACTION or (warned and warned >= pending_since):
+        return
+    entry.idle_warned_at = now
+    publish_after_commit(session, AGENTS_TOPIC, {
+        "type": "idle_warning", "for_agent_id": entry.assigned_agent_id, "conversation_id": entry.conversation_id,
+        "entry_id": entry.id, "requeue_at": (pending_since + target).isoformat(),
+    })
 
 
 def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaReport) -> None:
@@ -98,7 +118,9 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
         holder = session.get(Agent, entry.assigned_agent_id) if entry.assigned_agent_id is not None else None
         reason = _idle_reason(entry, holder, now=now, settings=settings)
         if reason is None:
+            _warn_idle(session, entry, now=now, settings=settings)
             continue
+        former = entry.assigned_agent_id
         try:
             claims.release(
                 session, entry_id=entry.id, actor_type="system", actor_id=None,
@@ -111,6 +133,11 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
             session, conversation_id=entry.conversation_id, sender=Sender.SYSTEM,
             text=notice("agent_unavailable", lang), payload={"custom": {"type": PayloadType.REQUEUED, "reason": reason}},
         )
+        entry.idle_warned_at = None
+        publish_after_commit(session, AGENTS_TOPIC, {
+            "type": "chat_requeued", "for_agent_id": former, "conversation_id": entry.conversation_id,
+            "entry_id": entry.id, "reason": reason,
+        })
         report.requeued.append(entry.conversation_id)
 
 

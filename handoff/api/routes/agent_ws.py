@@ -11,7 +11,10 @@ Client -> server frames:
 - `{"type": "message", "conversation_id", "text", "client_message_id"?}` - reply (holder only);
 - `{"type": "typing", "conversation_id", "on": bool}` - shown to the borrower (holder only);
 - `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive.
-Server -> client: `hello`, `queue_changed`, `sla` (supervisors), and per watched chat `message`,
+Server -> client: `hello`, `queue_changed`, `sla` (supervisors), `callback_overdue`; for the holder of a chat
+only (`for_agent_id`): `chat_activity` (the borrower wrote: `seq`, `preview`, `unread`), `idle_warning`
+(`requeue_at`: the chat goes back to the queue then unless the holder replies) and `chat_requeued`
+(`reason`); and per watched chat `message`,
 `state`, `typing` carrying `conversation_id`; `error` frames `{"type": "error", "error": {...}}`.
 """
 
@@ -71,6 +74,8 @@ class AgentSocket:
                     continue
                 if event.get("type") == "sla" and self.agent.role not in SUPERVISORS:
                     continue  # SLA alerts are for supervisors
+                if event.get("for_agent_id") not in (None, self.agent.id):
+                    continue  # unread signals and idle warnings are for the chat's holder only
                 if event.get("type") == "resync":
                     event = {"type": "queue_changed"}
                 await self.send(event)

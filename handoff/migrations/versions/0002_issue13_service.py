@@ -1,5 +1,6 @@
 """Issue 13, service side: encrypted callback contacts with due times and outcomes, complaint records,
-outbound supervisor webhooks, and when a waiting borrower's page was last seen.
+outbound supervisor webhooks, when a waiting borrower's page was last seen, and the holder's read position
+and idle warning (unread counts and the warning before an idle requeue).
 
 Revision ID: 0002_issue13_service
 Revises: 0001
@@ -34,6 +35,8 @@ def upgrade() -> None:
         batch.create_foreign_key("fk_callback_tickets_worked_by", "agents", ["worked_by_agent_id"], ["id"])
     with op.batch_alter_table("queue_entries") as batch:
         batch.add_column(sa.Column("borrower_seen_at", TZ, nullable=True))
+        batch.add_column(sa.Column("agent_read_seq", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("idle_warned_at", TZ, nullable=True))
     op.create_table(
         "complaints",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -84,6 +87,8 @@ def downgrade() -> None:
     op.drop_index("ix_complaints_conversation_id", table_name="complaints")
     op.drop_table("complaints")
     with op.batch_alter_table("queue_entries") as batch:
+        batch.drop_column("idle_warned_at")
+        batch.drop_column("agent_read_seq")
         batch.drop_column("borrower_seen_at")
     with op.batch_alter_table("callback_tickets") as batch:
         batch.drop_constraint("fk_callback_tickets_worked_by", type_="foreignkey")
