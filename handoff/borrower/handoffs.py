@@ -40,7 +40,8 @@ def complete_packet(
     titles = [str(a.get("title")) for a in answered if a.get("title")]
     if titles and not any(title in summary for title in titles):
         extra = packets.summary_text(lang=conversation.lang, head="", last_text="", answered=answered)
-        summary = (summary.rstrip() + " " + extra.lstrip(". ")).strip() if summary else extra.lstrip(". ")
+        space = "" if conversation.lang == "zh" else " "
+        summary = summary.rstrip() + space + extra if summary else extra
     completed = {**packet, "priority": packets.higher(str(priority), from_words), "summary": summary,
                  "faq_answered": answered}
     return completed, any(d.complaint for d in detections)

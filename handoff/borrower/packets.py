@@ -101,7 +101,7 @@ def summary_text(
     """A readable summary: sentences separated as the language separates them, the FAQ answered named."""
     labels = _labels(lang)
     reasons = _REASON_TEXT.get(lang, _REASON_TEXT["en"])
-    parts = [reasons.get(head, head)]
+    parts = [reasons.get(head, head)] if head else []
     if detected is not None and detected.reason is not None and detected.reason != head:
         parts.append(labels["detected"] + labels["colon"] + reasons.get(detected.reason, str(detected.reason)))
     if last_text:

@@ -126,3 +126,15 @@ def test_the_bots_own_summary_has_a_space_after_each_sentence() -> None:
     chinese = summarize(lang="zh", reason="explicit_request", trigger=None, topics=[], last_text="转人工",
                         candidates=[], previous_note=None)
     assert chinese == "客户要求转人工。最后一条消息：“转人工”。"
+
+
+def test_a_chinese_bot_packet_gets_the_faq_answered_without_a_stray_space(
+    bot_client: TestClient, engine: Engine, scripted_rasa: ScriptedRasa
+) -> None:
+    replies = iter([faq_reply("打开App。", faq_id="late-fee-zh", title="逾期费用是多少？"),
+                    handoff_reply(lang="zh")])
+    scripted_rasa.script = lambda body: (200, next(replies), 0.0)
+    cid, auth = start(bot_client, "zh")
+    _say(bot_client, cid, auth, "逾期费多少")
+    _say(bot_client, cid, auth, "转人工")
+    assert _entry(engine, cid).summary == "Borrower asked for a person.已回答的FAQ：逾期费用是多少？。"
