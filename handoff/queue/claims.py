@@ -198,6 +198,10 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
     lock_conversation(session, conversation_id=entry.conversation_id)
     if to_agent.role not in (Role.AGENT, Role.SUPERVISOR) or to_agent.status != "online":
         raise AgentUnavailableError(f"agent {to_agent.username} is not online to take chats")
+    if entry.lang not in agent_languages(to_agent):
+        raise AgentUnavailableError(
+            f"agent {to_agent.username} does not speak the chat's language ({entry.lang})", target_id=to_agent.id
+        )
     _check_capacity(session, agent=to_agent)
     if entry.status == QueueStatus.WAITING:
         if not is_supervisor(actor):

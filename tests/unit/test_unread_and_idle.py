@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from agent_support import PASSWORD, make_agent, make_settings, tx, waiting_chat
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from handoff.app import create_app
 from handoff.infra.clock import FakeClock
 from handoff.models import Agent
 from handoff.queue import sla
+from handoff.queue.errors import AgentUnavailableError
 
 SETTINGS = make_settings(AGENT_RESPONSE_TARGET_S=180, AGENT_IDLE_WARNING_FRACTION=0.67, AGENT_PRESENCE_TIMEOUT_S=900)
 
@@ -101,3 +103,18 @@ def test_unread_counts_previews_read_mark_and_the_holders_activity_event(engine:
         assert api.get("/api/agent/chats", headers=headers["ann"]).json()["entries"][0]["unread"] == 1
         api.post(f"/api/agent/conversations/{cid}/messages", headers=headers["ann"], json={"text": "Yes, here."})
         assert api.get("/api/agent/chats", headers=headers["ann"]).json()["entries"][0]["unread"] == 0
+
+
+def test_a_transfer_respects_the_target_agents_languages(engine: Engine) -> None:
+    clock = FakeClock()
+    _conv_id, entry_id = waiting_chat(engine, clock, lang="zh")
+    ann = make_agent(engine, clock, "ann")
+    only_en = make_agent(engine, clock, "eve", languages="en")
+    both = make_agent(engine, clock, "bob")
+    tx(engine, lambda s: operations.claim_chat(s, entry_id=entry_id, agent=s.get(Agent, ann.id), clock=clock))
+    with pytest.raises(AgentUnavailableError, match="language"):
+        tx(engine, lambda s: operations.assign_chat(s, entry_id=entry_id, to_agent_id=only_en.id,
+                                                    actor=s.get(Agent, ann.id), clock=clock))
+    moved = tx(engine, lambda s: operations.assign_chat(s, entry_id=entry_id, to_agent_id=both.id,
+                                                        actor=s.get(Agent, ann.id), clock=clock))
+    assert moved["assigned_agent"]["id"] == both.id
