@@ -35,6 +35,7 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.masking import policy_from_settings
 from handoff.queue import followups, sla
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
@@ -101,6 +102,7 @@ def create_app(
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            mask_policy=policy_from_settings(settings),
         )
         svc = app.state.services
         tasks = [

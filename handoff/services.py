@@ -19,6 +19,7 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.secretbox import SecretBox
 from handoff.infra.token_cache import TokenHashes
+from handoff.masking import MaskPolicy
 from handoff.rasa.client import RasaClient
 
 T = TypeVar("T")
@@ -36,6 +37,7 @@ class Services:
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
+    mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
     # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
     box: SecretBox | None = None
     # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).
