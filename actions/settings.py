@@ -20,7 +20,8 @@ class SettingsError(ValueError):
 class ActionServerSettings(StrictSettings):
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = ("ACTION_", "APP_")
-    ENV_READ_ELSEWHERE: ClassVar[frozenset[str]] = frozenset({"ACTION_SERVER_URL"})  # the service's
+    # ACTION_SERVER_URL is the service's; ACTION_PORT is what `make run` (scripts/run_all.py) reads.
+    ENV_READ_ELSEWHERE: ClassVar[frozenset[str]] = frozenset({"ACTION_SERVER_URL", "ACTION_PORT"})
 
     APP_ENV: Literal["development", "production"] = Field(
         "development", description="production refuses a missing or placeholder ACTION_SERVER_TOKEN"
