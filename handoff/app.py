@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from handoff.agents.kb import LazyKnowledgeBase
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
-from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
+from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, identity, internal
 from handoff.borrower import sweeper
 from handoff.config import Settings
 from handoff.infra import db, webhooks
@@ -35,6 +35,8 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.loans.factory import make_loan_system
+from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
 from handoff.queue import followups, sla
 from handoff.rasa.client import RasaClient, action_server_health
@@ -44,7 +46,9 @@ from knowledge_base import KBSettings
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-ROUTERS = (borrower.router, borrower_ws.router, agent.router, agent_ws.router)
+ROUTERS = (
+    borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router
+)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:
@@ -63,6 +67,10 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _nothing() -> None:
+    """Releasing a loan system the caller owns: the caller does that."""
+
+
 def create_app(
     settings: Settings,
     engine: Engine | None = None,
@@ -70,6 +78,7 @@ def create_app(
     kb_settings: KBSettings | None = None,
     clock: Clock | None = None,
     migrate: bool = True,
+    loans: LoanSystem | None = None,
 ) -> FastAPI:
     """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
     owns_engine = engine is None
@@ -85,6 +94,7 @@ def create_app(
         if settings.REDIS_URL:
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
+        loan_system, release_loans = (loans, _nothing) if loans is not None else make_loan_system(settings, engine)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -102,6 +112,7 @@ def create_app(
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            loans=loan_system,
             mask_policy=policy_from_settings(settings),
         )
         svc = app.state.services
@@ -120,6 +131,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await http.aclose()
+            release_loans()
             await app.state.services.rasa.aclose()
             await bus.stop()
             if redis is not None:

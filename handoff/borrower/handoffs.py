@@ -18,7 +18,7 @@ from handoff.conversations.records import append_message
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.outbox import publish_after_commit
 from handoff.models import Conversation, QueueEntry
-from handoff.queue import callbacks, complaints, entries
+from handoff.queue import callbacks, complaints, entries, routing
 from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
@@ -83,15 +83,22 @@ def put_in_queue(
     reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
     lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
     was_waiting = conversation.state == ConversationState.QUEUED
+    # Key customers: their manager first, and a priority never lower than the routing asks for.
+    routed = routing.route(session, conversation=conversation, priority=str(packet["priority"]), clock=svc.clock,
+                           settings=svc.settings)
+    packet["priority"] = routed.priority
+    borrower = {"borrower": routed.packet} if routed.packet is not None else {}
     entry = entries.enqueue(
         session,
         conversation=conversation,
-        packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
+        packet={**packet, **borrower, "transcript": transcript(session, conversation_id=conversation.id)},
         reason=str(reason),
-        priority=str(packet["priority"]),
+        priority=routed.priority,
         lang=str(lang),
         summary=str(packet.get("summary") or ""),
         clock=svc.clock,
+        preferred_agent_id=routed.preferred_agent_id,
+        preferred_until=routed.preferred_until,
     )
     if not was_waiting:
         if announce:

@@ -120,8 +120,17 @@ def _callback_reply(
     }
 
 
+def _on_file(conversation: Any, method: str) -> str:
+    """A signed-in borrower's contact on file (already masked at sign-in, `handoff.identity.links`)."""
+    found = (conversation.borrower_profile or {}).get("phone" if method == "phone" else "email")
+    if not found:
+        raise InvalidInputError(f"contact: give a {'phone number' if method == 'phone' else 'e-mail address'} "
+                                "(there is none on file for this conversation)")
+    return str(found)
+
+
 def _callback(
-    session: Session, *, conversation_id: str, method: str, contact: str, preferred_time: str, svc: Services
+    session: Session, *, conversation_id: str, method: str, contact: str | None, preferred_time: str, svc: Services
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state == ConversationState.CLOSED:
@@ -131,7 +140,7 @@ def _callback(
     existing = callbacks.open_callback(session, conversation_id=conversation_id)
     if existing is not None:  # asked once already: the same ticket, not a second one
         return _callback_reply(session, conversation=conversation, ticket=existing, svc=svc)
-    masked_contact = mask_contact(method, contact)
+    masked_contact = mask_contact(method, contact) if contact is not None else _on_file(conversation, method)
     preferred = mask_text(preferred_time.strip())
     now = svc.clock.now()
     due = callbacks.due_time(svc.settings, now, business_hours=svc.settings.CALLBACK_DUE_BUSINESS_HOURS)
@@ -144,7 +153,7 @@ def _callback(
         clock=svc.clock,
         summary="Callback requested. Transcript attached.",
         reference=callbacks.new_reference("CB"),
-        contact_encrypted=svc.secret_box.encrypt(contact),
+        contact_encrypted=None if contact is None else svc.secret_box.encrypt(contact),
         due_at=due,
     )
     entry = entries.active_entry(session, conversation_id=conversation_id)
@@ -177,9 +186,10 @@ def _callback(
 
 
 async def request_callback(
-    svc: Services, *, conversation_id: str, contact_method: str, contact: str, preferred_time: str
+    svc: Services, *, conversation_id: str, contact_method: str, contact: str | None, preferred_time: str
 ) -> dict[str, Any]:
-    contact = validate_contact(contact_method, contact)
+    """`contact` None: a signed-in borrower is called back on the contact on file."""
+    contact = validate_contact(contact_method, contact) if contact is not None else None
     async with svc.locks.hold(conversation_id):
         return await svc.db(
             lambda s: _callback(

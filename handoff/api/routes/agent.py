@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff.agents import accounts, chat, operations
+from handoff.agents import accounts, borrower, chat, operations
 from handoff.agents.kb import KBUnavailableError, LazyKnowledgeBase
 from handoff.api.deps import ServicesDep, client_address
 from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
@@ -175,6 +175,12 @@ async def mark_read(conversation_id: str, body: ReadIn, svc: ServicesDep, agent:
     return await svc.db(
         lambda s: unread.mark_read(s, conversation_id=conversation_id, agent=operations.me(s, agent), seq=body.seq)
     )
+
+
+@api.get("/conversations/{conversation_id}/borrower")
+async def chat_borrower(conversation_id: str, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """The signed-in borrower of this chat: profile, loans (masked), past conversations."""
+    return await borrower.borrower_view(svc, conversation_id=conversation_id, agent=agent)
 
 
 @api.get("/conversations/{conversation_id}")

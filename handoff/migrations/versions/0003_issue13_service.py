@@ -2,8 +2,8 @@
 outbound supervisor webhooks, when a waiting borrower's page was last seen, and the holder's read position
 and idle warning (unread counts and the warning before an idle requeue).
 
-Revision ID: 0002_issue13_service
-Revises: 0001
+Revision ID: 0003_issue13_service
+Revises: 0002_identity_loans
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_issue13_service"
-down_revision = "0001"
+revision = "0003_issue13_service"
+down_revision = "0002_identity_loans"
 branch_labels = None
 depends_on = None
 
