@@ -79,7 +79,8 @@ def test_supervisors_list_assign_and_resolve_complaints(api: TestClient, engine:
     settings = make_settings(SUPERVISOR_WEBHOOK_URL="http://127.0.0.1:9/hook")
     assert tx(engine, lambda s: followups.check(s, clock=clock, settings=settings)).complaints_overdue == [complaint_id]
     events = tx(engine, lambda s: s.scalars(select(WebhookDelivery.event)).all())
-    assert events == ["complaint_opened", "complaint_overdue"]
+    # (the app's own SLA loop may also have reported the chat's breach meanwhile)
+    assert [e for e in events if e.startswith("complaint")] == ["complaint_opened", "complaint_overdue"]
     resolved = api.patch(f"/api/agent/supervisor/complaints/{complaint_id}", headers=sup,
                          json={"outcome": "Late fee refunded; apology sent.", "status": "resolved"}).json()
     assert resolved["status"] == "resolved" and resolved["resolved_at"]
