@@ -4,6 +4,7 @@ the packet's priority is always the card's (also after an SLA breach)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from agent_support import make_settings
@@ -107,7 +108,7 @@ def test_chinese_complaint_while_queued_is_told_in_chinese(bot_client: TestClien
 def test_sla_breach_keeps_the_packet_and_the_card_in_step(engine: Engine, bot_client: TestClient) -> None:
     cid, auth = start(bot_client)
     bot_client.post(f"/api/conversations/{cid}/handoff", headers=auth)
-    clock = FakeClock()
+    clock = FakeClock(datetime.now(UTC))  # the app's own SLA loop (real time) must not breach it first
     with session_scope(engine) as session:
         session.scalars(select(QueueEntry)).one().enqueued_at = clock.now()
     clock.advance(200)
