@@ -17,7 +17,7 @@ from contract.settings import UnknownSettingError as UnknownEnvError
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
-from handoff.infra import db
+from handoff.infra import db, logs
 from handoff.infra.secretbox import SecretBox, SecretBoxError
 from handoff.loans import demo
 from handoff.queue import callbacks
@@ -57,6 +57,7 @@ def serve(argv: list[str]) -> int:
     settings = _settings()
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.filter_root_handlers()
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
@@ -71,6 +72,7 @@ def serve(argv: list[str]) -> int:
     # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
     # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
     uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False,
+                log_config=logs.uvicorn_log_config(),
                 ws_per_message_deflate=False)
     return 0
 

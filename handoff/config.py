@@ -10,6 +10,7 @@ import base64
 import hashlib
 from pathlib import Path
 from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import Field, field_validator, model_validator
@@ -29,6 +30,26 @@ def derived_contact_key(secret_key: str) -> str:
     """A Fernet key derived from SECRET_KEY: what encrypts callback contacts when CONTACT_KEYS is empty."""
     digest = hashlib.sha256(b"handoff-contact-key:" + secret_key.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(value: str) -> str | None:
+    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an origin
+    (`scheme://host[:port]`; an app's web view may use its own scheme, e.g. `capacitor://localhost`)."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        return None
+    if parts.username or parts.password or parts.fragment:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown_port = "" if port is None or port == DEFAULT_PORTS.get(parts.scheme) else f":{port}"
+    return f"{parts.scheme}://{host}{shown_port}"
 
 
 def split_list(value: str) -> list[str]:
@@ -52,7 +73,7 @@ class Settings(StrictSettings):
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
-        "IDENTITY_", "LOAN_", "KEY_CUSTOMER_",
+        "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
         "CONTACT_", "COMPLAINT_", "SUPERVISOR_", "WEBHOOK_", "BORROWER_", "STUCK_",
     )
 
@@ -106,6 +127,11 @@ class Settings(StrictSettings):
     )
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
+    AGENT_WS_RECHECK_S: float = Field(
+        30.0, gt=0, le=300,
+        description="how often an agent socket re-checks its session and the chats it watches, besides on every "
+        "frame and on logout",
+    )
     AGENT_MAX_CONCURRENT: int = Field(3, ge=1, description="default chats one agent holds at once")
     BUSINESS_HOURS: str = Field(
         "mon-fri 08:00-20:00, sat 09:00-13:00", description="when agents are on shift ('always' = 24/7)"
@@ -152,6 +178,11 @@ class Settings(StrictSettings):
     )
     STUCK_TURN_AFTER_S: float = Field(
         30, ge=5, description="a borrower message left without a reply this long is finished by the sweeper"
+    )
+    ALLOWED_ORIGINS: str = Field(
+        "",
+        description="other origins (scheme://host[:port], comma-separated) whose pages may send state-changing "
+        "requests and open the WebSockets; the service's own origin (its Host header) is always allowed",
     )
     IDENTITY_SECRETS: str = Field(
         "change-me-identity-secret-for-development-only",
@@ -245,6 +276,17 @@ class Settings(StrictSettings):
             )
         return value
 
+    @field_validator("ALLOWED_ORIGINS")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for entry in split_list(value):
+            if normalise_origin(entry) is None:
+                raise ValueError(
+                    f"ALLOWED_ORIGINS entry {entry!r} is not an origin; write scheme://host[:port] without a "
+                    "path, e.g. https://chat.example.com,capacitor://localhost"
+                )
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.APP_ENV == "production":
@@ -309,6 +351,12 @@ class Settings(StrictSettings):
     @property
     def mask_faq_regions(self) -> dict[str, str]:
         return dict(pair.partition(":")[::2] for pair in split_list(self.MASK_FAQ_REGIONS))
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """ALLOWED_ORIGINS, normalised (lower case, default ports left out)."""
+        found = (normalise_origin(entry) for entry in split_list(self.ALLOWED_ORIGINS))
+        return frozenset(origin for origin in found if origin is not None)
 
     @property
     def is_sqlite(self) -> bool:
