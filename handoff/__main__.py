@@ -1,5 +1,6 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
 `python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`);
+`python -m handoff rotate-contact-keys` re-encrypts stored callback contacts with the first CONTACT_KEYS key;
 `python -m handoff seed-demo-loans` writes the fictional demo loans (development, `handoff.loans.demo`); the
 account and data-lifecycle commands (disable-agent, reset-password, purge, erase-conversation, ...) are in
 `handoff.admin_cli`."""
@@ -21,7 +22,9 @@ from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
 from handoff.infra import db, logs
+from handoff.infra.secretbox import SecretBox, SecretBoxError
 from handoff.loans import demo
+from handoff.queue import callbacks
 from handoff.states import Role
 from knowledge_base import KBSettings
 from knowledge_base.config import UnknownSettingError
@@ -116,6 +119,22 @@ def create_agent(argv: list[str], settings: Settings) -> int:
     return 0
 
 
+def rotate_contact_keys(settings: Settings) -> int:
+    """Re-encrypt every stored callback contact with the first key of CONTACT_KEYS (README: key rotation)."""
+    engine = db.make_engine(settings.DATABASE_URL)
+    try:
+        db.upgrade(engine)
+        with db.session_scope(engine) as session:
+            count = callbacks.rotate_keys(session, box=SecretBox(settings.contact_keys))
+        print(f"re-encrypted {count} callback contact(s) with the first key of CONTACT_KEYS")
+    except SecretBoxError as exc:
+        print(f"rotate-contact-keys: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
 def seed_demo_loans(argv: list[str], settings: Settings) -> int:
     """`python -m handoff seed-demo-loans`: the fictional demo borrowers in the reference loan tables."""
     argparse.ArgumentParser(
@@ -139,7 +158,8 @@ def seed_demo_loans(argv: list[str], settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: python -m handoff {{serve,create-agent,seed-demo-loans,{','.join(admin_cli.COMMANDS)}}} [options]")
+        print("usage: python -m handoff {serve,create-agent,seed-demo-loans,rotate-contact-keys,"
+              f"{','.join(admin_cli.COMMANDS)}}} [options]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
@@ -148,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         return create_agent(rest, _settings())
     if command == "seed-demo-loans":
         return seed_demo_loans(rest, _settings())
+    if command == "rotate-contact-keys":
+        return rotate_contact_keys(_settings())
     if command in admin_cli.COMMANDS:
         return admin_cli.run(argv, _settings())
-    print(f"unknown command {command!r}; expected serve, create-agent, seed-demo-loans or "
+    print(f"unknown command {command!r}; expected serve, create-agent, seed-demo-loans, rotate-contact-keys or "
           f"{', '.join(admin_cli.COMMANDS)}", file=sys.stderr)
     return 2
 

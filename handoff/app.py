@@ -28,8 +28,9 @@ from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS, SecurityHeaders
 from handoff.api.origin import OriginCheck
 from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, docs, identity, internal
+from handoff.borrower import sweeper
 from handoff.config import Settings
-from handoff.infra import db
+from handoff.infra import db, webhooks
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
@@ -39,7 +40,7 @@ from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
 from handoff.privacy import retention
-from handoff.queue import sla
+from handoff.queue import followups, sla
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.rasa.tracker_store import TrackerStore
 from handoff.services import Services
@@ -118,10 +119,14 @@ def create_app(
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
         )
+        svc = app.state.services
         tracker = TrackerStore(settings.RASA_TRACKER_DB_URL) if settings.RASA_TRACKER_DB_URL else None
         tasks = [
-            asyncio.create_task(sla.run_forever(app.state.services), name="sla"),
-            asyncio.create_task(retention.run_forever(app.state.services, tracker), name="retention"),
+            asyncio.create_task(sla.run_forever(svc), name="sla"),
+            asyncio.create_task(retention.run_forever(svc, tracker), name="retention"),
+            asyncio.create_task(followups.run_forever(svc), name="follow-ups"),
+            asyncio.create_task(webhooks.run_forever(svc), name="webhooks"),
+            asyncio.create_task(sweeper.run_forever(svc), name="stuck-turn sweeper"),
         ]
         try:
             yield
@@ -177,6 +182,22 @@ def create_app(
         return JSONResponse(
             {"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503
         )
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """Readiness: 200 only when every dependency answers - the database, each Rasa with its model
+        loaded, the action server and Redis (when configured); 503 until then. /healthz (liveness)
+        stays 200 while the database works."""
+        svc: Services = app.state.services
+        checks: dict[str, Any] = {"db": await anyio.to_thread.run_sync(_check_db, engine)}
+        checks["rasa"], checks["action_server"] = await asyncio.gather(
+            svc.rasa.ready(), action_server_health(svc.http, settings.ACTION_SERVER_URL)
+        )
+        if svc.redis is not None:
+            checks["redis"] = await _check_redis(svc.redis)
+        ready = all(check.get("ok") for check in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                            status_code=200 if ready else 503)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:

@@ -363,6 +363,8 @@ def complete_callback(session: Session, *, entry_id: int, actor: Agent, clock: C
         raise NotAssignedError(f"queue entry {entry_id} is not an open callback")
     for ticket in session.scalars(select(CallbackTicket).where(CallbackTicket.queue_entry_id == entry.id)):
         ticket.status = "done"
+        ticket.completed_at = ticket.completed_at or clock.now()
+        ticket.outcome = ticket.outcome or "reached"
     audit.record(
         session, actor_type="agent", actor_id=str(actor.id), conversation_id=entry.conversation_id,
         action="callback_done", detail={"queue_entry_id": entry.id},

@@ -13,6 +13,7 @@ from handoff.api.deps import ServicesDep
 from handoff.api.deps_agent import AdminDep, SupervisorDep
 from handoff.api.ids import BodyId, PathId
 from handoff.errors import ConflictError, InvalidInputError
+from handoff.queue import complaints
 
 router = APIRouter(tags=["supervisor"])
 
@@ -56,6 +57,33 @@ async def assign(entry_id: PathId, body: AssignIn, svc: ServicesDep, sup: Superv
         lambda s: operations.assign_chat(s, entry_id=entry_id, to_agent_id=body.agent_id, actor=sup,
                                             clock=svc.clock)
     )
+
+
+class ComplaintIn(Strict):
+    owner_agent_id: BodyId | None = None
+    status: Literal["open", "in_progress", "resolved"] | None = None
+    outcome: str | None = Field(None, min_length=1, max_length=2000)
+    complex: bool | None = Field(None, description="complex cases get COMPLAINT_COMPLEX_DAYS (30) days")
+
+
+@router.get("/supervisor/complaints")
+async def complaint_list(
+    svc: ServicesDep, _sup: SupervisorDep, which: Literal["open", "overdue", "all"] = "open"
+) -> dict[str, Any]:
+    """Complaint records: `open` (default), `overdue` (open past the deadline) or `all`."""
+    return {"complaints": await svc.db(
+        lambda s: complaints.list_complaints(s, which=which, clock=svc.clock), write=False)}
+
+
+@router.patch("/supervisor/complaints/{complaint_id}")
+async def complaint_update(
+    complaint_id: PathId, body: ComplaintIn, svc: ServicesDep, sup: SupervisorDep
+) -> dict[str, Any]:
+    """Assign an owner, mark complex, record the outcome, move the status on."""
+    return await svc.db(lambda s: complaints.update_complaint(
+        s, complaint_id=complaint_id, actor=sup, settings=svc.settings, clock=svc.clock,
+        owner_agent_id=body.owner_agent_id, status=body.status, outcome=body.outcome, complex_case=body.complex,
+    ))
 
 
 @router.post("/admin/agents", status_code=201)
