@@ -101,7 +101,10 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
         report.unchanged = len(faqs) - len(report.added) - len(report.changed)
 
         units = [(n, kind, text, text_hash(text))
-                 for n, faq in enumerate(faqs) for kind, text in faq.texts(settings.include_answer)]
+                 for n, faq in enumerate(faqs) for kind, text in faq.texts()]
+        if settings.include_answer:
+            units += [(n, "passage", text, text_hash(text))
+                      for n, faq in enumerate(faqs) for text in faq.passages()]
         report.texts = len(units)
         cache = EmbeddingCache(index_dir / store.CACHE)
         try:
