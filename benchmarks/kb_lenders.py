@@ -42,13 +42,14 @@ GRID = {"answer": [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9],
         "margin": [0.0, 0.1, 0.2, 0.3, 0.4],
         "clarify": [0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4],
         "option": [0.01, 0.02, 0.05, 0.1, 0.15, 0.2]}
-SIGNALS = {"dense": ("dense",), "passage": ("passage",), "tfidf": ("tfidf",), "bm25": ("bm25",)}
 METHODS: dict[str, tuple[str, ...]] = {
     "dense + tfidf (today's signals)": ("dense", "tfidf"),
     "dense + bm25": ("dense", "bm25"),
     "dense + tfidf + bm25": ("dense", "tfidf", "bm25"),
     "dense + passages + tfidf": ("dense", "passage", "tfidf"),
     "dense + passages + tfidf + bm25": ("dense", "passage", "tfidf", "bm25"),
+    "dense + passages + tfidf + passage words": ("dense", "passage", "tfidf", "passage_words"),
+    "all five signals": ("dense", "passage", "tfidf", "bm25", "passage_words"),
 }
 
 
@@ -68,14 +69,14 @@ def feature_mask(signals: tuple[str, ...]) -> np.ndarray:
     return np.asarray([f in keep for f in FEATURES])
 
 
-def load_sets(cache: Path, names: list[str], concepts: bool) -> dict[str, KBSet]:
+def load_sets(cache: Path, names: list[str], concepts: bool, english: str) -> dict[str, KBSet]:
     if cache.exists():
         sets: dict[str, KBSet] = pickle.loads(cache.read_bytes())
         if set(names) <= set(sets):
             return {n: sets[n] for n in names}
     sets = {}
     embedder = None
-    tokenizer = Tokenizer(concepts=concepts)
+    tokenizer = Tokenizer(concepts=concepts, english=english)
     for name in names:
         source = ROOT / "knowledge_base" / "faq" if name == "northwind" else LENDERS / name / "faq"
         settings = KBSettings(root=ROOT, source=source, index_dir=ROOT / "var" / "kb_lenders" / name,
@@ -267,6 +268,8 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "kb_lenders" / "analyses.pickle")
     parser.add_argument("--refresh", action="store_true", help="rebuild the indexes and re-run the searches")
     parser.add_argument("--no-concepts", action="store_true", help="measure without knowledge_base/concepts.py")
+    parser.add_argument("--english", choices=["stem", "spacy"], default="stem",
+                        help="English lexical tokens: our suffix stripper or spaCy lookup lemmas")
     parser.add_argument("--write-model", action="store_true", help="store the chosen model in knowledge_base/")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
@@ -274,7 +277,7 @@ def main() -> int:
     names = args.sets.split(",")
     if args.refresh and args.cache.exists():
         args.cache.unlink()
-    sets = load_sets(args.cache, names, not args.no_concepts)
+    sets = load_sets(args.cache, names, not args.no_concepts, args.english)
     report: dict[str, Any] = {"held_out": {}, "in_set": {}, "methods": {}}
     for method, signals in METHODS.items():
         held = {}

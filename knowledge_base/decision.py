@@ -21,8 +21,9 @@ from knowledge_base.search import Signals
 Decision = Literal["answer", "clarify", "none"]
 CANDIDATES = 10  # entries scored by the model per query: the best by reciprocal-rank fusion
 RRF_K = 60.0
-FEATURES = ("dense", "passage", "tfidf", "bm25", "dense_gap", "passage_gap", "tfidf_gap", "bm25_gap",
-            "dense_rank", "passage_rank", "tfidf_rank", "bm25_rank", "rrf", "coverage", "fused_rank")
+SIGNALS = ("dense", "passage", "tfidf", "bm25", "passage_words")
+FEATURES = (*SIGNALS, *(f"{s}_gap" for s in SIGNALS), *(f"{s}_rank" for s in SIGNALS), "rrf", "coverage",
+            "fused_rank")
 
 
 @dataclass(frozen=True)
@@ -50,21 +51,20 @@ def _gap(values: np.ndarray) -> np.ndarray:
 
 
 def candidates(sig: Signals, limit: int = CANDIDATES) -> Candidates:
-    """The ``limit`` entries best by reciprocal-rank fusion of the four signals, with their features."""
+    """The ``limit`` entries best by reciprocal-rank fusion of the signals, with their features."""
     n = len(sig.entries)
     if not n:
         return Candidates(sig.entries, np.zeros((0, len(FEATURES)), dtype=np.float32))
-    columns = (sig.dense, sig.passage, sig.tfidf, sig.bm25)
+    columns = tuple(getattr(sig, name) for name in SIGNALS)
     ranks = [_ranks(c) for c in columns]
-    rrf = sum(1.0 / (RRF_K + r + 1.0) for r in ranks)
-    assert isinstance(rrf, np.ndarray)
+    rrf = np.sum([1.0 / (RRF_K + r + 1.0) for r in ranks], axis=0)
     fused = _ranks(rrf)
     pick = np.argsort(fused, kind="stable")[:limit]
     feats = np.column_stack([
         *(c[pick] for c in columns),
         *(_gap(c)[pick] for c in columns),
         *(1.0 / (1.0 + r[pick]) for r in ranks),
-        rrf[pick] * RRF_K / 4.0,  # 1.0 when first by every signal
+        rrf[pick] * RRF_K / len(SIGNALS),  # 1.0 when first by every signal
         np.full(len(pick), sig.coverage, dtype=np.float32),
         1.0 / (1.0 + fused[pick]),
     ]).astype(np.float32)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from knowledge_base import store
 from knowledge_base.config import KBSettings
 from knowledge_base.decision import Candidates, LogisticModel, Thresholds, candidates, decide, load_models
@@ -169,13 +171,13 @@ class KnowledgeBase:
             if not query:
                 out.append(Analysis(primary, []))
                 continue
-            qvec, tokens = next(vectors), self._tokenizer.tokens(query)
-            order = [primary] + ([o for o in LANGS if o != primary] if self.settings.cross_lingual_fallback
-                                 else [])
-            tried = [(search_lang, candidates(snap.langs[search_lang].signals(qvec, tokens)))
-                     for search_lang in order if search_lang in snap.langs]
-            out.append(Analysis(primary, tried))
+            out.append(self._analyse(snap, next(vectors), self._tokenizer.tokens(query), primary))
         return out
+
+    def _analyse(self, snap: _Snapshot, qvec: np.ndarray, tokens: list[str], primary: str) -> Analysis:
+        order = [primary] + ([o for o in LANGS if o != primary] if self.settings.cross_lingual_fallback else [])
+        return Analysis(primary, [(search_lang, candidates(snap.langs[search_lang].signals(qvec, tokens)))
+                                  for search_lang in order if search_lang in snap.langs])
 
     def get(self, faq_id: str) -> Hit | None:
         snap = self._snapshot

@@ -31,6 +31,7 @@ class Signals:
     passage: np.ndarray  # best cosine over the entry's answer passages (0 when none are indexed)
     tfidf: np.ndarray  # TF-IDF cosine (mean of best text and pooled texts)
     bm25: np.ndarray  # BM25 over the pooled title + questions, as a share of the query's best possible
+    passage_words: np.ndarray  # best TF-IDF cosine over the entry's answer passages
     coverage: float  # idf-weighted share of the query's tokens this language's FAQs contain at all
 
 
@@ -45,6 +46,9 @@ class LangIndex:
         self.entries = np.unique(self.text_entry[self.is_question]) if len(texts) else np.zeros(0, np.int64)
         self.n_entries = n_entries
         asked = [t for t in texts if t["kind"] in QUESTION_KINDS]
+        passages = [t for t in texts if t["kind"] not in QUESTION_KINDS]
+        self._passage_entry = np.asarray([t["entry"] for t in passages], dtype=np.int64)
+        self.passage_lexical = LexicalIndex([t["tokens"] for t in passages])
         self._asked_entry = np.asarray([t["entry"] for t in asked], dtype=np.int64)
         self.lexical = LexicalIndex([t["tokens"] for t in asked])
         # The same tokens pooled per entry: a query may share words with the title and with a question.
@@ -71,7 +75,7 @@ class LangIndex:
         n = len(self.entries)
         if not n:
             empty = np.zeros(0, dtype=np.float32)
-            return Signals(self.entries, empty, empty, empty, empty, 0.0)
+            return Signals(self.entries, empty, empty, empty, empty, empty, 0.0)
         dense = np.zeros(self.n_entries, dtype=np.float32)
         passage = np.zeros(self.n_entries, dtype=np.float32)
         k = min(len(self), DENSE_K)
@@ -91,5 +95,8 @@ class LangIndex:
         if known:
             bm25 = np.asarray(self._bm25.get_scores(known), dtype=np.float32) / (total * (BM25_K1 + 1.0))
         coverage = sum(self._idf[t] for t in known) / total if total else 0.0
+        words = np.zeros(self.n_entries, dtype=np.float32)
+        if len(self._passage_entry):
+            np.maximum.at(words, self._passage_entry, self.passage_lexical.scores(tokens))
         return Signals(self.entries, dense[self.entries], passage[self.entries], tfidf.astype(np.float32),
-                       np.clip(bm25, 0.0, 1.0), float(coverage))
+                       np.clip(bm25, 0.0, 1.0), words[self.entries], float(coverage))

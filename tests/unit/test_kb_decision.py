@@ -36,7 +36,7 @@ def test_clarify_never_offers_one_faq() -> None:
 def test_candidates_are_relative_features_of_the_best_fused_entries() -> None:
     n = 30
     rng = np.random.default_rng(2)
-    sig = Signals(np.arange(n), *(rng.random(n).astype(np.float32) for _ in range(4)), coverage=0.5)
+    sig = Signals(np.arange(n), *(rng.random(n).astype(np.float32) for _ in range(5)), coverage=0.5)
     cands = candidates(sig, limit=10)
     assert cands.features.shape == (10, len(FEATURES)) and len(set(cands.entries.tolist())) == 10
     column = FEATURES.index("dense_gap")
@@ -45,7 +45,7 @@ def test_candidates_are_relative_features_of_the_best_fused_entries() -> None:
         row = list(cands.entries).index(leader)
         assert cands.features[row, column] == pytest.approx(np.sort(sig.dense)[-1] - np.sort(sig.dense)[-2])
     assert (cands.features[:, column] <= cands.features[:, column].max()).all()
-    empty = candidates(Signals(np.zeros(0, dtype=np.int64), *(np.zeros(0, np.float32) for _ in range(4)), 0.0))
+    empty = candidates(Signals(np.zeros(0, dtype=np.int64), *(np.zeros(0, np.float32) for _ in range(5)), 0.0))
     assert empty.features.shape == (0, len(FEATURES))
 
 
