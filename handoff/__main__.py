@@ -1,5 +1,5 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
-`python -m handoff create-agent ...` creates an agent account (see `handoff.agents`)."""
+`python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ import gc
 import logging
 import sys
 
+import uvicorn
 from pydantic import ValidationError
 
+from handoff.agents import accounts
+from handoff.app import create_app
 from handoff.config import Settings
+from handoff.infra import db
+from handoff.states import Role
+from knowledge_base import KBSettings
+from knowledge_base.config import UnknownSettingError
 
 
 def _settings() -> Settings:
@@ -20,6 +27,14 @@ def _settings() -> Settings:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"
             print(f"configuration error: {name}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _kb_settings() -> KBSettings:
+    try:
+        return KBSettings()
+    except (ValidationError, UnknownSettingError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -36,11 +51,7 @@ def serve(argv: list[str]) -> int:
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
-    import uvicorn
-
-    from handoff.app import create_app
-
-    app = create_app(settings)
+    app = create_app(settings, kb_settings=_kb_settings())
     # Everything imported and built so far lives as long as the process: moved out of the collector's
     # way, a full collection under load walks only what requests create. Measured under the load
     # benchmark: a full collection stopped the event loop for about 60 ms before, about 23 ms with this.
@@ -55,6 +66,34 @@ def serve(argv: list[str]) -> int:
     return 0
 
 
+def create_agent(argv: list[str], settings: Settings) -> int:
+    """`python -m handoff create-agent --username U --password P --role agent|supervisor|admin`."""
+    parser = argparse.ArgumentParser(prog="python -m handoff create-agent", description="create an agent account")
+    parser.add_argument("--username", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--role", default="agent", choices=[r.value for r in Role])
+    parser.add_argument("--display-name", default=None, help="name/alias the borrower sees (default: username)")
+    parser.add_argument("--languages", default="en,zh", help="comma-separated: en, zh (default en,zh)")
+    parser.add_argument("--max-concurrent", type=int, default=None, help="chats at once (default AGENT_MAX_CONCURRENT)")
+    args = parser.parse_args(argv)
+    engine = db.make_engine(settings.DATABASE_URL)
+    try:
+        db.upgrade(engine)
+        with db.session_scope(engine) as session:
+            agent = accounts.create_agent(
+                session, username=args.username, password=args.password, role=args.role,
+                display_name=args.display_name, languages=args.languages,
+                max_concurrent=args.max_concurrent or settings.AGENT_MAX_CONCURRENT,
+            )
+            print(f"created {agent.role} {agent.username!r} (id {agent.id}, languages {agent.languages})")
+    except accounts.AgentAccountError as exc:
+        print(f"create-agent: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -64,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "serve":
         return serve(rest)
     if command == "create-agent":
-        from handoff import agents
-
-        return agents.create_agent_cli(rest, _settings())
+        return create_agent(rest, _settings())
     print(f"unknown command {command!r}; expected serve or create-agent", file=sys.stderr)
     return 2
 

@@ -2,15 +2,13 @@
 
 Nothing happens at import. The lifespan migrates the database, creates the shared clients
 (`Services`: bus, HTTP client for Rasa, Redis, locks, rate limiter, clock) and starts the
-background tasks of the agent side when those modules are present.
+background loop of the agent side (the SLA clock). Every router is wired in explicitly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,47 +17,32 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
-from handoff import db
-from handoff.api import borrower, borrower_ws
-from handoff.bodylimit import BodySizeLimit
-from handoff.bus import make_bus
-from handoff.clock import Clock, SystemClock
+from handoff.agents.kb import LazyKnowledgeBase
+from handoff.api.errors import register_error_handlers
+from handoff.api.headers import PAGE_HEADERS
+from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
 from handoff.config import Settings
-from handoff.errors import register_error_handlers
-from handoff.locks import TurnLocks
-from handoff.rasa_client import RasaClient, action_server_health
-from handoff.ratelimit import RateLimiter
+from handoff.infra import db
+from handoff.infra.bodylimit import BodySizeLimit
+from handoff.infra.bus import make_bus
+from handoff.infra.clock import Clock, SystemClock
+from handoff.infra.locks import TurnLocks
+from handoff.infra.ratelimit import RateLimiter
+from handoff.queue import sla
+from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
+from knowledge_base import KBSettings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-# Agent-side modules, wired in when present: routers to include, and `run_forever(services)` loops.
-OPTIONAL_ROUTERS = ("handoff.api.agent", "handoff.api.agent_ws")
-OPTIONAL_LOOPS = ("handoff.sla",)
-CHAT_PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-def _optional(module: str) -> Any:
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        found = False
-    return importlib.import_module(module) if found else None
-
+ROUTERS = (borrower.router, borrower_ws.router, agent.router, agent_ws.router)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:
@@ -79,8 +62,14 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
 
 
 def create_app(
-    settings: Settings, engine: Engine | None = None, *, clock: Clock | None = None, migrate: bool = True
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    kb_settings: KBSettings | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
 ) -> FastAPI:
+    """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
 
@@ -92,8 +81,6 @@ def create_app(
         await bus.start()
         redis = None
         if settings.REDIS_URL:
-            import redis.asyncio as aioredis
-
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
         app.state.services = Services(
@@ -114,11 +101,7 @@ def create_app(
             limiter=RateLimiter(redis),
             redis=redis,
         )
-        tasks = []
-        for name in OPTIONAL_LOOPS:
-            module = _optional(name)
-            if module is not None and hasattr(module, "run_forever"):
-                tasks.append(asyncio.create_task(module.run_forever(app.state.services), name=name))
+        tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
         try:
             yield
         finally:
@@ -143,14 +126,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.agent_kb = LazyKnowledgeBase(kb_settings) if kb_settings is not None else None
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     register_error_handlers(app)
-    app.include_router(borrower.router)
-    app.include_router(borrower_ws.router)
-    for name in OPTIONAL_ROUTERS:
-        module = _optional(name)
-        if module is not None and hasattr(module, "router"):
-            app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
@@ -171,7 +151,7 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
-        return FileResponse(STATIC / "chat" / "index.html", headers=CHAT_PAGE_HEADERS)
+        return FileResponse(STATIC / "chat" / "index.html", headers=PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

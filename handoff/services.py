@@ -11,14 +11,14 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from handoff.access import TokenHashes
-from handoff.bus import InProcessBus
-from handoff.clock import Clock
 from handoff.config import Settings
-from handoff.db import session_scope, sqlite_writer_lock
-from handoff.locks import TurnLocks
-from handoff.rasa_client import RasaClient
-from handoff.ratelimit import RateLimiter
+from handoff.infra.bus import InProcessBus
+from handoff.infra.clock import Clock
+from handoff.infra.db import session_scope, sqlite_writer_lock
+from handoff.infra.locks import TurnLocks
+from handoff.infra.ratelimit import RateLimiter
+from handoff.infra.token_cache import TokenHashes
+from handoff.rasa.client import RasaClient
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ class Services:
     locks: TurnLocks
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
-    token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.access
+    token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
 
     async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
         """Run `work(session)` in one transaction; bus events it queued are published after the commit.

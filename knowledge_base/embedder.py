@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge_base import onnx_query
 from knowledge_base.config import MODEL_PACKAGE, default_model
 from knowledge_base.errors import ModelLoadError
 
@@ -58,12 +59,12 @@ class Embedder:
                 from transformers.utils import logging as hf_logging
 
                 bars = hf_logging.is_progress_bar_enabled()
-                hf_logging.disable_progress_bar()  # "Loading weights" bar: noise in a CLI and in logs
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # "Loading weights" bar: noise in a CLI and in logs
                 try:
                     self._st = SentenceTransformer(resolve_model(model), device=device, local_files_only=True)
                 finally:
                     if bars:
-                        hf_logging.enable_progress_bar()
+                        hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         except ModelLoadError:
             raise
         except Exception as exc:  # any loader failure becomes one clear error
@@ -74,8 +75,6 @@ class Embedder:
         self._onnx = None
         self.dimension = int(dim) if dim is not None else int(self.encode(["x"]).shape[1])
         if onnx_dir is not None and device == "cpu":
-            from knowledge_base import onnx_query
-
             self._onnx = onnx_query.load(self._st, self.id, onnx_dir, query_threads)
 
     @property
@@ -93,7 +92,8 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        vector: np.ndarray = self.encode([text])[0]
+        return vector
 
     @property
     def max_chars(self) -> int:

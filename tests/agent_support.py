@@ -8,12 +8,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from handoff import agents, queue
-from handoff.clock import Clock
+from handoff.agents import accounts
 from handoff.config import Settings
-from handoff.conversations import create_conversation
-from handoff.db import session_scope
+from handoff.conversations.records import create_conversation
+from handoff.infra.clock import Clock
+from handoff.infra.db import session_scope
 from handoff.models import Agent, QueueEntry
+from handoff.queue import entries
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -44,7 +45,7 @@ def waiting_chat(
 
     def work(session: Session) -> tuple[str, int]:
         conversation, _token = create_conversation(session, secret_key="k" * 20, lang=lang)
-        entry = queue.enqueue(
+        entry = entries.enqueue(
             session, conversation=conversation, packet={"reason": reason, "summary": summary}, reason=reason,
             priority=priority, lang=lang, summary=summary, clock=clock,
         )
@@ -58,7 +59,7 @@ def make_agent(
     max_concurrent: int = 3, online: bool = True,
 ) -> Agent:
     def work(session: Session) -> Agent:
-        agent = agents.create_agent(
+        agent = accounts.create_agent(
             session, username=username, password=PASSWORD, role=role, languages=languages,
             display_name=username.title(), max_concurrent=max_concurrent,
         )

@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 from scratch_db import postgres_scratch_database
 from sqlalchemy import Engine
 
-from handoff import db
 from handoff.app import create_app
 from handoff.config import Settings
+from handoff.infra import db
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
 

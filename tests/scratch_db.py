@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from handoff import db
+from handoff.infra import db
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from handoff.access import ConversationRef, authorize_borrower
+from handoff.borrower.access import ConversationRef, authorize_borrower
 from handoff.services import Services
 
 

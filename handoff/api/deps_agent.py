@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from handoff.agents import agent_for_token, touch
+from handoff.agents.accounts import agent_for_token, touch
 from handoff.api.deps import ServicesDep, bearer_token
-from handoff.clock import Clock
 from handoff.errors import ForbiddenError, UnauthorizedError
+from handoff.infra.clock import Clock
 from handoff.models import Agent
 from handoff.states import Role
 

@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the connection handed over by `handoff.db.upgrade`, or (run by hand)
+"""Alembic environment: migrates the connection handed over by `handoff.infra.db.upgrade`, or (run by hand)
 an engine built from the configured URL / Settings.DATABASE_URL."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     from handoff.config import Settings
-    from handoff.db import make_engine
+    from handoff.infra.db import make_engine
 
     url = context.config.get_main_option("sqlalchemy.url") or Settings().DATABASE_URL
     engine = make_engine(url)

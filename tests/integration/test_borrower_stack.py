@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 from websockets.sync.client import connect
 
-from handoff.db import make_engine, session_scope
+from handoff.infra.db import make_engine, session_scope
 from handoff.models import QueueEntry
 
 pytestmark = pytest.mark.integration

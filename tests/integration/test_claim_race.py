@@ -23,10 +23,12 @@ from service_process import ServiceProcess, create_agent, run_service
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from handoff import agent_actions, claims, db
-from handoff.clock import FakeClock
-from handoff.db import session_scope
+from handoff.agents import operations
+from handoff.infra import db
+from handoff.infra.clock import FakeClock
+from handoff.infra.db import session_scope
 from handoff.models import Conversation, QueueEntry
+from handoff.queue import claims
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +73,7 @@ def test_exactly_one_winner_every_time(race_engine: Engine) -> None:
         barrier.wait()
         try:
             with session_scope(race_engine) as session:
-                agent_actions.claim_chat(session, entry_id=entry_id, agent=agents[agent_index], clock=clock)
+                operations.claim_chat(session, entry_id=entry_id, agent=agents[agent_index], clock=clock)
             return "won"
         except claims.AlreadyClaimedError:
             return "409"
@@ -96,7 +98,7 @@ def test_take_next_hands_out_distinct_chats(race_engine: Engine) -> None:
     def take(agent_index: int) -> int | None:
         barrier.wait()
         with session_scope(race_engine) as session:
-            got = agent_actions.take_next_chat(session, agent=agents[agent_index], clock=clock)
+            got = operations.take_next_chat(session, agent=agents[agent_index], clock=clock)
         return None if got is None else got["id"]
 
     with ThreadPoolExecutor(AGENTS) as pool:
@@ -159,7 +161,7 @@ def test_claims_and_borrower_turns_interleave_without_deadlock(race_engine: Engi
     agent side takes the conversation lock first, so PostgreSQL never has to break a deadlock."""
     from types import SimpleNamespace
 
-    from handoff import turns
+    from handoff.borrower import turns
 
     clock = FakeClock()
     agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=ROUNDS) for i in range(4)]
@@ -170,7 +172,7 @@ def test_claims_and_borrower_turns_interleave_without_deadlock(race_engine: Engi
         barrier.wait()
         try:
             with session_scope(race_engine) as session:
-                agent_actions.claim_chat(session, entry_id=entry_id, agent=agents[index], clock=clock)
+                operations.claim_chat(session, entry_id=entry_id, agent=agents[index], clock=clock)
             return "won"
         except claims.AlreadyClaimedError:
             return "409"

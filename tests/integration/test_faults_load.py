@@ -43,7 +43,7 @@ def test_concurrent_borrowers_get_the_fallback_when_rasa_is_down(tmp_path: Path,
     assert result["turns"] >= BORROWERS, result
     assert set(outcomes) <= {"fallback", "handoff"}, (
         f"every turn must end in the honest fallback, got {outcomes}. Any failure of the Rasa call must become "
-        "BotUnavailableError in handoff/rasa_client.py, not only httpx.HTTPError (a reset right after connect "
+        "BotUnavailableError in handoff/rasa/client.py, not only httpx.HTTPError (a reset right after connect "
         f"raises AttributeError inside httpcore). Service log:\n{service_log}"
     )
     assert outcomes.get("fallback", 0) > 0

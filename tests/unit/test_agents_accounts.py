@@ -8,9 +8,10 @@ import pytest
 from agent_support import PASSWORD, make_agent, make_settings, tx, waiting_chat
 from sqlalchemy import Engine, select
 
-from handoff import agent_actions, agents, db
 from handoff.__main__ import main
-from handoff.clock import FakeClock
+from handoff.agents import accounts, operations
+from handoff.infra import db
+from handoff.infra.clock import FakeClock
 from handoff.models import Agent, AgentSession, AuditEvent
 
 
@@ -42,16 +43,16 @@ def test_sessions_store_only_a_hash_and_expire(engine: Engine) -> None:
     make_agent(engine, clock, "ann", online=False)
 
     def login(session):  # type: ignore[no-untyped-def]
-        agent = agents.authenticate(session, username="ann", password=PASSWORD)
-        assert agents.authenticate(session, username="ann", password="nope") is None
-        return agents.start_session(session, agent=agent, clock=clock, ttl_s=3600)[0]
+        agent = accounts.authenticate(session, username="ann", password=PASSWORD)
+        assert accounts.authenticate(session, username="ann", password="nope") is None
+        return accounts.start_session(session, agent=agent, clock=clock, ttl_s=3600)[0]
 
     token = tx(engine, login)
     stored = tx(engine, lambda s: s.scalars(select(AgentSession.token_hash)).all())
-    assert stored == [agents.hash_token(token)] and token not in stored
-    assert tx(engine, lambda s: agents.agent_for_token(s, token=token, clock=clock)).username == "ann"
+    assert stored == [accounts.hash_token(token)] and token not in stored
+    assert tx(engine, lambda s: accounts.agent_for_token(s, token=token, clock=clock)).username == "ann"
     clock.advance(3601)
-    assert tx(engine, lambda s: agents.agent_for_token(s, token=token, clock=clock)) is None
+    assert tx(engine, lambda s: accounts.agent_for_token(s, token=token, clock=clock)) is None
     assert tx(engine, lambda s: s.scalars(select(AgentSession)).all()) == []  # expired session removed
 
 
@@ -59,11 +60,11 @@ def test_every_state_change_is_audited_with_its_actor(engine: Engine) -> None:
     clock = FakeClock()
     conv_id, entry_id = waiting_chat(engine, clock)
     ann, bob = make_agent(engine, clock, "ann"), make_agent(engine, clock, "bob")
-    tx(engine, lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
-    tx(engine, lambda s: agent_actions.assign_chat(s, entry_id=entry_id, to_agent_id=bob.id, actor=ann, clock=clock))
-    tx(engine, lambda s: agent_actions.release_chat(s, conversation_id=conv_id, agent=bob, clock=clock))
-    tx(engine, lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
-    tx(engine, lambda s: agent_actions.close_chat(s, conversation_id=conv_id, agent=ann, resolution_code="resolved",
+    tx(engine, lambda s: operations.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
+    tx(engine, lambda s: operations.assign_chat(s, entry_id=entry_id, to_agent_id=bob.id, actor=ann, clock=clock))
+    tx(engine, lambda s: operations.release_chat(s, conversation_id=conv_id, agent=bob, clock=clock))
+    tx(engine, lambda s: operations.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
+    tx(engine, lambda s: operations.close_chat(s, conversation_id=conv_id, agent=ann, resolution_code="resolved",
                                                   clock=clock))
     rows = tx(engine, lambda s: s.execute(
         select(AuditEvent.action, AuditEvent.actor_type, AuditEvent.actor_id, AuditEvent.from_state, AuditEvent.to_state)

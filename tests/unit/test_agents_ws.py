@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
 
-from handoff import sla
 from handoff.app import create_app
-from handoff.clock import FakeClock
+from handoff.infra.clock import FakeClock
+from handoff.queue import sla
 
 Frame = dict[str, Any]
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from handoff.config import Settings
-from handoff.db import session_scope
+from handoff.infra.db import session_scope
 from handoff.models import Message, QueueEntry
 
 CARD = "4111 1111 1111 1111"
@@ -276,7 +276,7 @@ def test_outside_business_hours_the_borrower_is_offered_a_callback(
     from datetime import UTC, datetime
 
     from handoff.app import create_app
-    from handoff.clock import FakeClock
+    from handoff.infra.clock import FakeClock
 
     sunday = FakeClock(datetime(2026, 1, 4, 12, 0, tzinfo=UTC))
     app = create_app(
@@ -323,6 +323,7 @@ def test_the_person_button_packet_carries_what_the_bot_understood(
             "intent": "payment_failed",
             "confidence": 0.42,
             "entities": [{"entity": "topic", "value": "payment"}],
+            "anger": {"score": 0.0, "cues": []},
         }
     ]
     assert [t["text"] for t in packet["transcript"]] == ["my payment failed", "echo: my payment failed"]

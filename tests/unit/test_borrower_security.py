@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from starlette.websockets import WebSocketDisconnect
 
-from handoff.access import TokenHashes
 from handoff.app import create_app
 from handoff.config import Settings
+from handoff.infra.token_cache import TokenHashes
 
 
 def assert_error(resp, status: int, code: str) -> None:
@@ -162,7 +162,7 @@ def test_rate_limit_per_client_address(settings: Settings, engine: Engine) -> No
 def test_token_is_not_stored_in_clear(client: TestClient, engine: Engine) -> None:
     from sqlalchemy import select
 
-    from handoff.db import session_scope
+    from handoff.infra.db import session_scope
     from handoff.models import Conversation
 
     cid, auth = start(client)

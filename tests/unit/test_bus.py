@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from handoff.bus import PUBLISH_BATCH, InProcessBus, RedisBus
+from handoff.infra.bus import PUBLISH_BATCH, InProcessBus, RedisBus
 
 
 async def _roundtrip(bus: InProcessBus) -> None:

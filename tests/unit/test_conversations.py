@@ -9,14 +9,10 @@ from sqlalchemy import Engine, select
 
 from handoff import audit
 from handoff.audit import AuditImmutable
-from handoff.bus import InProcessBus, conversation_topic
-from handoff.conversations import (
-    append_message,
-    change_state,
-    create_conversation,
-    messages_after,
-)
-from handoff.db import session_scope
+from handoff.conversations.lifecycle import change_state
+from handoff.conversations.records import append_message, create_conversation, messages_after
+from handoff.infra.bus import InProcessBus, conversation_topic
+from handoff.infra.db import session_scope
 from handoff.models import AuditEvent
 from handoff.states import IllegalTransition
 

@@ -14,10 +14,10 @@ from borrower_helpers import ScriptedRasa, start
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from handoff import db
 from handoff.app import create_app
 from handoff.config import Settings
-from handoff.conversations import append_message
+from handoff.conversations.records import append_message
+from handoff.infra import db
 from handoff.states import Sender
 
 

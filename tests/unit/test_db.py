@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from handoff.conversations import create_conversation, next_seq
-from handoff.db import make_engine, normalize_url, session_scope, upgrade
+from handoff.conversations.records import create_conversation, next_seq
+from handoff.infra.db import make_engine, normalize_url, session_scope, upgrade
 from handoff.models import Base, Conversation, QueueEntry
 
 

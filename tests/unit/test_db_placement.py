@@ -11,9 +11,9 @@ import pytest
 from agent_support import make_settings
 from sqlalchemy import Engine
 
-from handoff.bus import InProcessBus
-from handoff.clock import SystemClock
-from handoff.db import sqlite_writer_lock
+from handoff.infra.bus import InProcessBus
+from handoff.infra.clock import SystemClock
+from handoff.infra.db import sqlite_writer_lock
 from handoff.services import Services
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from agent_support import make_agent, make_settings, tx, waiting_chat
 from sqlalchemy import Engine, select
 
-from handoff import claims, queue
-from handoff.clock import FakeClock
-from handoff.conversations import create_conversation
+from handoff.conversations import place
+from handoff.conversations.records import create_conversation
+from handoff.infra.clock import FakeClock
 from handoff.models import AuditEvent, CallbackTicket, Conversation, QueueEntry
+from handoff.queue import claims, entries
 from handoff.states import QueueStatus
 
 
@@ -18,13 +19,13 @@ def test_enqueue_moves_conversation_to_queued_and_is_idempotent(engine: Engine) 
 
     def again(session):  # type: ignore[no-untyped-def]
         conversation = session.get(Conversation, conv_id)
-        entry = queue.enqueue(session, conversation=conversation, packet={}, reason="anger", priority="urgent",
+        entry = entries.enqueue(session, conversation=conversation, packet={}, reason="anger", priority="urgent",
                               lang="en", summary="", clock=clock)
         return entry.id, conversation.state
 
     assert tx(engine, again) == (entry_id, "queued")
-    entries = tx(engine, lambda s: s.scalars(select(QueueEntry).where(QueueEntry.conversation_id == conv_id)).all())
-    assert len(entries) == 1
+    rows = tx(engine, lambda s: s.scalars(select(QueueEntry).where(QueueEntry.conversation_id == conv_id)).all())
+    assert len(rows) == 1
     actions = tx(engine, lambda s: s.scalars(select(AuditEvent.to_state).where(AuditEvent.conversation_id == conv_id)).all())
     assert "queued" in actions
 
@@ -38,7 +39,7 @@ def test_position_orders_by_priority_then_waiting_time(engine: Engine) -> None:
     third, _ = waiting_chat(engine, clock, priority="urgent", reason="anger")
     clock.advance(10)
     fourth, _ = waiting_chat(engine, clock)
-    positions = tx(engine, lambda s: [queue.queue_position(s, conversation_id=c) for c in (first, second, third, fourth)])
+    positions = tx(engine, lambda s: [place.queue_position(s, conversation_id=c) for c in (first, second, third, fourth)])
     assert positions == [3, 2, 1, 4]
 
 
@@ -52,7 +53,7 @@ def test_a_new_entry_moves_only_those_behind_it(engine: Engine) -> None:
 
     def events(behind: str | None) -> dict[str, int]:
         def work(session):  # type: ignore[no-untyped-def]
-            queue.notify_positions(session, clock=clock, behind=behind)
+            place.notify_positions(session, clock=clock, behind=behind)
             return {topic.rsplit(":", 1)[-1]: event["queue_position"]
                     for topic, event in session.info.pop("pending_events", [])}
         return tx(engine, work)
@@ -65,16 +66,16 @@ def test_a_new_entry_moves_only_those_behind_it(engine: Engine) -> None:
 def test_estimated_wait_grows_with_position_and_uses_recent_handling(engine: Engine) -> None:
     clock = FakeClock()
     chats = [waiting_chat(engine, clock)[0] for _ in range(3)]
-    waits = tx(engine, lambda s: [queue.estimated_wait_s(s, conversation_id=c, clock=clock) for c in chats])
+    waits = tx(engine, lambda s: [place.estimated_wait_s(s, conversation_id=c, clock=clock) for c in chats])
     assert waits[0] is not None and waits[0] < waits[1] < waits[2]
     # A fast recent pickup shortens the estimate for the head of the queue.
     agent = make_agent(engine, clock, "ann")
     clock.advance(5)
-    head_entry = tx(engine, lambda s: queue.active_entry(s, conversation_id=chats[0]).id)
+    head_entry = tx(engine, lambda s: entries.active_entry(s, conversation_id=chats[0]).id)
     tx(engine, lambda s: claims.claim(s, entry_id=head_entry, agent=s.get(type(agent), agent.id), clock=clock))
-    new_head = tx(engine, lambda s: queue.estimated_wait_s(s, conversation_id=chats[1], clock=clock))
+    new_head = tx(engine, lambda s: place.estimated_wait_s(s, conversation_id=chats[1], clock=clock))
     assert new_head is not None and new_head < waits[1]
-    assert tx(engine, lambda s: queue.queue_position(s, conversation_id=chats[0])) is None
+    assert tx(engine, lambda s: place.queue_position(s, conversation_id=chats[0])) is None
 
 
 def test_leave_queue_returns_to_bot(engine: Engine) -> None:
@@ -83,7 +84,7 @@ def test_leave_queue_returns_to_bot(engine: Engine) -> None:
 
     def leave(session):  # type: ignore[no-untyped-def]
         conversation = session.get(Conversation, conv_id)
-        queue.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
+        entries.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
         return conversation.state
 
     assert tx(engine, leave) == "bot"
@@ -96,14 +97,14 @@ def test_callback_replaces_the_wait_and_stays_visible(engine: Engine) -> None:
 
     def callback(session):  # type: ignore[no-untyped-def]
         conversation = session.get(Conversation, conv_id)
-        ticket = queue.create_callback(session, conversation=conversation, contact_method="phone",
+        ticket = entries.create_callback(session, conversation=conversation, contact_method="phone",
                                        contact="[PHONE]", preferred_time="after 6pm", clock=clock)
         return ticket.queue_entry_id, conversation.state
 
     assert tx(engine, callback) == (entry_id, "bot")
     assert tx(engine, lambda s: s.get(QueueEntry, entry_id).status) == QueueStatus.CALLBACK
     # Asking for a person again re-activates the same entry (original place kept).
-    again = tx(engine, lambda s: queue.enqueue(
+    again = tx(engine, lambda s: entries.enqueue(
         s, conversation=s.get(Conversation, conv_id), packet={}, reason="explicit_request", priority="normal",
         lang="en", summary="", clock=clock).id)
     assert again == entry_id
@@ -116,7 +117,7 @@ def test_callback_without_entry_creates_callback_entry(engine: Engine) -> None:
 
     def work(session):  # type: ignore[no-untyped-def]
         conversation, _ = create_conversation(session, secret_key="k" * 20, lang="zh")
-        ticket = queue.create_callback(session, conversation=conversation, contact_method="email",
+        ticket = entries.create_callback(session, conversation=conversation, contact_method="email",
                                        contact="[EMAIL]", preferred_time="", clock=clock)
         return session.get(QueueEntry, ticket.queue_entry_id).status, conversation.state
 
@@ -126,7 +127,7 @@ def test_callback_without_entry_creates_callback_entry(engine: Engine) -> None:
 def test_agents_available_needs_someone_online_in_language_and_business_hours(engine: Engine) -> None:
     clock = FakeClock()  # Monday 10:00 UTC
     settings = make_settings(BUSINESS_HOURS="mon-fri 08:00-20:00", BUSINESS_TZ="UTC")
-    available = lambda lang: tx(engine, lambda s: queue.agents_available(s, lang=lang, clock=clock, settings=settings))
+    available = lambda lang: tx(engine, lambda s: entries.agents_available(s, lang=lang, clock=clock, settings=settings))
     assert not available("en")
     make_agent(engine, clock, "zhonly", languages="zh")
     assert not available("en") and available("zh")

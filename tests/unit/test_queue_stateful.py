@@ -15,11 +15,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff import agent_actions, agent_chat, db, queue, sla
-from handoff.clock import FakeClock
-from handoff.conversations import create_conversation
+from handoff.agents import chat, operations
+from handoff.conversations.records import create_conversation
 from handoff.errors import HandoffError
+from handoff.infra import db
+from handoff.infra.clock import FakeClock
 from handoff.models import Agent, AuditEvent, Base, Conversation, QueueEntry
+from handoff.queue import entries, sla
 from handoff.states import ConversationState, IllegalTransition, QueueStatus
 
 SETTINGS = make_settings(SLA_FIRST_REPLY_S=120, AGENT_RESPONSE_TARGET_S=180, AGENT_PRESENCE_TIMEOUT_S=600,
@@ -56,9 +58,9 @@ class QueueMachine(RuleBasedStateMachine):
 
     def snapshot(self) -> Any:
         with db.session_scope(self.engine, write=False) as s:
-            entries = sorted((e.id, e.status, e.assigned_agent_id, e.priority) for e in s.scalars(select(QueueEntry)))
+            rows = sorted((e.id, e.status, e.assigned_agent_id, e.priority) for e in s.scalars(select(QueueEntry)))
             convs = sorted((c.id, c.state, c.assigned_agent_id, c.last_seq) for c in s.scalars(select(Conversation)))
-            return entries, convs, s.scalar(select(func.count()).select_from(AuditEvent))
+            return rows, convs, s.scalar(select(func.count()).select_from(AuditEvent))
 
     def attempt(self, work: Any) -> None:
         """Run one operation; if it is refused, nothing at all may have changed."""
@@ -81,7 +83,7 @@ class QueueMachine(RuleBasedStateMachine):
     def new_handoff(self, lang: str, priority: str) -> None:
         def work(session: Session) -> None:
             conversation, _ = create_conversation(session, secret_key="k" * 20, lang=lang)
-            queue.enqueue(session, conversation=conversation, packet={}, reason="anger", priority=priority,
+            entries.enqueue(session, conversation=conversation, packet={}, reason="anger", priority=priority,
                           lang=lang, summary="", clock=self.clock)
             self.conversations.append(conversation.id)
 
@@ -90,48 +92,48 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def enqueue_again(self, data: st.DataObject) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: queue.enqueue(s, conversation=s.get(Conversation, cid), packet={}, reason="anger",
+            self.attempt(lambda s: entries.enqueue(s, conversation=s.get(Conversation, cid), packet={}, reason="anger",
                                                  priority="normal", lang="en", summary="", clock=self.clock))
 
     @rule(data=st.data(), agent=st.integers(0, 2))
     def claim(self, data: st.DataObject, agent: int) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: agent_actions.claim_chat(s, entry_id=self.entry_id(s, cid), agent=self.agents[agent],
+            self.attempt(lambda s: operations.claim_chat(s, entry_id=self.entry_id(s, cid), agent=self.agents[agent],
                                                             clock=self.clock))
 
     @rule(agent=st.integers(0, 2))
     def take_next(self, agent: int) -> None:
-        self.attempt(lambda s: agent_actions.take_next_chat(s, agent=self.agents[agent], clock=self.clock))
+        self.attempt(lambda s: operations.take_next_chat(s, agent=self.agents[agent], clock=self.clock))
 
     @rule(data=st.data(), agent=st.integers(0, 2))
     def release(self, data: st.DataObject, agent: int) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: agent_actions.release_chat(s, conversation_id=cid, agent=self.agents[agent],
+            self.attempt(lambda s: operations.release_chat(s, conversation_id=cid, agent=self.agents[agent],
                                                               clock=self.clock))
 
     @rule(data=st.data(), agent=st.integers(0, 2), to=st.integers(0, 2))
     def transfer(self, data: st.DataObject, agent: int, to: int) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: agent_actions.assign_chat(s, entry_id=self.entry_id(s, cid),
+            self.attempt(lambda s: operations.assign_chat(s, entry_id=self.entry_id(s, cid),
                                                              to_agent_id=self.agents[to].id,
                                                              actor=self.agents[agent], clock=self.clock))
 
     @rule(data=st.data(), agent=st.integers(0, 2), code=st.sampled_from(["resolved", "other", "bogus"]))
     def close(self, data: st.DataObject, agent: int, code: str) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: agent_actions.close_chat(s, conversation_id=cid, agent=self.agents[agent],
+            self.attempt(lambda s: operations.close_chat(s, conversation_id=cid, agent=self.agents[agent],
                                                             resolution_code=code, clock=self.clock))
 
     @rule(data=st.data(), agent=st.integers(0, 2))
     def hand_back(self, data: st.DataObject, agent: int) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: agent_actions.hand_back_chat(s, conversation_id=cid, agent=self.agents[agent],
+            self.attempt(lambda s: operations.hand_back_chat(s, conversation_id=cid, agent=self.agents[agent],
                                                                 note="n", clock=self.clock))
 
     @rule(data=st.data(), agent=st.integers(0, 2))
     def reply(self, data: st.DataObject, agent: int) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: agent_chat.reply(s, conversation_id=cid, agent=self.agents[agent], text="hi",
+            self.attempt(lambda s: chat.reply(s, conversation_id=cid, agent=self.agents[agent], text="hi",
                                                     clock=self.clock))
 
     @rule(data=st.data())
@@ -140,7 +142,7 @@ class QueueMachine(RuleBasedStateMachine):
             def work(session: Session) -> None:
                 conversation = session.get(Conversation, cid)
                 if conversation.state in (ConversationState.QUEUED, ConversationState.ASSIGNED):
-                    queue.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
+                    entries.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
 
             self.attempt(work)
 
@@ -150,7 +152,7 @@ class QueueMachine(RuleBasedStateMachine):
             def work(session: Session) -> None:
                 conversation = session.get(Conversation, cid)
                 if conversation.state == ConversationState.QUEUED:
-                    queue.create_callback(session, conversation=conversation, contact_method="phone",
+                    entries.create_callback(session, conversation=conversation, contact_method="phone",
                                           contact="[PHONE]", preferred_time="", clock=self.clock)
 
             self.attempt(work)
@@ -158,7 +160,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(data=st.data(), agent=st.integers(0, 2))
     def callback_done(self, data: st.DataObject, agent: int) -> None:
         if (cid := self.conv(data)) is not None:
-            self.attempt(lambda s: agent_actions.complete_callback(s, entry_id=self.entry_id(s, cid),
+            self.attempt(lambda s: operations.complete_callback(s, entry_id=self.entry_id(s, cid),
                                                                    agent=self.agents[agent], clock=self.clock))
 
     @rule(seconds=st.integers(1, 400))
@@ -179,7 +181,7 @@ class QueueMachine(RuleBasedStateMachine):
                 assert conversation.state in set(ConversationState)
                 active = s.scalars(select(QueueEntry).where(
                     QueueEntry.conversation_id == conversation.id,
-                    QueueEntry.status.in_([str(x) for x in queue.ACTIVE_STATUSES]))).all()
+                    QueueEntry.status.in_([str(x) for x in entries.ACTIVE_STATUSES]))).all()
                 assert len(active) <= 1
                 status = active[0].status if active else None
                 assert status in EXPECTED_ENTRY[ConversationState(conversation.state)], (conversation.state, status)

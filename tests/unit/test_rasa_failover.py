@@ -26,8 +26,8 @@ from sqlalchemy import Engine
 from handoff.app import create_app
 from handoff.config import Settings
 from handoff.errors import BotUnavailableError
-from handoff.rasa_client import RasaClient
-from handoff.rasa_pool import RasaPool
+from handoff.rasa.client import RasaClient
+from handoff.rasa.pool import RasaPool
 
 TIMEOUT_S = 1.5
 

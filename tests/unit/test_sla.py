@@ -10,10 +10,11 @@ import pytest
 from agent_support import make_agent, make_settings, tx, waiting_chat
 from sqlalchemy import Engine, select
 
-from handoff import agent_actions, agent_chat, sla
-from handoff.business_hours import BusinessHoursError, parse_business_hours
-from handoff.clock import FakeClock
+from handoff.agents import chat, operations
+from handoff.infra.clock import FakeClock
 from handoff.models import Agent, Conversation, Message, QueueEntry
+from handoff.queue import sla
+from handoff.queue.hours import BusinessHoursError, parse_business_hours
 
 SETTINGS = make_settings(SLA_FIRST_REPLY_S=120, SLA_WARNING_FRACTION=0.75, AGENT_RESPONSE_TARGET_S=180,
                          AGENT_PRESENCE_TIMEOUT_S=90, CALLBACK_OFFER_AFTER_S=60)
@@ -76,9 +77,9 @@ def test_first_reply_stops_the_sla_clock(engine: Engine) -> None:
     clock = FakeClock()
     conv_id, entry_id = waiting_chat(engine, clock)
     ann = make_agent(engine, clock, "ann")
-    tx(engine, lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
+    tx(engine, lambda s: operations.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
     clock.advance(30)
-    tx(engine, lambda s: agent_chat.reply(s, conversation_id=conv_id, agent=ann, text="Hello", clock=clock))
+    tx(engine, lambda s: chat.reply(s, conversation_id=conv_id, agent=ann, text="Hello", clock=clock))
     clock.advance(200)
     keep_seen(engine, clock, ann)
     report, _ = run_check(engine, clock)
@@ -89,7 +90,7 @@ def test_idle_agent_loses_the_chat(engine: Engine) -> None:
     clock = FakeClock()
     conv_id, entry_id = waiting_chat(engine, clock)
     ann = make_agent(engine, clock, "ann")
-    tx(engine, lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
+    tx(engine, lambda s: operations.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
     clock.advance(170)
     keep_seen(engine, clock, ann)
     assert run_check(engine, clock)[0].requeued == []
@@ -107,9 +108,9 @@ def test_agent_who_stops_answering_the_borrower_loses_the_chat(engine: Engine) -
     clock = FakeClock()
     conv_id, entry_id = waiting_chat(engine, clock)
     ann = make_agent(engine, clock, "ann")
-    tx(engine, lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
+    tx(engine, lambda s: operations.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
     clock.advance(10)
-    tx(engine, lambda s: agent_chat.reply(s, conversation_id=conv_id, agent=ann, text="Hi", clock=clock))
+    tx(engine, lambda s: chat.reply(s, conversation_id=conv_id, agent=ann, text="Hi", clock=clock))
     clock.advance(100)
 
     def borrower_writes(session: Any) -> None:
@@ -128,7 +129,7 @@ def test_offline_agent_loses_chats_at_once(engine: Engine) -> None:
     clock = FakeClock()
     conv_id, entry_id = waiting_chat(engine, clock)
     ann = make_agent(engine, clock, "ann")
-    tx(engine, lambda s: agent_actions.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
+    tx(engine, lambda s: operations.claim_chat(s, entry_id=entry_id, agent=ann, clock=clock))
     clock.advance(91)  # not seen for longer than the presence timeout
     report, _ = run_check(engine, clock)
     assert report.agents_gone == [ann.id] and report.requeued == [conv_id]
@@ -172,7 +173,7 @@ def test_business_hours_parsing() -> None:
 
 
 def test_business_hours_are_described_in_the_borrowers_language() -> None:
-    from handoff.business_hours import describe_business_hours
+    from handoff.queue.hours import describe_business_hours
 
     spec = "mon-fri 08:00-20:00, sat 09:00-13:00"
     assert describe_business_hours(spec, "Asia/Shanghai", "zh") == "周一至周五 08:00-20:00，周六 09:00-13:00 (Asia/Shanghai)"

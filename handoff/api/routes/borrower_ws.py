@@ -1,0 +1,230 @@
+"""The borrower WebSocket: pushes every new message and state change, resumable by sequence number.
+
+Protocol (JSON text frames):
+- client -> server, first frame within AUTH_TIMEOUT_S: `{"type": "auth", "token": "...", "after": N}`
+  (`after` = the last seq the client has; 0 for everything). Tokens never go in the URL, which
+  proxies and access logs would keep.
+- server -> client: every stored message with seq > N in order, then `{"type": "state", ...}` and
+  `{"type": "ready", "last_seq": ...}`; afterwards `message`, `state` and `typing` events live.
+  Messages are sent strictly in seq order without gaps or duplicates: bus events are only hints,
+  anything out of order is re-read from the database.
+- client -> server later: `{"type": "message", "text", "client_message_id"}` (same as the REST
+  route; the result arrives as events), `{"type": "typing", "on": bool}`, `{"type": "ping"}`.
+- Errors: `{"type": "error", "error": {"code", "message"}}`; a failed auth closes with 4401/4403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from handoff.api.errors import error_body
+from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
+from handoff.borrower import turns, views
+from handoff.borrower.access import authorize_borrower
+from handoff.conversations.records import get_conversation, messages_after
+from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, UnauthorizedError
+from handoff.infra.bus import conversation_topic
+from handoff.services import Services
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["borrower"])
+
+
+
+class Stream:
+    """Sends one conversation's messages in seq order, reading the database to fill any gap."""
+
+    def __init__(self, ws: WebSocket, svc: Services, conversation_id: str, last_seq: int) -> None:
+        self.ws = ws
+        self.svc = svc
+        self.conversation_id = conversation_id
+        self.last_seq = last_seq
+        self.lock = asyncio.Lock()
+
+    async def catch_up(self) -> None:
+        async with self.lock:
+            while True:
+                batch = await self.svc.db(
+                    lambda s: messages_after(
+                        s, conversation_id=self.conversation_id, after=self.last_seq, limit=200
+                    ),
+                    write=False,
+                )
+                for message in batch:
+                    await self.ws.send_json({"type": "message", "message": message})
+                    self.last_seq = message["seq"]
+                if len(batch) < 200:
+                    return
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "message":
+            seq = int(event["message"]["seq"])
+            async with self.lock:
+                if seq <= self.last_seq:
+                    return
+                if seq == self.last_seq + 1:
+                    await self.ws.send_json(event)
+                    self.last_seq = seq
+                    return
+            await self.catch_up()
+        elif kind == "resync":
+            await self.catch_up()
+        elif kind == "typing" and event.get("sender") == "borrower":
+            return
+        else:
+            await self.ws.send_json(event)
+
+
+async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> int | None:
+    try:
+        frame = await asyncio.wait_for(ws.receive_json(), AUTH_TIMEOUT_S)
+    except (TimeoutError, ValueError, KeyError):
+        frame = None
+    if not isinstance(frame, dict) or frame.get("type") != "auth":
+        await ws.send_json(
+            {
+                "type": "error",
+                **error_body("unauthorized", 'first frame must be {"type": "auth", "token": ...}'),
+            }
+        )
+        await ws.close(CLOSE_UNAUTHORIZED)
+        return None
+    token = frame.get("token") if isinstance(frame.get("token"), str) else None
+    try:
+        await authorize_borrower(svc, conversation_id=conversation_id, token=token)
+    except HandoffError as exc:
+        await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
+        await ws.close(CLOSE_UNAUTHORIZED if isinstance(exc, UnauthorizedError) else CLOSE_FORBIDDEN)
+        return None
+    after = frame.get("after", ws.query_params.get("after", 0))
+    try:
+        return min(max(0, int(after)), 2**31 - 1)
+    except (TypeError, ValueError):
+        return 0
+
+
+async def _handle_frame(ws: WebSocket, svc: Services, conversation_id: str, frame: Any) -> None:
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    if kind == "ping":
+        await ws.send_json({"type": "pong"})
+    elif kind == "typing":
+        await svc.bus.publish(
+            conversation_topic(conversation_id),
+            {"type": "typing", "sender": "borrower", "on": bool(frame.get("on"))},
+        )
+    elif kind == "message":
+        text = frame.get("text")
+        cmid = frame.get("client_message_id")
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("text: a message cannot be empty")
+        if len(text.strip()) > svc.settings.MAX_MESSAGE_CHARS:
+            raise MessageTooLongError(
+                f"text: a message can be at most {svc.settings.MAX_MESSAGE_CHARS} characters"
+            )
+        if cmid is not None and (not isinstance(cmid, str) or not 0 < len(cmid) <= 128):
+            raise InvalidInputError("client_message_id: must be a string of 1 to 128 characters")
+        await svc.limiter.hit(
+            f"conversation:{conversation_id}",
+            limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN,
+            what="conversation",
+        )
+        await turns.borrower_message(
+            svc, conversation_id=conversation_id, text=text.strip(), client_message_id=cmid
+        )
+    else:
+        raise InvalidInputError("unknown frame type; expected message, typing or ping")
+
+
+async def _reader(ws: WebSocket, svc: Services, conversation_id: str) -> None:
+    """Read frames; pings and typing are answered at once, messages go to one worker in arrival
+    order (a turn takes a while, and two of them must never overtake each other)."""
+    turns_in: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def run(frame: Any) -> None:
+        try:
+            await _handle_frame(ws, svc, conversation_id, frame)
+        except HandoffError as exc:
+            with contextlib.suppress(Exception):
+                await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
+
+    async def turn_worker() -> None:
+        while True:
+            await run(await turns_in.get())
+
+    worker = asyncio.create_task(turn_worker())
+    try:
+        while True:
+            raw = await ws.receive_text()
+            if len(raw) > MAX_FRAME_CHARS:
+                await ws.send_json({"type": "error", **error_body("message_too_long", "frame too large")})
+                continue
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                await ws.send_json(
+                    {"type": "error", **error_body("invalid_input", "frames must be JSON objects")}
+                )
+                continue
+            if isinstance(frame, dict) and frame.get("type") == "message":
+                turns_in.put_nowait(frame)
+            else:
+                await run(frame)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+@router.websocket("/ws/conversations/{conversation_id}")
+async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
+    svc: Services = ws.app.state.services
+    addr = ws.client.host if ws.client else "unknown"
+    await ws.accept()
+    try:
+        await svc.limiter.hit(
+            f"client:{addr}", limit=svc.settings.RATE_LIMIT_CLIENT_PER_MIN, what="client address"
+        )
+    except HandoffError as exc:
+        await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
+        await ws.close(4429)
+        return
+    after = await _authenticate(ws, svc, conversation_id)
+    if after is None:
+        return
+    subscription = svc.bus.subscribe(conversation_topic(conversation_id))
+    stream = Stream(ws, svc, conversation_id, after)
+    reader: asyncio.Task[None] | None = None
+    try:
+        await stream.catch_up()
+        view = await svc.db(
+            lambda s: views.conversation_view(
+                s,
+                conversation=get_conversation(s, conversation_id=conversation_id),
+                clock=svc.clock,
+                settings=svc.settings,
+            ),
+            write=False,
+        )
+        await ws.send_json({"type": "state", **view})
+        await ws.send_json({"type": "ready", "last_seq": stream.last_seq})
+        reader = asyncio.create_task(_reader(ws, svc, conversation_id))
+        while not reader.done():
+            event = await subscription.get(timeout=1.0)
+            if event is not None:
+                await stream.on_event(event)
+        reader.result()
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the client went away
+        pass
+    finally:
+        subscription.close()
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await reader

@@ -1,0 +1,71 @@
+"""Supervisor and admin routes: every queue, agents' load and status, SLA breaches, reassignment,
+and (admin) creating accounts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from handoff.agents import accounts, chat, operations
+from handoff.api.deps import ServicesDep
+from handoff.api.deps_agent import AdminDep, SupervisorDep
+from handoff.api.ids import BodyId, PathId
+from handoff.errors import ConflictError, InvalidInputError
+
+router = APIRouter(tags=["supervisor"])
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AssignIn(Strict):
+    agent_id: BodyId
+
+
+class AgentIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=256)
+    role: Literal["agent", "supervisor", "admin"] = "agent"
+    display_name: str | None = Field(None, max_length=64)
+    languages: str = Field("en,zh", max_length=16)
+    max_concurrent: int | None = Field(None, ge=1, le=20)
+
+
+@router.get("/supervisor/agents")
+async def agents_view(svc: ServicesDep, _sup: SupervisorDep) -> dict[str, Any]:
+    return {"agents": await svc.db(chat.agents_view, write=False)}
+
+
+@router.get("/supervisor/breaches")
+async def breaches(svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
+    entries = await svc.db(lambda s: chat.queue_view(s, agent=sup, clock=svc.clock), write=False)
+    return {"entries": [e for e in entries if e["sla"] != "ok"]}
+
+
+@router.post("/queue/{entry_id}/assign")
+async def assign(entry_id: PathId, body: AssignIn, svc: ServicesDep, sup: SupervisorDep) -> dict[str, Any]:
+    """Assign a waiting chat to an agent, or move a held one to another agent."""
+    return await svc.db(
+        lambda s: operations.assign_chat(s, entry_id=entry_id, to_agent_id=body.agent_id, actor=sup,
+                                            clock=svc.clock)
+    )
+
+
+@router.post("/admin/agents", status_code=201)
+async def create_agent(body: AgentIn, svc: ServicesDep, _admin: AdminDep) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        try:
+            agent = accounts.create_agent(
+                session, username=body.username, password=body.password, role=body.role,
+                display_name=body.display_name, languages=body.languages,
+                max_concurrent=body.max_concurrent or svc.settings.AGENT_MAX_CONCURRENT,
+            )
+        except accounts.AgentAccountError as exc:
+            error = ConflictError if "already exists" in str(exc) else InvalidInputError
+            raise error(str(exc)) from None
+        return chat.agent_dict(agent)
+
+    return await svc.db(work, offload=True)  # hashes the password: not on the event loop

@@ -1,0 +1,330 @@
+"""A borrower turn: mask, store, then route - to Rasa while the bot is in charge, else to the agent.
+
+Order of events for one borrower message (one turn per conversation at a time, `TurnLocks`):
+1. mask the text; a `client_message_id` seen before returns the earlier result, nothing else;
+2. store the masked message (committed, published) before anything is forwarded;
+3. in the bot state, ask Rasa; store each reply element as a bot message; a `handoff` element puts
+   the conversation in the queue; a failure (timeout, error, `[]`) becomes an honest system
+   message with an offer of a person - never silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType, Priority
+from contract.packet import HandoffPacket
+from handoff import texts
+from handoff.borrower.views import transcript, turn_result
+from handoff.conversations import place
+from handoff.conversations.records import append_message, get_conversation
+from handoff.errors import BotUnavailableError, ConflictError
+from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
+from handoff.infra.outbox import publish_after_commit
+from handoff.masking import mask
+from handoff.models import Conversation, Message, QueueEntry
+from handoff.queue import entries
+from handoff.queue.hours import describe_business_hours, parse_business_hours
+from handoff.services import Services
+from handoff.states import ConversationState, Sender
+
+log = logging.getLogger(__name__)
+
+BOT_TYPING_AFTER_S = 0.3  # a bot answer slower than this shows "typing" meanwhile
+
+
+def _previous(
+    session: Session,
+    *,
+    conversation_id: str,
+    client_message_id: str,
+    svc: Services,
+    finish_abandoned: bool = False,
+) -> dict[str, Any] | None:
+    """The result of an earlier turn with this `client_message_id`, or None when there was none.
+
+    `finish_abandoned` (only while holding the turn lock): a message stored without a reply belongs
+    to a turn that died half-way - its replica lost the database or stopped after storing it - and
+    is completed now instead of being reported "still being processed" to every retry forever."""
+    earlier = session.scalars(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.client_message_id == client_message_id
+        )
+    ).first()
+    if earlier is not None and earlier.reply_to_seq is None and finish_abandoned:
+        return _finish_abandoned(session, message=earlier, svc=svc)
+    if earlier is None or earlier.reply_to_seq is None:
+        return None
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    return turn_result(
+        session, conversation=conversation, first_seq=earlier.seq, last_seq=earlier.reply_to_seq, svc=svc
+    )
+
+
+def _finish_abandoned(session: Session, *, message: Message, svc: Services) -> dict[str, Any]:
+    """End a turn that died after its borrower message was stored. Whether Rasa saw the message is
+    unknown, and asking it again could make the bot process it twice, so the turn ends as any
+    failed bot turn does: with the honest fallback and the offer of a person."""
+    conversation = get_conversation(session, conversation_id=message.conversation_id)
+    if conversation.state != ConversationState.BOT:  # a person has taken over since; nothing to add
+        message.reply_to_seq = message.seq
+        return turn_result(
+            session, conversation=conversation, first_seq=message.seq, last_seq=message.seq, svc=svc
+        )
+    log.warning("conversation %s: finishing turn %s left without a reply", conversation.id, message.seq)
+    return _store_replies(
+        session, conversation_id=conversation.id, borrower_seq=message.seq, reply=None, svc=svc
+    )
+
+
+def _store_borrower(
+    session: Session, *, conversation_id: str, text: str, client_message_id: str | None, svc: Services
+) -> tuple[int, str, str]:
+    """Store the masked borrower message. Returns (seq, state, lang)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state == ConversationState.CLOSED:
+        raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
+    message = append_message(
+        session,
+        conversation_id=conversation_id,
+        sender=Sender.BORROWER,
+        text=text,
+        client_message_id=client_message_id,
+    )
+    if conversation.state != ConversationState.BOT:
+        message.reply_to_seq = message.seq  # routed to the agent; no bot reply will follow
+        session.execute(
+            update(QueueEntry)
+            .where(
+                QueueEntry.conversation_id == conversation_id, QueueEntry.status.in_(entries.ACTIVE_STATUSES)
+            )
+            .values(last_borrower_msg_at=svc.clock.now())
+        )
+    return message.seq, conversation.state, conversation.lang
+
+
+def put_in_queue(
+    session: Session,
+    *,
+    conversation: Conversation,
+    packet: HandoffPacket | dict[str, Any],
+    svc: Services,
+    announce: bool = True,
+) -> QueueEntry:
+    """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
+    did: `announce=False`) and the agents; warn when nobody can pick the chat up soon."""
+    reason = packet.get("reason")
+    reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
+    priority = packet.get("priority")
+    priority = priority if priority in set(Priority) else Priority.NORMAL
+    lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
+    was_waiting = conversation.state == ConversationState.QUEUED
+    entry = entries.enqueue(
+        session,
+        conversation=conversation,
+        packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
+        reason=str(reason),
+        priority=str(priority),
+        lang=str(lang),
+        summary=str(packet.get("summary") or ""),
+        clock=svc.clock,
+    )
+    if not was_waiting:
+        lang = conversation.lang
+        if announce:
+            append_message(
+                session,
+                conversation_id=conversation.id,
+                sender=Sender.SYSTEM,
+                text=texts.text("queued", lang),
+            )
+        if not entries.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
+            hours = parse_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ)
+            notice = (
+                texts.text("nobody_online", lang)
+                if hours.is_open(svc.clock.now())
+                else texts.text(
+                    "after_hours",
+                    lang,
+                    hours=describe_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ, lang),
+                )
+            )
+            append_message(
+                session,
+                conversation_id=conversation.id,
+                sender=Sender.SYSTEM,
+                text=notice,
+                payload={"buttons": [texts.button("button_callback", lang, "callback")]},
+            )
+    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
+    # Its own `state` event (position, wait) went out with the move to the queue; everyone behind it
+    # moves down one place.
+    place.notify_positions(session, clock=svc.clock, behind=conversation.id)
+    return entry
+
+
+def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    payload: dict[str, Any] = {}
+    if isinstance(element.get("buttons"), list):
+        payload["buttons"] = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in element["buttons"]
+            if isinstance(b, dict)
+        ]
+    custom = element.get("custom")
+    if isinstance(custom, dict):
+        payload["custom"] = (
+            custom if custom.get("type") in PUBLIC_PAYLOAD_TYPES else {"type": custom.get("type")}
+        )
+    if element.get("image"):
+        payload["image"] = str(element["image"])
+    return str(element.get("text") or ""), payload
+
+
+def _store_replies(
+    session: Session,
+    *,
+    conversation_id: str,
+    borrower_seq: int,
+    reply: list[dict[str, Any]] | None,
+    svc: Services,
+) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    lang = conversation.lang
+    if reply is None:
+        append_message(
+            session,
+            conversation_id=conversation_id,
+            sender=Sender.SYSTEM,
+            text=texts.text("bot_unavailable", lang),
+            payload={
+                "buttons": [texts.button("button_person", lang, "handoff")],
+                "custom": {"type": PayloadType.BOT_UNAVAILABLE},
+            },
+        )
+    else:
+        packet: dict[str, Any] | None = None
+        said_something = False
+        for element in reply:
+            text, payload = _bot_message(element)
+            public_custom = payload.get("custom", {}).get("type") in PUBLIC_PAYLOAD_TYPES
+            if text or payload.get("buttons") or payload.get("image") or public_custom:
+                append_message(
+                    session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload
+                )
+                said_something = said_something or bool(text)
+            custom = element.get("custom")
+            if isinstance(custom, dict) and custom.get("type") == PayloadType.HANDOFF:
+                packet = custom.get("packet") if isinstance(custom.get("packet"), dict) else {}
+        # The queue entry (and our notices) come after everything the bot said in this turn.
+        if packet is not None and conversation.state == ConversationState.BOT:
+            put_in_queue(
+                session, conversation=conversation, packet=packet, svc=svc, announce=not said_something
+            )
+    session.execute(
+        update(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
+        .values(reply_to_seq=conversation.last_seq)
+    )
+    return turn_result(
+        session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc
+    )
+
+
+def _begin_turn(
+    session: Session, *, conversation_id: str, text: str, client_message_id: str | None, svc: Services
+) -> dict[str, Any] | tuple[int, str, str]:
+    """Under the turn lock, in one transaction: the earlier result when this `client_message_id` was
+    seen before (a retry); else store the borrower message and either return the turn's result (a
+    person is in charge, the message goes to them) or (seq, state, lang) for the bot to answer."""
+    if client_message_id:
+        earlier = _previous(
+            session, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc,
+            finish_abandoned=True,
+        )
+        if earlier is not None:
+            return earlier
+    seq, state, lang = _store_borrower(
+        session, conversation_id=conversation_id, text=text, client_message_id=client_message_id, svc=svc
+    )
+    if state != ConversationState.BOT:  # routed to the agent: the turn ends here
+        conversation = get_conversation(session, conversation_id=conversation_id)
+        return turn_result(session, conversation=conversation, first_seq=seq, last_seq=seq, svc=svc)
+    return seq, state, lang
+
+
+@contextlib.asynccontextmanager
+async def _bot_typing(svc: Services, conversation_id: str) -> AsyncIterator[None]:
+    """"The assistant is typing" for a bot turn that takes longer than `BOT_TYPING_AFTER_S`; a quicker
+    answer arrives without the indicator flickering on and off (and without two extra events)."""
+    topic = conversation_topic(conversation_id)
+    shown = False
+
+    async def show() -> None:
+        nonlocal shown
+        await asyncio.sleep(BOT_TYPING_AFTER_S)
+        shown = True
+        await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": True})
+
+    task = asyncio.create_task(show())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if shown:
+            await svc.bus.publish(topic, {"type": "typing", "sender": "bot", "on": False})
+
+
+async def borrower_message(
+    svc: Services, *, conversation_id: str, text: str, client_message_id: str | None
+) -> dict[str, Any]:
+    """Handle one borrower message end to end; returns the stored messages of this turn and the state.
+
+    A retry (same `client_message_id`) waits for the turn lock like any message and then gets the
+    earlier result: the first transaction of a turn both checks for the earlier message and stores
+    the new one, so a turn costs two write transactions around the Rasa call and nothing more."""
+    masked = mask(text).text
+    async with svc.locks.hold(conversation_id):
+        try:
+            begun = await svc.db(
+                lambda s: _begin_turn(
+                    s, conversation_id=conversation_id, text=masked, client_message_id=client_message_id,
+                    svc=svc,
+                )
+            )
+        except IntegrityError:  # the same client_message_id stored by another replica just now
+            earlier = await svc.db(
+                lambda s: _previous(
+                    s, conversation_id=conversation_id, client_message_id=client_message_id or "", svc=svc
+                )
+            )
+            if earlier is None:
+                raise ConflictError(
+                    "this message is still being processed; retry shortly", target_id=conversation_id
+                ) from None
+            return earlier
+        if isinstance(begun, dict):
+            return begun
+        seq, _state, lang = begun
+        reply: list[dict[str, Any]] | None
+        async with _bot_typing(svc, conversation_id):
+            try:
+                reply = await svc.rasa.send(conversation_id=conversation_id, text=masked, lang=lang)
+            except BotUnavailableError as exc:
+                log.warning("conversation %s: bot unavailable: %s", conversation_id, exc.message)
+                reply = None
+        return await svc.db(
+            lambda s: _store_replies(
+                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc
+            )
+        )

@@ -1,0 +1,58 @@
+"""Read-side views of a conversation shared by the borrower routes, turns and the WebSocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handoff.config import Settings
+from handoff.conversations.lifecycle import state_event
+from handoff.conversations.records import messages_after
+from handoff.infra.clock import Clock, as_utc
+from handoff.models import Conversation
+from handoff.queue import entries
+from handoff.services import Services
+from handoff.states import ConversationState
+
+
+def conversation_view(
+    session: Session, *, conversation: Conversation, clock: Clock, settings: Settings
+) -> dict[str, Any]:
+    view = state_event(session, conversation=conversation, clock=clock)
+    view.pop("type")
+    waiting_s = None
+    if conversation.state == ConversationState.QUEUED:
+        entry = entries.active_entry(session, conversation_id=conversation.id)
+        if entry is not None:
+            waiting_s = max(0, int((clock.now() - as_utc(entry.enqueued_at)).total_seconds()))
+    return {
+        "id": conversation.id,
+        "lang": conversation.lang,
+        "last_seq": conversation.last_seq,
+        **view,
+        "waiting_s": waiting_s,
+        "callback_offer_after_s": settings.CALLBACK_OFFER_AFTER_S,
+        "max_message_chars": settings.MAX_MESSAGE_CHARS,
+    }
+
+
+def turn_result(
+    session: Session, *, conversation: Conversation, first_seq: int, last_seq: int, svc: Services
+) -> dict[str, Any]:
+    messages = [
+        m
+        for m in messages_after(session, conversation_id=conversation.id, after=first_seq - 1)
+        if m["seq"] <= last_seq
+    ]
+    return {
+        "messages": messages,
+        **conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings),
+    }
+
+
+def transcript(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:
+    return [
+        {"seq": m["seq"], "sender": m["sender"], "text": m["text"], "created_at": m["created_at"]}
+        for m in messages_after(session, conversation_id=conversation_id, after=0, limit=10_000)
+    ]

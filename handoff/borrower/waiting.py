@@ -1,0 +1,189 @@
+"""What a borrower can do about waiting for a person: ask for one, stop waiting, or ask for a callback.
+
+Each runs under the conversation's turn lock, like a message, so it cannot interleave with a turn.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from contract.codes import HandoffReason, PayloadType, Priority, Trigger
+from contract.packet import anger_summary, build_packet
+from contract.turns import PacketTurn
+from handoff import texts
+from handoff.borrower.turns import put_in_queue
+from handoff.borrower.views import conversation_view, transcript
+from handoff.conversations import place
+from handoff.conversations.records import append_message, get_conversation
+from handoff.errors import ConflictError, InvalidInputError
+from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.outbox import publish_after_commit
+from handoff.masking import mask_text
+from handoff.queue import entries
+from handoff.services import Services
+from handoff.states import ConversationState, Sender
+
+SUMMARIES = {
+    "en": {
+        HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
+        HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable; the borrower accepted the offer of a person.",
+    },
+    "zh": {
+        HandoffReason.EXPLICIT_REQUEST: "客户点击了“转人工”。",
+        HandoffReason.BOT_UNAVAILABLE: "机器人暂时无法回答，客户接受了转人工。",
+    },
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[\d ()\-.]{7,24}$")
+
+
+def _view(session: Session, *, conversation_id: str, svc: Services) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+
+
+def _request_person(
+    session: Session, *, conversation_id: str, reason: str, turns: list[PacketTurn], svc: Services
+) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state == ConversationState.CLOSED:
+        raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
+    if conversation.state == ConversationState.BOT:
+        packet = build_packet(
+            conversation_id=conversation_id,
+            reason=reason,
+            trigger=Trigger.BUTTON,
+            priority=Priority.NORMAL,
+            lang=conversation.lang,
+            summary=SUMMARIES.get(conversation.lang, SUMMARIES["en"])[HandoffReason(reason)],
+            turns=turns,
+            anger=anger_summary(turns),
+            bot=False,
+        )
+        put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
+    return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+
+
+async def request_person(svc: Services, *, conversation_id: str, reason: str) -> dict[str, Any]:
+    """The one-step 'talk to a person' control; idempotent while already queued or assigned."""
+    async with svc.locks.hold(conversation_id):
+        # What the bot understood so far, for the agent; skipped when the bot is the problem.
+        turns = (
+            [] if reason == HandoffReason.BOT_UNAVAILABLE else await svc.rasa.recent_turns(conversation_id)
+        )
+        return await svc.db(
+            lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, turns=turns, svc=svc)
+        )
+
+
+def _leave(session: Session, *, conversation_id: str, svc: Services) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state in (ConversationState.QUEUED, ConversationState.ASSIGNED):
+        entries.leave_queue(session, conversation=conversation, actor_type="borrower", actor_id=None)
+        append_message(
+            session,
+            conversation_id=conversation_id,
+            sender=Sender.SYSTEM,
+            text=texts.text("left_queue", conversation.lang),
+        )
+        publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
+        place.notify_positions(session, clock=svc.clock)
+    return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+
+
+async def leave_queue(svc: Services, *, conversation_id: str) -> dict[str, Any]:
+    async with svc.locks.hold(conversation_id):
+        return await svc.db(lambda s: _leave(s, conversation_id=conversation_id, svc=svc))
+
+
+def mask_contact(method: str, contact: str) -> str:
+    """Enough for an agent to match the contact against the loan file, not enough to misuse it."""
+    if method == "email":
+        local, _, domain = contact.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = re.sub(r"\D", "", contact)
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 10 else f"****{digits[-4:]}"
+
+
+def validate_contact(method: str, contact: str) -> str:
+    contact = contact.strip()
+    if method == "email" and not _EMAIL.match(contact):
+        raise InvalidInputError("contact: not an e-mail address (like name@example.com)")
+    if method == "phone" and (not _PHONE.match(contact) or not 7 <= len(re.sub(r"\D", "", contact)) <= 15):
+        raise InvalidInputError("contact: not a phone number (7 to 15 digits, may start with +)")
+    return contact
+
+
+def _callback(
+    session: Session, *, conversation_id: str, method: str, contact: str, preferred_time: str, svc: Services
+) -> dict[str, Any]:
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state == ConversationState.CLOSED:
+        raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
+    lang = conversation.lang
+    masked_contact = mask_contact(method, contact)
+    preferred = mask_text(preferred_time.strip())
+    ticket = entries.create_callback(
+        session,
+        conversation=conversation,
+        contact_method=method,
+        contact=masked_contact,
+        preferred_time=preferred,
+        clock=svc.clock,
+        summary="Callback requested. Transcript attached.",
+    )
+    entry = entries.active_entry(session, conversation_id=conversation_id)
+    if entry is not None and not entry.packet:
+        entry.packet = {
+            "reason": entry.reason,
+            "transcript": transcript(session, conversation_id=conversation_id),
+        }
+    when = texts.text("when", lang, time=preferred) if preferred else ""
+    append_message(
+        session,
+        conversation_id=conversation_id,
+        sender=Sender.SYSTEM,
+        text=texts.text(
+            "callback_created",
+            lang,
+            method=texts.text(f"method_{method}", lang),
+            contact=masked_contact,
+            when=when,
+            ticket=ticket.id,
+        ),
+        payload={"custom": {"type": PayloadType.CALLBACK_TICKET, "ticket_id": ticket.id}},
+    )
+    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
+    place.notify_positions(session, clock=svc.clock)
+    view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+    return {
+        "ticket_id": ticket.id,
+        "contact_method": method,
+        "contact": masked_contact,
+        "preferred_time": preferred,
+        **view,
+    }
+
+
+async def request_callback(
+    svc: Services, *, conversation_id: str, contact_method: str, contact: str, preferred_time: str
+) -> dict[str, Any]:
+    contact = validate_contact(contact_method, contact)
+    async with svc.locks.hold(conversation_id):
+        return await svc.db(
+            lambda s: _callback(
+                s,
+                conversation_id=conversation_id,
+                method=contact_method,
+                contact=contact,
+                preferred_time=preferred_time,
+                svc=svc,
+            )
+        )
+
+
+async def view(svc: Services, *, conversation_id: str) -> dict[str, Any]:
+    return await svc.db(lambda s: _view(s, conversation_id=conversation_id, svc=svc), write=False)

@@ -1,0 +1,65 @@
+"""A conversation's place on the state machine: the `state` event, and moving to another state.
+
+Every state change is audited and announced on the conversation's topic after commit; the event
+carries the queue position and estimated wait from `handoff.conversations.place`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handoff import audit
+from handoff.conversations import place
+from handoff.infra.bus import conversation_topic
+from handoff.infra.clock import Clock, SystemClock
+from handoff.infra.outbox import publish_after_commit
+from handoff.models import Agent, Conversation
+from handoff.states import ConversationState, check_transition
+
+
+def state_event(session: Session, *, conversation: Conversation, clock: Clock | None = None) -> dict[str, Any]:
+    """The `state` event / API view of a conversation: state, queue position, wait, agent name."""
+    data: dict[str, Any] = {
+        "type": "state",
+        "state": conversation.state,
+        "queue_position": None,
+        "estimated_wait_s": None,
+    }
+    if conversation.state == ConversationState.QUEUED:
+        found = place.position_and_wait(session, conversation_id=conversation.id, clock=clock or SystemClock())
+        if found is not None:
+            data["queue_position"], data["estimated_wait_s"] = found
+    if conversation.state == ConversationState.ASSIGNED and conversation.assigned_agent_id is not None:
+        agent = session.get(Agent, conversation.assigned_agent_id)
+        data["agent_name"] = agent.display_name if agent is not None else None
+    return data
+
+
+def change_state(
+    session: Session,
+    *,
+    conversation: Conversation,
+    target: ConversationState | str,
+    actor_type: str,
+    actor_id: str | int | None,
+    reason: str | None = None,
+) -> None:
+    """Move along the state machine (or raise IllegalTransition), audit it, publish a `state` event."""
+    current = conversation.state
+    check_transition(conversation.id, current, target)
+    conversation.state = str(ConversationState(target))
+    audit.record(
+        session,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        conversation_id=conversation.id,
+        action="state_changed",
+        from_state=current,
+        to_state=conversation.state,
+        detail={"reason": reason} if reason else None,
+    )
+    publish_after_commit(
+        session, conversation_topic(conversation.id), state_event(session, conversation=conversation)
+    )

@@ -1,0 +1,170 @@
+"""Queue position and estimated wait, from recent handling times; pushed to every waiting borrower.
+
+`queue_position` and `estimated_wait_s` answer for one conversation (the borrower API);
+`waiting_overview` / `notify_positions` do every waiting conversation at once after a queue change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy.orm import Session
+
+from handoff.infra.bus import conversation_topic
+from handoff.infra.clock import Clock, as_utc
+from handoff.infra.outbox import publish_after_commit
+from handoff.models import Agent, QueueEntry
+from handoff.states import ConversationState, QueueStatus, Role
+
+DEFAULT_PICKUP_S = 60  # first estimate before any chat has been picked up
+DEFAULT_HANDLING_S = 300
+RECENT_SAMPLE = 20
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR)
+
+
+def _waiting_entry(session: Session, conversation_id: str) -> QueueEntry | None:
+    return session.scalars(
+        select(QueueEntry).where(
+            QueueEntry.conversation_id == conversation_id, QueueEntry.status == QueueStatus.WAITING
+        )
+    ).first()
+
+
+def _order_key(entry: QueueEntry) -> Any:
+    """The queue order (priority, then waiting time, then id) of `entry`, to compare rows against."""
+    return tuple_(literal(entry.priority_rank), literal(entry.enqueued_at, QueueEntry.enqueued_at.type),
+                  literal(entry.id))
+
+
+QUEUE_ORDER = tuple_(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+
+
+def _position_of(session: Session, entry: QueueEntry) -> int:
+    ahead = session.scalar(
+        select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < _order_key(entry)
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def queue_position(session: Session, *, conversation_id: str) -> int | None:
+    """1-based place among waiting entries (priority, then waiting time); None when not waiting."""
+    session.flush()
+    entry = _waiting_entry(session, conversation_id)
+    return None if entry is None else _position_of(session, entry)
+
+
+@dataclass(frozen=True)
+class WaitStats:
+    """Recent handling: mean seconds to pickup, mean seconds an agent holds a chat, agent slots online."""
+
+    pickup_s: float
+    handling_s: float
+    slots: int
+
+    def estimate(self, *, position: int, waited_s: float) -> int:
+        """Pickup time for the head of the queue; every chat ahead adds one handling time shared among
+        the slots online; minus what the borrower already waited. Never zero while still waiting."""
+        estimate = self.pickup_s + (position - 1) * self.handling_s / self.slots
+        return max(15, math.ceil(estimate - waited_s))
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float:
+    assert start is not None and end is not None
+    return max(0.0, (as_utc(end) - as_utc(start)).total_seconds())
+
+
+def _mean(values: list[float], default: float) -> float:
+    return sum(values) / len(values) if values else default
+
+
+def wait_stats(session: Session) -> WaitStats:
+    picked = session.execute(
+        select(QueueEntry.enqueued_at, QueueEntry.assigned_at)
+        .where(QueueEntry.assigned_at.is_not(None))
+        .order_by(QueueEntry.assigned_at.desc())
+        .limit(RECENT_SAMPLE)
+    ).all()
+    handled = session.execute(
+        select(QueueEntry.assigned_at, QueueEntry.closed_at)
+        .where(QueueEntry.closed_at.is_not(None), QueueEntry.assigned_at.is_not(None))
+        .order_by(QueueEntry.closed_at.desc())
+        .limit(RECENT_SAMPLE)
+    ).all()
+    online = session.scalar(
+        select(func.coalesce(func.sum(Agent.max_concurrent), 0)).where(
+            Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES])
+        )
+    )
+    # Both queries select only rows where the two times are set.
+    return WaitStats(
+        pickup_s=_mean([_seconds(e, a) for e, a in picked], DEFAULT_PICKUP_S),
+        handling_s=_mean([_seconds(a, c) for a, c in handled], DEFAULT_HANDLING_S),
+        slots=max(1, int(online or 0)),
+    )
+
+
+def estimated_wait_s(session: Session, *, conversation_id: str, clock: Clock) -> int | None:
+    """Seconds until an agent is expected to pick this chat up, from recent handling times."""
+    found = position_and_wait(session, conversation_id=conversation_id, clock=clock)
+    return None if found is None else found[1]
+
+
+def position_and_wait(session: Session, *, conversation_id: str, clock: Clock) -> tuple[int, int] | None:
+    """(`queue_position`, `estimated_wait_s`) with one lookup of the entry; None when not waiting."""
+    session.flush()
+    entry = _waiting_entry(session, conversation_id)
+    if entry is None:
+        return None
+    position = _position_of(session, entry)
+    waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
+    return position, wait_stats(session).estimate(position=position, waited_s=waited)
+
+
+def waiting_overview(
+    session: Session, *, clock: Clock, behind: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """Position and estimated wait of every waiting conversation (or of those behind the waiting
+    conversation `behind`), in order, in a few queries plus the stats: what `notify_positions` needs
+    after each queue change."""
+    session.flush()
+    query = select(QueueEntry.conversation_id, QueueEntry.enqueued_at).where(
+        QueueEntry.status == QueueStatus.WAITING
+    )
+    first = 1
+    anchor = _waiting_entry(session, behind) if behind is not None else None
+    if anchor is not None:
+        query = query.where(QUEUE_ORDER > _order_key(anchor))
+        first = _position_of(session, anchor) + 1
+    rows = session.execute(
+        query.order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+    ).all()
+    if not rows:
+        return {}
+    stats = wait_stats(session)
+    now = clock.now()
+    return {
+        conversation_id: (
+            position,
+            stats.estimate(position=position, waited_s=(now - as_utc(enqueued_at)).total_seconds()),
+        )
+        for position, (conversation_id, enqueued_at) in enumerate(rows, start=first)
+    }
+
+
+def notify_positions(session: Session, *, clock: Clock, behind: str | None = None) -> None:
+    """Queue a `state` event with fresh position and wait for every waiting conversation - or, with
+    `behind` (a conversation that just joined and has had its own `state` event), for those behind
+    it only: a new entry changes nobody's place ahead of it, and with a long queue one handoff would
+    otherwise send an event to every borrower in it."""
+    for conversation_id, (position, wait) in waiting_overview(session, clock=clock, behind=behind).items():
+        publish_after_commit(
+            session, conversation_topic(conversation_id),
+            {"type": "state", "state": str(ConversationState.QUEUED), "queue_position": position,
+             "estimated_wait_s": wait},
+        )

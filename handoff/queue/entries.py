@@ -1,0 +1,185 @@
+"""The agent queue as the borrower side sees it: join, position, estimated wait, leave, callback.
+
+The agents' operations on entries (claim, take next, release, transfer, close, hand back) live in
+`handoff.queue.claims`. Every function here works inside the caller's transaction and never commits.
+
+Entry statuses (`QueueStatus`): waiting -> assigned -> waiting | done; waiting -> callback | done;
+callback -> waiting | done. At most one active (waiting/assigned/callback) entry per conversation,
+guaranteed by a partial unique index, so concurrent handoffs of one conversation cannot both insert.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from contract.codes import Priority
+from handoff.conversations.lifecycle import change_state
+from handoff.conversations.place import STAFF_ROLES
+from handoff.infra.clock import Clock
+from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
+from handoff.queue.hours import parse_business_hours
+from handoff.states import PRIORITY_RANK, ConversationState, QueueStatus
+
+ACTIVE_STATUSES = (QueueStatus.WAITING, QueueStatus.ASSIGNED, QueueStatus.CALLBACK)
+
+
+def active_entry(session: Session, *, conversation_id: str) -> QueueEntry | None:
+    return session.scalars(
+        select(QueueEntry).where(
+            QueueEntry.conversation_id == conversation_id,
+            QueueEntry.status.in_([str(s) for s in ACTIVE_STATUSES]),
+        )
+    ).first()
+
+
+def enqueue(
+    session: Session,
+    *,
+    conversation: Conversation,
+    packet: dict[str, Any],
+    reason: str,
+    priority: str,
+    lang: str,
+    summary: str,
+    clock: Clock,
+) -> QueueEntry:
+    """Put a conversation in the queue (bot -> queued). Idempotent: returns the active entry if any."""
+    _lock(session, conversation.id)
+    existing = active_entry(session, conversation_id=conversation.id)
+    if existing is not None:
+        if existing.status == QueueStatus.CALLBACK:
+            # The borrower asks for a person again while a callback is pending: wait in line again,
+            # keeping the original place (enqueued_at), and keep the ticket open.
+            existing.status = QueueStatus.WAITING
+            existing.version += 1
+            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason)
+        return existing
+    rank = PRIORITY_RANK[Priority(priority)]
+    entry = QueueEntry(
+        conversation_id=conversation.id,
+        status=QueueStatus.WAITING,
+        reason=reason,
+        priority=str(Priority(priority)),
+        priority_rank=rank,
+        lang=lang,
+        summary=summary,
+        packet=packet,
+        enqueued_at=clock.now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        found = active_entry(session, conversation_id=conversation.id)
+        if found is None:
+            raise
+        return found
+    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason)
+    return entry
+
+
+def _lock(session: Session, conversation_id: str) -> None:
+    """The conversation row before any entry row (see `claims.lock_conversation`); a no-op on SQLite."""
+    session.execute(
+        select(Conversation.id).where(Conversation.id == conversation_id).with_for_update(key_share=True)
+    )
+
+
+def _move(
+    session: Session, conversation: Conversation, target: ConversationState, actor_type: str, *,
+    actor_id: str | None = None, reason: str | None = None,
+) -> None:
+    if conversation.state != target:
+        change_state(
+            session, conversation=conversation, target=target, actor_type=actor_type, actor_id=actor_id,
+            reason=reason,
+        )
+
+
+def leave_queue(
+    session: Session, *, conversation: Conversation, actor_type: str, actor_id: str | None
+) -> None:
+    """The borrower stops waiting (or leaves the agent): the entry ends and the bot takes over again."""
+    _lock(session, conversation.id)
+    entry = active_entry(session, conversation_id=conversation.id)
+    if entry is not None:
+        entry.status = QueueStatus.DONE
+        entry.resolution_code = entry.resolution_code or "borrower_left"
+        entry.version += 1
+    conversation.assigned_agent_id = None
+    _move(session, conversation, ConversationState.BOT, actor_type, actor_id=actor_id, reason="borrower_left")
+
+
+def create_callback(
+    session: Session,
+    *,
+    conversation: Conversation,
+    contact_method: str,
+    contact: str,
+    preferred_time: str,
+    clock: Clock,
+    reason: str = "explicit_request",
+    summary: str = "",
+) -> CallbackTicket:
+    """A callback ticket replaces the wait (queued -> bot); the entry stays visible as 'callback'.
+
+    `contact` must already be masked by the caller.
+    """
+    _lock(session, conversation.id)
+    entry = active_entry(session, conversation_id=conversation.id)
+    if entry is None:
+        entry = QueueEntry(
+            conversation_id=conversation.id,
+            status=QueueStatus.CALLBACK,
+            reason=reason,
+            priority=str(Priority.NORMAL),
+            priority_rank=PRIORITY_RANK[Priority.NORMAL],
+            lang=conversation.lang,
+            summary=summary,
+            packet={},
+            enqueued_at=clock.now(),
+        )
+        session.add(entry)
+        session.flush()
+    else:
+        entry.status = QueueStatus.CALLBACK
+        entry.assigned_agent_id = None
+        entry.version += 1
+    ticket = CallbackTicket(
+        conversation_id=conversation.id,
+        queue_entry_id=entry.id,
+        contact_method=contact_method,
+        contact=contact,
+        preferred_time=preferred_time,
+        lang=conversation.lang,
+        created_at=clock.now(),
+    )
+    session.add(ticket)
+    conversation.assigned_agent_id = None
+    _move(session, conversation, ConversationState.BOT, "borrower", reason="callback_requested")
+    session.flush()
+    return ticket
+
+
+def presence_cutoff(clock: Clock, settings: Any) -> Any:
+    return clock.now() - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT_S)
+
+
+def agents_available(session: Session, *, lang: str, clock: Clock, settings: Any) -> bool:
+    """True when it is business hours and at least one agent speaking `lang` is online and seen lately."""
+    hours = parse_business_hours(settings.BUSINESS_HOURS, settings.BUSINESS_TZ)
+    if not hours.is_open(clock.now()):
+        return False
+    candidates = session.scalars(
+        select(Agent).where(
+            Agent.status == "online",
+            Agent.role.in_([str(r) for r in STAFF_ROLES]),
+            Agent.last_seen_at >= presence_cutoff(clock, settings),
+        )
+    ).all()
+    return any(lang in agent.languages.split(",") for agent in candidates)
