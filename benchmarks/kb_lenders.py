@@ -35,9 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 LENDERS = ROOT / "benchmarks" / "lenders"
 PUBLIC = Path("/work/shared/data")
 LANGS = ("en", "zh")
+PUBLIC_SETS = ("clinc150_oos_train.txt", "clinc150_oos_valid.txt", "banking77_test.tsv")
+PUBLIC_STRIDE = 100_000  # public questions get line -(set number * stride + n): never a real line
 # Caps used while tuning on the training sets: a little stricter than the targets (en wrong <= 0.03,
 # zh wrong <= 0.05, out-of-scope answered <= 0.05, zh none <= 0.10) so that they hold on a set never seen.
 CAPS = {"en": {"wrong": 0.02, "oos": 0.03, "none": 1.0}, "zh": {"wrong": 0.035, "oos": 0.03, "none": 0.08}}
+OOS_OFFER_COST = 0.1
 GRID = {"answer": [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9],
         "margin": [0.0, 0.1, 0.2, 0.3, 0.4],
         "clarify": [0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4],
@@ -90,9 +93,9 @@ def load_sets(cache: Path, names: list[str], concepts: bool, english: str) -> di
         if issues:
             raise SystemExit("\n".join(map(str, issues)))
         if name == "northwind" and PUBLIC.is_dir():
-            for public in ("clinc150_oos_train.txt", "clinc150_oos_valid.txt", "banking77_test.tsv"):
+            for k, public in enumerate(PUBLIC_SETS):
                 lines = (PUBLIC / public).read_text(encoding="utf-8").splitlines()
-                questions += [TestQuestion(q.split("\t")[0], "none", "en", -1 - i)
+                questions += [TestQuestion(q.split("\t")[0], "none", "en", -(k * PUBLIC_STRIDE + i + 1))
                               for i, q in enumerate(lines) if q.strip() and not q.startswith("text\t")]
         analyses = [a for start in range(0, len(questions), 256)
                     for a in kb.analyse_many([q.text for q in questions[start:start + 256]])]
@@ -104,6 +107,10 @@ def load_sets(cache: Path, names: list[str], concepts: bool, english: str) -> di
 
 def public_question(q: TestQuestion) -> bool:
     return q.line < 0
+
+
+def public_name(q: TestQuestion) -> str:
+    return "banking77" if (-q.line - 1) // PUBLIC_STRIDE == 2 else "clinc150_oos"
 
 
 def training_rows(sets: list[KBSet], lang: str, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,7 +173,8 @@ def grid_rates(t: dict[str, np.ndarray], lim: Thresholds) -> dict[str, float]:
             "useful": float(((answer & c[:, 0]) | useful_clarify)[ins].sum() / n),
             "wrong": float((answer & ~c[:, 0] & ins).sum() / n),
             "none": float((~answer & ~clarify & ins).sum() / n),
-            "oos": float((answer & oos).sum() / max(int(oos.sum()), 1))}
+            "oos": float((answer & oos).sum() / max(int(oos.sum()), 1)),
+            "oos_offered": float(((answer | clarify) & oos).sum() / max(int(oos.sum()), 1))}
 
 
 def choose_thresholds(tables: list[dict[str, np.ndarray]], lang: str) -> Thresholds:
@@ -181,7 +189,9 @@ def choose_thresholds(tables: list[dict[str, np.ndarray]], lang: str) -> Thresho
         rates = [grid_rates(t, lim) for t in tables]
         excess = sum(max(0.0, r["wrong"] - caps["wrong"]) + max(0.0, r["oos"] - caps["oos"])
                      + max(0.0, r["none"] - caps["none"]) for r in rates)
-        gain = float(np.mean([r["right"] + r["useful"] for r in rates]))
+        # Buttons for a question the KB cannot answer are a small harm too ("I don't know" plus a person is
+        # the right reply), so offering anything to out-of-scope questions costs a little.
+        gain = float(np.mean([r["right"] + r["useful"] - OOS_OFFER_COST * r["oos_offered"] for r in rates]))
         key = (-excess, gain, lim)
         if best is None or key[:2] > best[:2]:
             best = key
@@ -194,14 +204,15 @@ def measure(s: KBSet, models: dict[str, LogisticModel], limits: dict[str, Thresh
     rates: dict[str, Any] = {}
     counts = {lang: {"n": 0, "right": 0, "useful": 0, "wrong": 0, "none": 0, "oos": 0, "oos_answered": 0,
                      "clarify_sizes": []} for lang in LANGS}
-    public = {"n": 0, "answered": 0}
+    public: dict[str, dict[str, int]] = {}
     wrong: list[str] = []
     for q, a in zip(s.questions, s.analyses, strict=True):
         decision, chosen = resolve(a, models, limits, 3)
         ids = [s.ids[e] for e, _ in chosen]
         if public_question(q):
-            public["n"] += 1
-            public["answered"] += decision == "answer"
+            tally = public.setdefault(public_name(q), {"n": 0, "answered": 0})
+            tally["n"] += 1
+            tally["answered"] += decision == "answer"
             continue
         k = counts[q.lang]
         if decision == "clarify":
@@ -227,8 +238,8 @@ def measure(s: KBSet, models: dict[str, LogisticModel], limits: dict[str, Thresh
                        "wrong": k["wrong"] / n, "none": k["none"] / n, "oos": k["oos"],
                        "oos_answered": k["oos_answered"] / m,
                        "clarify_min_options": min(sizes) if sizes else None}
-    if public["n"]:
-        rates["public_oos"] = {"n": public["n"], "answered": public["answered"] / public["n"]}
+    if public:
+        rates["public_oos"] = {name: {"n": t["n"], "answered": t["answered"] / t["n"]} for name, t in public.items()}
     rates["mistakes"] = wrong
     return rates
 
@@ -323,8 +334,8 @@ def markdown(report: dict[str, Any], names: list[str]) -> str:
     public = report["in_set"].get("northwind", {}).get("public_oos")
     held_public = report["held_out"].get("northwind", {}).get("public_oos")
     if public:
-        out += ["", f"CLINC150 out-of-scope + BANKING77 ({public['n']} questions, our KB) answered: in-set "
-                f"{public['answered']:.3f}, held-out {held_public['answered']:.3f}."]
+        out += [""] + [f"{name} ({t['n']} questions, asked of our KB) answered: in-set {t['answered']:.3f}, "
+                       f"held-out {held_public[name]['answered']:.3f}." for name, t in public.items()]
     out += ["", "## Methods compared (held-out, each set tuned without it)", ""]
     for method, held in report["methods"].items():
         out += [f"### {method}", "", HEADER] + [_row(n, held[n]) for n in names] + [""]

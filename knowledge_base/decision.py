@@ -94,7 +94,8 @@ class LogisticModel:
         if not len(features):
             return np.zeros(0, dtype=np.float32)
         z = ((features - self.mean) / self.scale) @ self.weights + self.bias
-        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        probs: np.ndarray = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return probs
 
     def to_json(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist(), "weights": self.weights.tolist(),

@@ -39,16 +39,20 @@ class Analysis:
 
 def resolve(analysis: Analysis, models: dict[str, LogisticModel], limits: dict[str, Thresholds],
             clarify_max: int) -> tuple[Decision, list[tuple[int, float]]]:
-    """Decide in the query's language first, then in the next one when nothing fits there.
+    """Decide in the query's language first; when nothing fits there, an FAQ of the other language is
+    answered if it clearly fits (buttons in a language the borrower did not write in help nobody).
     Returns the decision and (entry, probability) pairs to show, best first."""
     first: tuple[Decision, list[tuple[int, float]]] | None = None
     for search_lang, cands in analysis.tried:
         probs = models[search_lang].probabilities(cands.features)
         decision, picked = decide(probs, limits[search_lang], clarify_max)
         found = (decision, [(int(cands.entries[i]), float(probs[i])) for i in picked])
-        if decision != "none":
+        if first is None:
+            if decision != "none":
+                return found
+            first = found
+        elif decision == "answer":
             return found
-        first = first or found
     return first or ("none", [])
 
 
