@@ -73,6 +73,7 @@ def feature_mask(signals: tuple[str, ...]) -> np.ndarray:
 
 
 def load_sets(cache: Path, names: list[str], concepts: bool, english: str) -> dict[str, KBSet]:
+    """Build each set's index (next to ``cache``) and analyse its questions; cached, since it takes minutes."""
     if cache.exists():
         sets: dict[str, KBSet] = pickle.loads(cache.read_bytes())
         if set(names) <= set(sets):
@@ -82,7 +83,7 @@ def load_sets(cache: Path, names: list[str], concepts: bool, english: str) -> di
     tokenizer = Tokenizer(concepts=concepts, english=english)
     for name in names:
         source = ROOT / "knowledge_base" / "faq" if name == "northwind" else LENDERS / name / "faq"
-        settings = KBSettings(root=ROOT, source=source, index_dir=ROOT / "var" / "kb_lenders" / name,
+        settings = KBSettings(root=ROOT, source=source, index_dir=cache.parent / f"{cache.stem}-{name}",
                               query_runtime="torch")
         report = build_index(settings, embedder=embedder, tokenizer=tokenizer, force=True)
         print(f"{name}: {report.lines()[0]}", file=sys.stderr)

@@ -49,16 +49,28 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _matcher(words: tuple[str, ...]) -> re.Pattern[str]:
+def _latin(words: tuple[str, ...]) -> re.Pattern[str]:
     latin = sorted((w for w in words if w.isascii()), key=len, reverse=True)
-    cjk = sorted((w for w in words if not w.isascii()), key=len, reverse=True)
-    parts = [rf"\b{re.escape(w)}(?:s|es)?\b" for w in latin] + [re.escape(w) for w in cjk]
-    return re.compile("|".join(parts))
+    return re.compile("|".join(rf"\b{re.escape(w)}(?:s|es)?\b" for w in latin))
 
 
-_MATCHERS = tuple((f"~{name}", _matcher(words)) for name, words in CONCEPTS.items())
+def _cjk(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in sorted((w for w in words if not w.isascii()), key=len,
+                                                             reverse=True)))
+
+
+# One token per concept and script: an English wording never matches a Chinese FAQ through the concept (the
+# cross-lingual fallback is for clear answers in the other language, not for shared synonyms).
+_MATCHERS = tuple((f"~{name}", _latin(words), f"~{name}-zh", _cjk(words)) for name, words in CONCEPTS.items())
 
 
 def concept_tokens(text: str) -> list[str]:
-    """``~concept`` for every concept the (cleaned, lower-cased) text names."""
-    return [token for token, pattern in _MATCHERS if pattern.search(text)]
+    """``~concept`` (English wordings) and ``~concept-zh`` (Chinese ones) for every concept the cleaned,
+    lower-cased text names."""
+    out = []
+    for en_token, en_pattern, zh_token, zh_pattern in _MATCHERS:
+        if en_pattern.search(text):
+            out.append(en_token)
+        if zh_pattern.search(text):
+            out.append(zh_token)
+    return out

@@ -57,8 +57,7 @@ def test_evaluate_prints_table_confusions_and_misses(kb_dir: Path) -> None:
     assert (code, err) == (0, "")
     assert "6 test question(s) from faq/test-questions.tsv" in out
     assert "| lang | questions | answered right | useful | wrong | none | out-of-scope | OOS answered |" in out
-    rows = {line.split(" | ")[0]: line for line in out.splitlines() if line.startswith("| en |")
-            or line.startswith("| zh |")}
+    rows = {line.split(" | ")[0]: line for line in out.splitlines() if line.startswith(("| en |", "| zh |"))}
     # The deliberately mislabelled line (expects autopay-enroll for a late-fee question) is a wrong answer.
     assert rows["| en"] == "| en | 3 | 0.667 | 0.667 | 0.333 | 0.000 | 1 | 0.000 |"
     assert rows["| zh"] == "| zh | 1 | 1.000 | 1.000 | 0.000 | 0.000 | 1 | 0.000 |"

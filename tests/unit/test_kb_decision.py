@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from knowledge_base.decision import FEATURES, Candidates, LogisticModel, Thresholds, candidates, decide, load_models
+from knowledge_base.decision import (
+    FEATURES,
+    Candidates,
+    LogisticModel,
+    Thresholds,
+    candidates,
+    decide,
+    load_models,
+)
 from knowledge_base.search import Signals
 
 LIMITS = Thresholds(answer=0.6, margin=0.2, clarify=0.2, option=0.1)
@@ -59,3 +67,20 @@ def test_shipped_models_load_and_give_probabilities() -> None:
     assert models["en"].probabilities(Candidates(np.zeros(0), np.zeros((0, len(FEATURES)))).features).shape == (0,)
     with pytest.raises(ValueError, match="features"):
         LogisticModel.from_json({"mean": [0.0], "scale": [1.0], "weights": [1.0], "bias": 0.0})
+
+
+def test_setting_defaults_are_the_thresholds_chosen_with_the_shipped_model() -> None:
+    """benchmarks/kb_lenders.py --write-model stores the model and its thresholds; the settings' defaults
+    must be those thresholds, or the shipped decision is not the measured one."""
+    import json
+    from importlib import resources
+
+    from knowledge_base.config import KBSettings
+
+    shipped = json.loads(resources.files("knowledge_base").joinpath("decision_model.json").read_text("utf-8"))
+    defaults = {name: field.default for name, field in KBSettings.model_fields.items()}
+    for lang, t in shipped["thresholds"].items():
+        prefix = "zh_" if lang == "zh" else ""
+        assert (defaults[f"{prefix}answer_threshold"], defaults[f"{prefix}margin"],
+                defaults[f"{prefix}clarify_threshold"], defaults[f"{prefix}option"]) == \
+            (t["answer"], t["margin"], t["clarify"], t["option"]), lang
