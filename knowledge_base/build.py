@@ -19,7 +19,7 @@ from knowledge_base.embedder import Embedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, InvalidKnowledgeBaseError
 from knowledge_base.faq import FAQ, LANGS
 from knowledge_base.source import read_source
-from knowledge_base.text import Tokenizer
+from knowledge_base.text import TOKENS_VERSION, Tokenizer
 
 
 @dataclass
@@ -84,7 +84,7 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
     faqs = sorted(source.faqs, key=lambda f: (f.lang, f.id))
     hashes = {f.id: entry_hash(f) for f in faqs}
     content_hash = hashlib.sha256(
-        json.dumps([settings.include_answer, sorted(hashes.values())]).encode()).hexdigest()
+        json.dumps([settings.include_answer, TOKENS_VERSION, sorted(hashes.values())]).encode()).hexdigest()
     mid = embedder.id if embedder is not None else model_id(settings.model)
     index_dir = settings.index_path()
 

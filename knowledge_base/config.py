@@ -49,17 +49,17 @@ class KBSettings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="results returned per search")
     # Probabilities from the decision model (knowledge_base/decision.py), not raw scores: the same meaning on
     # any KB. Chosen by leave-one-KB-out over five lenders' FAQ sets (benchmarks/kb_lenders.py).
-    answer_threshold: float = Field(0.50, ge=0.0, le=1.0, description="probability of the best FAQ needed "
+    answer_threshold: float = Field(0.9, ge=0.0, le=1.0, description="probability of the best FAQ needed "
                                     "to answer (en)")
-    clarify_threshold: float = Field(0.20, ge=0.0, le=1.0, description="probability of the best FAQ needed "
+    clarify_threshold: float = Field(0.08, ge=0.0, le=1.0, description="probability of the best FAQ needed "
                                      "to offer choices (en)")
-    margin: float = Field(0.10, ge=0.0, le=1.0, description="lead of the best FAQ's probability over the "
+    margin: float = Field(0.0, ge=0.0, le=1.0, description="lead of the best FAQ's probability over the "
                           "runner-up's needed to answer (en)")
-    option: float = Field(0.10, ge=0.0, le=1.0, description="probability each further clarify option needs (en)")
-    zh_answer_threshold: float = Field(0.50, ge=0.0, le=1.0, description="answer_threshold for zh")
-    zh_clarify_threshold: float = Field(0.20, ge=0.0, le=1.0, description="clarify_threshold for zh")
-    zh_margin: float = Field(0.10, ge=0.0, le=1.0, description="margin for zh")
-    zh_option: float = Field(0.10, ge=0.0, le=1.0, description="option for zh")
+    option: float = Field(0.01, ge=0.0, le=1.0, description="probability each further clarify option needs (en)")
+    zh_answer_threshold: float = Field(0.85, ge=0.0, le=1.0, description="answer_threshold for zh")
+    zh_clarify_threshold: float = Field(0.02, ge=0.0, le=1.0, description="clarify_threshold for zh")
+    zh_margin: float = Field(0.0, ge=0.0, le=1.0, description="margin for zh")
+    zh_option: float = Field(0.01, ge=0.0, le=1.0, description="option for zh")
     clarify_max: int = Field(3, ge=2, le=5, description="most FAQs offered when clarifying (at least 2)")
     zh_ratio: float = Field(
         0.5, ge=0.0, le=1.0, description="share of CJK characters among CJK characters + Latin words for zh"

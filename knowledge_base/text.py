@@ -11,6 +11,7 @@ from typing import Any
 
 from knowledge_base.concepts import concept_tokens
 
+TOKENS_VERSION = 2  # stored with each index: a change of the tokens below makes the next build rebuild
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
