@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from knowledge_base.results import Decision
 from knowledge_base.search import Signals
 
-Decision = Literal["answer", "clarify", "none"]
 CANDIDATES = 10  # entries scored by the model per query: the best by reciprocal-rank fusion
 RRF_K = 60.0
 SIGNALS = ("dense", "passage", "tfidf", "bm25", "passage_words")
