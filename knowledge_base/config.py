@@ -51,7 +51,7 @@ class KBSettings(BaseSettings):
     # any KB. Chosen by leave-one-KB-out over five lenders' FAQ sets (benchmarks/kb_lenders.py).
     answer_threshold: float = Field(0.9, ge=0.0, le=1.0, description="probability of the best FAQ needed "
                                     "to answer (en)")
-    clarify_threshold: float = Field(0.08, ge=0.0, le=1.0, description="probability of the best FAQ needed "
+    clarify_threshold: float = Field(0.2, ge=0.0, le=1.0, description="probability of the best FAQ needed "
                                      "to offer choices (en)")
     margin: float = Field(0.0, ge=0.0, le=1.0, description="lead of the best FAQ's probability over the "
                           "runner-up's needed to answer (en)")
