@@ -14,7 +14,15 @@ import numpy as np
 
 from knowledge_base import store
 from knowledge_base.config import KBSettings
-from knowledge_base.decision import Candidates, LogisticModel, Thresholds, candidates, decide, load_models
+from knowledge_base.decision import (
+    FEATURES,
+    Candidates,
+    LogisticModel,
+    Thresholds,
+    candidates,
+    decide,
+    load_models,
+)
 from knowledge_base.embedder import Embedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, KBError
 from knowledge_base.faq import LANGS
@@ -23,9 +31,17 @@ from knowledge_base.search import LangIndex
 from knowledge_base.text import Tokenizer, clean, detect_lang
 
 
+def shares_words(cands: Candidates) -> bool:
+    """Whether the query has any word (or car-loan concept) that some FAQ of this language has."""
+    return bool(len(cands.features)) and float(cands.features[0, COVERAGE]) > 0.0
+
+
 def limits(settings: KBSettings, lang: str) -> Thresholds:
     answer, clarify, margin = settings.thresholds(lang)
     return Thresholds(answer=answer, margin=margin, clarify=clarify, option=settings.option_threshold(lang))
+
+
+COVERAGE = FEATURES.index("coverage")
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,8 @@ def resolve(analysis: Analysis, models: dict[str, LogisticModel], limits: dict[s
     for search_lang, cands in analysis.tried:
         probs = models[search_lang].probabilities(cands.features)
         decision, picked = decide(probs, limits[search_lang], clarify_max)
+        if decision == "clarify" and not shares_words(cands):
+            decision = "none"  # buttons for a question that shares no word with any FAQ here help nobody
         found = (decision, [(int(cands.entries[i]), float(probs[i])) for i in picked])
         if first is None:
             if decision != "none":
