@@ -32,7 +32,7 @@ class Signals:
     tfidf: np.ndarray  # TF-IDF cosine (mean of best text and pooled texts)
     bm25: np.ndarray  # BM25 over the pooled title + questions, as a share of the query's best possible
     passage_words: np.ndarray  # best TF-IDF cosine over the entry's answer passages
-    coverage: float  # idf-weighted share of the query's tokens this language's FAQs contain at all
+    coverage: float  # idf-weighted share of the query's tokens that this language's FAQs (answers too) contain
 
 
 class LangIndex:
@@ -48,6 +48,7 @@ class LangIndex:
         asked = [t for t in texts if t["kind"] in QUESTION_KINDS]
         passages = [t for t in texts if t["kind"] not in QUESTION_KINDS]
         self._passage_entry = np.asarray([t["entry"] for t in passages], dtype=np.int64)
+        self._vocabulary = {tok for t in texts for tok in t["tokens"]}
         self.passage_lexical = LexicalIndex([t["tokens"] for t in passages])
         self._asked_entry = np.asarray([t["entry"] for t in asked], dtype=np.int64)
         self.lexical = LexicalIndex([t["tokens"] for t in asked])
@@ -94,7 +95,9 @@ class LangIndex:
         bm25 = np.zeros(n, dtype=np.float32)
         if known:
             bm25 = np.asarray(self._bm25.get_scores(known), dtype=np.float32) / (total * (BM25_K1 + 1.0))
-        coverage = sum(self._idf[t] for t in known) / total if total else 0.0
+        # Words of the answers count too: a borrower may use the answer's words and none of the title's.
+        coverage = sum(w for t, w in zip(tokens, weights, strict=True) if t in self._vocabulary) / total \
+            if total else 0.0
         words = np.zeros(self.n_entries, dtype=np.float32)
         if len(self._passage_entry):
             np.maximum.at(words, self._passage_entry, self.passage_lexical.scores(tokens))
