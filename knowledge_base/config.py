@@ -56,7 +56,7 @@ class KBSettings(BaseSettings):
     margin: float = Field(0.0, ge=0.0, le=1.0, description="lead of the best FAQ's probability over the "
                           "runner-up's needed to answer (en)")
     option: float = Field(0.01, ge=0.0, le=1.0, description="probability each further clarify option needs (en)")
-    zh_answer_threshold: float = Field(0.85, ge=0.0, le=1.0, description="answer_threshold for zh")
+    zh_answer_threshold: float = Field(0.9, ge=0.0, le=1.0, description="answer_threshold for zh")
     zh_clarify_threshold: float = Field(0.02, ge=0.0, le=1.0, description="clarify_threshold for zh")
     zh_margin: float = Field(0.0, ge=0.0, le=1.0, description="margin for zh")
     zh_option: float = Field(0.01, ge=0.0, le=1.0, description="option for zh")
