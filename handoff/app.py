@@ -31,9 +31,12 @@ from handoff.infra import db
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
+from handoff.infra.leader import make_leader
 from handoff.infra.locks import TurnLocks
+from handoff.infra.metrics import Metrics, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
-from handoff.queue import sla
+from handoff.infra.requestlog import RequestContext
+from handoff.queue import sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
 
@@ -59,17 +62,24 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _waiting_lines(svc: Services) -> list[stats.WaitingLine]:
+    """The queue gauges, read when Prometheus scrapes (in the metrics listener's thread)."""
+    with db.session_scope(svc.engine, write=False) as session:
+        return stats.waiting_lines(session, now=svc.clock.now())
+
+
 def create_app(
     settings: Settings, engine: Engine | None = None, *, clock: Clock | None = None, migrate: bool = True
 ) -> FastAPI:
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if migrate:
+        if migrate and settings.MIGRATE_ON_START:
             await anyio.to_thread.run_sync(db.upgrade, engine)
-        bus = make_bus(settings.REDIS_URL)
+        bus = make_bus(settings.REDIS_URL, metrics=metrics)
         await bus.start()
         redis = None
         if settings.REDIS_URL:
@@ -86,17 +96,33 @@ def create_app(
                 token=settings.RASA_TOKEN,
                 timeout_s=settings.RASA_TIMEOUT_S,
                 max_in_flight=settings.RASA_MAX_IN_FLIGHT,
+                metrics=metrics,
             ),
             locks=TurnLocks(
                 redis=redis, hold_s=settings.RASA_TIMEOUT_S * 2 + 10, wait_s=settings.RASA_TIMEOUT_S * 4 + 10
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            metrics=metrics,
         )
-        tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
+        svc = app.state.services
+        metrics.set_queue_probe(lambda: _waiting_lines(svc))
+        stop_metrics = (
+            serve_metrics(metrics, host=settings.METRICS_HOST, port=settings.METRICS_PORT)
+            if settings.METRICS_PORT else None
+        )
+        # One replica runs the periodic work (handoff/infra/leader.py); the others stand by.
+        leader = make_leader(engine, retry_s=settings.LEADER_RETRY_S, metrics=metrics)
+        app.state.leader = leader
+        periodic = leader.run(
+            lambda: sla.run_forever(svc, interval_s=settings.SLA_INTERVAL_S, fence=leader.fence)
+        )
+        tasks = [asyncio.create_task(periodic, name="periodic")]
         try:
             yield
         finally:
+            if stop_metrics is not None:
+                stop_metrics()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -119,6 +145,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestContext, metrics=metrics)
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     )
     BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    LOG_FORMAT: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per line with request_id and conversation_id"
+    )
+    METRICS_PORT: int | None = Field(
+        None, ge=1, le=65535, description="serve Prometheus /metrics on this port (None: no metrics listener)"
+    )
+    METRICS_HOST: str = Field("127.0.0.1", description="address of the metrics listener")
+    MIGRATE_ON_START: bool = Field(
+        True, description="migrate the database at start-up; off where `python -m handoff migrate` runs as a Job"
+    )
+    SLA_INTERVAL_S: float = Field(5.0, gt=0, le=300, description="seconds between passes of the SLA clock")
+    LEADER_RETRY_S: float = Field(
+        1.0, gt=0, le=60, description="how often a replica that is not the leader tries to become it"
+    )
 
     @field_validator("RASA_URL")
     @classmethod

@@ -16,6 +16,7 @@ from handoff.infra.bus import InProcessBus
 from handoff.infra.clock import Clock
 from handoff.infra.db import session_scope, sqlite_writer_lock
 from handoff.infra.locks import TurnLocks
+from handoff.infra.metrics import Metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.token_cache import TokenHashes
 from handoff.rasa.client import RasaClient
@@ -35,6 +36,7 @@ class Services:
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
+    metrics: Metrics = field(default_factory=Metrics)  # handoff.infra.metrics; served on METRICS_PORT
 
     async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
         """Run `work(session)` in one transaction; bus events it queued are published after the commit.

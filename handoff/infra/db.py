@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from handoff.infra import outbox
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK_KEY = 0x68616E64  # "hand": pg_advisory_xact_lock key of schema migrations
 BEGIN_OPTION = "sqlite_begin"  # execution option read by the "begin" hook: "IMMEDIATE" | "DEFERRED"
 
 
@@ -131,11 +132,16 @@ def alembic_config(engine: Engine | None = None) -> Any:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (start-up calls this; it is a no-op when current)."""
+    """Bring the schema up to `revision` (`python -m handoff migrate`, and start-up when
+    MIGRATE_ON_START); a no-op when current. On PostgreSQL under an advisory lock."""
     from alembic import command
 
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas (or a migration Job and a pod) that migrate at once queue here, one at a time;
+            # the lock goes with the transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     log.info("database schema at %s", revision)

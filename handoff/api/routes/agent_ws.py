@@ -122,6 +122,7 @@ class AgentSocket:
         subscription = self.svc.bus.subscribe(conversation_topic(conversation_id))
         self.last_seq[conversation_id] = after
         self.seq_locks[conversation_id] = asyncio.Lock()
+        await subscription.ready()  # live before the catch-up read, so nothing falls in between
         await self.catch_up(conversation_id)
         task = asyncio.create_task(self.pump_chat(conversation_id, subscription))
         self.watches[conversation_id] = (subscription, task)
