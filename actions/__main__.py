@@ -6,12 +6,12 @@ Reads ActionServerSettings and KBSettings from the environment once, then serves
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from pydantic import ValidationError
 
 from actions.settings import ActionServerSettings, SettingsError
+from telemetry import configure_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,12 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"action server: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
 
     import torch
     import uvicorn
 
     from actions.kb import KnowledgeBaseProvider
+    from actions.metrics import ActionMetrics
     from actions.registry import build_actions
     from actions.server import create_app
     from knowledge_base import KBSettings, KnowledgeBase
@@ -47,11 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     # One question at a time is too little work to split: more threads only spin (PyTorch fallback path;
     # ONNX Runtime gets the same number, knowledge_base/onnx_query.py).
     torch.set_num_threads(kb_settings.query_threads)
-    kb = KnowledgeBaseProvider(lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S)
-    app = create_app(settings, build_actions(kb), kb)
+    metrics = ActionMetrics()
+    kb = KnowledgeBaseProvider(
+        lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S, metrics=metrics
+    )
+    app = create_app(settings, build_actions(kb), kb, metrics)
     host = args.host or settings.ACTION_SERVER_HOST
     port = args.port or settings.ACTION_SERVER_PORT
-    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), access_log=False)
+    log_config = None if settings.LOG_FORMAT == "json" else uvicorn.config.LOGGING_CONFIG
+    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), access_log=False,
+                log_config=log_config)
     return 0
 
 

@@ -31,6 +31,9 @@ class ActionServerSettings(BaseSettings):
     )
     ACTION_KB_TIMEOUT_S: float = Field(6.0, gt=0, le=30, description="deadline of one knowledge-base search")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    LOG_FORMAT: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per line with request_id and conversation_id"
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> ActionServerSettings:

@@ -1,4 +1,5 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
+`python -m handoff migrate` brings the database schema up to date (a Kubernetes Job, before the pods);
 `python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from handoff.app import create_app
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.states import Role
+from telemetry import configure_logging
 
 
 def _settings() -> Settings:
@@ -36,7 +38,7 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, help="override PORT")
     args = parser.parse_args(argv)
     settings = _settings()
-    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     host = args.host or settings.HOST
     port = args.port or settings.PORT
@@ -51,8 +53,25 @@ def serve(argv: list[str]) -> int:
     print(f"conversation service: http://{shown}:{port}/  (health: /healthz, API docs: /docs)", flush=True)
     # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
     # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
+    # With JSON logs, uvicorn's own loggers go through the root handler (log_config=None) as well.
+    log_config = None if settings.LOG_FORMAT == "json" else uvicorn.config.LOGGING_CONFIG
     uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False,
-                ws_per_message_deflate=False)
+                ws_per_message_deflate=False, log_config=log_config)
+    return 0
+
+
+def migrate(argv: list[str], settings: Settings) -> int:
+    """`python -m handoff migrate [--revision REV]`: the schema up to date, once, under a lock."""
+    parser = argparse.ArgumentParser(prog="python -m handoff migrate", description="migrate the database")
+    parser.add_argument("--revision", default="head", help="target revision (default head)")
+    args = parser.parse_args(argv)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
+    engine = db.make_engine(settings.DATABASE_URL)
+    try:
+        db.upgrade(engine, args.revision)
+    finally:
+        engine.dispose()
+    print(f"database schema at {args.revision}", flush=True)
     return 0
 
 
@@ -87,14 +106,16 @@ def create_agent(argv: list[str], settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m handoff {serve,create-agent} [options]")
+        print("usage: python -m handoff {serve,migrate,create-agent} [options]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
         return serve(rest)
+    if command == "migrate":
+        return migrate(rest, _settings())
     if command == "create-agent":
         return create_agent(rest, _settings())
-    print(f"unknown command {command!r}; expected serve or create-agent", file=sys.stderr)
+    print(f"unknown command {command!r}; expected serve, migrate or create-agent", file=sys.stderr)
     return 2
 
 
