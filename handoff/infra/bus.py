@@ -166,6 +166,7 @@ class RedisBus(InProcessBus):
         self._control: asyncio.Queue[str] = asyncio.Queue()
         self._confirmed: dict[str, asyncio.Event] = {}  # topic -> set once Redis confirmed SUBSCRIBE
         self._listening: set[str] = set()  # topics subscribed on the Redis connection
+        self._acked: set[str] = set()  # of those, the ones Redis confirmed
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
         self._pubsub: Any = None
@@ -231,18 +232,20 @@ class RedisBus(InProcessBus):
             topic = await self._control.get()
             wanted = topic in self._subs
             if wanted == (topic in self._listening):
-                if wanted and topic in self._confirmed:
+                if wanted and topic in self._acked and topic in self._confirmed:
                     self._confirmed[topic].set()
                 continue
             try:
                 if wanted:
-                    await self._pubsub.subscribe(REDIS_PREFIX + topic)
                     self._listening.add(topic)
+                    await self._pubsub.subscribe(REDIS_PREFIX + topic)
                 else:
-                    await self._pubsub.unsubscribe(REDIS_PREFIX + topic)
                     self._listening.discard(topic)
+                    self._acked.discard(topic)
+                    await self._pubsub.unsubscribe(REDIS_PREFIX + topic)
             except (RedisError, OSError) as exc:
                 log.warning("redis (un)subscribe of %s failed (%s); retrying", topic, type(exc).__name__)
+                (self._listening.discard if wanted else self._listening.add)(topic)
                 await asyncio.sleep(0.5)
                 self._control.put_nowait(topic)
             if self.metrics is not None:
@@ -289,8 +292,10 @@ class RedisBus(InProcessBus):
             channel = channel.decode() if isinstance(channel, bytes) else channel
             topic = channel.removeprefix(REDIS_PREFIX)
             if message.get("type") == "subscribe":
-                if topic in self._confirmed:
-                    self._confirmed[topic].set()
+                if topic in self._listening:
+                    self._acked.add(topic)
+                    if topic in self._confirmed:
+                        self._confirmed[topic].set()
                 continue
             if message.get("type") != "message":
                 continue
