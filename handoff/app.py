@@ -167,6 +167,12 @@ def create_app(
             {"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503
         )
 
+    @app.get("/livez", tags=["ops"])
+    async def livez() -> dict[str, str]:
+        """The process answers (its event loop runs). Liveness only: a database outage is /healthz's
+        business, and restarting every replica because the database is down would not bring it back."""
+        return {"status": "alive"}
+
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
         return FileResponse(STATIC / "chat" / "index.html", headers=PAGE_HEADERS)
