@@ -1,21 +1,11 @@
-"""Names shared with the Rasa domain (bot/domain/*.yml) and the conversation service."""
+"""Names of the Rasa domain (bot/domain/*.yml) that only the actions use.
+
+What the conversation service reads too (slot names, reasons, priorities, payload types) is in `contract`.
+"""
 
 from __future__ import annotations
 
-from typing import Final, Literal
-
-# Slots
-SLOT_LANG: Final = "lang"
-SLOT_ROUTE: Final = "route"
-SLOT_HANDOFF_REASON: Final = "handoff_reason"
-SLOT_FAILURE_COUNT: Final = "failure_count"
-SLOT_FRUSTRATED: Final = "frustrated"
-SLOT_FAQ_CANDIDATES: Final = "faq_candidates"
-SLOT_LAST_FAQ_ID: Final = "last_faq_id"
-SLOT_HANDOFF_ACTIVE: Final = "handoff_active"
-SLOT_AGENT_HELPED: Final = "agent_helped"
-SLOT_HANDOFF_NOTE: Final = "handoff_note"
-SLOT_SESSION_METADATA: Final = "session_started_metadata"
+from typing import Final
 
 # Values of the `route` slot; data/rules.yml branches on them.
 ROUTE_ANSWER: Final = "answer"
@@ -35,35 +25,6 @@ INTENT_DENY: Final = "deny"
 
 # Entities
 ENTITY_FAQ_ID: Final = "faq_id"
-
-# Handoff packet reason codes (the conversation service adds `bot_unavailable` itself).
-Reason = Literal[
-    "explicit_request", "anger", "low_confidence", "repeated_fallback", "negative_feedback", "sensitive_topic"
-]
-REASON_EXPLICIT: Final = "explicit_request"
-REASON_ANGER: Final = "anger"
-REASON_LOW_CONFIDENCE: Final = "low_confidence"
-REASON_REPEATED_FALLBACK: Final = "repeated_fallback"
-REASON_NEGATIVE_FEEDBACK: Final = "negative_feedback"
-REASON_SENSITIVE: Final = "sensitive_topic"
-REASONS: Final = frozenset(
-    {REASON_EXPLICIT, REASON_ANGER, REASON_LOW_CONFIDENCE, REASON_REPEATED_FALLBACK, REASON_NEGATIVE_FEEDBACK,
-     REASON_SENSITIVE}
-)
-
-Priority = Literal["urgent", "high", "normal"]
-PRIORITY_URGENT: Final = "urgent"
-PRIORITY_HIGH: Final = "high"
-PRIORITY_NORMAL: Final = "normal"
-PRIORITY_ORDER: Final = {PRIORITY_NORMAL: 0, PRIORITY_HIGH: 1, PRIORITY_URGENT: 2}
-
-# Custom payload types the conversation service understands.
-PAYLOAD_HANDOFF: Final = "handoff"
-PAYLOAD_FAQ_ANSWER: Final = "faq_answer"
-PACKET_VERSION: Final = 1
-
-LANGUAGES: Final = ("en", "zh")
-DEFAULT_LANG: Final = "en"
 
 # Failures in a row (KB none, nlu_fallback without an answer, negative feedback) before a person is offered.
 FAILURES_BEFORE_OFFER: Final = 2

@@ -6,14 +6,8 @@ from typing import Any
 
 from rasa_sdk.events import SlotSet
 
-from actions.constants import (
-    ROUTE_HANDOFF,
-    ROUTE_OFFER,
-    SLOT_FAILURE_COUNT,
-    SLOT_FRUSTRATED,
-    SLOT_HANDOFF_REASON,
-    SLOT_ROUTE,
-)
+from actions.constants import ROUTE_HANDOFF, ROUTE_OFFER
+from contract.slots import Slot
 
 
 def encode_reason(reason: str, trigger: str | None = None) -> str:
@@ -30,15 +24,15 @@ def decode_reason(value: Any) -> tuple[str | None, str | None]:
 
 def route_to_handoff(reason: str, trigger: str | None = None, *, frustrated: bool = False) -> list[dict[str, Any]]:
     return [
-        SlotSet(SLOT_ROUTE, ROUTE_HANDOFF),
-        SlotSet(SLOT_HANDOFF_REASON, encode_reason(reason, trigger)),
-        SlotSet(SLOT_FRUSTRATED, frustrated),
+        SlotSet(Slot.ROUTE, ROUTE_HANDOFF),
+        SlotSet(Slot.HANDOFF_REASON, encode_reason(reason, trigger)),
+        SlotSet(Slot.FRUSTRATED, frustrated),
     ]
 
 
 def route_to_offer(reason: str, failures: int) -> list[dict[str, Any]]:
     return [
-        SlotSet(SLOT_ROUTE, ROUTE_OFFER),
-        SlotSet(SLOT_HANDOFF_REASON, encode_reason(reason)),
-        SlotSet(SLOT_FAILURE_COUNT, float(failures)),
+        SlotSet(Slot.ROUTE, ROUTE_OFFER),
+        SlotSet(Slot.HANDOFF_REASON, encode_reason(reason)),
+        SlotSet(Slot.FAILURE_COUNT, float(failures)),
     ]

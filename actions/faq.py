@@ -20,32 +20,24 @@ from actions.constants import (
     INTENT_ASK_QUESTION,
     INTENT_NEGATIVE_FEEDBACK,
     INTENT_NLU_FALLBACK,
-    PAYLOAD_FAQ_ANSWER,
-    REASON_ANGER,
-    REASON_LOW_CONFIDENCE,
-    REASON_REPEATED_FALLBACK,
-    REASON_SENSITIVE,
     ROUTE_ANSWER,
     ROUTE_CLARIFY,
     ROUTE_NONE,
-    SLOT_FAILURE_COUNT,
-    SLOT_FAQ_CANDIDATES,
-    SLOT_LAST_FAQ_ID,
-    SLOT_ROUTE,
 )
 from actions.decisions import route_to_handoff, route_to_offer
 from actions.errors import KnowledgeBaseUnavailable
 from actions.frustration import is_frustrated
 from actions.kb import KnowledgeBaseProvider
-from actions.packet import TRIGGER_FRUSTRATION, merge_candidates
+from actions.packet import merge_candidates
 from actions.sensitive import detect_topics, topics_from_tags
 from actions.tracker_view import conversation_lang, latest_turn, slot_number, user_turns
+from contract.codes import HandoffReason, PayloadType, Trigger
+from contract.slots import Slot
 from knowledge_base import Hit, SearchResponse
 
 logger = logging.getLogger(__name__)
 
 NONE_OF_THESE = {"en": "None of these", "zh": "都不是"}
-TRIGGER_KB_UNAVAILABLE = "kb_unavailable"
 
 
 def clarify_buttons(hits: list[Hit], lang: str) -> list[dict[str, str]]:
@@ -75,37 +67,37 @@ class ActionAnswerFaq(Action):
         if not faq_id:
             topics = detect_topics(turn.text)
             if topics:
-                return route_to_handoff(REASON_SENSITIVE, topics[0])
+                return route_to_handoff(HandoffReason.SENSITIVE_TOPIC, topics[0])
             if is_frustrated(user_turns(tracker, since_last_handoff=True)):
-                return route_to_handoff(REASON_ANGER, TRIGGER_FRUSTRATION, frustrated=True)
+                return route_to_handoff(HandoffReason.ANGER, Trigger.FRUSTRATION, frustrated=True)
 
         try:
             response = await self._lookup(str(faq_id) if faq_id else None, turn.text, lang)
         except KnowledgeBaseUnavailable as exc:
             logger.error("%s: %s", exc.action_name, exc.message)
-            return route_to_handoff(REASON_LOW_CONFIDENCE, TRIGGER_KB_UNAVAILABLE)
+            return route_to_handoff(HandoffReason.LOW_CONFIDENCE, Trigger.KB_UNAVAILABLE)
 
-        candidates = merge_candidates(tracker.get_slot(SLOT_FAQ_CANDIDATES), [h.to_json() for h in response.results])
-        events: list[dict[str, Any]] = [SlotSet(SLOT_FAQ_CANDIDATES, candidates)]
+        candidates = merge_candidates(tracker.get_slot(Slot.FAQ_CANDIDATES), [h.to_json() for h in response.results])
+        events: list[dict[str, Any]] = [SlotSet(Slot.FAQ_CANDIDATES, candidates)]
         best = response.best
         if response.decision == "answer" and best is not None:
             tag_topics = topics_from_tags(best.tags)
             if tag_topics and not faq_id:
-                return [*events, *route_to_handoff(REASON_SENSITIVE, tag_topics[0])]
+                return [*events, *route_to_handoff(HandoffReason.SENSITIVE_TOPIC, tag_topics[0])]
             self._send_answer(dispatcher, best)
-            return [*events, SlotSet(SLOT_ROUTE, ROUTE_ANSWER), SlotSet(SLOT_LAST_FAQ_ID, best.id),
-                    SlotSet(SLOT_FAILURE_COUNT, 0.0)]
+            return [*events, SlotSet(Slot.ROUTE, ROUTE_ANSWER), SlotSet(Slot.LAST_FAQ_ID, best.id),
+                    SlotSet(Slot.FAILURE_COUNT, 0.0)]
         if response.decision == "clarify" and response.results:
             dispatcher.utter_message(response="utter_clarify", buttons=clarify_buttons(response.results, lang))
-            return [*events, SlotSet(SLOT_ROUTE, ROUTE_CLARIFY)]
+            return [*events, SlotSet(Slot.ROUTE, ROUTE_CLARIFY)]
 
-        failures = slot_number(tracker, SLOT_FAILURE_COUNT) + 1
+        failures = slot_number(tracker, Slot.FAILURE_COUNT) + 1
         if failures >= FAILURES_BEFORE_OFFER:
-            reason = REASON_LOW_CONFIDENCE if turn.intent == INTENT_NLU_FALLBACK else REASON_REPEATED_FALLBACK
+            reason = HandoffReason.LOW_CONFIDENCE if turn.intent == INTENT_NLU_FALLBACK else HandoffReason.REPEATED_FALLBACK
             dispatcher.utter_message(response="utter_kb_none_again")
             return [*events, *route_to_offer(reason, failures)]
         dispatcher.utter_message(response="utter_kb_none")
-        return [*events, SlotSet(SLOT_ROUTE, ROUTE_NONE), SlotSet(SLOT_FAILURE_COUNT, float(failures))]
+        return [*events, SlotSet(Slot.ROUTE, ROUTE_NONE), SlotSet(Slot.FAILURE_COUNT, float(failures))]
 
     async def _lookup(self, faq_id: str | None, text: str, lang: str) -> SearchResponse:
         if faq_id:
@@ -118,6 +110,6 @@ class ActionAnswerFaq(Action):
     def _send_answer(dispatcher: CollectingDispatcher, hit: Hit) -> None:
         # Metadata first, so the borrower-visible answer (with its quick reply) is the last message.
         dispatcher.utter_message(
-            json_message={"type": PAYLOAD_FAQ_ANSWER, "faq_id": hit.id, "title": hit.title, "source": hit.source}
+            json_message={"type": PayloadType.FAQ_ANSWER, "faq_id": hit.id, "title": hit.title, "source": hit.source}
         )
         dispatcher.utter_message(response="utter_faq_answer", answer=hit.answer.strip(), title=hit.title)

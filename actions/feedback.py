@@ -8,19 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.constants import (
-    FAILURES_BEFORE_OFFER,
-    REASON_ANGER,
-    REASON_NEGATIVE_FEEDBACK,
-    ROUTE_NONE,
-    SLOT_FAILURE_COUNT,
-    SLOT_HANDOFF_REASON,
-    SLOT_ROUTE,
-)
+from actions.constants import FAILURES_BEFORE_OFFER, ROUTE_NONE
 from actions.decisions import route_to_handoff, route_to_offer
 from actions.frustration import is_frustrated
-from actions.packet import TRIGGER_FRUSTRATION
 from actions.tracker_view import slot_number, user_turns
+from contract.codes import HandoffReason, Trigger
+from contract.slots import Slot
 
 
 class ActionNegativeFeedback(Action):
@@ -33,14 +26,14 @@ class ActionNegativeFeedback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        failures = slot_number(tracker, SLOT_FAILURE_COUNT) + 1
+        failures = slot_number(tracker, Slot.FAILURE_COUNT) + 1
         if is_frustrated(user_turns(tracker, since_last_handoff=True)):
-            return [*route_to_handoff(REASON_ANGER, TRIGGER_FRUSTRATION, frustrated=True),
-                    SlotSet(SLOT_FAILURE_COUNT, float(failures))]
+            return [*route_to_handoff(HandoffReason.ANGER, Trigger.FRUSTRATION, frustrated=True),
+                    SlotSet(Slot.FAILURE_COUNT, float(failures))]
         if failures >= FAILURES_BEFORE_OFFER:
-            return route_to_offer(REASON_NEGATIVE_FEEDBACK, failures)
+            return route_to_offer(HandoffReason.NEGATIVE_FEEDBACK, failures)
         dispatcher.utter_message(response="utter_rephrase")
-        return [SlotSet(SLOT_ROUTE, ROUTE_NONE), SlotSet(SLOT_FAILURE_COUNT, float(failures))]
+        return [SlotSet(Slot.ROUTE, ROUTE_NONE), SlotSet(Slot.FAILURE_COUNT, float(failures))]
 
 
 class ActionDeclineHuman(Action):
@@ -53,7 +46,7 @@ class ActionDeclineHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_keep_going")
-        return [SlotSet(SLOT_FAILURE_COUNT, 0.0), SlotSet(SLOT_ROUTE, None), SlotSet(SLOT_HANDOFF_REASON, None)]
+        return [SlotSet(Slot.FAILURE_COUNT, 0.0), SlotSet(Slot.ROUTE, None), SlotSet(Slot.HANDOFF_REASON, None)]
 
 
 class ActionDefaultFallback(Action):

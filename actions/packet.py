@@ -1,6 +1,5 @@
-"""The handoff packet: everything an agent needs to take over without asking the borrower again.
-
-Sent by `action_handoff` as the custom payload ``{"type": "handoff", "packet": {...}}``.
+"""What the bot adds to the handoff packet (`contract.packet`): priority, the summary an agent reads first,
+and the FAQ candidates tried so far. Sent by `action_handoff` as ``{"type": "handoff", "packet": {...}}``.
 """
 
 from __future__ import annotations
@@ -8,24 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from actions.constants import (
-    PACKET_VERSION,
-    PRIORITY_NORMAL,
-    PRIORITY_ORDER,
-    PRIORITY_URGENT,
-    REASON_ANGER,
-    REASONS,
-    Priority,
-)
 from actions.sensitive import TOPIC_PRIORITY
 from actions.tracker_view import UserTurn
+from contract import packet as contract_packet
+from contract.codes import PRIORITY_ORDER, HandoffReason, Priority
+from contract.packet import MAX_CANDIDATES, FaqCandidate, HandoffPacket
 
 # Mirrors bot/anger.py ANGRY_THRESHOLD (the bot package runs in the Rasa env, not here).
 ANGRY_SCORE: Final = 0.6
-MAX_TURNS: Final = 30
-MAX_CANDIDATES: Final = 10
-TRIGGER_FRUSTRATION: Final = "frustration"
-TRIGGER_ACCOUNT: Final = "account_specific"
 
 _REASON_TEXT: Final[dict[str, dict[str, str]]] = {
     "en": {
@@ -65,32 +54,33 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def merge_candidates(previous: Sequence[dict[str, Any]] | None, hits: Sequence[dict[str, Any]]) -> list[dict]:
+def merge_candidates(previous: Sequence[dict[str, Any]] | None, hits: Sequence[dict[str, Any]]) -> list[FaqCandidate]:
     """FAQ candidates tried so far (id, title, score, source), best score per id, most recent last."""
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[str, FaqCandidate] = {}
     for item in [*(previous or []), *hits]:
         if not isinstance(item, dict) or "id" not in item:
             continue
         old = merged.pop(item["id"], None)
         if old is not None and float(old.get("score", 0)) > float(item.get("score", 0)):
             item = {**item, "score": old["score"]}
-        merged[item["id"]] = {k: item.get(k) for k in ("id", "title", "score", "source")}
+        merged[item["id"]] = {"id": item["id"], "title": item.get("title"), "score": item.get("score"),
+                              "source": item.get("source")}
     return list(merged.values())[-MAX_CANDIDATES:]
 
 
 def priority_for(reason: str, topics: Sequence[str], turns: Sequence[UserTurn]) -> Priority:
     """urgent: anger, complaints, regulator threats; high: hardship, disputes (see sensitive.py); else normal."""
-    levels: list[Priority] = [PRIORITY_NORMAL, *(TOPIC_PRIORITY[t] for t in topics if t in TOPIC_PRIORITY)]
-    if reason == REASON_ANGER or any(t.anger_score >= ANGRY_SCORE for t in turns):
-        levels.append(PRIORITY_URGENT)
+    levels: list[Priority] = [Priority.NORMAL, *(TOPIC_PRIORITY[t] for t in topics if t in TOPIC_PRIORITY)]
+    if reason == HandoffReason.ANGER or any(t.anger_score >= ANGRY_SCORE for t in turns):
+        levels.append(Priority.URGENT)
     if any(cue.startswith("regulator:") for t in turns for cue in t.anger_cues):
-        levels.append(PRIORITY_URGENT)
+        levels.append(Priority.URGENT)
     return max(levels, key=PRIORITY_ORDER.__getitem__)
 
 
 def summarize(
     *, lang: str, reason: str, trigger: str | None, topics: Sequence[str], last_text: str,
-    candidates: Sequence[dict[str, Any]], previous_note: str | None,
+    candidates: Sequence[FaqCandidate], previous_note: str | None,
 ) -> str:
     """A short summary in the conversation's language, for the agent's queue view."""
     labels = _LABELS.get(lang, _LABELS["en"])
@@ -121,33 +111,27 @@ def build_packet(
     recent_turns: Sequence[UserTurn],
     frustration: float,
     frustrated: bool,
-    candidates: Sequence[dict[str, Any]],
+    candidates: Sequence[FaqCandidate],
     agent_helped: bool,
     previous_note: str | None,
-) -> dict[str, Any]:
-    if reason not in REASONS:
-        raise ValueError(f"unknown handoff reason {reason!r}")
-    scores = [t.anger_score for t in recent_turns]
+) -> HandoffPacket:
+    """The bot's handoff packet (`contract.packet`): priority and summary from what the borrower said."""
     last_text = recent_turns[-1].text if recent_turns else ""
-    return {
-        "version": PACKET_VERSION,
-        "conversation_id": conversation_id,
-        "reason": reason,
-        "trigger": trigger,
-        "priority": priority_for(reason, topics, recent_turns),
-        "lang": lang,
-        "summary": summarize(
+    return contract_packet.build_packet(
+        conversation_id=conversation_id,
+        reason=reason,
+        trigger=trigger,
+        priority=priority_for(reason, topics, recent_turns),
+        lang=lang,
+        summary=summarize(
             lang=lang, reason=reason, trigger=trigger, topics=topics, last_text=last_text,
             candidates=candidates, previous_note=previous_note if agent_helped else None,
         ),
-        "topics": list(topics),
-        "turns": [t.as_packet_turn() for t in all_turns[-MAX_TURNS:]],
-        "anger": {
-            "latest": scores[-1] if scores else 0.0,
-            "max": max(scores, default=0.0),
-            "frustration": frustration,
-            "frustrated": frustrated,
-        },
-        "faq_candidates": list(candidates),
-        "previous_handoff": {"agent_helped": agent_helped, "note": previous_note} if agent_helped else None,
-    }
+        topics=topics,
+        turns=[t.packet for t in all_turns],
+        anger=contract_packet.anger_summary(
+            [t.packet for t in recent_turns], frustration=frustration, frustrated=frustrated
+        ),
+        faq_candidates=candidates,
+        previous_handoff={"agent_helped": agent_helped, "note": previous_note} if agent_helped else None,
+    )

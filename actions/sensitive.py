@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from actions.constants import PRIORITY_HIGH, PRIORITY_NORMAL, PRIORITY_URGENT, Priority
+from contract.codes import Priority
 
 HARDSHIP: Final = "hardship"
 DISPUTE: Final = "dispute"
@@ -19,12 +19,12 @@ FRAUD: Final = "fraud"
 # Complaints (and regulator threats) are urgent; money trouble and contested charges are high.
 # Repossession is treated as hardship and fraud as a contested charge; bereavement is normal.
 TOPIC_PRIORITY: Final[dict[str, Priority]] = {
-    COMPLAINT: PRIORITY_URGENT,
-    HARDSHIP: PRIORITY_HIGH,
-    DISPUTE: PRIORITY_HIGH,
-    REPOSSESSION: PRIORITY_HIGH,
-    FRAUD: PRIORITY_HIGH,
-    BEREAVEMENT: PRIORITY_NORMAL,
+    COMPLAINT: Priority.URGENT,
+    HARDSHIP: Priority.HIGH,
+    DISPUTE: Priority.HIGH,
+    REPOSSESSION: Priority.HIGH,
+    FRAUD: Priority.HIGH,
+    BEREAVEMENT: Priority.NORMAL,
 }
 
 # FAQ tags (knowledge_base/faq/*/*.md) that mark an answer as a sensitive topic.

@@ -2,63 +2,58 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.constants import DEFAULT_LANG, LANGUAGES, SLOT_LANG, SLOT_SESSION_METADATA
+from contract.codes import DEFAULT_LANG, LANGUAGES
+from contract.slots import Slot
+from contract.turns import Entity, PacketTurn, packet_turn
 
 HANDOFF_ACTION_NAME = "action_handoff"
 
 
 @dataclass(frozen=True)
 class UserTurn:
-    """One borrower message as Rasa understood it."""
+    """One borrower message as Rasa understood it: the packet's turn (`contract.turns`) plus the
+    unrounded intent confidence the dialogue decisions compare."""
 
-    text: str
-    intent: str | None
+    packet: PacketTurn
     confidence: float
-    entities: list[dict[str, Any]] = field(default_factory=list)
-    anger_score: float = 0.0
-    anger_cues: list[str] = field(default_factory=list)
-    overridden_intent: str | None = None
-    timestamp: float | None = None
 
     @classmethod
     def from_parse_data(cls, text: str | None, parse_data: dict[str, Any], timestamp: Any = None) -> UserTurn:
         intent = parse_data.get("intent") or {}
-        anger = parse_data.get("anger") or {}
-        overridden = anger.get("overridden_intent") or {}
-        entities = [
-            {"entity": e.get("entity"), "value": e.get("value")}
-            for e in parse_data.get("entities") or []
-            if isinstance(e, dict)
-        ]
-        return cls(
-            text=text or parse_data.get("text") or "",
-            intent=intent.get("name"),
-            confidence=float(intent.get("confidence") or 0.0),
-            entities=entities,
-            anger_score=float(anger.get("score") or 0.0),
-            anger_cues=[str(c) for c in anger.get("cues") or []],
-            overridden_intent=overridden.get("name"),
-            timestamp=float(timestamp) if isinstance(timestamp, (int, float)) else None,
-        )
+        return cls(packet=packet_turn(text, parse_data, timestamp), confidence=float(intent.get("confidence") or 0.0))
 
-    def as_packet_turn(self) -> dict[str, Any]:
-        turn: dict[str, Any] = {
-            "text": self.text,
-            "intent": self.intent,
-            "confidence": round(self.confidence, 4),
-            "entities": self.entities,
-            "anger": {"score": self.anger_score, "cues": self.anger_cues},
-        }
-        if self.overridden_intent:
-            turn["classified_intent"] = self.overridden_intent
-        if self.timestamp is not None:
-            turn["timestamp"] = self.timestamp
-        return turn
+    @property
+    def text(self) -> str:
+        return self.packet["text"]
+
+    @property
+    def intent(self) -> str | None:
+        return self.packet["intent"]
+
+    @property
+    def entities(self) -> list[Entity]:
+        return self.packet["entities"]
+
+    @property
+    def anger_score(self) -> float:
+        return self.packet["anger"]["score"]
+
+    @property
+    def anger_cues(self) -> list[str]:
+        return self.packet["anger"]["cues"]
+
+    @property
+    def overridden_intent(self) -> str | None:
+        return self.packet.get("classified_intent")
+
+    @property
+    def timestamp(self) -> float | None:
+        return self.packet.get("timestamp")
 
 
 def user_turns(tracker: Tracker, *, since_last_handoff: bool = False) -> list[UserTurn]:
@@ -82,10 +77,10 @@ def latest_turn(tracker: Tracker) -> UserTurn:
 
 def conversation_lang(tracker: Tracker) -> str:
     """The `lang` slot (kept up to date per message by the NLU), else session metadata, else English."""
-    lang = tracker.get_slot(SLOT_LANG)
+    lang = tracker.get_slot(Slot.LANG)
     if lang in LANGUAGES:
         return str(lang)
-    metadata = tracker.get_slot(SLOT_SESSION_METADATA) or {}
+    metadata = tracker.get_slot(Slot.SESSION_METADATA) or {}
     meta_lang = metadata.get("lang") if isinstance(metadata, dict) else None
     return str(meta_lang) if meta_lang in LANGUAGES else DEFAULT_LANG
 

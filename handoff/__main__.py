@@ -17,6 +17,8 @@ from handoff.app import create_app
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.states import Role
+from knowledge_base import KBSettings
+from knowledge_base.config import UnknownSettingError
 from telemetry import configure_logging
 
 
@@ -27,6 +29,14 @@ def _settings() -> Settings:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"
             print(f"configuration error: {name}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _kb_settings() -> KBSettings:
+    try:
+        return KBSettings()
+    except (ValidationError, UnknownSettingError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -43,7 +53,7 @@ def serve(argv: list[str]) -> int:
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
-    app = create_app(settings)
+    app = create_app(settings, kb_settings=_kb_settings())
     # Everything imported and built so far lives as long as the process: moved out of the collector's
     # way, a full collection under load walks only what requests create. Measured under the load
     # benchmark: a full collection stopped the event loop for about 60 ms before, about 23 ms with this.

@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
+from handoff.agents.kb import LazyKnowledgeBase
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
@@ -39,6 +40,7 @@ from handoff.infra.requestlog import RequestContext
 from handoff.queue import sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
+from knowledge_base import KBSettings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,8 +71,14 @@ def _waiting_lines(svc: Services) -> list[stats.WaitingLine]:
 
 
 def create_app(
-    settings: Settings, engine: Engine | None = None, *, clock: Clock | None = None, migrate: bool = True
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    kb_settings: KBSettings | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
 ) -> FastAPI:
+    """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
     metrics = Metrics()
@@ -144,6 +152,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.agent_kb = LazyKnowledgeBase(kb_settings) if kb_settings is not None else None
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestContext, metrics=metrics)
     register_error_handlers(app)

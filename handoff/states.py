@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from contract.codes import Priority
+
 
 class ConversationState(StrEnum):
     BOT = "bot"
@@ -23,23 +25,8 @@ class QueueStatus(StrEnum):
     DONE = "done"  # closed, handed back to the bot, or the borrower left
 
 
-class Priority(StrEnum):
-    URGENT = "urgent"  # anger, complaints, regulator threats
-    HIGH = "high"  # hardship, disputes
-    NORMAL = "normal"
-
-
+# Queue order: lower first.
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
-
-
-class HandoffReason(StrEnum):
-    EXPLICIT_REQUEST = "explicit_request"
-    ANGER = "anger"
-    LOW_CONFIDENCE = "low_confidence"
-    REPEATED_FALLBACK = "repeated_fallback"
-    NEGATIVE_FEEDBACK = "negative_feedback"
-    SENSITIVE_TOPIC = "sensitive_topic"
-    BOT_UNAVAILABLE = "bot_unavailable"
 
 
 class Sender(StrEnum):

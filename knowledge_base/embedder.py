@@ -58,12 +58,12 @@ class Embedder:
                 from transformers.utils import logging as hf_logging
 
                 bars = hf_logging.is_progress_bar_enabled()
-                hf_logging.disable_progress_bar()  # "Loading weights" bar: noise in a CLI and in logs
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # "Loading weights" bar: noise in a CLI and in logs
                 try:
                     self._st = SentenceTransformer(resolve_model(model), device=device, local_files_only=True)
                 finally:
                     if bars:
-                        hf_logging.enable_progress_bar()
+                        hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         except ModelLoadError:
             raise
         except Exception as exc:  # any loader failure becomes one clear error
@@ -93,7 +93,8 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        vector: np.ndarray = self.encode([text])[0]
+        return vector
 
     @property
     def max_chars(self) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from handoff.errors import NotFoundError, UnavailableError
+from knowledge_base import KBError, KBSettings, KnowledgeBase
 
 FAQ_ID = re.compile(r"^[a-z0-9-]{1,80}$")
 
@@ -22,27 +23,18 @@ class KBUnavailableError(UnavailableError):
 
 
 class LazyKnowledgeBase:
-    """Thread-safe holder; `settings` is a `knowledge_base.KBSettings` (None: built from KB_* variables)."""
+    """Thread-safe holder of the knowledge base that `settings` (built by the entry point) describe."""
 
-    def __init__(self, settings: Any = None) -> None:
+    def __init__(self, settings: KBSettings) -> None:
         self._settings = settings
-        self._kb: Any = None
+        self._kb: KnowledgeBase | None = None
         self._lock = threading.Lock()
 
-    def _kb_settings(self) -> Any:
-        if self._settings is None:
-            from knowledge_base import KBSettings
-
-            self._settings = KBSettings()
-        return self._settings
-
-    def _get(self) -> Any:
+    def _get(self) -> KnowledgeBase:
         with self._lock:
             if self._kb is None:
-                from knowledge_base import KBError, KnowledgeBase
-
                 try:
-                    self._kb = KnowledgeBase(self._kb_settings())
+                    self._kb = KnowledgeBase(self._settings)
                 except (KBError, OSError) as exc:
                     raise KBUnavailableError(
                         f"the FAQ search index is not available ({type(exc).__name__}); "
@@ -66,7 +58,7 @@ class LazyKnowledgeBase:
         """The markdown source file of one FAQ, found by id (never by a path from the client)."""
         if lang not in ("en", "zh") or not FAQ_ID.match(faq_id):
             raise NotFoundError("no such FAQ", target_id=faq_id)
-        settings = self._kb_settings()
+        settings = self._settings
         path: Path = settings.source_path() / lang / f"{faq_id}.md"
         if not path.is_file():
             raise NotFoundError("no such FAQ", target_id=faq_id)

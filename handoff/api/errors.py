@@ -154,7 +154,7 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     for error in DATABASE_DOWN_ERRORS:
-        app.add_exception_handler(error, on_database_down)
+        app.add_exception_handler(error, on_database_down)  # type: ignore[arg-type]  # HTTP and WebSocket both
     app.add_middleware(UnexpectedErrors)
 
 

@@ -21,6 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType, Priority
+from contract.packet import HandoffPacket
 from handoff import texts
 from handoff.borrower.outcome import ERROR, turn_outcome
 from handoff.borrower.views import transcript, turn_result
@@ -34,12 +36,10 @@ from handoff.models import Conversation, Message, QueueEntry
 from handoff.queue import entries
 from handoff.queue.hours import describe_business_hours, parse_business_hours
 from handoff.services import Services
-from handoff.states import ConversationState, HandoffReason, Priority, Sender
+from handoff.states import ConversationState, Sender
 
 log = logging.getLogger(__name__)
 
-# Only these keys of a Rasa reply element reach the borrower; the handoff packet stays internal.
-PUBLIC_CUSTOM_TYPES = ("faq_answer",)
 BOT_TYPING_AFTER_S = 0.3  # a bot answer slower than this shows "typing" meanwhile
 
 
@@ -117,7 +117,7 @@ def put_in_queue(
     session: Session,
     *,
     conversation: Conversation,
-    packet: dict[str, Any],
+    packet: HandoffPacket | dict[str, Any],
     svc: Services,
     announce: bool = True,
 ) -> QueueEntry:
@@ -184,7 +184,7 @@ def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     custom = element.get("custom")
     if isinstance(custom, dict):
         payload["custom"] = (
-            custom if custom.get("type") in PUBLIC_CUSTOM_TYPES else {"type": custom.get("type")}
+            custom if custom.get("type") in PUBLIC_PAYLOAD_TYPES else {"type": custom.get("type")}
         )
     if element.get("image"):
         payload["image"] = str(element["image"])
@@ -209,7 +209,7 @@ def _store_replies(
             text=texts.text("bot_unavailable", lang),
             payload={
                 "buttons": [texts.button("button_person", lang, "handoff")],
-                "custom": {"type": "bot_unavailable"},
+                "custom": {"type": PayloadType.BOT_UNAVAILABLE},
             },
         )
     else:
@@ -217,14 +217,14 @@ def _store_replies(
         said_something = False
         for element in reply:
             text, payload = _bot_message(element)
-            public_custom = payload.get("custom", {}).get("type") in PUBLIC_CUSTOM_TYPES
+            public_custom = payload.get("custom", {}).get("type") in PUBLIC_PAYLOAD_TYPES
             if text or payload.get("buttons") or payload.get("image") or public_custom:
                 append_message(
                     session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload
                 )
                 said_something = said_something or bool(text)
             custom = element.get("custom")
-            if isinstance(custom, dict) and custom.get("type") == "handoff":
+            if isinstance(custom, dict) and custom.get("type") == PayloadType.HANDOFF:
                 packet = custom.get("packet") if isinstance(custom.get("packet"), dict) else {}
         # The queue entry (and our notices) come after everything the bot said in this turn.
         if packet is not None and conversation.state == ConversationState.BOT:

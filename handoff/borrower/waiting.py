@@ -10,6 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from contract.codes import HandoffReason, PayloadType, Priority, Trigger
+from contract.packet import anger_summary, build_packet
+from contract.turns import PacketTurn
 from handoff import texts
 from handoff.borrower.turns import put_in_queue
 from handoff.borrower.views import conversation_view, transcript
@@ -21,11 +24,17 @@ from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask_text
 from handoff.queue import entries
 from handoff.services import Services
-from handoff.states import ConversationState, HandoffReason, Priority, Sender
+from handoff.states import ConversationState, Sender
 
 SUMMARIES = {
-    HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
-    HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable; the borrower accepted the offer of a person.",
+    "en": {
+        HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
+        HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable; the borrower accepted the offer of a person.",
+    },
+    "zh": {
+        HandoffReason.EXPLICIT_REQUEST: "客户点击了“转人工”。",
+        HandoffReason.BOT_UNAVAILABLE: "机器人暂时无法回答，客户接受了转人工。",
+    },
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d ()\-.]{7,24}$")
@@ -37,21 +46,23 @@ def _view(session: Session, *, conversation_id: str, svc: Services) -> dict[str,
 
 
 def _request_person(
-    session: Session, *, conversation_id: str, reason: str, turns: list[dict[str, Any]], svc: Services
+    session: Session, *, conversation_id: str, reason: str, turns: list[PacketTurn], svc: Services
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     if conversation.state == ConversationState.BOT:
-        packet = {
-            "reason": reason,
-            "priority": str(Priority.NORMAL),
-            "lang": conversation.lang,
-            "summary": SUMMARIES[HandoffReason(reason)],
-            "turns": turns,
-            "anger_scores": [],
-            "faq_candidates": [],
-        }
+        packet = build_packet(
+            conversation_id=conversation_id,
+            reason=reason,
+            trigger=Trigger.BUTTON,
+            priority=Priority.NORMAL,
+            lang=conversation.lang,
+            summary=SUMMARIES.get(conversation.lang, SUMMARIES["en"])[HandoffReason(reason)],
+            turns=turns,
+            anger=anger_summary(turns),
+            bot=False,
+        )
         put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
 
@@ -143,7 +154,7 @@ def _callback(
             when=when,
             ticket=ticket.id,
         ),
-        payload={"custom": {"type": "callback_ticket", "ticket_id": ticket.id}},
+        payload={"custom": {"type": PayloadType.CALLBACK_TICKET, "ticket_id": ticket.id}},
     )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
     place.notify_positions(session, clock=svc.clock)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, literal, select, tuple_
@@ -73,6 +74,11 @@ class WaitStats:
         return max(15, math.ceil(estimate - waited_s))
 
 
+def _seconds(start: datetime | None, end: datetime | None) -> float:
+    assert start is not None and end is not None
+    return max(0.0, (as_utc(end) - as_utc(start)).total_seconds())
+
+
 def _mean(values: list[float], default: float) -> float:
     return sum(values) / len(values) if values else default
 
@@ -95,9 +101,10 @@ def wait_stats(session: Session) -> WaitStats:
             Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES])
         )
     )
+    # Both queries select only rows where the two times are set.
     return WaitStats(
-        pickup_s=_mean([max(0.0, (as_utc(a) - as_utc(e)).total_seconds()) for e, a in picked], DEFAULT_PICKUP_S),
-        handling_s=_mean([max(0.0, (as_utc(c) - as_utc(a)).total_seconds()) for a, c in handled], DEFAULT_HANDLING_S),
+        pickup_s=_mean([_seconds(e, a) for e, a in picked], DEFAULT_PICKUP_S),
+        handling_s=_mean([_seconds(a, c) for a, c in handled], DEFAULT_HANDLING_S),
         slots=max(1, int(online or 0)),
     )
 

@@ -93,7 +93,7 @@ def next_seq(session: Session, *, conversation_id: str) -> int:
     ).scalar_one_or_none()
     if seq is None:
         raise NotFoundError("conversation not found", target_id=conversation_id)
-    cached = session.identity_map.get(session.identity_key(Conversation, (conversation_id,)))  # type: ignore[arg-type]
+    cached = session.identity_map.get(session.identity_key(Conversation, (conversation_id,)))
     if cached is not None:
         set_committed_value(cached, "last_seq", seq)
     return int(seq)

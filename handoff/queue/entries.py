@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contract.codes import Priority
 from handoff.conversations.lifecycle import change_state
 from handoff.conversations.place import STAFF_ROLES
 from handoff.infra.clock import Clock
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
 from handoff.queue.hours import parse_business_hours
-from handoff.states import PRIORITY_RANK, ConversationState, Priority, QueueStatus
+from handoff.states import PRIORITY_RANK, ConversationState, QueueStatus
 
 ACTIVE_STATUSES = (QueueStatus.WAITING, QueueStatus.ASSIGNED, QueueStatus.CALLBACK)
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, undefer
 
+from contract.codes import PayloadType
 from handoff import audit
 from handoff.conversations import place
 from handoff.conversations.records import append_message
@@ -28,6 +29,7 @@ from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
 from handoff.queue import claims, entries
+from handoff.queue.errors import NotAssignedError, NotHolderError
 from handoff.services import Services
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.texts import button
@@ -102,12 +104,12 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
                 session, entry_id=entry.id, actor_type="system", actor_id=None,
                 holder_id=entry.assigned_agent_id, reason=reason,
             )
-        except (claims.NotAssignedError, claims.NotHolderError):
+        except (NotAssignedError, NotHolderError):
             continue  # changed meanwhile
         lang = _conversation_lang(session, entry.conversation_id)
         append_message(
             session, conversation_id=entry.conversation_id, sender=Sender.SYSTEM,
-            text=notice("agent_unavailable", lang), payload={"custom": {"type": "requeued", "reason": reason}},
+            text=notice("agent_unavailable", lang), payload={"custom": {"type": PayloadType.REQUEUED, "reason": reason}},
         )
         report.requeued.append(entry.conversation_id)
 
@@ -143,7 +145,7 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
             lang = _conversation_lang(session, entry.conversation_id)
             append_message(
                 session, conversation_id=entry.conversation_id, sender=Sender.SYSTEM,
-                text=notice("sla_breach", lang), payload={"custom": {"type": "sla_breach"}},
+                text=notice("sla_breach", lang), payload={"custom": {"type": PayloadType.SLA_BREACH}},
             )
             publish_after_commit(
                 session, AGENTS_TOPIC,

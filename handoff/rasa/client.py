@@ -36,6 +36,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from contract.turns import PacketTurn, packet_turn
 from handoff.errors import BotUnavailableError
 from handoff.infra.metrics import Metrics
 from handoff.rasa.pool import COOL_DOWN_S, RasaPool
@@ -254,9 +255,9 @@ class RasaClient:
                 f"rasa tracker update answered HTTP {resp.status}", target_id=conversation_id
             )
 
-    async def recent_turns(self, conversation_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    async def recent_turns(self, conversation_id: str, *, limit: int = 20) -> list[PacketTurn]:
         """What the bot understood of the borrower's last turns (for a handoff packet built without
-        the bot): text, intent, confidence, entities. Empty when Rasa cannot say within 2 s."""
+        the bot), in the packet's shape. Empty when Rasa cannot say within 2 s."""
         try:
             resp = await self._request(
                 "GET",
@@ -268,24 +269,11 @@ class RasaClient:
             events = resp.json().get("events", []) if resp.status == 200 else []
         except (BotUnavailableError, RasaTimeout, ValueError, AttributeError):
             return []
-        turns = []
-        for event in events if isinstance(events, list) else []:
-            if not isinstance(event, dict) or event.get("event") != "user":
-                continue
-            parse = event.get("parse_data") or {}
-            intent = parse.get("intent") or {}
-            turns.append(
-                {
-                    "text": event.get("text") or "",
-                    "intent": intent.get("name"),
-                    "confidence": intent.get("confidence"),
-                    "entities": [
-                        {"entity": e.get("entity"), "value": e.get("value")}
-                        for e in parse.get("entities") or []
-                        if isinstance(e, dict)
-                    ],
-                }
-            )
+        turns = [
+            packet_turn(event.get("text"), event.get("parse_data") or {}, event.get("timestamp"))
+            for event in (events if isinstance(events, list) else [])
+            if isinstance(event, dict) and event.get("event") == "user"
+        ]
         return turns[-limit:]
 
     async def health(self) -> dict[str, Any]:

@@ -15,6 +15,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from contract.packet import anger_summary, build_packet
+from contract.turns import packet_turn
+
 Reply = tuple[int, Any, float]  # status, JSON body, delay in seconds
 
 
@@ -95,28 +98,12 @@ def faq_reply(
 def handoff_reply(
     reason: str = "explicit_request", priority: str = "normal", lang: str = "en"
 ) -> list[dict[str, Any]]:
-    packet = {
-        "reason": reason,
-        "priority": priority,
-        "lang": lang,
-        "summary": "Borrower asked for a person.",
-        "turns": [
-            {
-                "text": "person please",
-                "intent": "request_human",
-                "confidence": 0.97,
-                "entities": [],
-                "anger": 0.1,
-            }
-        ],
-        "anger_scores": [0.1],
-        "faq_candidates": [
-            {
-                "id": "payoff-quote",
-                "title": "Payoff",
-                "score": 0.4,
-                "source": "knowledge_base/faq/en/payoff-quote.md",
-            }
-        ],
-    }
+    turn = packet_turn("person please", {"intent": {"name": "request_human", "confidence": 0.97},
+                                         "anger": {"score": 0.1, "cues": []}})
+    packet = build_packet(
+        conversation_id=None, reason=reason, trigger=None, priority=priority, lang=lang,
+        summary="Borrower asked for a person.", turns=[turn], anger=anger_summary([turn]),
+        faq_candidates=[{"id": "payoff-quote", "title": "Payoff", "score": 0.4,
+                         "source": "knowledge_base/faq/en/payoff-quote.md"}],
+    )
     return [{"text": "I'll connect you with a person."}, {"custom": {"type": "handoff", "packet": packet}}]

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from handoff.app import create_app
 from handoff.infra.clock import FakeClock
+from knowledge_base import KBSettings
 
 
 @pytest.fixture
@@ -22,10 +23,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def api(engine: Engine, clock: FakeClock, tmp_path: Any) -> Iterator[TestClient]:
-    from knowledge_base import KBSettings
-
-    app = create_app(make_settings(DATABASE_URL=str(engine.url)), engine, clock=clock)
-    app.state.kb_settings = KBSettings(index_dir=tmp_path / "no-index")  # never built
+    kb_settings = KBSettings(index_dir=tmp_path / "no-index")  # never built
+    app = create_app(make_settings(DATABASE_URL=str(engine.url)), engine, kb_settings=kb_settings, clock=clock)
     with TestClient(app) as client:
         yield client
 

@@ -324,6 +324,7 @@ def test_the_person_button_packet_carries_what_the_bot_understood(
             "intent": "payment_failed",
             "confidence": 0.42,
             "entities": [{"entity": "topic", "value": "payment"}],
+            "anger": {"score": 0.0, "cues": []},
         }
     ]
     assert [t["text"] for t in packet["transcript"]] == ["my payment failed", "echo: my payment failed"]

@@ -7,8 +7,8 @@ import pytest
 from agent_support import make_agent, tx, waiting_chat
 from sqlalchemy import Engine, func, select
 
-from handoff.api.errors import status_of
 from handoff.agents import chat, operations
+from handoff.api.errors import status_of
 from handoff.errors import ForbiddenError, InvalidInputError
 from handoff.infra.clock import FakeClock
 from handoff.models import Agent, AuditEvent, Conversation, Message, QueueEntry

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.agents import accounts, chat, operations
-from handoff.agents.kb import LazyKnowledgeBase
+from handoff.agents.kb import KBUnavailableError, LazyKnowledgeBase
 from handoff.api.deps import ServicesDep, client_address
 from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
 from handoff.api.headers import PAGE_HEADERS
@@ -244,11 +245,11 @@ async def close(conversation_id: str, body: CloseIn, svc: ServicesDep, agent: Ag
 
 
 def _kb(request: Request) -> LazyKnowledgeBase:
-    """One knowledge base per app (process), created on first use."""
-    state = request.app.state
-    if getattr(state, "agent_kb", None) is None:
-        state.agent_kb = LazyKnowledgeBase(getattr(state, "kb_settings", None))
-    return state.agent_kb  # type: ignore[no-any-return]
+    """The app's knowledge base (`create_app(kb_settings=...)`); 503 when the app was built without one."""
+    kb: LazyKnowledgeBase | None = request.app.state.agent_kb
+    if kb is None:
+        raise KBUnavailableError("the FAQ search is not configured in this service")
+    return kb
 
 
 @api.get("/kb/search")
@@ -257,16 +258,12 @@ async def kb_search(
     q: Annotated[str, Query(min_length=1, max_length=500)],
     lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
 ) -> dict[str, Any]:
-    import anyio.to_thread
-
     kb = _kb(request)
     return await anyio.to_thread.run_sync(lambda: kb.search(q, lang=lang))
 
 
 @api.get("/kb/faq/{lang}/{faq_id}")
 async def kb_faq_source(lang: str, faq_id: str, request: Request, agent: AgentDep) -> dict[str, str]:
-    import anyio.to_thread
-
     kb = _kb(request)
     return await anyio.to_thread.run_sync(lambda: kb.source_text(lang=lang, faq_id=faq_id))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -80,7 +81,7 @@ class AgentSocket:
             while True:
                 after = self.last_seq[conversation_id]
                 batch = await self.svc.db(
-                    lambda s, after=after: messages_after(s, conversation_id=conversation_id, after=after, limit=200),
+                    partial(messages_after, conversation_id=conversation_id, after=after, limit=200),
                     write=False,
                 )
                 for message in batch:
@@ -175,7 +176,7 @@ class AgentSocket:
                 raise InvalidInputError("text: required string; client_message_id: optional string")
             await self.svc.db(
                 lambda s: chat.reply(
-                    s, conversation_id=conversation_id, agent=s.get(Agent, self.agent.id), text=text,
+                    s, conversation_id=conversation_id, agent=s.get_one(Agent, self.agent.id), text=text,
                     clock=self.svc.clock, client_message_id=cmid,
                 )
             )

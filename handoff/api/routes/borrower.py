@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.codes import HandoffReason
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
 from handoff.api.errors import error_responses
 from handoff.api.schemas.borrower import CallbackOut, ConversationView, MessagesPage, TurnResult
 from handoff.borrower import turns, views, waiting
 from handoff.conversations.records import LANGS, create_conversation, get_conversation, messages_after
 from handoff.errors import InvalidInputError, MessageTooLongError
-from handoff.states import HandoffReason
 
 router = APIRouter(
     prefix="/api/conversations",

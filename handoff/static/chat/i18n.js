@@ -1,11 +1,11 @@
-/* Every string the chat page shows, in English and Simplified Chinese. */
-"use strict";
-window.CHAT_I18N = {
+// Every string the chat page shows, in English and Simplified Chinese (read through /static/shared/i18n.js).
+export const STRINGS = {
   en: {
-    html_lang: "en",
     title: "Car loan help",
     lang_switch: "中文",
     lang_switch_label: "切换到中文",
+    messages_label: "Messages",
+    message_label: "Message",
     status_bot: "Automated assistant",
     status_queued: "Waiting for a person",
     status_assigned: "Chatting with {agent}",
@@ -59,10 +59,11 @@ window.CHAT_I18N = {
     char_count: "{n} / {max}",
   },
   zh: {
-    html_lang: "zh-CN",
     title: "车贷在线客服",
     lang_switch: "EN",
     lang_switch_label: "Switch to English",
+    messages_label: "消息",
+    message_label: "消息内容",
     status_bot: "智能助手",
     status_queued: "正在等待人工客服",
     status_assigned: "正在与 {agent} 对话",

@@ -1,0 +1,99 @@
+"""The handoff packet: everything an agent needs to take over without asking the borrower again.
+
+The bot sends it as the custom payload `{"type": "handoff", "packet": {...}}`; the service builds one
+itself when the borrower presses "Talk to a person" or the bot is down. Both call `build_packet`, so a
+queue card looks the same whichever path brought the borrower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from contract.codes import BOT_REASONS, PACKET_VERSION, HandoffReason, Priority, Trigger
+from contract.turns import PacketTurn
+
+MAX_TURNS = 30
+MAX_CANDIDATES = 10
+
+
+class AngerSummary(TypedDict):
+    latest: float
+    max: float
+    frustration: float
+    frustrated: bool
+
+
+class FaqCandidate(TypedDict):
+    id: str
+    title: Any
+    score: Any
+    source: Any
+
+
+class PreviousHandoff(TypedDict):
+    agent_helped: bool
+    note: str | None
+
+
+class HandoffPacket(TypedDict):
+    version: int
+    conversation_id: str | None
+    reason: str
+    trigger: str | None
+    priority: str
+    lang: str
+    summary: str
+    topics: list[str]
+    turns: list[PacketTurn]
+    anger: AngerSummary
+    faq_candidates: list[FaqCandidate]
+    previous_handoff: PreviousHandoff | None
+
+
+def anger_summary(turns: Sequence[PacketTurn], *, frustration: float = 0.0, frustrated: bool = False) -> AngerSummary:
+    """Latest and highest anger score of the borrower's recent turns, with the frustration level."""
+    scores = [t["anger"]["score"] for t in turns]
+    return {
+        "latest": scores[-1] if scores else 0.0,
+        "max": max(scores, default=0.0),
+        "frustration": frustration,
+        "frustrated": frustrated,
+    }
+
+
+def build_packet(
+    *,
+    conversation_id: str | None,
+    reason: HandoffReason | str,
+    trigger: Trigger | str | None,
+    priority: Priority | str,
+    lang: str,
+    summary: str,
+    turns: Sequence[PacketTurn],
+    anger: AngerSummary,
+    topics: Sequence[str] = (),
+    faq_candidates: Sequence[FaqCandidate] = (),
+    previous_handoff: PreviousHandoff | None = None,
+    bot: bool = True,
+) -> HandoffPacket:
+    """The one packet shape. `bot=True` (the action server) accepts only the bot's own reasons."""
+    reason = HandoffReason(reason)
+    if bot and reason not in BOT_REASONS:
+        raise ValueError(f"unknown handoff reason {str(reason)!r}")
+    return {
+        "version": PACKET_VERSION,
+        "conversation_id": conversation_id,
+        "reason": str(reason),
+        "trigger": None if trigger is None else str(trigger),
+        "priority": str(Priority(priority)),
+        "lang": lang,
+        "summary": summary,
+        "topics": list(topics),
+        "turns": list(turns[-MAX_TURNS:]),
+        "anger": anger,
+        "faq_candidates": list(faq_candidates)[-MAX_CANDIDATES:],
+        "previous_handoff": previous_handoff,
+    }

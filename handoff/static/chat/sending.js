@@ -1,0 +1,77 @@
+// What the borrower sends: messages (shown at once as pending, retried when they failed), the request
+// for a person and leaving the queue.
+import { el } from "/static/shared/dom.js";
+
+function newId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return "m" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+}
+
+export function createSending(app) {
+  const { st, els, t } = app;
+
+  function renderPending(p) {
+    if (p.row) p.row.remove();
+    const row = el("div", { class: "row mine pending-row " + (p.status === "failed" ? "failed" : "pending") }, [
+      el("div", { class: "stack" }, [
+        el("div", { class: "bubble", text: p.display }),
+        el("div", { class: "meta", text: p.status === "failed" ? t("failed") : t("sending") }),
+      ]),
+    ]);
+    if (p.status === "failed") row.addEventListener("click", () => { p.status = "sending"; renderPending(p); deliver(p); });
+    els.messages.appendChild(row);
+    p.row = row;
+    app.scrollDown();
+  }
+
+  async function deliver(p) {
+    if (st.view.state === "bot") app.showTyping("bot", true);
+    try {
+      const result = await app.api("POST", app.convPath("/messages"), { text: p.text, client_message_id: p.id });
+      result.messages.forEach(app.addMessage);
+      app.applyStateView(result);
+      app.hideBanner();
+    } catch (err) {
+      app.showTyping("bot", false);
+      if (err.status === 429) app.showBanner(t("error_rate"));
+      else if (err.status === 413) app.showBanner(t("error_too_long"));
+      else if (!err.status) app.showBanner(t("error_offline"));
+      else app.showBanner(err.message || t("error_generic"));
+      if (err.status && err.status !== 429 && err.status < 500) { if (p.row) p.row.remove(); st.pending.delete(p.id); return; }
+      p.status = "failed";
+      renderPending(p);
+    }
+  }
+
+  function sendText(text, display) {
+    text = text.trim();
+    if (!text || !st.conv) return;
+    if (text.length > st.maxChars) { app.showBanner(t("error_too_long")); return; }
+    const id = newId();
+    const p = { id, text, display: display || text, row: null, status: "sending" };
+    st.titles.set(text, p.display);
+    st.pending.set(id, p);
+    renderPending(p);
+    els.welcome.hidden = true;
+    deliver(p);
+  }
+
+  function flushPending() {
+    st.pending.forEach((p) => { if (p.status === "failed") { p.status = "sending"; renderPending(p); deliver(p); } });
+  }
+
+  async function askForPerson(reason) {
+    if (!st.conv) return;
+    els.person.disabled = true;
+    try { app.applyStateView(await app.api("POST", app.convPath("/handoff"), { reason: reason || "explicit_request" })); app.poll(); }
+    catch (err) { app.showBanner(err.message || t("error_generic")); }
+    finally { app.renderView(); }
+  }
+
+  async function leaveQueue() {
+    try { app.applyStateView(await app.api("POST", app.convPath("/leave-queue"))); app.poll(); }
+    catch (err) { app.showBanner(err.message || t("error_generic")); }
+  }
+
+  return { sendText, flushPending, askForPerson, leaveQueue };
+}

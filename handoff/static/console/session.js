@@ -1,0 +1,63 @@
+// Logging in and out, and the agent's own status (online / away).
+import { byId as $ } from "/static/shared/dom.js";
+
+export function createSession(app) {
+  const { state, t } = app;
+
+  function showError(id, error) {
+    const node = $(id);
+    node.textContent = error ? error.message || String(error) : "";
+    node.hidden = !error;
+  }
+
+  function showLogin(message) {
+    state.me = null;
+    app.closeSocket();
+    $("main-view").hidden = true;
+    $("login-view").hidden = false;
+    showError("login-error", message ? { message } : null);
+    $("login-username").focus();
+  }
+
+  async function start() {
+    try {
+      state.me = await app.api("GET", "/api/agent/me");
+    } catch {
+      showLogin();
+      return;
+    }
+    $("login-view").hidden = true;
+    $("main-view").hidden = false;
+    $("me-name").textContent = state.me.display_name;
+    $("me-role").textContent = state.me.role;
+    $("my-status").value = state.me.status === "away" ? "away" : "online";
+    $("supervisor-panel").hidden = !(state.me.role === "supervisor" || state.me.role === "admin");
+    if (state.me.status === "offline") await app.api("POST", "/api/agent/me/status", { status: "online" });
+    app.openSocket();
+    await app.refresh();
+  }
+
+  function wireSession() {
+    $("login-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await app.api("POST", "/api/agent/login", { username: $("login-username").value, password: $("login-password").value });
+        $("login-password").value = "";
+        await start();
+      } catch (error) {
+        showError("login-error", error.status === 401 ? { message: t("login_failed") } : error);
+      }
+    });
+    $("logout").addEventListener("click", async () => {
+      try { await app.api("POST", "/api/agent/logout"); } catch { /* already gone */ }
+      state.chat = null;
+      showLogin();
+    });
+    $("my-status").addEventListener("change", async (event) => {
+      try { state.me = await app.api("POST", "/api/agent/me/status", { status: event.target.value }); }
+      catch (error) { app.toast(error.message, "error"); }
+    });
+  }
+
+  return { showError, showLogin, start, wireSession };
+}

@@ -1,0 +1,67 @@
+"""The two pages' front-end under handoff/static: ES modules only, small, one import graph without cycles,
+nothing from another origin, and no way for data to reach the page as HTML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+STATIC = Path(__file__).resolve().parents[2] / "handoff" / "static"
+MODULES = sorted(STATIC.rglob("*.js"))
+PAGES = sorted(STATIC.rglob("index.html"))
+IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;]*?\bfrom\s+["']([^"']+)["']""", re.MULTILINE | re.DOTALL)
+HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function")
+
+
+def imports(module: Path) -> list[Path]:
+    found = []
+    for spec in IMPORT.findall(module.read_text(encoding="utf-8")):
+        assert spec.startswith("/static/"), f"{module.relative_to(STATIC)}: import {spec!r} must be /static/... (same origin)"
+        found.append(STATIC / spec.removeprefix("/static/"))
+    return found
+
+
+def test_there_are_modules_for_both_pages() -> None:
+    names = {str(m.relative_to(STATIC)) for m in MODULES}
+    assert {"shared/api.js", "shared/i18n.js", "chat/chat.js", "console/console.js"} <= names
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: str(m.relative_to(STATIC)))
+def test_module_is_small_and_builds_dom_from_text(module: Path) -> None:
+    text = module.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 300, f"{module.relative_to(STATIC)} has {len(text.splitlines())} lines (max 300)"
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    for sink in HTML_SINKS:
+        assert sink not in code, f"{module.relative_to(STATIC)} uses {sink}: build nodes and set textContent"
+    assert "http://" not in code.replace("http://www.w3.org/2000/svg", "") and "https://" not in code
+
+
+def test_imports_resolve_and_have_no_cycle() -> None:
+    graph = {m: imports(m) for m in MODULES}
+    for module, targets in graph.items():
+        for target in targets:
+            assert target.is_file(), f"{module.relative_to(STATIC)} imports missing {target.relative_to(STATIC)}"
+    done: set[Path] = set()
+
+    def visit(module: Path, path: tuple[Path, ...]) -> None:
+        if module in path:
+            cycle = " -> ".join(str(p.relative_to(STATIC)) for p in (*path[path.index(module):], module))
+            pytest.fail(f"import cycle: {cycle}")
+        if module in done:
+            return
+        for target in graph[module]:
+            visit(target, (*path, module))
+        done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(STATIC)))
+def test_page_loads_one_module_script_from_static(page: Path) -> None:
+    html = page.read_text(encoding="utf-8")
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts == [f'<script type="module" src="/static/{page.parent.name}/{page.parent.name}.js">'], scripts
+    assert not re.search(r"""(?:src|href)=["']https?://""", html), "nothing may come from another origin"
