@@ -34,7 +34,7 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.leader import make_leader
 from handoff.infra.locks import TurnLocks
-from handoff.infra.metrics import Metrics, serve_metrics
+from handoff.infra.metrics import Metrics, WaitingLine, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.requestlog import RequestContext
 from handoff.queue import sla, stats
@@ -64,7 +64,7 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def _waiting_lines(svc: Services) -> list[stats.WaitingLine]:
+def _waiting_lines(svc: Services) -> list[WaitingLine]:
     """The queue gauges, read when Prometheus scrapes (in the metrics listener's thread)."""
     with db.session_scope(svc.engine, write=False) as session:
         return stats.waiting_lines(session, now=svc.clock.now())

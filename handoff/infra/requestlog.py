@@ -24,7 +24,7 @@ _HEADER = REQUEST_ID_HEADER.lower().encode()
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            return str(value.decode("latin-1"))
     return None
 
 

@@ -74,8 +74,8 @@ def process_of(image: str) -> str:
 
 
 def settings_names(process: str) -> set[str]:
-    if process == "service":
-        return set(Settings.model_fields)
+    if process == "service":  # the agent console's FAQ search reads the KB_ settings too
+        return set(Settings.model_fields) | {f"KB_{name.upper()}" for name in KBSettings.model_fields}
     if process == "actions":
         return set(ActionServerSettings.model_fields) | {f"KB_{name.upper()}" for name in KBSettings.model_fields}
     if process == "rasa":
@@ -84,7 +84,7 @@ def settings_names(process: str) -> set[str]:
         endpoints = (ROOT / "bot" / "endpoints.production.yml").read_text(encoding="utf-8")
         names = set(re.findall(r"\$\{([A-Z_]+)", script + endpoints)) | set(re.findall(r'"\$([A-Z_]+)"', script))
         return names | {"APP_ENV", "TICKET_LOCK_LIFETIME"}  # Rasa 3.6 reads TICKET_LOCK_LIFETIME itself
-    raise AssertionError(f"no process for image {image!r}")
+    raise AssertionError(f"no settings known for process {process!r}")
 
 
 def container_env(docs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, dict[str, Any]]:
