@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from handoff.infra import outbox
@@ -25,7 +27,9 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATION_LOCK_KEY = 0x68616E64  # "hand": pg_advisory_xact_lock key of schema migrations
-BEGIN_OPTION = "sqlite_begin"  # execution option read by the "begin" hook: "IMMEDIATE" | "DEFERRED"
+BEGIN_OPTION = "sqlite_begin"
+PING_IDLE_S = 2.0  # a pooled connection idle this long is checked before use (PostgreSQL)
+IDLE_SINCE = "handoff_idle_since"  # key in the pool record's info  # execution option read by the "begin" hook: "IMMEDIATE" | "DEFERRED"
 
 
 def normalize_url(url: str) -> str:
@@ -40,9 +44,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(
-            url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
-        )
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, hide_parameters=True)
+        _ping_idle_connections(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -53,6 +57,33 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
     _install_sqlite_hooks(engine)
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for `PING_IDLE_S` or more.
+
+    `pool_pre_ping` pings on every checkout: two of the fifteen round trips of a bot turn, for
+    connections that were used a few milliseconds ago (benchmarks/db_round_trips.py). A connection
+    that idled may have been dropped (a failover, an idle timeout): it is pinged, and replaced when the
+    ping fails. One that breaks while busy fails its statement instead; SQLAlchemy then invalidates
+    every connection of the pool opened before it, so one request per outage answers 503 (and is
+    retried by the client, docs/borrower-api.md) instead of every pooled connection failing in turn."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+            return  # new, or used a moment ago
+        try:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:  # any failure: the pool opens a new connection
+            raise DisconnectionError(f"idle connection failed its check ({type(exc).__name__})") from exc
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:
