@@ -34,4 +34,5 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 RASA_TELEMETRY_ENABLED=false AP
 USER 10001:10001
 EXPOSE 5005
 # Listens on the pod's address: only the service may reach it (the NetworkPolicy).
-ENTRYPOINT ["/app/scripts/run_rasa.sh", "--endpoints", "bot/endpoints.production.yml", "-i", "0.0.0.0"]
+ENTRYPOINT ["/app/scripts/run_rasa.sh", "--endpoints", "bot/endpoints.production.yml", "-i", "0.0.0.0", \
+            "--logging-config-file", "bot/logging.yml"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -18,6 +20,8 @@ from actions.registry import build_actions
 from actions.server import create_app
 from telemetry import bind, new_request_id
 from telemetry.logs import ContextFilter, JsonFormatter
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -102,3 +106,20 @@ def test_adapter_calls_are_timed_with_their_result() -> None:
     got = samples(metrics.render().decode())
     assert got[("actions_adapter_seconds_count", (("adapter", "loan_records"), ("result", "ok")))] == 1
     assert got[("actions_adapter_seconds_count", (("adapter", "loan_records"), ("result", "error")))] == 1
+
+
+def test_rasas_environment_writes_the_same_json_lines() -> None:
+    """bot/logging.yml, loaded the way Rasa's `--logging-config-file` does, in Rasa's own Python."""
+    bot_python = ROOT / ".venv-bot" / "bin" / "python"
+    if not bot_python.exists():
+        pytest.skip("the Rasa environment (.venv-bot) is not installed")
+    code = (
+        "import logging, logging.config, yaml; "
+        "logging.config.dictConfig(yaml.safe_load(open('bot/logging.yml'))); "
+        "logging.getLogger('rasa.core.processor').info('turn %s', 'done')"
+    )
+    done = subprocess.run([str(bot_python), "-c", code], cwd=ROOT, env={"PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=60, check=True)
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert line["message"] == "turn done" and line["logger"] == "rasa.core.processor"
+    assert line["request_id"] is None and line["level"] == "INFO"
