@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from handoff.agents.kb import LazyKnowledgeBase
+from handoff.agents.queue_feed import QueueFeed
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
@@ -152,6 +153,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.queue_feed = QueueFeed()  # one read of the queue per change for this replica's consoles
     app.state.agent_kb = LazyKnowledgeBase(kb_settings) if kb_settings is not None else None
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestContext, metrics=metrics)

@@ -10,9 +10,11 @@ Client -> server frames:
 - `{"type": "unwatch", "conversation_id"}`;
 - `{"type": "message", "conversation_id", "text", "client_message_id"?}` - reply (holder only);
 - `{"type": "typing", "conversation_id", "on": bool}` - shown to the borrower (holder only);
-- `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive.
-Server -> client: `hello`, `queue_changed`, `sla` (supervisors), and per watched chat `message`,
-`state`, `typing` carrying `conversation_id`; `error` frames `{"type": "error", "error": {...}}`.
+- `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive;
+- `{"type": "queue_deltas"}` - from now on `queue_delta` frames instead of `queue_changed`
+  (`handoff.agents.queue_feed`; the first one is the whole queue, `full: true`).
+Server -> client: `hello`, `queue_changed` (or `queue_delta`), `sla` (supervisors), and per watched chat
+`message`, `state`, `typing` carrying `conversation_id`; `error` frames `{"type": "error", "error": {...}}`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from handoff.agents import chat
+from handoff.agents.queue_feed import ConsoleQueue, QueueFeed
 from handoff.api.deps_agent import SESSION_COOKIE, STAFF, SUPERVISORS, resolve_agent
 from handoff.api.errors import error_body
 from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
@@ -42,8 +45,10 @@ MAX_WATCHES = 20
 
 
 class AgentSocket:
-    def __init__(self, ws: WebSocket, svc: Services, agent: Agent, token: str) -> None:
+    def __init__(self, ws: WebSocket, svc: Services, agent: Agent, token: str, feed: QueueFeed) -> None:
         self.ws = ws
+        self.feed = feed
+        self.queue: ConsoleQueue | None = None  # set once the console asked for queue deltas
         self.svc = svc
         self.agent = agent
         self.token = token
@@ -73,7 +78,16 @@ class AgentSocket:
                     continue  # SLA alerts are for supervisors
                 if event.get("type") == "resync":
                     event = {"type": "queue_changed"}
+                if event.get("type") == "queue_changed" and self.queue is not None:
+                    await self.send_queue_delta(cause=event)
+                    continue
                 await self.send(event)
+
+    async def send_queue_delta(self, *, cause: dict[str, Any] | None, full: bool = False) -> None:
+        assert self.queue is not None
+        frame = self.queue.delta(self.agent, await self.feed.entries(self.svc, cause=cause), full=full)
+        if frame is not None:
+            await self.send(frame)
 
     # -- watched chats ----------------------------------------------------------------------------
     async def catch_up(self, conversation_id: str) -> None:
@@ -155,6 +169,10 @@ class AgentSocket:
                 return
             await self.send({"type": "pong"})
             return
+        if kind == "queue_deltas":
+            self.queue = ConsoleQueue()
+            await self.send_queue_delta(cause=None, full=True)
+            return
         if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= 64:
             raise InvalidInputError("conversation_id: required")
         if kind == "watch":
@@ -181,7 +199,9 @@ class AgentSocket:
                 )
             )
         else:
-            raise InvalidInputError("unknown frame type; expected watch, unwatch, message, typing or ping")
+            raise InvalidInputError(
+                "unknown frame type; expected watch, unwatch, message, typing, ping or queue_deltas"
+            )
 
     async def read_frames(self) -> None:
         while True:
@@ -243,4 +263,4 @@ async def agent_socket(ws: WebSocket) -> None:
     if found is None:
         return
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await AgentSocket(ws, svc, *found).run()
+        await AgentSocket(ws, svc, *found, feed=ws.app.state.queue_feed).run()
