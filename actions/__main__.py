@@ -11,6 +11,7 @@ import sys
 from pydantic import ValidationError
 
 from actions.settings import ActionServerSettings, SettingsError
+from contract.settings import UnknownSettingError
 from telemetry import configure_logging
 
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         for error in exc.errors(include_input=False):
             print(f"action server: {'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}", file=sys.stderr)
         return 2
-    except SettingsError as exc:
+    except (SettingsError, UnknownSettingError) as exc:
         print(f"action server: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)

@@ -12,6 +12,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from contract.settings import UnknownSettingError as UnknownEnvError
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
@@ -25,6 +26,9 @@ from telemetry import configure_logging
 def _settings() -> Settings:
     try:
         return Settings()
+    except UnknownEnvError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except ValidationError as exc:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"

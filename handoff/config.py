@@ -6,10 +6,12 @@ Built once by the entry point (`python -m handoff serve`) or by a test, then han
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contract.settings import StrictSettings
 
 PLACEHOLDER_PREFIX = "change-me"
 
@@ -23,8 +25,12 @@ class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names the variable and how to fix it."""
 
 
-class Settings(BaseSettings):
+class Settings(StrictSettings):
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
+    # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
+    ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
+        "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_",
+    )
 
     APP_ENV: Literal["development", "production"] = Field(
         "development", description="production refuses placeholder secrets"
