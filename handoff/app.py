@@ -38,6 +38,7 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.metrics import Metrics, WaitingLine, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.requestlog import RequestContext
+from handoff.masking import policy_from_settings
 from handoff.queue import sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
@@ -113,6 +114,7 @@ def create_app(
             limiter=RateLimiter(redis),
             redis=redis,
             metrics=metrics,
+            mask_policy=policy_from_settings(settings),
         )
         svc = app.state.services
         metrics.set_queue_probe(lambda: _waiting_lines(svc))

@@ -6,8 +6,10 @@ Built once by the entry point (`python -m handoff serve`) or by a test, then han
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
+import phonenumbers
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -21,6 +23,18 @@ def split_urls(value: str) -> list[str]:
     return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
 
 
+def split_list(value: str) -> list[str]:
+    """`a, b,c` -> [a, b, c] without empty entries."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _valid_phone(value: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names the variable and how to fix it."""
 
@@ -29,8 +43,8 @@ class Settings(StrictSettings):
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
-        "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "METRICS_",
-        "LEADER_", "MIGRATE_",
+        "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
+        "METRICS_", "LEADER_", "MIGRATE_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -93,6 +107,22 @@ class Settings(StrictSettings):
     LEADER_RETRY_S: float = Field(
         1.0, gt=0, le=60, description="how often a replica that is not the leader tries to become it"
     )
+    MASK_ALLOW: str = Field(
+        "",
+        description="the lender's own published numbers and e-mail addresses, never masked; comma-separated, "
+        "phone numbers with their country code (+1 800 555 0142)",
+    )
+    MASK_ALLOW_FAQ_DIR: str = Field(
+        "knowledge_base/faq",
+        description="FAQ folder (<lang>/<id>.md) whose phone numbers and e-mail addresses are never masked "
+        "('' = none)",
+    )
+    MASK_FAQ_REGIONS: str = Field(
+        "en:US,zh:CN", description="FAQ language -> region its phone numbers are written for"
+    )
+    MASK_PHONE_REGIONS: str = Field(
+        "CN,US", description="regions in which phone numbers without a country code are recognised"
+    )
 
     @field_validator("RASA_URL")
     @classmethod
@@ -106,6 +136,40 @@ class Settings(StrictSettings):
                     f"RASA_URL entry {url!r} is not an http(s) URL; list base URLs separated by commas, "
                     "e.g. http://127.0.0.1:5005,http://10.0.0.12:5005"
                 )
+        return value
+
+    @field_validator("MASK_PHONE_REGIONS")
+    @classmethod
+    def _known_regions(cls, value: str) -> str:
+        for region in split_list(value):
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"MASK_PHONE_REGIONS: {region!r} is not a region code like CN or US")
+        return value
+
+    @field_validator("MASK_FAQ_REGIONS")
+    @classmethod
+    def _faq_regions(cls, value: str) -> str:
+        for pair in split_list(value):
+            lang, _, region = pair.partition(":")
+            if not lang or region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"MASK_FAQ_REGIONS: {pair!r} is not lang:REGION, e.g. en:US,zh:CN")
+        return value
+
+    @field_validator("MASK_ALLOW")
+    @classmethod
+    def _allowed_phones_are_whole(cls, value: str) -> str:
+        for entry in split_list(value):
+            if entry.startswith("+") and not _valid_phone(entry):
+                raise ValueError(f"MASK_ALLOW: {entry!r} is not a valid phone number (+<country> <number>)")
+        return value
+
+    @field_validator("MASK_ALLOW_FAQ_DIR")
+    @classmethod
+    def _faq_dir_exists(cls, value: str) -> str:
+        if value and not Path(value).is_dir():
+            raise ValueError(
+                f"MASK_ALLOW_FAQ_DIR: {value!r} is not a folder; point it at the FAQ folder or set it to ''"
+            )
         return value
 
     @model_validator(mode="after")
@@ -125,6 +189,18 @@ class Settings(StrictSettings):
     def rasa_urls(self) -> list[str]:
         """RASA_URL as a list, in order of preference (the first is this pod's own Rasa)."""
         return split_urls(self.RASA_URL)
+
+    @property
+    def mask_allow(self) -> list[str]:
+        return split_list(self.MASK_ALLOW)
+
+    @property
+    def mask_phone_regions(self) -> tuple[str, ...]:
+        return tuple(split_list(self.MASK_PHONE_REGIONS))
+
+    @property
+    def mask_faq_regions(self) -> dict[str, str]:
+        return dict(pair.partition(":")[::2] for pair in split_list(self.MASK_FAQ_REGIONS))
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("knowledge_base",),
     ("actions",),
     ("handoff.config", "handoff.errors", "handoff.states", "handoff.models", "handoff.audit", "handoff.masking",
-     "handoff.texts", "handoff.notices"),
+     "handoff.pii", "handoff.texts", "handoff.notices"),
     ("handoff.infra",),
     ("handoff.rasa",),
     ("handoff.services",),
