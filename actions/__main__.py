@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import uvicorn
 
+    from actions.account_client import AccountClient
     from actions.kb import KnowledgeBaseProvider
     from actions.metrics import ActionMetrics
     from actions.registry import build_actions
@@ -53,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     kb = KnowledgeBaseProvider(
         lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S, metrics=metrics
     )
-    app = create_app(settings, build_actions(kb), kb, metrics)
+    accounts = (
+        AccountClient(
+            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.account_timeout_s
+        )
+        if settings.SERVICE_URL
+        else None
+    )
+    app = create_app(settings, build_actions(kb, accounts), kb, metrics)
     host = args.host or settings.ACTION_SERVER_HOST
     port = args.port or settings.ACTION_SERVER_PORT
     log_config = None if settings.LOG_FORMAT == "json" else uvicorn.config.LOGGING_CONFIG

@@ -27,7 +27,7 @@ from handoff.agents.kb import LazyKnowledgeBase
 from handoff.agents.queue_feed import QueueFeed
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
-from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
+from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, identity, internal
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.infra.bodylimit import BodySizeLimit
@@ -38,6 +38,8 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.metrics import Metrics, WaitingLine, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.requestlog import RequestContext
+from handoff.loans.factory import make_loan_system
+from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
 from handoff.queue import sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
@@ -47,7 +49,9 @@ from knowledge_base import KBSettings
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-ROUTERS = (borrower.router, borrower_ws.router, agent.router, agent_ws.router)
+ROUTERS = (
+    borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router
+)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:
@@ -72,6 +76,10 @@ def _waiting_lines(svc: Services) -> list[WaitingLine]:
         return stats.waiting_lines(session, now=svc.clock.now())
 
 
+def _nothing() -> None:
+    """Releasing a loan system the caller owns: the caller does that."""
+
+
 def create_app(
     settings: Settings,
     engine: Engine | None = None,
@@ -79,6 +87,7 @@ def create_app(
     kb_settings: KBSettings | None = None,
     clock: Clock | None = None,
     migrate: bool = True,
+    loans: LoanSystem | None = None,
 ) -> FastAPI:
     """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
     owns_engine = engine is None
@@ -95,6 +104,7 @@ def create_app(
         if settings.REDIS_URL:
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
+        loan_system, release_loans = (loans, _nothing) if loans is not None else make_loan_system(settings, engine)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -114,6 +124,7 @@ def create_app(
             limiter=RateLimiter(redis),
             redis=redis,
             metrics=metrics,
+            loans=loan_system,
             mask_policy=policy_from_settings(settings),
         )
         svc = app.state.services
@@ -140,6 +151,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await http.aclose()
+            release_loans()
             await app.state.services.rasa.aclose()
             await bus.stop()
             if redis is not None:

@@ -44,7 +44,7 @@ class Settings(StrictSettings):
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
-        "METRICS_", "LEADER_", "MIGRATE_",
+        "METRICS_", "LEADER_", "MIGRATE_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -106,6 +106,33 @@ class Settings(StrictSettings):
     SLA_INTERVAL_S: float = Field(5.0, gt=0, le=300, description="seconds between passes of the SLA clock")
     LEADER_RETRY_S: float = Field(
         1.0, gt=0, le=60, description="how often a replica that is not the leader tries to become it"
+    )
+    IDENTITY_SECRETS: str = Field(
+        "change-me-identity-secret-for-development-only",
+        description="secrets the lender signs borrower identity tokens with, comma-separated: all are "
+        "accepted, so a new one can be added before the old one is retired (empty: sign-in off)",
+    )
+    IDENTITY_MAX_TOKEN_LIFETIME_S: int = Field(
+        600, ge=30, le=86400, description="longest lifetime (exp - now) of an identity token we accept"
+    )
+    IDENTITY_DEMO: bool | None = Field(
+        None, description="demo sign-in with fictional borrowers on the chat page (default: on in development)"
+    )
+    INTERNAL_API_TOKEN: str = Field(
+        "change-me-internal-token", description="shared secret of the action server's calls to /internal/"
+    )
+    LOAN_SYSTEM: Literal["reference", "http"] = Field(
+        "reference", description="loan-system adapter: our reference tables, or the lender's REST API"
+    )
+    LOAN_DATABASE_URL: str | None = Field(None, description="reference loan tables' database (DATABASE_URL if unset)")
+    LOAN_API_URL: str | None = Field(None, description="lender API base URL (LOAN_SYSTEM=http)")
+    LOAN_API_KEY: str = Field("change-me-loan-api-key", description="lender API bearer key (LOAN_SYSTEM=http)")
+    LOAN_API_TIMEOUT_S: float = Field(2.0, gt=0, le=10, description="lender API connect/read timeout")
+    LOAN_API_READ_ATTEMPTS: int = Field(3, ge=1, le=5, description="tries of one idempotent read")
+    LOAN_BREAKER_FAIL_MAX: int = Field(5, ge=1, description="failed lender API calls in a row that open the breaker")
+    LOAN_BREAKER_RESET_S: float = Field(30.0, gt=0, description="how long an open breaker refuses calls")
+    KEY_CUSTOMER_MANAGER_WAIT_S: int = Field(
+        60, ge=0, le=3600, description="a key customer's chat waits this long for their own manager first"
     )
     MASK_ALLOW: str = Field(
         "",
@@ -175,7 +202,17 @@ class Settings(StrictSettings):
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.APP_ENV == "production":
-            for name in ("SECRET_KEY", "RASA_TOKEN"):
+            if self.IDENTITY_DEMO:
+                raise ValueError("IDENTITY_DEMO signs in fictional borrowers: it cannot be on when APP_ENV=production")
+            if self.LOAN_SYSTEM == "http" and not self.LOAN_API_URL:
+                raise ValueError("LOAN_SYSTEM=http needs LOAN_API_URL, the lender API's base URL")
+            # A placeholder IDENTITY_SECRETS or INTERNAL_API_TOKEN turns sign-in and the bot's account
+            # answers off in production (as before they existed); a real one must be long.
+            for key in self.IDENTITY_SECRETS.split(","):
+                if key.strip() and not key.strip().startswith(PLACEHOLDER_PREFIX) and len(key.strip()) < 32:
+                    raise ValueError("each IDENTITY_SECRETS entry must be at least 32 characters in production")
+            secret_names = ["SECRET_KEY", "RASA_TOKEN"] + (["LOAN_API_KEY"] if self.LOAN_SYSTEM == "http" else [])
+            for name in secret_names:
                 value = getattr(self, name)
                 if value.startswith(PLACEHOLDER_PREFIX) or len(value) < 16:
                     raise ValueError(
@@ -189,6 +226,23 @@ class Settings(StrictSettings):
     def rasa_urls(self) -> list[str]:
         """RASA_URL as a list, in order of preference (the first is this pod's own Rasa)."""
         return split_urls(self.RASA_URL)
+
+    @property
+    def identity_keys(self) -> list[str]:
+        """IDENTITY_SECRETS as a list; production never accepts a placeholder or a short one."""
+        keys = [k.strip() for k in self.IDENTITY_SECRETS.split(",") if k.strip()]
+        if self.APP_ENV == "production":
+            return [k for k in keys if not k.startswith(PLACEHOLDER_PREFIX)]
+        return keys
+
+    @property
+    def internal_api_enabled(self) -> bool:
+        token = self.INTERNAL_API_TOKEN
+        return self.APP_ENV == "development" or (not token.startswith(PLACEHOLDER_PREFIX) and len(token) >= 16)
+
+    @property
+    def identity_demo(self) -> bool:
+        return self.IDENTITY_DEMO if self.IDENTITY_DEMO is not None else self.APP_ENV == "development"
 
     @property
     def mask_allow(self) -> list[str]:

@@ -60,6 +60,8 @@ def entry_dict(
         "assigned_at": _iso(entry.assigned_at),
         "sla": "breached" if entry.sla_breached_at else ("warning" if entry.sla_warned_at else "ok"),
         "requeue_count": entry.requeue_count,
+        "preferred_agent_id": entry.preferred_agent_id,
+        "preferred_until": _iso(entry.preferred_until),
         "callback": None if ticket is None else {
             "ticket_id": ticket.id, "contact_method": ticket.contact_method, "contact": ticket.contact,
             "preferred_time": ticket.preferred_time, "status": ticket.status,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff import audit
@@ -150,6 +150,19 @@ def _assign(session: Session, *, entry: QueueEntry, agent: Agent, actor: Agent, 
     return entry
 
 
+def _not_reserved_for_another(agent: Agent, now: Any) -> Any:
+    return or_(
+        QueueEntry.preferred_agent_id.is_(None),
+        QueueEntry.preferred_agent_id == agent.id,
+        QueueEntry.preferred_until.is_(None),
+        QueueEntry.preferred_until <= now,
+    )
+
+
+def _reserved_for_me_first(agent: Agent, now: Any) -> Any:
+    return case((and_(QueueEntry.preferred_agent_id == agent.id, QueueEntry.preferred_until > now), 0), else_=1)
+
+
 def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> QueueEntry:
     """Claim one waiting entry. Exactly one of several concurrent claimers wins; the others get 409."""
     entry = get_entry(session, entry_id=entry_id)
@@ -161,8 +174,11 @@ def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> Que
 
 
 def take_next(session: Session, *, agent: Agent, clock: Clock) -> QueueEntry | None:
-    """Claim the first waiting entry in the agent's languages (priority, then waiting time); None if none."""
+    """Claim the first waiting entry in the agent's languages (priority, then waiting time); None if none.
+    A key customer's chat waiting for its own manager (`handoff.queue.routing`) comes first for that
+    manager and is skipped by everyone else until the wait ends."""
     _check_capacity(session, agent=agent)
+    now = clock.now()
     passed: list[int] = []
     for _ in range(TAKE_NEXT_ATTEMPTS):
         # PostgreSQL: concurrent takers skip rows another transaction is claiming. SQLite has no row
@@ -173,8 +189,10 @@ def take_next(session: Session, *, agent: Agent, clock: Clock) -> QueueEntry | N
                 QueueEntry.status == QueueStatus.WAITING,
                 QueueEntry.lang.in_(agent_languages(agent)),
                 QueueEntry.id.not_in(passed),
+                _not_reserved_for_another(agent, now),
             )
-            .order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+            .order_by(_reserved_for_me_first(agent, now), QueueEntry.priority_rank, QueueEntry.enqueued_at,
+                      QueueEntry.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()

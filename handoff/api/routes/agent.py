@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff.agents import accounts, chat, operations
+from handoff.agents import accounts, borrower, chat, operations
 from handoff.agents.kb import KBUnavailableError, LazyKnowledgeBase
 from handoff.api.deps import ServicesDep, client_address
 from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
@@ -158,6 +158,12 @@ async def callback_done(entry_id: PathId, svc: ServicesDep, agent: AgentDep) -> 
 async def my_chats(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     entries = await svc.db(lambda s: chat.queue_view(s, agent=agent, clock=svc.clock), write=False)
     return {"entries": [e for e in entries if e["assigned_agent"] and e["assigned_agent"]["id"] == agent.id]}
+
+
+@api.get("/conversations/{conversation_id}/borrower")
+async def chat_borrower(conversation_id: str, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """The signed-in borrower of this chat: profile, loans (masked), past conversations."""
+    return await borrower.borrower_view(svc, conversation_id=conversation_id, agent=agent)
 
 
 @api.get("/conversations/{conversation_id}")

@@ -12,9 +12,11 @@ from contract.codes import HandoffReason
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
 from handoff.api.errors import error_responses
 from handoff.api.schemas.borrower import CallbackOut, ConversationView, MessagesPage, TurnResult
+from handoff.api.schemas.identity import SignedIn
 from handoff.borrower import turns, views, waiting
 from handoff.conversations.records import LANGS, create_conversation, get_conversation, messages_after
 from handoff.errors import InvalidInputError, MessageTooLongError
+from handoff.identity import signin
 
 router = APIRouter(
     prefix="/api/conversations",
@@ -33,6 +35,11 @@ class Strict(BaseModel):
 class ConversationIn(Strict):
     lang: Literal["en", "zh"] = "en"
     channel: Literal["web", "app"] = "web"
+    identity_token: str | None = Field(
+        None, min_length=1, max_length=4096,
+        description="the lender's identity token for a signed-in borrower (docs/borrower-api.md); omit it "
+        "for the anonymous chat",
+    )
 
 
 class ConversationCreated(BaseModel):
@@ -42,6 +49,7 @@ class ConversationCreated(BaseModel):
     state: str
     last_seq: int
     callback_offer_after_s: int
+    identity: SignedIn | None = Field(None, description="set when an identity token signed the borrower in")
 
 
 class LangIn(Strict):
@@ -65,7 +73,9 @@ class HandoffIn(Strict):
 
 class CallbackIn(Strict):
     contact_method: Literal["phone", "email"]
-    contact: str = Field(min_length=3, max_length=128)
+    contact: str | None = Field(
+        None, min_length=3, max_length=128, description="omit it to use a signed-in borrower's contact on file"
+    )
     preferred_time: str = Field("", max_length=128)
 
 
@@ -74,6 +84,7 @@ async def start_conversation(
     svc: ServicesDep, addr: ClientAddr, body: ConversationIn | None = None
 ) -> dict[str, Any]:
     body = body or ConversationIn()
+    claim_profile = await signin.check_token(svc, body.identity_token) if body.identity_token else None
 
     def work(session: Any) -> tuple[dict[str, Any], str]:
         conversation, token = create_conversation(
@@ -83,6 +94,13 @@ async def start_conversation(
             channel=body.channel,
             client_addr=addr,
         )
+        identity = None
+        if claim_profile is not None:
+            session.flush()
+            claim, profile = claim_profile
+            identity = signin.link_in_session(
+                session, svc, conversation_id=conversation.id, claim=claim, profile=profile
+            )
         return {
             "id": conversation.id,
             "token": token,
@@ -90,6 +108,7 @@ async def start_conversation(
             "state": conversation.state,
             "last_seq": 0,
             "callback_offer_after_s": svc.settings.CALLBACK_OFFER_AFTER_S,
+            "identity": identity,
         }, conversation.token_hash
 
     created, token_hash = await svc.db(work)
