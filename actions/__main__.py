@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     accounts = (
         AccountClient(
-            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.account_timeout_s
+            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.account_timeout_s,
+            metrics=metrics,
         )
         if settings.SERVICE_URL
         else None

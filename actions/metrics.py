@@ -3,8 +3,8 @@
 Rasa 3.6 has no metrics endpoint of its own. What it does for us is seen from both sides instead of
 from a sidecar: the service times every call to Rasa (`handoff_rasa_request_seconds`), and this
 server times every custom action Rasa asks for (`actions_run_seconds`), the knowledge-base search
-inside it and calls to outside systems (`actions_adapter_seconds`, for adapters to the lender's
-systems; none is wired yet).
+inside it and its calls to other systems (`actions_adapter_seconds`: `accounts`, the service's /internal/
+API with the verified borrower's loan data).
 """
 
 from __future__ import annotations

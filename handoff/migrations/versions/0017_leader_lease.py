@@ -1,7 +1,7 @@
 """leader lease: the fencing token of the periodic work's leader
 
 Revision ID: 0017_leader_lease
-Revises: 0001
+Revises: 0002_identity_loans
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_leader_lease"
-down_revision = "0001"
+down_revision = "0002_identity_loans"
 branch_labels = None
 depends_on = None
 
