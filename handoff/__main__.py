@@ -17,7 +17,7 @@ from contract.settings import UnknownSettingError as UnknownEnvError
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
-from handoff.infra import db
+from handoff.infra import db, logs
 from handoff.loans import demo
 from handoff.states import Role
 from knowledge_base import KBSettings
@@ -56,6 +56,7 @@ def serve(argv: list[str]) -> int:
     settings = _settings()
     configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.filter_root_handlers()
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
@@ -69,8 +70,9 @@ def serve(argv: list[str]) -> int:
     print(f"conversation service: http://{shown}:{port}/  (health: /healthz, API docs: /docs)", flush=True)
     # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
     # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
-    # With JSON logs, uvicorn's own loggers go through the root handler (log_config=None) as well.
-    log_config = None if settings.LOG_FORMAT == "json" else uvicorn.config.LOGGING_CONFIG
+    # With JSON logs, uvicorn's own loggers go through the root handler (log_config=None), which carries
+    # the query-string filter too; text logs keep uvicorn's handlers, with the filter added.
+    log_config = None if settings.LOG_FORMAT == "json" else logs.uvicorn_log_config()
     uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False,
                 ws_per_message_deflate=False, log_config=log_config)
     return 0

@@ -26,8 +26,9 @@ from sqlalchemy import Engine, text
 from handoff.agents.kb import LazyKnowledgeBase
 from handoff.agents.queue_feed import QueueFeed
 from handoff.api.errors import register_error_handlers
-from handoff.api.headers import PAGE_HEADERS
-from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, identity, internal
+from handoff.api.headers import PAGE_HEADERS, SecurityHeaders
+from handoff.api.origin import OriginCheck
+from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, docs, identity, internal
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.infra.bodylimit import BodySizeLimit
@@ -50,7 +51,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
-    borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router
+    borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
+    docs.router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:
@@ -164,6 +166,8 @@ def create_app(
         version="0.1.0",
         description="Borrower API (REST + WebSocket), agent API and console, handoff queue.",
         lifespan=lifespan,
+        docs_url=None,  # handoff.api.routes.docs serves /docs without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -172,6 +176,9 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestContext, metrics=metrics)
     register_error_handlers(app)
+    # Outermost, so that every answer (a refusal or an error page too) gets them.
+    app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
+    app.add_middleware(SecurityHeaders, hsts=settings.APP_ENV == "production")
     for router in ROUTERS:
         app.include_router(router)
 

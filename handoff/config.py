@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +22,26 @@ PLACEHOLDER_PREFIX = "change-me"
 def split_urls(value: str) -> list[str]:
     """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
     return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(value: str) -> str | None:
+    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an origin
+    (`scheme://host[:port]`; an app's web view may use its own scheme, e.g. `capacitor://localhost`)."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        return None
+    if parts.username or parts.password or parts.fragment:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown_port = "" if port is None or port == DEFAULT_PORTS.get(parts.scheme) else f":{port}"
+    return f"{parts.scheme}://{host}{shown_port}"
 
 
 def split_list(value: str) -> list[str]:
@@ -44,7 +65,7 @@ class Settings(StrictSettings):
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
-        "METRICS_", "LEADER_", "MIGRATE_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_",
+        "METRICS_", "LEADER_", "MIGRATE_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -87,6 +108,11 @@ class Settings(StrictSettings):
     AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
+    AGENT_WS_RECHECK_S: float = Field(
+        30.0, gt=0, le=300,
+        description="how often an agent socket re-checks its session and the chats it watches, besides on every "
+        "frame and on logout",
+    )
     AGENT_MAX_CONCURRENT: int = Field(3, ge=1, description="default chats one agent holds at once")
     BUSINESS_HOURS: str = Field(
         "mon-fri 08:00-20:00, sat 09:00-13:00", description="when agents are on shift ('always' = 24/7)"
@@ -106,6 +132,11 @@ class Settings(StrictSettings):
     SLA_INTERVAL_S: float = Field(5.0, gt=0, le=300, description="seconds between passes of the SLA clock")
     LEADER_RETRY_S: float = Field(
         1.0, gt=0, le=60, description="how often a replica that is not the leader tries to become it"
+    )
+    ALLOWED_ORIGINS: str = Field(
+        "",
+        description="other origins (scheme://host[:port], comma-separated) whose pages may send state-changing "
+        "requests and open the WebSockets; the service's own origin (its Host header) is always allowed",
     )
     IDENTITY_SECRETS: str = Field(
         "change-me-identity-secret-for-development-only",
@@ -199,6 +230,17 @@ class Settings(StrictSettings):
             )
         return value
 
+    @field_validator("ALLOWED_ORIGINS")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for entry in split_list(value):
+            if normalise_origin(entry) is None:
+                raise ValueError(
+                    f"ALLOWED_ORIGINS entry {entry!r} is not an origin; write scheme://host[:port] without a "
+                    "path, e.g. https://chat.example.com,capacitor://localhost"
+                )
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.APP_ENV == "production":
@@ -255,6 +297,12 @@ class Settings(StrictSettings):
     @property
     def mask_faq_regions(self) -> dict[str, str]:
         return dict(pair.partition(":")[::2] for pair in split_list(self.MASK_FAQ_REGIONS))
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """ALLOWED_ORIGINS, normalised (lower case, default ports left out)."""
+        found = (normalise_origin(entry) for entry in split_list(self.ALLOWED_ORIGINS))
+        return frozenset(origin for origin in found if origin is not None)
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,9 +15,11 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.conversations.lifecycle import change_state
+from handoff.conversations.lifecycle import change_state, state_event
 from handoff.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from handoff.infra.bus import conversation_topic
 from handoff.infra.clock import Clock
+from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
 from handoff.queue.errors import (
     AgentUnavailableError,
@@ -240,6 +242,11 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
         session, actor_type="agent", actor_id=str(actor.id), conversation_id=entry.conversation_id,
         action="transfer", from_state=ConversationState.ASSIGNED, to_state=ConversationState.ASSIGNED,
         detail={"from_agent_id": holder, "to_agent_id": to_agent.id},
+    )
+    # Still `assigned`, but to someone else: the borrower sees the new name, and a socket that was
+    # streaming this chat to the previous holder re-checks its right to and drops it.
+    publish_after_commit(
+        session, conversation_topic(conversation.id), state_event(session, conversation=conversation)
     )
     return entry
 

@@ -13,9 +13,9 @@ from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
 from handoff.api.errors import error_responses
 from handoff.api.schemas.borrower import CallbackOut, ConversationView, MessagesPage, TurnResult
 from handoff.api.schemas.identity import SignedIn
+from handoff.api.schemas.messages import BorrowerMessageIn
 from handoff.borrower import turns, views, waiting
 from handoff.conversations.records import LANGS, create_conversation, get_conversation, messages_after
-from handoff.errors import InvalidInputError, MessageTooLongError
 from handoff.identity import signin
 
 router = APIRouter(
@@ -25,7 +25,6 @@ router = APIRouter(
 )
 
 MAX_SEQ = 2**31 - 1  # a 32-bit INTEGER column on every database
-MAX_ACCEPTED_CHARS = 100_000  # anything longer is cut off by the body limit before validation
 
 
 class Strict(BaseModel):
@@ -54,17 +53,6 @@ class ConversationCreated(BaseModel):
 
 class LangIn(Strict):
     lang: Literal["en", "zh"]
-
-
-class MessageIn(Strict):
-    text: str = Field(max_length=MAX_ACCEPTED_CHARS)
-    client_message_id: str | None = Field(
-        None,
-        min_length=1,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9._:-]+$",
-        description="client-chosen id; sending the same id again returns the first result",
-    )
 
 
 class HandoffIn(Strict):
@@ -134,14 +122,10 @@ async def set_language(svc: ServicesDep, conversation: ConversationDep, body: La
 
 
 @router.post("/{conversation_id}/messages", response_model=TurnResult)
-async def send_message(svc: ServicesDep, conversation: ConversationDep, body: MessageIn) -> dict[str, Any]:
-    text = body.text.strip()
-    if not text:
-        raise InvalidInputError("text: a message cannot be empty")
-    if len(text) > svc.settings.MAX_MESSAGE_CHARS:
-        raise MessageTooLongError(
-            f"text: a message can be at most {svc.settings.MAX_MESSAGE_CHARS} characters (got {len(text)})"
-        )
+async def send_message(
+    svc: ServicesDep, conversation: ConversationDep, body: BorrowerMessageIn
+) -> dict[str, Any]:
+    text = body.checked_text(max_chars=svc.settings.MAX_MESSAGE_CHARS)
     await svc.limiter.hit(
         f"conversation:{conversation.id}",
         limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN,
