@@ -2,7 +2,7 @@
 
 Nothing happens at import. The lifespan migrates the database, creates the shared clients
 (`Services`: bus, HTTP client for Rasa, Redis, locks, rate limiter, clock) and starts the
-background loop of the agent side (the SLA clock). Every router is wired in explicitly.
+background loops: the SLA clock of the agent side and the retention purge. Every router is wired in explicitly.
 """
 
 from __future__ import annotations
@@ -42,8 +42,10 @@ from handoff.infra.requestlog import RequestContext
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
+from handoff.privacy import retention
 from handoff.queue import sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
+from handoff.rasa.tracker_store import TrackerStore
 from handoff.services import Services
 from knowledge_base import KBSettings
 
@@ -138,10 +140,14 @@ def create_app(
         # One replica runs the periodic work (handoff/infra/leader.py); the others stand by.
         leader = make_leader(engine, retry_s=settings.LEADER_RETRY_S, metrics=metrics)
         app.state.leader = leader
-        periodic = leader.run(
-            lambda: sla.run_forever(svc, interval_s=settings.SLA_INTERVAL_S, fence=leader.fence)
-        )
-        tasks = [asyncio.create_task(periodic, name="periodic")]
+        tracker = TrackerStore(settings.RASA_TRACKER_DB_URL) if settings.RASA_TRACKER_DB_URL else None
+
+        async def periodic_work() -> None:  # on the leader only; a failing one stops the other (TaskGroup)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(sla.run_forever(svc, interval_s=settings.SLA_INTERVAL_S, fence=leader.fence))
+                group.create_task(retention.run_forever(svc, tracker))
+
+        tasks = [asyncio.create_task(leader.run(periodic_work), name="periodic")]
         try:
             yield
         finally:
@@ -156,6 +162,8 @@ def create_app(
             release_loans()
             await app.state.services.rasa.aclose()
             await bus.stop()
+            if tracker is not None:
+                tracker.close()
             if redis is not None:
                 await redis.aclose()
             if owns_engine:

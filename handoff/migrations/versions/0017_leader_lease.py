@@ -1,7 +1,7 @@
 """leader lease: the fencing token of the periodic work's leader
 
 Revision ID: 0017_leader_lease
-Revises: 0002_identity_loans
+Revises: 0003_sla_clock_disabled_agents
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_leader_lease"
-down_revision = "0002_identity_loans"
+down_revision = "0003_sla_clock_disabled_agents"
 branch_labels = None
 depends_on = None
 
