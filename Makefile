@@ -31,8 +31,8 @@ test: kb model browser  ## the whole suite on SQLite, then the database tests ag
 	  $(PY) -m pytest -m "db and not slow and not browser" $(PYTEST_ARGS); \
 	fi
 
-lint: env  ## ruff everywhere, mypy --strict on handoff, actions, knowledge_base and contract (settings in pyproject.toml)
-	@$(PY) -m ruff check knowledge_base actions handoff contract bot tests benchmarks scripts
+lint: env  ## ruff everywhere, mypy --strict on handoff, actions, knowledge_base, contract and telemetry (settings in pyproject.toml)
+	@$(PY) -m ruff check knowledge_base actions handoff contract telemetry bot tests benchmarks scripts
 	@$(PY) -m mypy
 
 bench: kb model  ## quality and speed benchmarks (numbers in benchmarks/results/)

@@ -6,13 +6,13 @@ Reads ActionServerSettings and KBSettings from the environment once, then serves
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from pydantic import ValidationError
 
 from actions.settings import ActionServerSettings, SettingsError
 from contract.settings import UnknownSettingError
+from telemetry import configure_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,13 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, UnknownSettingError) as exc:
         print(f"action server: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
 
     import torch
     import uvicorn
 
     from actions.account_client import AccountClient
     from actions.kb import KnowledgeBaseProvider
+    from actions.metrics import ActionMetrics
     from actions.registry import build_actions
     from actions.server import create_app
     from knowledge_base import KBSettings, KnowledgeBase
@@ -49,18 +50,24 @@ def main(argv: list[str] | None = None) -> int:
     # One question at a time is too little work to split: more threads only spin (PyTorch fallback path;
     # ONNX Runtime gets the same number, knowledge_base/onnx_query.py).
     torch.set_num_threads(kb_settings.query_threads)
-    kb = KnowledgeBaseProvider(lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S)
+    metrics = ActionMetrics()
+    kb = KnowledgeBaseProvider(
+        lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S, metrics=metrics
+    )
     accounts = (
         AccountClient(
-            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.account_timeout_s
+            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.account_timeout_s,
+            metrics=metrics,
         )
         if settings.SERVICE_URL
         else None
     )
-    app = create_app(settings, build_actions(kb, accounts), kb)
+    app = create_app(settings, build_actions(kb, accounts), kb, metrics)
     host = args.host or settings.ACTION_SERVER_HOST
     port = args.port or settings.ACTION_SERVER_PORT
-    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), access_log=False)
+    log_config = None if settings.LOG_FORMAT == "json" else uvicorn.config.LOGGING_CONFIG
+    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), access_log=False,
+                log_config=log_config)
     return 0
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from actions.errors import KnowledgeBaseUnavailable
+from actions.metrics import ActionMetrics
 from knowledge_base import Hit, SearchResponse
 
 logger = logging.getLogger(__name__)
@@ -33,8 +35,12 @@ class KnowledgeBaseProvider:
     server past its own timeout; any failure becomes `KnowledgeBaseUnavailable` for the caller.
     """
 
-    def __init__(self, factory: Callable[[], KnowledgeBaseLike], *, search_timeout_s: float = 8.0) -> None:
+    def __init__(
+        self, factory: Callable[[], KnowledgeBaseLike], *, search_timeout_s: float = 8.0,
+        metrics: ActionMetrics | None = None,
+    ) -> None:
         self._factory = factory
+        self._metrics = metrics
         self._timeout = search_timeout_s
         self._kb: KnowledgeBaseLike | None = None
         self._lock = threading.Lock()
@@ -76,20 +82,28 @@ class KnowledgeBaseProvider:
             logger.exception("knowledge base could not be loaded at start-up; will retry on first search")
 
     async def search(self, action_name: str, text: str, lang: str | None) -> SearchResponse:
-        return await self._call(action_name, lambda kb: kb.search(text, lang=lang))
+        return await self._call(action_name, "search", lambda kb: kb.search(text, lang=lang))
 
     async def get(self, action_name: str, faq_id: str) -> Hit | None:
-        return await self._call(action_name, lambda kb: kb.get(faq_id))
+        return await self._call(action_name, "get", lambda kb: kb.get(faq_id))
 
-    async def _call(self, action_name: str, fn: Callable[[KnowledgeBaseLike], T]) -> T:
+    async def _call(self, action_name: str, call: str, fn: Callable[[KnowledgeBaseLike], T]) -> T:
         def run() -> T:
             result = fn(self.load())
             self.mark_warm()
             return result
 
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            return await asyncio.wait_for(asyncio.to_thread(run), timeout=self._timeout)
+            value = await asyncio.wait_for(asyncio.to_thread(run), timeout=self._timeout)
+            outcome = "ok"
+            return value
         except TimeoutError as exc:
+            outcome = "timeout"
             raise KnowledgeBaseUnavailable(action_name, f"search took longer than {self._timeout} s") from exc
         except Exception as exc:
             raise KnowledgeBaseUnavailable(action_name, f"knowledge base failed: {type(exc).__name__}") from exc
+        finally:
+            if self._metrics is not None:
+                self._metrics.kb_seconds.labels(call=call, result=outcome).observe(time.perf_counter() - started)

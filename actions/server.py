@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,12 +25,14 @@ from rasa_sdk.interfaces import (
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from actions.errors import ActionError
 from actions.kb import KnowledgeBaseProvider
+from actions.metrics import ActionMetrics
 from actions.settings import ActionServerSettings
+from telemetry import REQUEST_ID_HEADER, bind, new_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +55,27 @@ def _authorized(request: Request, token: str) -> bool:
     return supplied is not None and hmac.compare_digest(supplied.encode(), token.encode())
 
 
+def _ids(request: Request, action_call: dict[str, Any]) -> tuple[str, str | None]:
+    """The request id the service gave this turn (message metadata, which Rasa keeps in the tracker's
+    latest message), and the conversation id (Rasa's sender id)."""
+    tracker = action_call.get("tracker")
+    latest = tracker.get("latest_message") if isinstance(tracker, dict) else None
+    metadata = latest.get("metadata") if isinstance(latest, dict) else None
+    supplied = metadata.get("request_id") if isinstance(metadata, dict) else None
+    sender = action_call.get("sender_id")
+    return (
+        new_request_id(supplied if isinstance(supplied, str) else request.headers.get(REQUEST_ID_HEADER)),
+        sender if isinstance(sender, str) else None,
+    )
+
+
 def create_app(
-    settings: ActionServerSettings, actions: Sequence[Action], kb: KnowledgeBaseProvider | None = None
+    settings: ActionServerSettings,
+    actions: Sequence[Action],
+    kb: KnowledgeBaseProvider | None = None,
+    metrics: ActionMetrics | None = None,
 ) -> Starlette:
+    metrics = metrics or ActionMetrics()
     executor = ActionExecutor()
     for action in actions:
         executor.register_action(action)
@@ -72,16 +93,39 @@ def create_app(
             return _error(UNAUTHORIZED, "unauthorized", "missing or wrong token", None)
         return JSONResponse([{"name": name} for name in sorted(executor.actions)])
 
+    async def metrics_page(_: Request) -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
     async def webhook(request: Request) -> JSONResponse:
         if not _authorized(request, token):
+            metrics.rejected.labels(reason="unauthorized").inc()
             return _error(UNAUTHORIZED, "unauthorized", "missing or wrong token", None)
         try:
             action_call = json.loads(await request.body())
         except ValueError:
+            metrics.rejected.labels(reason="invalid_json").inc()
             return _error(BAD_REQUEST, "invalid_json", "request body is not JSON", None)
         if not isinstance(action_call, dict) or not isinstance(action_call.get("next_action"), str):
+            metrics.rejected.labels(reason="invalid_request").inc()
             return _error(BAD_REQUEST, "invalid_request", "request needs 'next_action' and 'tracker'", None)
+        request_id, conversation_id = _ids(request, action_call)
         name: str = action_call["next_action"]
+        started = time.perf_counter()
+        with bind(request_id=request_id, conversation_id=conversation_id):
+            response = await run_action(action_call, name)
+        # Label values: registered action names only (an unknown name is one "unknown" series).
+        label = name if name in executor.actions else "unknown"
+        elapsed = time.perf_counter() - started
+        result = "ok" if response.status_code == 200 else str(response.status_code)
+        metrics.action_seconds.labels(action=label, result=result).observe(elapsed)
+        logger.info(
+            "%s: HTTP %s in %.1f ms", label, response.status_code, elapsed * 1000,
+            extra={"request_id": request_id, "conversation_id": conversation_id},
+        )
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    async def run_action(action_call: dict[str, Any], name: str) -> JSONResponse:
         try:
             result = await asyncio.wait_for(executor.run(action_call), timeout=timeout)
         except ActionExecutionRejection as exc:
@@ -118,6 +162,7 @@ def create_app(
             Route("/health", health, methods=["GET"]),
             Route("/actions", list_actions, methods=["GET"]),
             Route("/webhook", webhook, methods=["POST"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

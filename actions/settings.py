@@ -36,6 +36,9 @@ class ActionServerSettings(StrictSettings):
     )
     ACTION_KB_TIMEOUT_S: float = Field(6.0, gt=0, le=30, description="deadline of one knowledge-base search")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    LOG_FORMAT: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per line with request_id and conversation_id"
+    )
     SERVICE_URL: str | None = Field(
         "http://127.0.0.1:8000",
         description="conversation service base URL: the verified borrower's account data comes from its "

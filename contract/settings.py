@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
@@ -52,3 +53,33 @@ class StrictSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, _RejectUnknownEnv(settings_cls), env_settings)
+
+
+def split_urls(value: str) -> list[str]:
+    """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
+    return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+
+
+def split_list(value: str) -> list[str]:
+    """`a, b,c` -> [a, b, c] without empty entries."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(value: str) -> str | None:
+    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an origin
+    (`scheme://host[:port]`; an app's web view may use its own scheme, e.g. `capacitor://localhost`)."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        return None
+    if parts.username or parts.password or parts.fragment:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown_port = "" if port is None or port == DEFAULT_PORTS.get(parts.scheme) else f":{port}"
+    return f"{parts.scheme}://{host}{shown_port}"

@@ -1,4 +1,5 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
+`python -m handoff migrate` brings the database schema up to date (a Kubernetes Job, before the pods);
 `python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`);
 `python -m handoff rotate-contact-keys` re-encrypts stored callback contacts with the first CONTACT_KEYS key;
 `python -m handoff seed-demo-loans` writes the fictional demo loans (development, `handoff.loans.demo`); the
@@ -28,6 +29,7 @@ from handoff.queue import callbacks
 from handoff.states import Role
 from knowledge_base import KBSettings
 from knowledge_base.config import UnknownSettingError
+from telemetry import configure_logging
 
 
 def _settings() -> Settings:
@@ -67,7 +69,7 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, help="override PORT")
     args = parser.parse_args(argv)
     settings = _settings()
-    logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logs.filter_root_handlers()
     host = args.host or settings.HOST
@@ -83,11 +85,28 @@ def serve(argv: list[str]) -> int:
     print(f"conversation service: http://{shown}:{port}/  (health: /healthz, API docs: /docs)", flush=True)
     # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
     # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
+    # With JSON logs, uvicorn's own loggers go through the root handler (log_config=None), which carries
+    # the query-string filter too; text logs keep uvicorn's handlers, with the filter added.
+    log_config = None if settings.LOG_FORMAT == "json" else logs.uvicorn_log_config()
     # Forwarded client addresses only from the configured proxies: anyone else could write the header
     # and pick the address that the per-address limits count.
-    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(),
-                log_config=logs.uvicorn_log_config(),
+    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), log_config=log_config,
                 ws_per_message_deflate=False, **proxy_options(settings))
+    return 0
+
+
+def migrate(argv: list[str], settings: Settings) -> int:
+    """`python -m handoff migrate [--revision REV]`: the schema up to date, once, under a lock."""
+    parser = argparse.ArgumentParser(prog="python -m handoff migrate", description="migrate the database")
+    parser.add_argument("--revision", default="head", help="target revision (default head)")
+    args = parser.parse_args(argv)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
+    engine = db.make_engine(settings.DATABASE_URL)
+    try:
+        db.upgrade(engine, args.revision)
+    finally:
+        engine.dispose()
+    print(f"database schema at {args.revision}", flush=True)
     return 0
 
 
@@ -158,12 +177,14 @@ def seed_demo_loans(argv: list[str], settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m handoff {serve,create-agent,seed-demo-loans,rotate-contact-keys,"
+        print("usage: python -m handoff {serve,migrate,create-agent,seed-demo-loans,rotate-contact-keys,"
               f"{','.join(admin_cli.COMMANDS)}}} [options]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
         return serve(rest)
+    if command == "migrate":
+        return migrate(rest, _settings())
     if command == "create-agent":
         return create_agent(rest, _settings())
     if command == "seed-demo-loans":
@@ -172,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         return rotate_contact_keys(_settings())
     if command in admin_cli.COMMANDS:
         return admin_cli.run(argv, _settings())
-    print(f"unknown command {command!r}; expected serve, create-agent, seed-demo-loans, rotate-contact-keys or "
+    print(f"unknown command {command!r}; expected serve, migrate, create-agent, seed-demo-loans, rotate-contact-keys or "
           f"{', '.join(admin_cli.COMMANDS)}", file=sys.stderr)
     return 2
 

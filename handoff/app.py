@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from handoff.agents.kb import LazyKnowledgeBase
+from handoff.agents.queue_feed import QueueFeed
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS, SecurityHeaders
 from handoff.api.origin import OriginCheck
@@ -34,13 +35,16 @@ from handoff.infra import db, webhooks
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
+from handoff.infra.leader import make_leader
 from handoff.infra.locks import TurnLocks
+from handoff.infra.metrics import Metrics, WaitingLine, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
+from handoff.infra.requestlog import RequestContext
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
 from handoff.privacy import retention
-from handoff.queue import followups, sla
+from handoff.queue import followups, sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.rasa.tracker_store import TrackerStore
 from handoff.services import Services
@@ -71,6 +75,12 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _waiting_lines(svc: Services) -> list[WaitingLine]:
+    """The queue gauges, read when Prometheus scrapes (in the metrics listener's thread)."""
+    with db.session_scope(svc.engine, write=False) as session:
+        return stats.waiting_lines(session, now=svc.clock.now())
+
+
 def _nothing() -> None:
     """Releasing a loan system the caller owns: the caller does that."""
 
@@ -87,12 +97,13 @@ def create_app(
     """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if migrate:
+        if migrate and settings.MIGRATE_ON_START:
             await anyio.to_thread.run_sync(db.upgrade, engine)
-        bus = make_bus(settings.REDIS_URL)
+        bus = make_bus(settings.REDIS_URL, metrics=metrics)
         await bus.start()
         redis = None
         if settings.REDIS_URL:
@@ -110,27 +121,42 @@ def create_app(
                 token=settings.RASA_TOKEN,
                 timeout_s=settings.RASA_TIMEOUT_S,
                 max_in_flight=settings.RASA_MAX_IN_FLIGHT,
+                metrics=metrics,
             ),
             locks=TurnLocks(
                 redis=redis, hold_s=settings.RASA_TIMEOUT_S * 2 + 10, wait_s=settings.RASA_TIMEOUT_S * 4 + 10
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            metrics=metrics,
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
         )
         svc = app.state.services
+        metrics.set_queue_probe(lambda: _waiting_lines(svc))
+        stop_metrics = (
+            serve_metrics(metrics, host=settings.METRICS_HOST, port=settings.METRICS_PORT)
+            if settings.METRICS_PORT else None
+        )
+        # One replica runs the periodic work (handoff/infra/leader.py); the others stand by.
+        leader = make_leader(engine, retry_s=settings.LEADER_RETRY_S, metrics=metrics)
+        app.state.leader = leader
         tracker = TrackerStore(settings.RASA_TRACKER_DB_URL) if settings.RASA_TRACKER_DB_URL else None
-        tasks = [
-            asyncio.create_task(sla.run_forever(svc), name="sla"),
-            asyncio.create_task(retention.run_forever(svc, tracker), name="retention"),
-            asyncio.create_task(followups.run_forever(svc), name="follow-ups"),
-            asyncio.create_task(webhooks.run_forever(svc), name="webhooks"),
-            asyncio.create_task(sweeper.run_forever(svc), name="stuck-turn sweeper"),
-        ]
+
+        async def periodic_work() -> None:  # on the leader only; a failing one stops the other (TaskGroup)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(sla.run_forever(svc, interval_s=settings.SLA_INTERVAL_S, fence=leader.fence))
+                group.create_task(retention.run_forever(svc, tracker))
+                group.create_task(followups.run_forever(svc))
+                group.create_task(webhooks.run_forever(svc))
+                group.create_task(sweeper.run_forever(svc))
+
+        tasks = [asyncio.create_task(leader.run(periodic_work), name="periodic")]
         try:
             yield
         finally:
+            if stop_metrics is not None:
+                stop_metrics()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -157,8 +183,10 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.queue_feed = QueueFeed()  # one read of the queue per change for this replica's consoles
     app.state.agent_kb = LazyKnowledgeBase(kb_settings) if kb_settings is not None else None
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestContext, metrics=metrics)
     register_error_handlers(app)
     # Outermost, so that every answer (a refusal or an error page too) gets them.
     app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
@@ -198,6 +226,12 @@ def create_app(
         ready = all(check.get("ok") for check in checks.values())
         return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
                             status_code=200 if ready else 503)
+
+    @app.get("/livez", tags=["ops"])
+    async def livez() -> dict[str, str]:
+        """The process answers (its event loop runs). Liveness only: a database outage is /healthz's
+        business, and restarting every replica because the database is down would not bring it back."""
+        return {"status": "alive"}
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:

@@ -10,51 +10,20 @@ import base64
 import hashlib
 from pathlib import Path
 from typing import ClassVar, Literal
-from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from contract.settings import StrictSettings
+from contract.settings import StrictSettings, normalise_origin, split_list, split_urls
 
 PLACEHOLDER_PREFIX = "change-me"
-
-
-def split_urls(value: str) -> list[str]:
-    """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
-    return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
 
 
 def derived_contact_key(secret_key: str) -> str:
     """A Fernet key derived from SECRET_KEY: what encrypts callback contacts when CONTACT_KEYS is empty."""
     digest = hashlib.sha256(b"handoff-contact-key:" + secret_key.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def normalise_origin(value: str) -> str | None:
-    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an origin
-    (`scheme://host[:port]`; an app's web view may use its own scheme, e.g. `capacitor://localhost`)."""
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return None
-    if not parts.scheme or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        return None
-    if parts.username or parts.password or parts.fragment:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    shown_port = "" if port is None or port == DEFAULT_PORTS.get(parts.scheme) else f":{port}"
-    return f"{parts.scheme}://{host}{shown_port}"
-
-
-def split_list(value: str) -> list[str]:
-    """`a, b,c` -> [a, b, c] without empty entries."""
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _valid_phone(value: str) -> bool:
@@ -73,8 +42,8 @@ class Settings(StrictSettings):
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
-        "LOGIN_", "RETENTION_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
-        "CONTACT_", "COMPLAINT_", "SUPERVISOR_", "WEBHOOK_", "BORROWER_", "STUCK_",
+        "METRICS_", "LEADER_", "MIGRATE_", "LOGIN_", "RETENTION_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_",
+        "ALLOWED_", "CONTACT_", "COMPLAINT_", "SUPERVISOR_", "WEBHOOK_", "BORROWER_", "STUCK_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -152,6 +121,20 @@ class Settings(StrictSettings):
         description="IANA time zone of BUSINESS_HOURS; the FAQs state the hours in US Eastern Time",
     )
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    LOG_FORMAT: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per line with request_id and conversation_id"
+    )
+    METRICS_PORT: int | None = Field(
+        None, ge=1, le=65535, description="serve Prometheus /metrics on this port (None: no metrics listener)"
+    )
+    METRICS_HOST: str = Field("127.0.0.1", description="address of the metrics listener")
+    MIGRATE_ON_START: bool = Field(
+        True, description="migrate the database at start-up; off where `python -m handoff migrate` runs as a Job"
+    )
+    SLA_INTERVAL_S: float = Field(5.0, gt=0, le=300, description="seconds between passes of the SLA clock")
+    LEADER_RETRY_S: float = Field(
+        1.0, gt=0, le=60, description="how often a replica that is not the leader tries to become it"
+    )
     RASA_TRACKER_DB_URL: str | None = Field(
         None,
         description="SQLAlchemy URL of Rasa's SQL tracker store (make run: sqlite:///var/rasa/tracker.db), for "

@@ -16,6 +16,7 @@ from handoff.infra.bus import InProcessBus
 from handoff.infra.clock import Clock
 from handoff.infra.db import session_scope, sqlite_writer_lock
 from handoff.infra.locks import TurnLocks
+from handoff.infra.metrics import Metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.secretbox import SecretBox
 from handoff.infra.token_cache import TokenHashes
@@ -39,6 +40,7 @@ class Services:
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
     loans: LoanSystem | None = None  # the loan-system adapter (handoff.loans); None only in some tests
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
+    metrics: Metrics = field(default_factory=Metrics)  # handoff.infra.metrics; served on METRICS_PORT
     mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
     # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
     box: SecretBox | None = None

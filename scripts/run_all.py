@@ -65,7 +65,7 @@ def main() -> int:
     env = dict(os.environ)
     port = env.setdefault("PORT", "8000")
     rasa_port = env.setdefault("RASA_PORT", "5005")
-    action_port = env.setdefault("ACTION_PORT", "5055")
+    action_port = env.pop("ACTION_PORT", "5055")  # run_all's own: not a setting of the action server
     env.setdefault("RASA_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("ACTION_SERVER_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}")

@@ -74,9 +74,22 @@ def entry_dict(
 def queue_view(session: Session, *, agent: Agent, clock: Clock) -> list[dict[str, Any]]:
     """Active entries in queue order (priority, then waiting time). Agents see their languages;
     supervisors see every queue."""
+    languages = None if claims.is_supervisor(agent) else claims.agent_languages(agent)
+    return active_entries(session, clock=clock, languages=languages)
+
+
+def sees_entry(agent: Agent, entry: dict[str, Any]) -> bool:
+    """Whether `agent` sees this `entry_dict` in its queue (the filter of `queue_view`)."""
+    return claims.is_supervisor(agent) or entry["lang"] in claims.agent_languages(agent)
+
+
+def active_entries(
+    session: Session, *, clock: Clock, languages: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Active entries in queue order, of `languages` only unless None."""
     query = select(QueueEntry).where(QueueEntry.status.in_([str(s) for s in ACTIVE_STATUSES]))
-    if not claims.is_supervisor(agent):
-        query = query.where(QueueEntry.lang.in_(claims.agent_languages(agent)))
+    if languages is not None:
+        query = query.where(QueueEntry.lang.in_(languages))
     entries = session.scalars(query.order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)).all()
     holders = {a.id: a for a in session.scalars(
         select(Agent).where(Agent.id.in_({e.assigned_agent_id for e in entries if e.assigned_agent_id})))}

@@ -106,6 +106,7 @@ class ChatWatches:
         subscription = self.svc.bus.subscribe(conversation_topic(conversation_id))  # before the check: no gap
         self.last_seq[conversation_id] = after
         self.seq_locks[conversation_id] = asyncio.Lock()
+        await subscription.ready()  # live in Redis before the catch-up read, so nothing falls in between
         refusal = await self.catch_up(conversation_id)
         if refusal is not None:
             subscription.close()

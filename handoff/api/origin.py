@@ -16,10 +16,10 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from contract.settings import normalise_origin
 from handoff.api.deps_agent import SESSION_COOKIE
 from handoff.api.errors import error_response
 from handoff.api.ws_protocol import CLOSE_FORBIDDEN
-from handoff.config import normalise_origin
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 AGENT_API = "/api/agent"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from handoff import texts
 from handoff.borrower import queued
 from handoff.borrower.handoffs import put_in_queue
 from handoff.borrower.masking_tail import mask_next_message
+from handoff.borrower.outcome import ERROR, turn_outcome
 from handoff.borrower.packets import service_packet
 from handoff.borrower.views import turn_result
 from handoff.conversations.records import append_message, get_conversation
@@ -255,6 +257,22 @@ async def _bot_typing(svc: Services, conversation_id: str) -> AsyncIterator[None
 
 
 async def borrower_message(
+    svc: Services, *, conversation_id: str, text: str, client_message_id: str | None
+) -> dict[str, Any]:
+    """`_borrower_message`, timed by outcome (`handoff_turn_seconds`)."""
+    started = time.perf_counter()
+    outcome = ERROR
+    try:
+        result = await _borrower_message(
+            svc, conversation_id=conversation_id, text=text, client_message_id=client_message_id
+        )
+        outcome = turn_outcome(result)
+        return result
+    finally:
+        svc.metrics.turn_seconds.labels(outcome=outcome).observe(time.perf_counter() - started)
+
+
+async def _borrower_message(
     svc: Services, *, conversation_id: str, text: str, client_message_id: str | None
 ) -> dict[str, Any]:
     """Handle one borrower message end to end; returns the stored messages of this turn and the state.

@@ -7,7 +7,10 @@ hints and read the stored messages by sequence number. An overflowing subscriber
 `{"type": "resync"}` once so it knows to re-read.
 
 `InProcessBus` serves one process; `RedisBus` publishes through Redis pub/sub so every replica's
-subscribers see every event, in the order this process published them.
+subscribers see the events of their topics, in the order this process published them. A replica
+listens only to the Redis channels of the topics it has subscribers for (the sockets it holds), not
+to the whole site: `await subscription.ready()` returns once Redis confirmed the channel, so a
+socket that reads the stored messages after that misses nothing in between.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Self
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from handoff.infra.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,7 @@ SUBSCRIBER_QUEUE_SIZE = 1000
 REDIS_PREFIX = "handoff:"
 PUBLISH_BATCH = 500  # events per pipelined round trip to Redis
 RESYNC = {"type": "resync"}
+SUBSCRIBE_WAIT_S = 2.0  # `ready()` gives up waiting for Redis's confirmation after this (and logs it)
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -55,7 +63,13 @@ class Subscription:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
+            if not self._overflowed and self._bus.metrics is not None:
+                self._bus.metrics.bus_resyncs.inc()
             self._overflowed = True
+
+    async def ready(self) -> None:
+        """Returns once events of this topic published from now on reach this subscription."""
+        await self._bus.wait_subscribed(self.topic)
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self
@@ -84,9 +98,10 @@ class Subscription:
 
 
 class InProcessBus:
-    def __init__(self) -> None:
+    def __init__(self, *, metrics: Metrics | None = None) -> None:
         self._subs: dict[str, set[Subscription]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.metrics = metrics
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -96,7 +111,10 @@ class InProcessBus:
 
     def subscribe(self, topic: str) -> Subscription:
         sub = Subscription(self, topic)
+        first = topic not in self._subs
         self._subs.setdefault(topic, set()).add(sub)
+        if first:
+            self._topic_wanted(topic)
         return sub
 
     def _unsubscribe(self, sub: Subscription) -> None:
@@ -105,6 +123,16 @@ class InProcessBus:
             subs.discard(sub)
             if not subs:
                 del self._subs[sub.topic]
+                self._topic_dropped(sub.topic)
+
+    def _topic_wanted(self, topic: str) -> None:
+        """The first subscriber of `topic` in this process arrived (RedisBus listens to it)."""
+
+    def _topic_dropped(self, topic: str) -> None:
+        """The last subscriber of `topic` in this process left."""
+
+    async def wait_subscribed(self, topic: str) -> None:
+        """In one process a subscription is live at once."""
 
     def _deliver(self, topic: str, event: dict[str, Any]) -> None:
         for sub in list(self._subs.get(topic, ())):
@@ -136,10 +164,14 @@ class RedisBus(InProcessBus):
     """Publishes to Redis; a listener feeds this process's subscribers from Redis, so a replica
     sees its own events exactly once, like everyone else's."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__()
+    def __init__(self, url: str, *, metrics: Metrics | None = None) -> None:
+        super().__init__(metrics=metrics)
         self._url = url
-        self._outbox: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
+        self._outbox: asyncio.Queue[tuple[str, dict[str, Any], float]] | None = None
+        self._control: asyncio.Queue[str] = asyncio.Queue()
+        self._confirmed: dict[str, asyncio.Event] = {}  # topic -> set once Redis confirmed SUBSCRIBE
+        self._listening: set[str] = set()  # topics subscribed on the Redis connection
+        self._acked: set[str] = set()  # of those, the ones Redis confirmed
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
         self._pubsub: Any = None
@@ -147,13 +179,17 @@ class RedisBus(InProcessBus):
     async def start(self) -> None:
         await super().start()
         self._redis = aioredis.from_url(self._url)
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.psubscribe(REDIS_PREFIX + "*")
+        self._pubsub = self._redis.pubsub()
+        # A channel of this process alone keeps the subscriber connection open between sockets.
+        await self._pubsub.subscribe(f"{REDIS_PREFIX}_replica:{uuid.uuid4().hex}")
         self._outbox = asyncio.Queue()
         self._tasks = [
             asyncio.create_task(self._listen(), name="bus-redis-listen"),
             asyncio.create_task(self._send(), name="bus-redis-send"),
+            asyncio.create_task(self._manage(), name="bus-redis-subscribe"),
         ]
+        for topic in self._subs:  # subscribers that arrived before start
+            self._topic_wanted(topic)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -175,7 +211,50 @@ class RedisBus(InProcessBus):
 
     def _publish_local(self, topic: str, event: dict[str, Any]) -> None:
         if self._outbox is not None:
-            self._outbox.put_nowait((topic, event))
+            self._outbox.put_nowait((topic, event, time.perf_counter()))
+
+    def _topic_wanted(self, topic: str) -> None:
+        self._confirmed.setdefault(topic, asyncio.Event())
+        self._control.put_nowait(topic)
+
+    def _topic_dropped(self, topic: str) -> None:
+        self._confirmed.pop(topic, None)
+        self._control.put_nowait(topic)
+
+    async def wait_subscribed(self, topic: str) -> None:
+        confirmed = self._confirmed.get(topic)
+        if confirmed is None or self._redis is None:
+            return
+        try:
+            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_WAIT_S)
+        except TimeoutError:
+            log.warning("redis did not confirm the subscription to %s within %ss", topic, SUBSCRIBE_WAIT_S)
+
+    async def _manage(self) -> None:
+        """Bring the Redis subscriptions in line with the local subscribers, one change at a time
+        (a socket that closes and reopens at once must end up subscribed)."""
+        while True:
+            topic = await self._control.get()
+            wanted = topic in self._subs
+            if wanted == (topic in self._listening):
+                if wanted and topic in self._acked and topic in self._confirmed:
+                    self._confirmed[topic].set()
+                continue
+            try:
+                if wanted:
+                    self._listening.add(topic)
+                    await self._pubsub.subscribe(REDIS_PREFIX + topic)
+                else:
+                    self._listening.discard(topic)
+                    self._acked.discard(topic)
+                    await self._pubsub.unsubscribe(REDIS_PREFIX + topic)
+            except (RedisError, OSError) as exc:
+                log.warning("redis (un)subscribe of %s failed (%s); retrying", topic, type(exc).__name__)
+                (self._listening.discard if wanted else self._listening.add)(topic)
+                await asyncio.sleep(0.5)
+                self._control.put_nowait(topic)
+            if self.metrics is not None:
+                self.metrics.bus_channels.set(len(self._listening))
 
     async def _send(self) -> None:
         """Publish in order, everything waiting in one pipelined round trip.
@@ -191,13 +270,18 @@ class RedisBus(InProcessBus):
                 batch.append(self._outbox.get_nowait())
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    for topic, event in batch:
+                    for topic, event, _queued in batch:
                         pipe.publish(REDIS_PREFIX + topic, json.dumps(event, default=str))
                     await pipe.execute()
             except (RedisError, OSError) as exc:  # Redis hiccup: deliver here at least
                 log.warning("redis publish failed (%s); delivering locally", type(exc).__name__)
-                for topic, event in batch:
+                for topic, event, _queued in batch:
                     self._deliver(topic, event)
+            if self.metrics is not None:
+                sent = time.perf_counter()
+                for _topic, _event, queued in batch:
+                    self.metrics.bus_lag.observe(sent - queued)
+                self.metrics.bus_backlog.set(self._outbox.qsize())
 
     async def _listen(self) -> None:
         while True:
@@ -207,19 +291,28 @@ class RedisBus(InProcessBus):
                 log.warning("redis subscription failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
-            if not message or message.get("type") != "pmessage":
+            if not message:
                 continue
             channel = message["channel"]
             channel = channel.decode() if isinstance(channel, bytes) else channel
+            topic = channel.removeprefix(REDIS_PREFIX)
+            if message.get("type") == "subscribe":
+                if topic in self._listening:
+                    self._acked.add(topic)
+                    if topic in self._confirmed:
+                        self._confirmed[topic].set()
+                continue
+            if message.get("type") != "message":
+                continue
             try:
                 event = json.loads(message["data"])
             except (TypeError, ValueError):
                 continue
-            self._deliver(channel.removeprefix(REDIS_PREFIX), event)
+            self._deliver(topic, event)
 
 
 Bus = InProcessBus
 
 
-def make_bus(redis_url: str | None) -> InProcessBus:
-    return RedisBus(redis_url) if redis_url else InProcessBus()
+def make_bus(redis_url: str | None, *, metrics: Metrics | None = None) -> InProcessBus:
+    return RedisBus(redis_url, metrics=metrics) if redis_url else InProcessBus(metrics=metrics)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -18,6 +19,7 @@ from urllib.parse import quote, quote_plus
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from handoff.infra import outbox
@@ -29,6 +31,8 @@ BEGIN_OPTION = "sqlite_begin"  # execution option read by the "begin" hook: "IMM
 # PostgreSQL advisory lock namespaces (first key of pg_advisory_xact_lock(int, int)): "NW" + purpose.
 LOCK_MIGRATIONS = 0x4E57_0001
 LOCK_AGENT_CAPACITY = 0x4E57_0002
+PING_IDLE_S = 2.0  # a pooled connection idle this long is checked before use (PostgreSQL)
+IDLE_SINCE = "handoff_idle_since"  # key in the pool record's info
 
 
 def normalize_url(url: str) -> str:
@@ -43,9 +47,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(
-            url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
-        )
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, hide_parameters=True)
+        _ping_idle_connections(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -56,6 +60,33 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
     _install_sqlite_hooks(engine)
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for `PING_IDLE_S` or more.
+
+    `pool_pre_ping` pings on every checkout: two of the fifteen round trips of a bot turn, for
+    connections that were used a few milliseconds ago (benchmarks/db_round_trips.py). A connection
+    that idled may have been dropped (a failover, an idle timeout): it is pinged, and replaced when the
+    ping fails. One that breaks while busy fails its statement instead; SQLAlchemy then invalidates
+    every connection of the pool opened before it, so one request per outage answers 503 (and is
+    retried by the client, docs/borrower-api.md) instead of every pooled connection failing in turn."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+            return  # new, or used a moment ago
+        try:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:  # any failure: the pool opens a new connection
+            raise DisconnectionError(f"idle connection failed its check ({type(exc).__name__})") from exc
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:
@@ -160,7 +191,8 @@ def redact(text_: str, url: URL) -> str:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (start-up calls this; it is a no-op when current).
+    """Bring the schema up to `revision` (`python -m handoff migrate`, and start-up when MIGRATE_ON_START);
+    a no-op when current.
 
     On PostgreSQL the whole upgrade holds an advisory lock, so replicas starting at once migrate one
     after the other (the later ones find the schema current) instead of racing on CREATE TABLE."""

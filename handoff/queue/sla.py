@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from handoff.conversations.records import append_message
 from handoff.errors import DATABASE_DOWN_ERRORS
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.clock import Clock, as_utc
+from handoff.infra.leader import LostLeadership
 from handoff.infra.outbox import publish_after_commit
 from handoff.infra.webhooks import queue_webhook
 from handoff.models import Agent, Conversation, QueueEntry
@@ -260,17 +262,41 @@ def check(session: Session, *, clock: Clock, settings: Any) -> SlaReport:
     return report
 
 
-async def run_forever(svc: Services, *, interval_s: float = DEFAULT_INTERVAL_S) -> None:
-    """Run `check` every `interval_s` until cancelled; a failing pass is logged and retried."""
+def _count(svc: Services, report: SlaReport) -> None:
+    events = svc.metrics.sla_events
+    for name, items in (("warning", report.warned), ("breach", report.breached), ("requeued", report.requeued),
+                        ("callback_offer", report.callback_offered), ("agent_gone", report.agents_gone)):
+        if items:
+            events.labels(event=name).inc(len(items))
+
+
+async def run_forever(
+    svc: Services, *, interval_s: float = DEFAULT_INTERVAL_S, fence: Callable[[Session], None] | None = None
+) -> None:
+    """Run `check` every `interval_s` until cancelled; a failing pass is logged and retried.
+
+    `fence` (the leader's, `handoff.infra.leader`) runs first in each pass's transaction and raises
+    `LostLeadership` when another replica took over; that ends the loop."""
+
+    def one_pass(session: Session) -> SlaReport:
+        if fence is not None:
+            fence(session)
+        return check(session, clock=svc.clock, settings=svc.settings)
+
+    passes = svc.metrics.periodic_passes
     while True:
         try:
-            report = await svc.db(lambda s: check(s, clock=svc.clock, settings=svc.settings))
+            report = await svc.db(one_pass)
+            passes.labels(job="sla", result="ok").inc()
+            _count(svc, report)
             if report.changed:
                 log.info("sla: %s", report)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, LostLeadership):
             raise
         except DATABASE_DOWN_ERRORS as exc:  # an outage is expected; one line per pass, not a traceback
+            passes.labels(job="sla", result="skipped").inc()
             log.warning("sla pass skipped: database unavailable (%s)", type(exc).__name__)
         except Exception:  # one bad pass must not stop the clock; the next one retries
+            passes.labels(job="sla", result="failed").inc()
             log.exception("sla pass failed")
         await asyncio.sleep(interval_s)

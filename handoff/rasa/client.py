@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,9 @@ import httpx
 
 from contract.turns import PacketTurn, packet_turn
 from handoff.errors import BotUnavailableError
+from handoff.infra.metrics import Metrics
 from handoff.rasa.pool import COOL_DOWN_S, RasaPool
+from telemetry import REQUEST_ID, outgoing_headers
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,15 @@ CONNECTION_FAULTS_AFTER_ANSWER = (aiohttp.ClientPayloadError,)
 
 class RasaTimeout(Exception):
     """One Rasa server did not answer in time; never retried on another (module docstring)."""
+
+
+class RasaUnavailable(BotUnavailableError):
+    """A failed bot turn with its `cause` for the metrics: timeout, busy, unreachable, cut_off,
+    request_failed, http_error, not_json, not_a_list, empty."""
+
+    def __init__(self, cause: str, message: str, *, target_id: str) -> None:
+        super().__init__(message, target_id=target_id)
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,10 @@ class RasaClient:
         timeout_s: float,
         cool_down_s: float = COOL_DOWN_S,
         max_in_flight: int = 0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.pool = RasaPool(base_urls, cool_down_s=cool_down_s)
+        self._metrics = metrics
         self._token = token
         self._timeout_s = timeout_s
         # aiohttp, not httpx: a bot turn is one request, and aiohttp takes about a third of the CPU for it
@@ -97,10 +111,14 @@ class RasaClient:
             yield
             return
         self.waiting += 1
+        if self._metrics is not None:
+            self._metrics.rasa_waiting.inc()
         try:
             await self._slots.acquire()
         finally:
             self.waiting -= 1
+            if self._metrics is not None:
+                self._metrics.rasa_waiting.dec()
         try:
             yield
         finally:
@@ -129,8 +147,8 @@ class RasaClient:
             except TimeoutError:
                 raise RasaTimeout(base) from None
             except CONNECTION_FAULTS_AFTER_ANSWER as exc:
-                raise BotUnavailableError(
-                    f"rasa answer cut off ({type(exc).__name__})", target_id=conversation_id
+                raise RasaUnavailable(
+                    "cut_off", f"rasa answer cut off ({type(exc).__name__})", target_id=conversation_id
                 ) from None
             except CONNECTION_ERRORS as exc:
                 error = exc
@@ -140,21 +158,46 @@ class RasaClient:
                 )
                 continue
             except aiohttp.ClientError as exc:  # a fault of the request itself, the same on every server
-                raise BotUnavailableError(
-                    f"rasa request failed ({type(exc).__name__})", target_id=conversation_id
+                raise RasaUnavailable(
+                    "request_failed", f"rasa request failed ({type(exc).__name__})", target_id=conversation_id
                 ) from None
             self.pool.succeeded(base)
             return answer
-        raise BotUnavailableError(
-            f"rasa unreachable ({type(error).__name__})", target_id=conversation_id
+        raise RasaUnavailable(
+            "unreachable", f"rasa unreachable ({type(error).__name__})", target_id=conversation_id
         ) from None
 
     async def send(
         self, *, conversation_id: str, text: str, lang: str, budget_s: float | None = None
     ) -> list[dict[str, Any]]:
         """One bot turn for already-masked `text`; at most `timeout_s` (or the smaller `budget_s`) in
-        total, failover included."""
-        body = {"sender": conversation_id, "message": text, "metadata": {"lang": lang}}
+        total, failover included.
+
+        The request id of the borrower's request goes with it, as `X-Request-ID` and in the message
+        metadata, where the action server finds it (the tracker's latest message)."""
+        started = time.perf_counter()
+        result = "ok"
+        try:
+            return await self._send(conversation_id=conversation_id, text=text, lang=lang, budget_s=budget_s)
+        except RasaUnavailable as exc:
+            result = exc.cause
+            raise
+        finally:
+            if self._metrics is not None:
+                self._metrics.rasa_seconds.labels(call="turn", result=result).observe(
+                    time.perf_counter() - started
+                )
+                if result != "ok":
+                    self._metrics.fallbacks.labels(cause=result).inc()
+
+    async def _send(
+        self, *, conversation_id: str, text: str, lang: str, budget_s: float | None
+    ) -> list[dict[str, Any]]:
+        metadata = {"lang": lang}
+        request_id = REQUEST_ID.get()
+        if request_id:
+            metadata["request_id"] = request_id
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
         loop = asyncio.get_running_loop()
         timeout_s = self._timeout_s if budget_s is None else min(self._timeout_s, budget_s)
         deadline = loop.time() + timeout_s
@@ -168,27 +211,28 @@ class RasaClient:
                     conversation_id=conversation_id,
                     budget_s=deadline - loop.time(),
                     json=body,
+                    headers=outgoing_headers(),
                 )
         except (TimeoutError, RasaTimeout):
-            detail = "did not answer" if sent else "was busy (no free slot)"
-            raise BotUnavailableError(
-                f"rasa {detail} within {timeout_s:g}s", target_id=conversation_id
+            cause, detail = ("timeout", "did not answer") if sent else ("busy", "was busy (no free slot)")
+            raise RasaUnavailable(
+                cause, f"rasa {detail} within {timeout_s:g}s", target_id=conversation_id
             ) from None
         if resp.status >= 300:
-            raise BotUnavailableError(f"rasa answered HTTP {resp.status}", target_id=conversation_id)
+            raise RasaUnavailable("http_error", f"rasa answered HTTP {resp.status}", target_id=conversation_id)
         try:
             reply = resp.json()
         except ValueError:
-            raise BotUnavailableError(
-                "rasa answered something that is not JSON", target_id=conversation_id
+            raise RasaUnavailable(
+                "not_json", "rasa answered something that is not JSON", target_id=conversation_id
             ) from None
         if not isinstance(reply, list) or not all(isinstance(item, dict) for item in reply):
-            raise BotUnavailableError(
-                "rasa answered something that is not a list of messages", target_id=conversation_id
+            raise RasaUnavailable(
+                "not_a_list", "rasa answered something that is not a list of messages", target_id=conversation_id
             )
         if not reply:
-            raise BotUnavailableError(
-                "rasa answered an empty list (an action or the bot failed)", target_id=conversation_id
+            raise RasaUnavailable(
+                "empty", "rasa answered an empty list (an action or the bot failed)", target_id=conversation_id
             )
         return reply
 

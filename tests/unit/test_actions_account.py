@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from loan_support import free_port, serve_app
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from test_actions_dialogue import make_tracker, run, slots_of, user
 
 from actions.account import ActionAnswerAccount
 from actions.account_client import AccountClient
+from actions.metrics import ActionMetrics
 from handoff.app import create_app
 from handoff.config import Settings
 from handoff.loans.demo import seed_demo_loans
@@ -132,3 +134,25 @@ async def test_with_the_loan_system_down_the_bot_says_so_and_offers_a_person(
     assert [m["response"] for m in messages] == ["utter_account_unavailable"]
     assert slots_of(events)["route"] == "offer"
     assert not any(ch.isdigit() for m in messages for ch in str(m.get("text") or ""))
+
+
+async def test_account_look_ups_are_timed_as_the_accounts_adapter(service: str) -> None:
+    """actions_adapter_seconds{adapter="accounts"} counts each call to the service, by result."""
+    metrics = ActionMetrics()
+    cid = signed_in(service, "demo-alex")
+    tracker = make_tracker([user("what's my payoff amount", "ask_account_specific", lang="en")])
+    tracker.sender_id = cid
+    good = AccountClient(base_url=service, token=TOKEN, timeout_s=5, metrics=metrics)
+    wrong = AccountClient(base_url=service, token="wrong-token", timeout_s=5, metrics=metrics)
+    try:
+        await run(ActionAnswerAccount(good), tracker)
+        await run(ActionAnswerAccount(wrong), tracker)
+    finally:
+        await good.aclose()
+        await wrong.aclose()
+    counts = {
+        sample.labels["result"]: sample.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for sample in family.samples if sample.name == "actions_adapter_seconds_count"
+    }
+    assert counts == {"ok": 1, "error": 1}

@@ -36,7 +36,8 @@ def test_a_turn_stores_the_masked_message_and_each_reply(
     assert scripted_rasa.requests[0]["body"] == {
         "sender": cid,
         "message": "card [CARD ****1111] payoff?",
-        "metadata": {"lang": "en"},
+        # The request id travels on to Rasa and the action server (docs/production.md, logs).
+        "metadata": {"lang": "en", "request_id": resp.headers["X-Request-ID"]},
     }
     with session_scope(engine, write=False) as s:
         texts = s.scalars(
@@ -267,7 +268,7 @@ def test_switching_language(bot_client: TestClient, scripted_rasa: ScriptedRasa)
         == "zh"
     )
     bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "你好"})
-    assert scripted_rasa.requests[-1]["body"]["metadata"] == {"lang": "zh"}
+    assert scripted_rasa.requests[-1]["body"]["metadata"]["lang"] == "zh"
 
 
 def test_outside_business_hours_the_borrower_is_offered_a_callback(

@@ -13,11 +13,13 @@ Client -> server frames (validated by `handoff.api.schemas.frames`):
 - `{"type": "message", "conversation_id", "text", "client_message_id"?}` - reply (holder only);
 - `{"type": "typing", "conversation_id", "on": bool}` - shown to the borrower (holder only; at most
   TYPING_FRAMES_PER_WINDOW per TYPING_WINDOW_S);
-- `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive.
-Server -> client: `hello`, `queue_changed`, `sla` (supervisors), `callback_overdue`; for the holder of a chat
-only (`for_agent_id`): `chat_activity` (the borrower wrote: `seq`, `preview`, `unread`), `idle_warning`
-(`requeue_at`: the chat goes back to the queue then unless the holder replies) and `chat_requeued`
-(`reason`); and per watched chat `watching`,
+- `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive;
+- `{"type": "queue_deltas"}` - from now on `queue_delta` frames instead of `queue_changed`
+  (`handoff.agents.queue_feed`; the first one is the whole queue, `full: true`).
+Server -> client: `hello`, `queue_changed` (or `queue_delta`), `sla` (supervisors), `callback_overdue`; for the
+holder of a chat only (`for_agent_id`): `chat_activity` (the borrower wrote: `seq`, `preview`, `unread`),
+`idle_warning` (`requeue_at`: the chat goes back to the queue then unless the holder replies) and
+`chat_requeued` (`reason`); and per watched chat `watching`,
 `message`, `state`, `typing` carrying `conversation_id`; `unwatched` with `reason` (`forbidden`:
 someone else holds it now; `finished`: closed or handed back) when the right to the chat ends;
 `error` frames `{"type": "error", "error": {...}}`.
@@ -36,6 +38,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session
 
 from handoff.agents import accounts, chat
+from handoff.agents.queue_feed import ConsoleQueue, QueueFeed
 from handoff.api.agent_watches import ChatWatches
 from handoff.api.deps_agent import SESSION_COOKIE, STAFF, SUPERVISORS, resolve_agent
 from handoff.api.errors import error_body
@@ -68,8 +71,12 @@ class SessionEnded(Exception):
 
 
 class AgentSocket:
-    def __init__(self, ws: WebSocket, svc: Services, agent: Agent, token: str, expires_at: datetime) -> None:
+    def __init__(
+        self, ws: WebSocket, svc: Services, agent: Agent, token: str, expires_at: datetime, *, feed: QueueFeed
+    ) -> None:
         self.ws = ws
+        self.feed = feed
+        self.queue: ConsoleQueue | None = None  # set once the console asked for queue deltas
         self.svc = svc
         self.agent = agent
         self.token = token
@@ -117,6 +124,7 @@ class AgentSocket:
         interval = self.svc.settings.AGENT_WS_RECHECK_S
         mine = accounts.session_key(self.token)
         async with self.svc.bus.subscribe(agent_topic(self.agent.id)) as subscription:
+            await subscription.ready()  # a logout on another replica from now on reaches this socket
             while True:
                 event = await subscription.get(timeout=interval)
                 if event is not None and event.get("type") == "session_ended":
@@ -148,7 +156,16 @@ class AgentSocket:
                     continue  # unread signals and idle warnings are for the chat's holder only
                 if event.get("type") == "resync":
                     event = {"type": "queue_changed"}
+                if event.get("type") == "queue_changed" and self.queue is not None:
+                    await self.send_queue_delta(cause=event)
+                    continue
                 await self.send(event)
+
+    async def send_queue_delta(self, *, cause: dict[str, Any] | None, full: bool = False) -> None:
+        assert self.queue is not None
+        frame = self.queue.delta(self.agent, await self.feed.entries(self.svc, cause=cause), full=full)
+        if frame is not None:
+            await self.send(frame)
 
     # -- frames from the console ------------------------------------------------------------------
     async def handle(self, frame: dict[str, Any]) -> None:
@@ -156,6 +173,9 @@ class AgentSocket:
         agent = await self.authorise()  # every frame, whatever it is
         if kind == "ping":
             await self.send({"type": "pong"})
+        elif kind == "queue_deltas":
+            self.queue = ConsoleQueue()
+            await self.send_queue_delta(cause=None, full=True)
         elif kind == "watch":
             watch = frames.parse_frame(frames.WatchFrame, frame)
             await self.chats.watch(watch.conversation_id, watch.after)
@@ -182,7 +202,9 @@ class AgentSocket:
                 )
             )
         else:
-            raise InvalidInputError("unknown frame type; expected watch, unwatch, message, typing or ping")
+            raise InvalidInputError(
+                "unknown frame type; expected watch, unwatch, message, typing, ping or queue_deltas"
+            )
 
     async def read_frames(self) -> None:
         """Read and answer frames until the session ends (then return) or the client goes away."""
@@ -263,4 +285,4 @@ async def agent_socket(ws: WebSocket) -> None:
     if found is None:
         return
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await AgentSocket(ws, svc, *found).run()
+        await AgentSocket(ws, svc, *found, feed=ws.app.state.queue_feed).run()

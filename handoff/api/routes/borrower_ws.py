@@ -215,6 +215,7 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
     stream = Stream(ws, svc, conversation_id, after)
     reader: asyncio.Task[None] | None = None
     try:
+        await subscription.ready()  # live before the catch-up read, so nothing falls in between
         await stream.catch_up()
         view = await svc.db(
             lambda s: views.conversation_view(

@@ -16,17 +16,33 @@ export function createQueue(app) {
       const data = await app.api("GET", "/api/agent/queue");
       state.queue = data.entries;
       state.queueAt = Date.now();
-      if (state.me.role !== "agent") {
-        state.agents = (await app.api("GET", "/api/agent/supervisor/agents")).agents;
-        renderAgents();
-      } else {
-        state.agents = (await app.api("GET", "/api/agent/colleagues")).agents;
-      }
+      await loadAgents();
       renderQueue();
-      app.fillTransferTargets();
     } catch (error) {
       if (error.status !== 401) app.toast(error.message, "error");
     }
+  }
+
+  async function loadAgents() {
+    if (state.me.role !== "agent") {
+      state.agents = (await app.api("GET", "/api/agent/supervisor/agents")).agents;
+      renderAgents();
+    } else {
+      state.agents = (await app.api("GET", "/api/agent/colleagues")).agents;
+    }
+    app.fillTransferTargets();
+  }
+
+  // A `queue_delta` frame (the socket asked for them): patch the list instead of reading the whole queue;
+  // the agents' loads are re-read at most once a second.
+  function applyQueueDelta(delta) {
+    const seenAt = Date.now();
+    const known = new Map(delta.full ? [] : state.queue.map((entry) => [entry.id, entry]));
+    for (const entry of delta.upserts) known.set(entry.id, { ...entry, seenAt });
+    state.queue = delta.order.map((id) => known.get(id)).filter(Boolean);
+    renderQueue();
+    clearTimeout(state.agentsTimer);
+    state.agentsTimer = setTimeout(() => { if (state.me) loadAgents().catch(() => {}); }, 1000);
   }
 
   // Runs the operation, then shows its error (if any) and reloads the queue.
@@ -42,7 +58,7 @@ export function createQueue(app) {
   }
 
   function waited(entry) {
-    const seconds = entry.waiting_s + Math.floor((Date.now() - state.queueAt) / 1000);
+    const seconds = entry.waiting_s + Math.floor((Date.now() - (entry.seenAt || state.queueAt)) / 1000);
     const m = Math.floor(seconds / 60);
     return `${m}:${String(seconds % 60).padStart(2, "0")}`;
   }
@@ -119,5 +135,5 @@ export function createQueue(app) {
     } }, 1000);
   }
 
-  return { scheduleRefresh, refresh, act, claim, renderQueue, wireQueue };
+  return { scheduleRefresh, refresh, applyQueueDelta, act, claim, renderQueue, wireQueue };
 }

@@ -23,6 +23,7 @@ export function createSocket(app) {
     const chatId = state.chat && state.chat.conversation.id;
     switch (event.type) {
       case "queue_changed": app.scheduleRefresh(); break;
+      case "queue_delta": app.applyQueueDelta(event); break;
       case "sla":
         app.toast(`${t(event.level === "breach" ? "sla_breach" : "sla_warning")}: ${event.conversation_id}`, event.level);
         app.scheduleRefresh();
@@ -59,6 +60,7 @@ export function createSocket(app) {
       onOpen: () => {
         state.wsRetry = 0;
         setConnection(true);
+        send({ type: "queue_deltas" });  // changes as deltas, not a re-read of the queue per change
         if (state.chat) send({ type: "watch", conversation_id: state.chat.conversation.id, after: state.lastSeq });
         app.refresh();
         state.pingTimer = setInterval(() => send({ type: "ping" }), 20000);

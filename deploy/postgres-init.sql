@@ -1,0 +1,2 @@
+-- The Rasa tracker store's database, beside the service's (docs/production.md, "One-time setup").
+CREATE DATABASE rasa OWNER carloan;
