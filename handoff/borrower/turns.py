@@ -25,9 +25,9 @@ from contract.packet import HandoffPacket
 from handoff import texts
 from handoff.borrower.views import transcript, turn_result
 from handoff.conversations import place
-from handoff.conversations.records import append_message, get_conversation
+from handoff.conversations.records import append_message, get_conversation, message_dict
 from handoff.errors import BotUnavailableError, ConflictError
-from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
+from handoff.infra.bus import AGENTS_TOPIC, agent_topic, conversation_topic
 from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask
 from handoff.models import Conversation, Message, QueueEntry
@@ -108,6 +108,13 @@ def _store_borrower(
             )
             .values(last_borrower_msg_at=svc.clock.now())
         )
+        if conversation.state == ConversationState.ASSIGNED and conversation.assigned_agent_id is not None:
+            # The holder's console hears of it even when this chat is not the one open on screen.
+            publish_after_commit(
+                session,
+                agent_topic(conversation.assigned_agent_id),
+                {"type": "held_message", "conversation_id": conversation_id, "message": message_dict(message)},
+            )
     return message.seq, conversation.state, conversation.lang
 
 

@@ -25,6 +25,7 @@ from handoff.queue.errors import (
     AtCapacityError,
     NotAssignedError,
     NotHolderError,
+    WrongLanguageError,
 )
 from handoff.states import ConversationState, QueueStatus, Role
 
@@ -198,6 +199,8 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
     lock_conversation(session, conversation_id=entry.conversation_id)
     if to_agent.role not in (Role.AGENT, Role.SUPERVISOR) or to_agent.status != "online":
         raise AgentUnavailableError(f"agent {to_agent.username} is not online to take chats")
+    if entry.lang not in agent_languages(to_agent):
+        raise WrongLanguageError(f"agent {to_agent.username} does not take chats in {entry.lang}", target_id=to_agent.id)
     _check_capacity(session, agent=to_agent)
     if entry.status == QueueStatus.WAITING:
         if not is_supervisor(actor):

@@ -23,3 +23,7 @@ class NotAssignedError(ConflictError):
 
 class AgentUnavailableError(ConflictError):
     code = "agent_unavailable"
+
+
+class WrongLanguageError(ConflictError):
+    code = "wrong_language"

@@ -11,8 +11,9 @@ Client -> server frames:
 - `{"type": "message", "conversation_id", "text", "client_message_id"?}` - reply (holder only);
 - `{"type": "typing", "conversation_id", "on": bool}` - shown to the borrower (holder only);
 - `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive.
-Server -> client: `hello`, `queue_changed`, `sla` (supervisors), and per watched chat `message`,
-`state`, `typing` carrying `conversation_id`; `error` frames `{"type": "error", "error": {...}}`.
+Server -> client: `hello`, `queue_changed`, `sla` (supervisors), `held_message` (a borrower message
+in any chat this agent holds, watched or not: `conversation_id`, `message`), and per watched chat
+`message`, `state`, `typing` carrying `conversation_id`; `error` frames `{"type": "error", "error": {...}}`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from handoff.api.errors import error_body
 from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
 from handoff.conversations.records import messages_after
 from handoff.errors import HandoffError, InvalidInputError
-from handoff.infra.bus import AGENTS_TOPIC, Subscription, conversation_topic
+from handoff.infra.bus import AGENTS_TOPIC, Subscription, agent_topic, conversation_topic
 from handoff.models import Agent
 from handoff.queue import claims
 from handoff.services import Services
@@ -74,6 +75,15 @@ class AgentSocket:
                 if event.get("type") == "resync":
                     event = {"type": "queue_changed"}
                 await self.send(event)
+
+    async def pump_own(self) -> None:
+        """This agent's own topic: borrower messages in the chats it holds (hints; the console reads
+        the chat by sequence number when it opens it, so a missed event costs only a badge)."""
+        async with self.svc.bus.subscribe(agent_topic(self.agent.id)) as subscription:
+            while True:
+                event = await subscription.get(timeout=None)
+                if event is not None:
+                    await self.send(event if event.get("type") != "resync" else {"type": "queue_changed"})
 
     # -- watched chats ----------------------------------------------------------------------------
     async def catch_up(self, conversation_id: str) -> None:
@@ -199,7 +209,8 @@ class AgentSocket:
 
     async def run(self) -> None:
         await self.send({"type": "hello", "agent": chat.agent_dict(self.agent)})
-        tasks = [asyncio.create_task(self.read_frames()), asyncio.create_task(self.pump_agents())]
+        tasks = [asyncio.create_task(self.read_frames()), asyncio.create_task(self.pump_agents()),
+                 asyncio.create_task(self.pump_own())]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
