@@ -6,7 +6,7 @@ export function createSession(app) {
 
   function showError(id, error) {
     const node = $(id);
-    node.textContent = error ? error.message || String(error) : "";
+    node.textContent = app.errorText(error);
     node.hidden = !error;
   }
 
@@ -55,7 +55,7 @@ export function createSession(app) {
     });
     $("my-status").addEventListener("change", async (event) => {
       try { state.me = await app.api("POST", "/api/agent/me/status", { status: event.target.value }); }
-      catch (error) { app.toast(error.message, "error"); }
+      catch (error) { app.toast(app.errorText(error), "error"); }
     });
   }
 
