@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from service_process import ServiceProcess, create_agent, run_service
+from sqlalchemy import update
 
 from handoff.conversations.records import append_message
 from handoff.infra.db import make_engine, session_scope
+from handoff.models import QueueEntry
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -166,6 +168,35 @@ def test_transcript_renders_faq_markdown_and_citation_only_messages(browser: Any
         cite_only = page.locator("#transcript li.msg.cite-only")
         expect(cite_only.locator(".cite")).to_have_text("Source: Grace period")
         assert page.locator("#transcript li.msg.bot").count() == 1  # no empty bubble for the citation
+
+
+FITS = """() => [...document.querySelectorAll('.left, #queue-list li.entry, #my-chats li.held-chat')]
+  .filter((n) => n.scrollWidth > n.clientWidth + 1).map((n) => n.className)"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_long_summaries_stay_inside_their_cards(browser: Any, tmp_path: Path, width: int) -> None:
+    from playwright.sync_api import expect
+
+    summary = ("Borrower asked about the payoff for loan NW-2024-0042-7781-AB and pasted "
+               "https://northwind-auto.example/account/loans/NW20240042778/payoff?date=2026-12-15&source=app " * 3)
+    with run_service(tmp_path / "svc") as service:
+        create_agent(service, username="ann", password=PASSWORD)
+        waiting = [queued_borrower(service)[0] for _ in range(2)]
+        engine = make_engine(service.env["DATABASE_URL"])
+        with session_scope(engine) as session:
+            session.execute(update(QueueEntry).values(summary=summary))
+        engine.dispose()
+        page = console(browser, service, "ann")
+        page.set_viewport_size({"width": width, "height": 800})
+        claim_in_console(page, waiting[0])
+        card = page.locator(f"#queue-list li.entry[data-conversation-id='{waiting[1]}']")
+        expect(card.locator(".entry-summary")).to_have_attribute("title", summary)  # the whole text on hover
+        assert page.evaluate(FITS) == []  # nothing wider than its box: no sideways scrolling, no clipped card
+        box = card.locator(".entry-summary").bounding_box()
+        line = float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('.entry-summary')).lineHeight)"))
+        assert box is not None and box["height"] <= 3 * line + 1  # clamped to three lines
+        assert card.locator("button.claim").is_visible()
 
 
 def test_transfer_freezes_the_old_chat_and_the_idle_requeue_is_warned_and_told(browser: Any, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ function applyI18n() {
   app.fillResolutions();
   app.renderQueue();
   app.renderAlerts();
+  if (app.state.me) $("me-role").textContent = app.t(`role_${app.state.me.role}`);
   if (app.state.chat) app.renderChat();
   app.setConnection(app.isConnected());
 }

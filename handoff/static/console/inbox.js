@@ -108,7 +108,7 @@ export function createInbox(app) {
     const id = entry.conversation_id;
     const count = (unread.get(id) || new Set()).size;
     const last = lastMessage(entry);
-    const preview = last ? `${t(`sender_${last.sender}`)}: ${last.text || "…"}` : t("none");
+    const preview = last ? t("preview", { who: t(`sender_${last.sender}`), text: last.text || "…" }) : t("none");
     return el("li", { class: `held-chat${isOpen(id) ? " open" : ""}${count ? " has-unread" : ""}`, "data-conversation-id": id,
       tabindex: "0", onclick: () => app.openChat(id), onkeydown: (e) => { if (e.key === "Enter") app.openChat(id); } }, [
       el("div", { class: "held-head" }, [
@@ -131,6 +131,7 @@ export function createInbox(app) {
     $("my-chats").replaceChildren(...held.map(heldItem));
     $("my-chats-empty").hidden = held.length > 0;
     $("my-chats-count").textContent = held.length ? String(held.length) : "";
+    app.updateTitle();
     tick();
   }
 

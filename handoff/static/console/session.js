@@ -29,7 +29,7 @@ export function createSession(app) {
     $("login-view").hidden = true;
     $("main-view").hidden = false;
     $("me-name").textContent = state.me.display_name;
-    $("me-role").textContent = state.me.role;
+    $("me-role").textContent = t(`role_${state.me.role}`);
     $("my-status").value = state.me.status === "away" ? "away" : "online";
     $("supervisor-panel").hidden = !(state.me.role === "supervisor" || state.me.role === "admin");
     if (state.me.status === "offline") await app.api("POST", "/api/agent/me/status", { status: "online" });
