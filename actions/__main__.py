@@ -12,6 +12,7 @@ import sys
 from pydantic import ValidationError
 
 from actions.settings import ActionServerSettings, SettingsError
+from contract.settings import UnknownSettingError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         for error in exc.errors(include_input=False):
             print(f"action server: {'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}", file=sys.stderr)
         return 2
-    except SettingsError as exc:
+    except (SettingsError, UnknownSettingError) as exc:
         print(f"action server: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contract.settings import StrictSettings
 
 PLACEHOLDER_PREFIX = "change-me"
 DEFAULT_TOKEN = "change-me-action-server-token"
@@ -15,8 +17,10 @@ class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names the variable and how to fix it."""
 
 
-class ActionServerSettings(BaseSettings):
+class ActionServerSettings(StrictSettings):
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
+    ENV_FAMILIES: ClassVar[tuple[str, ...]] = ("ACTION_", "APP_")
+    ENV_READ_ELSEWHERE: ClassVar[frozenset[str]] = frozenset({"ACTION_SERVER_URL"})  # the service's
 
     APP_ENV: Literal["development", "production"] = Field(
         "development", description="production refuses a missing or placeholder ACTION_SERVER_TOKEN"

@@ -11,6 +11,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from contract.settings import UnknownSettingError as UnknownEnvError
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
@@ -23,6 +24,9 @@ from knowledge_base.config import UnknownSettingError
 def _settings() -> Settings:
     try:
         return Settings()
+    except UnknownEnvError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except ValidationError as exc:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "settings"

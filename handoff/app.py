@@ -34,6 +34,7 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.masking import policy_from_settings
 from handoff.queue import sla
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.services import Services
@@ -100,6 +101,7 @@ def create_app(
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            mask_policy=policy_from_settings(settings),
         )
         tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
         try:

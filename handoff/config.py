@@ -6,10 +6,14 @@ Built once by the entry point (`python -m handoff serve`) or by a test, then han
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import ClassVar, Literal
 
+import phonenumbers
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from contract.settings import StrictSettings
 
 PLACEHOLDER_PREFIX = "change-me"
 
@@ -19,12 +23,28 @@ def split_urls(value: str) -> list[str]:
     return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
 
 
+def split_list(value: str) -> list[str]:
+    """`a, b,c` -> [a, b, c] without empty entries."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _valid_phone(value: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names the variable and how to fix it."""
 
 
-class Settings(BaseSettings):
+class Settings(StrictSettings):
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
+    # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
+    ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
+        "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
+    )
 
     APP_ENV: Literal["development", "production"] = Field(
         "development", description="production refuses placeholder secrets"
@@ -72,6 +92,22 @@ class Settings(BaseSettings):
     )
     BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    MASK_ALLOW: str = Field(
+        "",
+        description="the lender's own published numbers and e-mail addresses, never masked; comma-separated, "
+        "phone numbers with their country code (+1 800 555 0142)",
+    )
+    MASK_ALLOW_FAQ_DIR: str = Field(
+        "knowledge_base/faq",
+        description="FAQ folder (<lang>/<id>.md) whose phone numbers and e-mail addresses are never masked "
+        "('' = none)",
+    )
+    MASK_FAQ_REGIONS: str = Field(
+        "en:US,zh:CN", description="FAQ language -> region its phone numbers are written for"
+    )
+    MASK_PHONE_REGIONS: str = Field(
+        "CN,US", description="regions in which phone numbers without a country code are recognised"
+    )
 
     @field_validator("RASA_URL")
     @classmethod
@@ -85,6 +121,40 @@ class Settings(BaseSettings):
                     f"RASA_URL entry {url!r} is not an http(s) URL; list base URLs separated by commas, "
                     "e.g. http://127.0.0.1:5005,http://10.0.0.12:5005"
                 )
+        return value
+
+    @field_validator("MASK_PHONE_REGIONS")
+    @classmethod
+    def _known_regions(cls, value: str) -> str:
+        for region in split_list(value):
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"MASK_PHONE_REGIONS: {region!r} is not a region code like CN or US")
+        return value
+
+    @field_validator("MASK_FAQ_REGIONS")
+    @classmethod
+    def _faq_regions(cls, value: str) -> str:
+        for pair in split_list(value):
+            lang, _, region = pair.partition(":")
+            if not lang or region not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"MASK_FAQ_REGIONS: {pair!r} is not lang:REGION, e.g. en:US,zh:CN")
+        return value
+
+    @field_validator("MASK_ALLOW")
+    @classmethod
+    def _allowed_phones_are_whole(cls, value: str) -> str:
+        for entry in split_list(value):
+            if entry.startswith("+") and not _valid_phone(entry):
+                raise ValueError(f"MASK_ALLOW: {entry!r} is not a valid phone number (+<country> <number>)")
+        return value
+
+    @field_validator("MASK_ALLOW_FAQ_DIR")
+    @classmethod
+    def _faq_dir_exists(cls, value: str) -> str:
+        if value and not Path(value).is_dir():
+            raise ValueError(
+                f"MASK_ALLOW_FAQ_DIR: {value!r} is not a folder; point it at the FAQ folder or set it to ''"
+            )
         return value
 
     @model_validator(mode="after")
@@ -104,6 +174,18 @@ class Settings(BaseSettings):
     def rasa_urls(self) -> list[str]:
         """RASA_URL as a list, in order of preference (the first is this pod's own Rasa)."""
         return split_urls(self.RASA_URL)
+
+    @property
+    def mask_allow(self) -> list[str]:
+        return split_list(self.MASK_ALLOW)
+
+    @property
+    def mask_phone_regions(self) -> tuple[str, ...]:
+        return tuple(split_list(self.MASK_PHONE_REGIONS))
+
+    @property
+    def mask_faq_regions(self) -> dict[str, str]:
+        return dict(pair.partition(":")[::2] for pair in split_list(self.MASK_FAQ_REGIONS))
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,92 +1,69 @@
 """Masking of personal numbers before a borrower's text is stored, logged or sent to Rasa.
 
-What is masked (and how it is recognised):
-- card numbers: 13-19 digits, spaces or dashes between groups allowed, Luhn-valid -> `[CARD ****1234]`
-- Chinese resident ID numbers: 17 digits + digit/X, ISO 7064 MOD 11-2 checksum -> `[ID]`
-- phone numbers: CN mobile `1[3-9]` + 9 digits (optional +86), NANP `(NXX) NXX-XXXX` (optional +1) -> `[PHONE]`
+What is masked (recognised by `handoff.pii`, after NFKC, so full-width digits and `＠` count):
+- card numbers: 13-19 digits, Luhn-valid, in groups of 3+ digits with any separators -> `[CARD ****1234]`
+- Chinese resident IDs: 18 characters with the ISO 7064 check character and a valid birth date, or the
+  old 15-digit form with a known region and birth date; any grouping -> `[ID]`
+- US social security numbers: `123-45-6789` (any separators), or 9 digits after "SSN" -> `[SSN]`
+- ABA routing numbers said to be one or followed by an account number -> `[ROUTING]`, and that account
+  number, or one after "account number" / 账号 -> `[ACCOUNT ****1234]`
+- IBANs (python-stdnum: country format and MOD 97-10), in groups or not -> `[IBAN]`
+- phone numbers: libphonenumber's matcher in each configured region (international, landlines, dots,
+  full-width), plus CN mobiles and North-American numbers by shape -> `[PHONE]`
 - e-mail addresses -> `[EMAIL]`
-- VINs: 17 characters without I, O, Q, at least one letter and one digit; North-American VINs
-  (first character 1-5) must also carry a valid check digit (position 9) -> `[VIN]`
-- our loan numbers: `NW-` followed by 8 digits (the dash may be a space or missing, any case),
-  e.g. `NW-20240117` -> `[LOAN ****0117]`
+- VINs: 17 characters without I, O, Q (North-American ones with their check digit), glued or in
+  capital groups -> `[VIN]`
+- our loan numbers: `NW` and 8 digits, any separators (`NW-20240117`, `NW_2024_0117`) -> `[LOAN ****0117]`
 
-Detection is regular expressions plus checksum validators over the raw characters rather than a
-spaCy tokenizer: Chinese text has no spaces, so a number glued to Chinese characters
-("卡号4111111111111111") is not a token of its own and token-based matchers would miss it.
-Near-misses (a wrong check digit) are left alone so that amounts and order numbers stay readable.
+The lender's own published numbers and addresses (`MaskPolicy.allow`) are left as they are.
+Detection works on the raw characters rather than on spaCy tokens: Chinese text has no spaces, so
+"卡号4111111111111111" has no token of its own. Near misses (a wrong check digit) are left alone so
+that amounts and order numbers stay readable.
+
+A number split over consecutive messages ("my card is 4111 1111", then "1111 1111") is caught by
+`mask_continuing`, given the stored ends of the previous messages: see `handoff.borrower.masking_tail`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
-LOAN_NUMBER_FORMAT = "NW-" + "8 digits (e.g. NW-20240117)"
+from handoff.config import Settings
+from handoff.pii import codes, numbers, phones
+from handoff.pii.allow import AllowList, published_values
+from handoff.pii.normalize import SEP_CHARS, Normalized, normalize
+from handoff.pii.span import Span
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_LOAN = re.compile(r"(?<![A-Za-z0-9])NW[- ]?(\d{8})(?!\d)", re.IGNORECASE)
-_VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])", re.IGNORECASE)
-_CN_ID = re.compile(r"(?<![A-Za-z0-9])\d{17}[\dXx](?![A-Za-z0-9])")
-# A run of digit groups joined by single spaces or dashes; card numbers are searched inside it.
-_DIGIT_RUN = re.compile(r"(?<!\d)\d+(?:[ -]\d+)*(?!\d)")
-_CN_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
-_NANP = re.compile(r"(?<![\d+])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[ .-]?[2-9]\d{2}[ .-]?\d{4}(?!\d)")
+LOAN_NUMBER_FORMAT = codes.LOAN_NUMBER_FORMAT
+DEFAULT_REGIONS = ("CN", "US")
+TAIL_MESSAGES = 3  # earlier messages a number may have begun in
+TAIL_CHARS = 40  # of each, at most this many last characters are looked at
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)),
-    "P": 7,
-    "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-}
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def cn_id_check_char(first17: str) -> str:
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
-
-
-def cn_id_valid(value: str) -> bool:
-    value = value.upper()
-    return len(value) == 18 and value[:17].isdigit() and cn_id_check_char(value[:17]) == value[17]
-
-
-def vin_check_char(vin: str) -> str:
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin.upper(), _VIN_WEIGHTS, strict=True))
-    return "X" if total % 11 == 10 else str(total % 11)
-
-
-def vin_valid(value: str) -> bool:
-    vin = value.upper()
-    if len(vin) != 17 or any(c in "IOQ" for c in vin) or vin.isdigit() or vin.isalpha():
-        return False
-    if not all(c in _VIN_VALUES for c in vin):
-        return False
-    if vin[0] in "12345":  # North America: the check digit is mandatory
-        return vin[8] == vin_check_char(vin)
-    return True
+_CONTINUES = re.compile(rf"[{SEP_CHARS}]*(?:\+|[A-Za-z]*[0-9])")
 
 
 @dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-    kind: str
-    replacement: str
+class MaskPolicy:
+    """What stays readable (the lender's own numbers) and which regions phone numbers are read in."""
+
+    allow: AllowList = field(default_factory=AllowList)
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+
+
+DEFAULT_POLICY = MaskPolicy()
+
+
+def policy_from_settings(settings: Settings) -> MaskPolicy:
+    """MASK_ALLOW plus the FAQ's own phone numbers and e-mail addresses (read once, at start-up)."""
+    faq_dir = settings.MASK_ALLOW_FAQ_DIR
+    published = published_values(Path(faq_dir), settings.mask_faq_regions) if faq_dir else []
+    return MaskPolicy(
+        allow=AllowList.build(entries=settings.mask_allow, published=published),
+        regions=settings.mask_phone_regions,
+    )
 
 
 @dataclass(frozen=True)
@@ -99,83 +76,38 @@ class Masked:
         return bool(self.kinds)
 
 
-def _emails(text: str) -> Iterator[Span]:
-    for m in _EMAIL.finditer(text):
-        yield Span(m.start(), m.end(), "email", "[EMAIL]")
-
-
-def _loans(text: str) -> Iterator[Span]:
-    for m in _LOAN.finditer(text):
-        yield Span(m.start(), m.end(), "loan", f"[LOAN ****{m.group(1)[-4:]}]")
-
-
-def _vins(text: str) -> Iterator[Span]:
-    for m in _VIN.finditer(text):
-        if vin_valid(m.group()):
-            yield Span(m.start(), m.end(), "vin", "[VIN]")
-
-
-def _cn_ids(text: str) -> Iterator[Span]:
-    for m in _CN_ID.finditer(text):
-        if cn_id_valid(m.group()):
-            yield Span(m.start(), m.end(), "cn_id", "[ID]")
-
-
-def _cards(text: str) -> Iterator[Span]:
-    for run in _DIGIT_RUN.finditer(text):
-        groups = [(g.start() + run.start(), g.end() + run.start()) for g in re.finditer(r"\d+", run.group())]
-        yield from _cards_in_groups(text, groups)
-
-
-def _cards_in_groups(text: str, groups: list[tuple[int, int]]) -> Iterator[Span]:
-    """The longest Luhn-valid 13-19 digit stretch of whole groups, left to right, without overlap."""
-    i = 0
-    while i < len(groups):
-        found = None
-        for j in range(len(groups) - 1, i - 1, -1):
-            start, end = groups[i][0], groups[j][1]
-            digits = re.sub(r"\D", "", text[start:end])
-            if 13 <= len(digits) <= 19 and luhn_valid(digits):
-                if _looks_like_phone(text, start, digits):  # masked all the same, whatever the grouping
-                    found = (j, Span(start, end, "phone", "[PHONE]"))
-                else:
-                    found = (j, Span(start, end, "card", f"[CARD ****{digits[-4:]}]"))
-                break
-        if found is None:
-            i += 1
-            continue
-        yield found[1]
-        i = found[0] + 1
-
-
-def _looks_like_phone(text: str, start: int, digits: str) -> bool:
-    """+86 mobiles are 13 digits and Luhn-valid one time in ten; cards are never written with '+'."""
-    return (start > 0 and text[start - 1] == "+") or re.fullmatch(r"861[3-9]\d{9}", digits) is not None
-
-
-def _phones(text: str) -> Iterator[Span]:
-    for pattern in (_CN_MOBILE, _NANP):
-        for m in pattern.finditer(text):
-            yield Span(m.start(), m.end(), "phone", "[PHONE]")
+@dataclass(frozen=True)
+class Continued:
+    masked: Masked  # the new message
+    earlier: tuple[str, ...]  # the earlier texts, with the start of a number that ends in the new one masked
 
 
 # Order matters: earlier detectors claim their characters first.
-DETECTORS: tuple[Callable[[str], Iterator[Span]], ...] = (_emails, _loans, _vins, _cn_ids, _cards, _phones)
+DETECTORS: tuple[Callable[[Normalized], Iterator[Span]], ...] = (
+    codes.emails, codes.loans, codes.ibans, codes.vins, numbers.cn_ids, numbers.ssns, numbers.bank_accounts,
+    numbers.cards,
+)
 
 
-def find_spans(text: str) -> list[Span]:
-    taken: list[Span] = []
+def find_spans(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> list[Span]:
+    """Spans to mask, in text order. An allowed value keeps its characters from every later detector."""
+    norm = normalize(text)
+    taken: list[tuple[Span, bool]] = []
+
+    def claim(spans: Iterator[Span]) -> None:
+        for span in spans:
+            if not any(span.overlaps(t) for t, _ in taken):
+                allowed = policy.allow.allows(span.kind, text[span.start : span.end], policy.regions)
+                taken.append((span, allowed))
+
     for detector in DETECTORS:
-        for span in detector(text):
-            if all(span.end <= t.start or span.start >= t.end for t in taken):
-                taken.append(span)
-    return sorted(taken, key=lambda s: s.start)
+        claim(detector(norm))
+    # Phone matching is the slow part: it does not look at what is already taken.
+    claim(phones.phones(norm.blank([(s.start, s.end) for s, _ in taken]), policy.regions))
+    return sorted((s for s, allowed in taken if not allowed), key=lambda s: s.start)
 
 
-def mask(text: str) -> Masked:
-    spans = find_spans(text)
-    if not spans:
-        return Masked(text, ())
+def _render(text: str, spans: Sequence[Span]) -> Masked:
     out, pos = [], 0
     for span in spans:
         out.append(text[pos : span.start])
@@ -185,5 +117,53 @@ def mask(text: str) -> Masked:
     return Masked("".join(out), tuple(s.kind for s in spans))
 
 
-def mask_text(text: str) -> str:
-    return mask(text).text
+def mask(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> Masked:
+    spans = find_spans(text, policy)
+    return _render(text, spans) if spans else Masked(text, ())
+
+
+def mask_text(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> str:
+    return mask(text, policy).text
+
+
+def may_continue(text: str) -> bool:
+    """Could `text` be the rest of a number begun in an earlier message? (Cheap: it starts, after
+    any separators, with `+`, a digit, or letters and then a digit: "1111 1111", "3A004352".)"""
+    return _CONTINUES.match(normalize(text[:24]).text) is not None
+
+
+def _clip(span: Span, lo: int, hi: int, *, to: int = 0) -> Span:
+    """The part of `span` within [lo, hi), moved so that `lo` falls on `to`."""
+    return Span(max(span.start, lo) - lo + to, min(span.end, hi) - lo + to, span.kind, span.replacement)
+
+
+def mask_continuing(text: str, *, earlier: Sequence[str], policy: MaskPolicy = DEFAULT_POLICY) -> Continued:
+    """Mask `text`, the borrower's next message after `earlier` (their previous messages as stored,
+    oldest first). A number that begins at the end of an earlier message and ends in this one is
+    masked in both: in this message by the number's replacement, and its part in the earlier one
+    likewise (returned in `earlier`, for the caller to store). Pure: no state is kept here."""
+    alone = find_spans(text, policy)
+    parts = [e[-TAIL_CHARS:] for e in earlier[-TAIL_MESSAGES:]]
+    if not parts or not may_continue(text):
+        return Continued(_render(text, alone), tuple(earlier))
+    joined = "".join(p + "\n" for p in parts)
+    offset, end = len(joined), len(joined) + len(text)
+    together = find_spans(joined + text, policy)
+    crossing = [s for s in together if s.start < offset < s.end]
+    spans = [_clip(s, offset, end) for s in crossing]
+    # Then what the new text holds alone, and what it holds only with the earlier words as context
+    # ("my SSN is" + "123456789").
+    for span in [*alone, *(_clip(s, offset, end) for s in together if s.start >= offset)]:
+        if not any(span.overlaps(t) for t in spans):
+            spans.append(span)
+    masked = _render(text, sorted(spans, key=lambda s: s.start))
+    fixed = list(earlier)
+    lo = 0
+    for k, part in zip(range(len(earlier) - len(parts), len(earlier)), parts, strict=True):
+        hi = lo + len(part)
+        at = len(fixed[k]) - len(part)  # where `part` begins in its message
+        cuts = [_clip(s, lo, hi, to=at) for s in crossing if s.start < hi and s.end > lo]
+        if cuts:
+            fixed[k] = _render(fixed[k], cuts).text
+        lo = hi + 1  # the line break that joins the parts
+    return Continued(masked, tuple(fixed))

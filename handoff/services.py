@@ -18,6 +18,7 @@ from handoff.infra.db import session_scope, sqlite_writer_lock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.token_cache import TokenHashes
+from handoff.masking import MaskPolicy
 from handoff.rasa.client import RasaClient
 
 T = TypeVar("T")
@@ -35,6 +36,7 @@ class Services:
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
+    mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
 
     async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
         """Run `work(session)` in one transaction; bus events it queued are published after the commit.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge_base import onnx_query
 from knowledge_base.config import MODEL_PACKAGE, default_model
 from knowledge_base.errors import ModelLoadError
 
@@ -74,8 +75,6 @@ class Embedder:
         self._onnx = None
         self.dimension = int(dim) if dim is not None else int(self.encode(["x"]).shape[1])
         if onnx_dir is not None and device == "cpu":
-            from knowledge_base import onnx_query
-
             self._onnx = onnx_query.load(self._st, self.id, onnx_dir, query_threads)
 
     @property

@@ -78,7 +78,7 @@ def classify_rasa(status: int, body: Any) -> str:
     if status != 200:
         return f"error:http_{status}"
     if not isinstance(body, list) or not body:
-        return "empty"  # the REST channel's way of saying something failed (pitfalls.md)
+        return "empty"  # the REST channel answers 200 [] when anything inside Rasa failed
     if any(isinstance(e.get("custom"), dict) and e["custom"].get("type") == "handoff" for e in body):
         return "handoff"
     return "answer"

@@ -15,7 +15,7 @@ from handoff.agents import inbox
 from handoff.conversations.records import append_message, get_conversation, messages_after
 from handoff.errors import ForbiddenError, InvalidInputError
 from handoff.infra.clock import Clock, as_utc
-from handoff.masking import mask
+from handoff.masking import DEFAULT_POLICY, MaskPolicy, mask
 from handoff.models import Agent, CallbackTicket, Message, Note, QueueEntry
 from handoff.queue import claims
 from handoff.queue.entries import ACTIVE_STATUSES, active_entry
@@ -157,20 +157,21 @@ def chat_detail(session: Session, *, conversation_id: str, agent: Agent, clock: 
     }
 
 
-def _clean(text: str) -> str:
+def _clean(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> str:
     text = text.strip()
     if not text:
         raise InvalidInputError("text: must not be empty")
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidInputError(f"text: at most {MAX_TEXT_CHARS} characters")
-    return mask(text).text
+    return mask(text, policy).text
 
 
 def reply(
     session: Session, *, conversation_id: str, agent: Agent, text: str, clock: Clock,
-    client_message_id: str | None = None,
+    client_message_id: str | None = None, mask_policy: MaskPolicy = DEFAULT_POLICY,
 ) -> Message:
-    """An agent message to the borrower; only the holder of the chat may send one."""
+    """An agent message to the borrower; only the holder of the chat may send one. `mask_policy`
+    leaves the lender's own numbers readable (an FAQ answer inserted from the console)."""
     entry = claims.held_entry(session, conversation_id=conversation_id, agent=agent, holder_only=True)
     if client_message_id:
         earlier = session.scalars(
@@ -181,7 +182,8 @@ def reply(
         if earlier is not None:
             return earlier
     message = append_message(
-        session, conversation_id=conversation_id, sender=Sender.AGENT, text=_clean(text), agent_id=agent.id,
+        session, conversation_id=conversation_id, sender=Sender.AGENT, text=_clean(text, mask_policy),
+        agent_id=agent.id,
         client_message_id=client_message_id,
     )
     now = clock.now()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType, Priority
 from contract.packet import HandoffPacket
 from handoff import texts
+from handoff.borrower.masking_tail import mask_next_message
 from handoff.borrower.views import transcript, turn_result
 from handoff.conversations import place
 from handoff.conversations.records import append_message, get_conversation, message_dict
@@ -247,11 +248,18 @@ def _store_replies(
 
 
 def _begin_turn(
-    session: Session, *, conversation_id: str, text: str, client_message_id: str | None, svc: Services
-) -> dict[str, Any] | tuple[int, str, str]:
+    session: Session,
+    *,
+    conversation_id: str,
+    text: str,
+    raw: str,
+    client_message_id: str | None,
+    svc: Services,
+) -> dict[str, Any] | tuple[int, str, str, str]:
     """Under the turn lock, in one transaction: the earlier result when this `client_message_id` was
-    seen before (a retry); else store the borrower message and either return the turn's result (a
-    person is in charge, the message goes to them) or (seq, state, lang) for the bot to answer."""
+    seen before (a retry); else store the borrower message (`text`: `raw` masked; masked again with
+    the borrower's previous messages, `masking_tail`) and either return the turn's result (a person
+    is in charge, the message goes to them) or (seq, state, lang, stored text) for the bot to answer."""
     if client_message_id:
         earlier = _previous(
             session, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc,
@@ -259,13 +267,16 @@ def _begin_turn(
         )
         if earlier is not None:
             return earlier
+    text = mask_next_message(
+        session, conversation_id=conversation_id, raw=raw, masked=text, policy=svc.mask_policy
+    )
     seq, state, lang = _store_borrower(
         session, conversation_id=conversation_id, text=text, client_message_id=client_message_id, svc=svc
     )
     if state != ConversationState.BOT:  # routed to the agent: the turn ends here
         conversation = get_conversation(session, conversation_id=conversation_id)
         return turn_result(session, conversation=conversation, first_seq=seq, last_seq=seq, svc=svc)
-    return seq, state, lang
+    return seq, state, lang, text
 
 
 @contextlib.asynccontextmanager
@@ -300,13 +311,13 @@ async def borrower_message(
     A retry (same `client_message_id`) waits for the turn lock like any message and then gets the
     earlier result: the first transaction of a turn both checks for the earlier message and stores
     the new one, so a turn costs two write transactions around the Rasa call and nothing more."""
-    masked = mask(text).text
+    masked = mask(text, svc.mask_policy).text
     async with svc.locks.hold(conversation_id):
         try:
             begun = await svc.db(
                 lambda s: _begin_turn(
-                    s, conversation_id=conversation_id, text=masked, client_message_id=client_message_id,
-                    svc=svc,
+                    s, conversation_id=conversation_id, text=masked, raw=text,
+                    client_message_id=client_message_id, svc=svc,
                 )
             )
         except IntegrityError:  # the same client_message_id stored by another replica just now
@@ -322,7 +333,7 @@ async def borrower_message(
             return earlier
         if isinstance(begun, dict):
             return begun
-        seq, _state, lang = begun
+        seq, _state, lang, masked = begun
         reply: list[dict[str, Any]] | None
         async with _bot_typing(svc, conversation_id):
             try:

@@ -2,7 +2,8 @@
 
 In-process an `asyncio.Lock` per conversation (FIFO, so turns run in arrival order). With
 REDIS_URL a Redis lock is taken as well, so several service replicas serialise too: Rasa's own
-lock store cannot be relied on for that (pitfalls.md). The Redis lock expires after `hold_s`, so
+lock store cannot be relied on for that (Rasa 3.6's `RedisLockStore` is read-modify-write, not atomic
+across processes: rasa#9213, #6290). The Redis lock expires after `hold_s`, so
 a replica that dies mid-turn blocks its conversation for seconds, not forever.
 """
 

@@ -2,7 +2,7 @@
 
 `send` returns Rasa's reply list or raises `BotUnavailableError` - for a timeout, a connection error,
 a non-2xx answer, a body that is not a list, and for an empty list (the REST channel answers
-`200 []` when anything inside Rasa or the action server failed; see pitfalls.md).
+`200 []` when anything inside Rasa or the action server failed: an empty reply is a failure).
 
 Failover (RASA_URL lists several servers sharing one tracker store and lock store, `RasaPool`): a
 turn goes to the first server; when the connection is refused, reset or dropped before an answer

@@ -179,7 +179,7 @@ def test_rasa_unreachable_gets_fallback_then_recovers(links: Links, borrower: Bo
 
 @pytest.mark.parametrize("mode", [Mode.RESET, Mode.BLACKHOLE])
 def test_action_server_unreachable_is_never_silence(links: Links, borrower: Borrower, mode: Mode) -> None:
-    # Rasa answers `200 []` when the action call fails (pitfalls.md) or keeps waiting on a black hole;
+    # Rasa answers `200 []` when the action call fails (it logs "the actions events are lost") or keeps waiting on a black hole;
     # the service must turn both into its honest message, not an empty turn.
     links.action_proxy.mode = mode
     assert_answered(borrower.say(FAQ_EN), by_bot=False)

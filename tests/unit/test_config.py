@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from actions.settings import ActionServerSettings
+from contract.settings import UnknownSettingError
 from handoff.config import Settings
 
 
@@ -41,3 +43,21 @@ def test_production_refuses_placeholder_secrets() -> None:
         Settings(APP_ENV="production", SECRET_KEY="x" * 32)
     ok = Settings(APP_ENV="production", SECRET_KEY="k" * 32, RASA_TOKEN="t" * 32)
     assert ok.APP_ENV == "production"
+
+
+def test_a_mistyped_variable_of_a_service_family_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLA_FIRST_REPLY", "60")  # the setting is SLA_FIRST_REPLY_S
+    with pytest.raises(UnknownSettingError, match="SLA_FIRST_REPLY.*known: .*SLA_FIRST_REPLY_S"):
+        Settings()
+    monkeypatch.delenv("SLA_FIRST_REPLY")
+    monkeypatch.setenv("RASA_TELEMETRY_ENABLED", "false")  # Rasa's own variable, not ours
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "x" * 20)  # the action server's, same environment in `make run`
+    assert Settings().SLA_FIRST_REPLY_S == 120
+
+
+def test_the_action_server_rejects_an_unknown_action_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:5055")  # the service's; allowed
+    assert ActionServerSettings().ACTION_SERVER_PORT == 5055
+    monkeypatch.setenv("ACTION_TIMEOUT", "3")
+    with pytest.raises(UnknownSettingError, match="ACTION_TIMEOUT"):
+        ActionServerSettings()

@@ -184,7 +184,7 @@ async def send_message(conversation_id: str, body: TextIn, svc: ServicesDep, age
     def work(session: Any) -> dict[str, Any]:
         message = chat.reply(
             session, conversation_id=conversation_id, agent=operations.me(session, agent), text=body.text,
-            clock=svc.clock, client_message_id=body.client_message_id,
+            clock=svc.clock, client_message_id=body.client_message_id, mask_policy=svc.mask_policy,
         )
         return {"message": messages_after(session, conversation_id=conversation_id, after=message.seq - 1, limit=1)[0]}
 

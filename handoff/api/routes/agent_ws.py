@@ -186,7 +186,7 @@ class AgentSocket:
             await self.svc.db(
                 lambda s: chat.reply(
                     s, conversation_id=conversation_id, agent=s.get_one(Agent, self.agent.id), text=text,
-                    clock=self.svc.clock, client_message_id=cmid,
+                    clock=self.svc.clock, client_message_id=cmid, mask_policy=self.svc.mask_policy,
                 )
             )
         else:
