@@ -209,7 +209,7 @@ def test_transfer_freezes_the_old_chat_and_the_idle_requeue_is_warned_and_told(b
         create_agent(service, username="ann", password=PASSWORD)
         create_agent(service, username="lin", password=PASSWORD, display_name="林晓", languages="zh")
         create_agent(service, username="bob", password=PASSWORD, display_name="Bob", languages="en")
-        stays, _ = queued_borrower(service, lang="zh")
+        stays, stays_borrower = queued_borrower(service, lang="zh")
         moves, _ = queued_borrower(service, lang="zh")
         page = console(browser, service, "ann", locale="zh-CN")
         for other in ("lin", "bob"):
@@ -226,6 +226,11 @@ def test_transfer_freezes_the_old_chat_and_the_idle_requeue_is_warned_and_told(b
         options = page.locator("#transfer-to option").all_inner_texts()
         assert "林晓" in options and "Bob" not in options  # Bob takes no Chinese chats
         page.select_option("#transfer-to", label="林晓")
+        chosen = page.input_value("#transfer-to")
+        borrower_says(service, stays, stays_borrower, "还在吗？")  # a live queue refresh while the agent chooses
+        expect(page.locator(f"#my-chats li[data-conversation-id='{stays}'] .unread-count")).to_have_text("1")
+        page.wait_for_timeout(500)
+        assert page.input_value("#transfer-to") == chosen  # the refresh kept the agent's choice
         page.click("#transfer")
         expect(page.locator("#chat-notice")).to_have_text("此会话已转给 林晓，您不能再回复或操作。", timeout=10000)
         assert page.is_disabled("#reply-text") and page.is_disabled("#close") and page.is_disabled("#transfer")

@@ -64,7 +64,9 @@ export function createConversation(app) {
   }
 
   function fillResolutions() {
+    const chosen = $("resolution").value;
     $("resolution").replaceChildren(...RESOLUTIONS.map((code) => el("option", { value: code, text: t(`res_${code}`) })));
+    if (chosen) $("resolution").value = chosen;
   }
 
   function fillTransferTargets() {
@@ -72,8 +74,10 @@ export function createConversation(app) {
     const lang = state.chat && state.chat.conversation.lang;
     const options = state.agents.filter((a) => a.status === "online" && a.role !== "admin" && (!current || a.id !== current.id)
       && (!lang || !a.languages || a.languages.includes(lang)));
+    const chosen = $("transfer-to").value;  // a live refresh must not undo the agent's choice
     $("transfer-to").replaceChildren(el("option", { value: "", text: t("transfer_to") }),
       ...options.map((a) => el("option", { value: a.id, text: a.display_name })));
+    if (options.some((a) => String(a.id) === chosen)) $("transfer-to").value = chosen;
   }
 
   function renderChat() {
