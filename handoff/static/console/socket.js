@@ -45,6 +45,7 @@ export function createSocket(app) {
         break;
       case "held_message": app.onHeldMessage(event); break;
       case "state":
+      case "unwatched":  // no longer ours to see (transferred, closed): the chat freezes with a notice
         if (event.conversation_id === chatId) app.reloadChat(event);
         break;
       case "error":
