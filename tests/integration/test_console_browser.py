@@ -136,8 +136,8 @@ def test_kb_search_and_one_click_insert(service: ServiceProcess, page: Any) -> N
     # The answer is shown rendered (no markdown marks) and inserted as the FAQ wrote it: the borrower's page
     # renders an agent's markdown the same way.
     session = {"cookie": "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())}
-    found = httpx.get(f"{service.url}/api/agent/kb/search", params={"q": "How do I get a payoff quote?", "lang": "en"},
-                      headers=session, trust_env=False).json()["results"][0]["answer"]
+    found = httpx.post(f"{service.url}/api/agent/kb/search", json={"q": "How do I get a payoff quote?", "lang": "en"},
+                       headers=session, trust_env=False).json()["results"][0]["answer"]
     assert page.input_value("#reply-text").strip() == found.strip()
     assert "**" in found and "**" not in shown
 
