@@ -2,7 +2,7 @@
 
 Nothing happens at import. The lifespan migrates the database, creates the shared clients
 (`Services`: bus, HTTP client for Rasa, Redis, locks, rate limiter, clock) and starts the
-background loop of the agent side (the SLA clock). Every router is wired in explicitly.
+background loops: the SLA clock of the agent side and the retention purge. Every router is wired in explicitly.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ from handoff.infra.ratelimit import RateLimiter
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
+from handoff.privacy import retention
 from handoff.queue import sla
 from handoff.rasa.client import RasaClient, action_server_health
+from handoff.rasa.tracker_store import TrackerStore
 from handoff.services import Services
 from knowledge_base import KBSettings
 
@@ -116,7 +118,11 @@ def create_app(
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
         )
-        tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
+        tracker = TrackerStore(settings.RASA_TRACKER_DB_URL) if settings.RASA_TRACKER_DB_URL else None
+        tasks = [
+            asyncio.create_task(sla.run_forever(app.state.services), name="sla"),
+            asyncio.create_task(retention.run_forever(app.state.services, tracker), name="retention"),
+        ]
         try:
             yield
         finally:
@@ -129,6 +135,8 @@ def create_app(
             release_loans()
             await app.state.services.rasa.aclose()
             await bus.stop()
+            if tracker is not None:
+                tracker.close()
             if redis is not None:
                 await redis.aclose()
             if owns_engine:

@@ -65,7 +65,7 @@ class Settings(StrictSettings):
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
-        "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
+        "LOGIN_", "RETENTION_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -106,6 +106,17 @@ class Settings(StrictSettings):
     SLA_FIRST_REPLY_S: int = Field(120, ge=1, description="queued chat must get a first agent reply within")
     SLA_WARNING_FRACTION: float = Field(0.75, gt=0, lt=1, description="warn at this fraction of the SLA")
     AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
+    LOGIN_ATTEMPTS_PER_USERNAME_PER_MIN: int = Field(
+        10, ge=1, description="agent login attempts per username (wrong guesses lock that name, not others)"
+    )
+    LOGIN_ATTEMPTS_PER_ADDRESS_PER_MIN: int = Field(
+        60, ge=1, description="agent login attempts per client address (behind a proxy: see FORWARDED_ALLOW_IPS)"
+    )
+    FORWARDED_ALLOW_IPS: str = Field(
+        "",
+        description="proxies whose X-Forwarded-For/-Proto are trusted (comma-separated addresses or networks, "
+        "'*' = any); empty = none, the peer address is the client",
+    )
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
     AGENT_WS_RECHECK_S: float = Field(
@@ -119,6 +130,22 @@ class Settings(StrictSettings):
     )
     BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    RASA_TRACKER_DB_URL: str | None = Field(
+        None,
+        description="SQLAlchemy URL of Rasa's SQL tracker store (make run: sqlite:///var/rasa/tracker.db), for "
+        "retention and erasure of tracker events; unset: the tracker store is not touched",
+    )
+    RETENTION_MESSAGES_DAYS: int = Field(
+        0, ge=0, description="erase conversations silent this long (messages, notes, queue; audit anonymised); 0 = keep"
+    )
+    RETENTION_CALLBACKS_DAYS: int = Field(0, ge=0, description="delete callback requests done this long ago; 0 = keep")
+    RETENTION_CLIENT_ADDR_DAYS: int = Field(
+        0, ge=0, description="forget the client address of conversations this old; 0 = keep"
+    )
+    RETENTION_TRACKER_DAYS: int = Field(
+        0, ge=0, description="delete Rasa tracker events of conversations silent this long; 0 = keep"
+    )
+    RETENTION_PURGE_INTERVAL_S: int = Field(3600, ge=10, description="how often the retention purge runs")
     ALLOWED_ORIGINS: str = Field(
         "",
         description="other origins (scheme://host[:port], comma-separated) whose pages may send state-changing "

@@ -136,6 +136,9 @@ class QueueEntry(Base):
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     first_agent_reply_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the first-reply SLA clock last started: NULL = at enqueued_at; set again when the chat goes
+    # back to the queue (released, requeued for an idle agent), so a requeued chat is clocked anew.
+    sla_clock_started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_agent_reply_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_borrower_msg_at: Mapped[datetime | None] = mapped_column(nullable=True)
     sla_warned_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -175,6 +178,7 @@ class Agent(Base):
     max_concurrent: Mapped[int] = mapped_column(Integer, default=3)
     status: Mapped[str] = mapped_column(String(16), default="offline")  # online | away | offline
     last_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(nullable=True)  # set: cannot log in or act
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

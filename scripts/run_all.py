@@ -73,6 +73,9 @@ def main() -> int:
     env.setdefault("INTERNAL_API_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("SERVICE_URL", f"http://127.0.0.1:{port}")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
+    # One tracker file for Rasa (scripts/run_rasa.sh) and for the service's retention and erasure.
+    tracker_db = env.setdefault("RASA_TRACKER_DB", "var/rasa/tracker.db")
+    env.setdefault("RASA_TRACKER_DB_URL", f"sqlite:///{tracker_db}")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     (ROOT / "var" / "logs").mkdir(parents=True, exist_ok=True)

@@ -25,5 +25,7 @@ class AgentUnavailableError(ConflictError):
     code = "agent_unavailable"
 
 
-class WrongLanguageError(ConflictError):
+class WrongLanguageError(ForbiddenError):
+    """The chat is in a language the agent does not take (claim, transfer, callback alike)."""
+
     code = "wrong_language"

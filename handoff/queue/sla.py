@@ -105,7 +105,7 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
         try:
             claims.release(
                 session, entry_id=entry.id, actor_type="system", actor_id=None,
-                holder_id=entry.assigned_agent_id, reason=reason,
+                holder_id=entry.assigned_agent_id, reason=reason, clock=clock,
             )
         except (NotAssignedError, NotHolderError):
             continue  # changed meanwhile
@@ -129,13 +129,14 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
         )
     ).all()
     for entry in due:
-        elapsed = now - as_utc(entry.enqueued_at)
+        elapsed = now - as_utc(entry.sla_clock_started_at or entry.enqueued_at)
         if elapsed >= warn_after:
             claims.lock_conversation(session, conversation_id=entry.conversation_id)
             session.refresh(entry)  # as of now that we hold the lock
             if entry.first_agent_reply_at is not None or entry.status not in (QueueStatus.WAITING,
                                                                                 QueueStatus.ASSIGNED):
                 continue
+            elapsed = now - as_utc(entry.sla_clock_started_at or entry.enqueued_at)  # released meanwhile?
         if elapsed >= target and entry.sla_breached_at is None:
             entry.sla_breached_at = now
             entry.sla_warned_at = entry.sla_warned_at or now

@@ -151,7 +151,7 @@ def test_transfer_announces_the_new_holder_and_respects_languages(
     claim(api, ann, chat_zh)
 
     refused = api.post(f"/api/agent/conversations/{chat_zh}/transfer", headers=ann, json={"agent_id": agents["Bob"]})
-    assert refused.status_code == 409 and refused.json()["error"]["code"] == "wrong_language"
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "wrong_language"
     assert entry_of(api, ann, chat_zh)["assigned_agent"]["display_name"] == "Ann"  # nothing changed
 
     with api.websocket_connect(f"/ws/conversations/{chat_zh}") as borrower_ws:

@@ -26,9 +26,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("handoff.services",),
     ("handoff.conversations",),
     ("handoff.queue", "handoff.identity"),
-    ("handoff.borrower", "handoff.agents"),
+    ("handoff.borrower", "handoff.agents", "handoff.privacy"),
     ("handoff.api",),
-    ("handoff.app",),
+    ("handoff.app", "handoff.admin_cli"),
     ("handoff.__main__",),
 ]
 MAX_LINES = 400

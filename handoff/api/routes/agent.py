@@ -30,7 +30,6 @@ from handoff.queue import claims
 api = APIRouter(prefix="/api/agent", tags=["agent"])
 console_router = APIRouter(include_in_schema=False)
 CONSOLE = Path(__file__).resolve().parents[2] / "static" / "console" / "index.html"
-LOGIN_ATTEMPTS_PER_MIN = 10
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -75,7 +74,12 @@ async def console_page() -> FileResponse:
 
 @api.post("/login")
 async def login(body: LoginIn, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
-    await svc.limiter.hit(f"login:{client_address(request)}", limit=LOGIN_ATTEMPTS_PER_MIN, what="client address")
+    # Per username and per address: wrong guesses at one name (or from one address) do not lock out an
+    # agent who logs in correctly under another name from behind the same proxy.
+    await svc.limiter.hit(f"login-user:{body.username.casefold()}",
+                          limit=svc.settings.LOGIN_ATTEMPTS_PER_USERNAME_PER_MIN, what="username")
+    await svc.limiter.hit(f"login:{client_address(request)}",
+                          limit=svc.settings.LOGIN_ATTEMPTS_PER_ADDRESS_PER_MIN, what="client address")
 
     def work(session: Any) -> dict[str, Any]:
         agent = accounts.authenticate(session, username=body.username, password=body.password)
