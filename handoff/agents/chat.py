@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import audit
+from handoff.agents import inbox
 from handoff.conversations.records import append_message, get_conversation, messages_after
 from handoff.errors import ForbiddenError, InvalidInputError
 from handoff.infra.clock import Clock, as_utc
@@ -18,6 +19,7 @@ from handoff.masking import DEFAULT_POLICY, MaskPolicy, mask
 from handoff.models import Agent, CallbackTicket, Message, Note, QueueEntry
 from handoff.queue import claims
 from handoff.queue.entries import ACTIVE_STATUSES, active_entry
+from handoff.queue.sla import reply_pending_since
 from handoff.states import QueueStatus, Sender
 
 MAX_TEXT_CHARS = 4000
@@ -73,9 +75,11 @@ def entry_dict(
 
 def queue_view(session: Session, *, agent: Agent, clock: Clock) -> list[dict[str, Any]]:
     """Active entries in queue order (priority, then waiting time). Agents see their languages;
-    supervisors see every queue."""
+    supervisors see every queue. Each entry carries `last_message` (a preview, or None); the chats
+    `agent` holds also carry `unanswered_seqs` (borrower messages after the last answer) and
+    `reply_pending_since` (the idle requeue comes AGENT_RESPONSE_TARGET_S after it; None: no reply owed)."""
     languages = None if claims.is_supervisor(agent) else claims.agent_languages(agent)
-    return active_entries(session, clock=clock, languages=languages)
+    return active_entries(session, clock=clock, languages=languages, viewer=agent)
 
 
 def sees_entry(agent: Agent, entry: dict[str, Any]) -> bool:
@@ -84,9 +88,10 @@ def sees_entry(agent: Agent, entry: dict[str, Any]) -> bool:
 
 
 def active_entries(
-    session: Session, *, clock: Clock, languages: list[str] | None = None
+    session: Session, *, clock: Clock, languages: list[str] | None = None, viewer: Agent | None = None
 ) -> list[dict[str, Any]]:
-    """Active entries in queue order, of `languages` only unless None."""
+    """Active entries in queue order, of `languages` only unless None; held chats (only `viewer`'s, when
+    given) carry their unanswered messages and reply clock."""
     query = select(QueueEntry).where(QueueEntry.status.in_([str(s) for s in ACTIVE_STATUSES]))
     if languages is not None:
         query = query.where(QueueEntry.lang.in_(languages))
@@ -96,11 +101,22 @@ def active_entries(
     tickets = {t.queue_entry_id: t for t in session.scalars(
         select(CallbackTicket).where(CallbackTicket.queue_entry_id.in_(
             [e.id for e in entries if e.status == QueueStatus.CALLBACK])))}
-    return [
-        entry_dict(session, entry, clock=clock, holder=holders.get(entry.assigned_agent_id or 0),
-                   ticket=tickets.get(entry.id), preloaded=True)
-        for entry in entries
-    ]
+    # The reply clock of held chats; for the shared queue feed (no viewer) of every held chat, since each
+    # console picks its own chats out of the same entries.
+    held = [e for e in entries if e.status == QueueStatus.ASSIGNED
+            and (viewer is None or e.assigned_agent_id == viewer.id)]
+    previews = inbox.last_messages(session, conversation_ids=[e.conversation_id for e in entries])
+    unanswered = inbox.unanswered_seqs(session, conversation_ids=[e.conversation_id for e in held])
+    views = []
+    for entry in entries:
+        view = entry_dict(session, entry, clock=clock, holder=holders.get(entry.assigned_agent_id or 0),
+                          ticket=tickets.get(entry.id), preloaded=True)
+        view["last_message"] = previews.get(entry.conversation_id)
+        if entry in held:
+            view["unanswered_seqs"] = unanswered.get(entry.conversation_id, [])
+            view["reply_pending_since"] = _iso(reply_pending_since(entry))
+        views.append(view)
+    return views
 
 
 def agents_view(session: Session) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from handoff import audit
 from handoff.agents.chat import entry_dict
 from handoff.conversations import place
+from handoff.conversations.lifecycle import state_event
 from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import NotFoundError
-from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
 from handoff.infra.clock import Clock
 from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask
@@ -69,6 +70,12 @@ def assign_chat(session: Session, *, entry_id: int, to_agent_id: int, actor: Age
         raise NotFoundError("agent not found", target_id=to_agent_id)
     entry = claims.reassign(session, entry_id=entry_id, to_agent=target, actor=me(session, actor), clock=clock)
     _tell(session, entry, "transferred", agent=target.display_name)
+    # The state stays "assigned", but the borrower's page and the previous holder's console must
+    # learn who holds the chat now.
+    conversation = get_conversation(session, conversation_id=entry.conversation_id)
+    publish_after_commit(
+        session, conversation_topic(conversation.id), state_event(session, conversation=conversation, clock=clock)
+    )
     announce(session, clock=clock)
     return entry_dict(session, entry, clock=clock)
 

@@ -29,9 +29,10 @@ from handoff.borrower.masking_tail import mask_next_message
 from handoff.borrower.outcome import ERROR, turn_outcome
 from handoff.borrower.packets import service_packet
 from handoff.borrower.views import turn_result
-from handoff.conversations.records import append_message, get_conversation
+from handoff.conversations.records import append_message, get_conversation, message_dict
 from handoff.errors import BotUnavailableError, ConflictError
-from handoff.infra.bus import conversation_topic
+from handoff.infra.bus import agent_topic, conversation_topic
+from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask
 from handoff.models import Message, QueueEntry
 from handoff.queue import entries, unread
@@ -114,6 +115,13 @@ def _store_borrower(
         )
         queued.score_message(session, conversation=conversation, message=message, svc=svc)
         unread.borrower_wrote(session, conversation_id=conversation_id, message=message)
+        if conversation.state == ConversationState.ASSIGNED and conversation.assigned_agent_id is not None:
+            # The holder's console hears of it even when this chat is not the one open on screen.
+            publish_after_commit(
+                session,
+                agent_topic(conversation.assigned_agent_id),
+                {"type": "held_message", "conversation_id": conversation_id, "message": message_dict(message)},
+            )
     return message.seq, conversation.state, conversation.lang
 
 

@@ -1,7 +1,8 @@
 """Event fan-out between the parts of the service (and, with Redis, between replicas).
 
 Topics: `conversation:{id}` (messages, state changes, typing for one chat), `agents` (queue
-changes, SLA alerts) and `agent:{id}` (one agent's sessions ending). Events are JSON-serialisable dicts. Delivery is at most once and a slow
+changes, SLA alerts) and `agent:{id}` (one agent's sessions ending, and borrower messages in the
+chats it holds). Events are JSON-serialisable dicts. Delivery is at most once and a slow
 subscriber may miss events: consumers that must not miss anything (the WebSockets) treat events as
 hints and read the stored messages by sequence number. An overflowing subscriber receives
 `{"type": "resync"}` once so it knows to re-read.
@@ -46,7 +47,8 @@ AGENTS_TOPIC = "agents"
 
 
 def agent_topic(agent_id: int) -> str:
-    """One agent's own events: `session_ended` when it logs out or its sessions are revoked."""
+    """One agent's own events: `session_ended` when it logs out or its sessions are revoked,
+    `held_message` for a borrower message in a chat it holds."""
     return f"agent:{agent_id}"
 
 

@@ -81,14 +81,15 @@ def _mark_absent_agents(session: Session, *, clock: Clock, settings: Any, report
         report.agents_gone.append(agent.id)
 
 
-def _pending_since(entry: QueueEntry) -> datetime | None:
-    """Since when the holder of an assigned entry owes the borrower a reply (None: they do not)."""
-    assert entry.assigned_at is not None
+def reply_pending_since(entry: QueueEntry) -> datetime | None:
+    """Since when the holder of an assigned entry owes the borrower a reply: the claim (no reply yet,
+    or only the previous holder's), or the borrower's latest message after the holder's last reply;
+    None while nothing is owed. The idle requeue comes `AGENT_RESPONSE_TARGET_S` after it."""
+    if entry.assigned_at is None:
+        return None
     assigned_at = as_utc(entry.assigned_at)
     last_reply = entry.last_agent_reply_at and as_utc(entry.last_agent_reply_at)
-    if last_reply is not None and last_reply < assigned_at:
-        last_reply = None  # a reply by the previous holder
-    if last_reply is None:
+    if last_reply is None or last_reply < assigned_at:
         return assigned_at
     borrower = entry.last_borrower_msg_at and as_utc(entry.last_borrower_msg_at)
     return borrower if borrower is not None and borrower > last_reply else None
@@ -98,7 +99,7 @@ def _idle_reason(entry: QueueEntry, holder: Agent | None, *, now: datetime, sett
     """Why the holder of an assigned entry should lose it, or None."""
     if holder is None or holder.status == "offline":
         return "agent_offline"
-    pending_since = _pending_since(entry)
+    pending_since = reply_pending_since(entry)
     if pending_since is not None and now - pending_since >= timedelta(seconds=settings.AGENT_RESPONSE_TARGET_S):
         return "agent_idle"
     return None
@@ -106,7 +107,7 @@ def _idle_reason(entry: QueueEntry, holder: Agent | None, *, now: datetime, sett
 
 def _warn_idle(session: Session, entry: QueueEntry, *, now: datetime, settings: Any) -> None:
     """Once per pending borrower message: tell the holder the chat goes back to the queue soon."""
-    pending_since = _pending_since(entry)
+    pending_since = reply_pending_since(entry)
     if pending_since is None or entry.assigned_agent_id is None:
         return
     target = timedelta(seconds=settings.AGENT_RESPONSE_TARGET_S)

@@ -131,9 +131,15 @@ def test_kb_search_and_one_click_insert(service: ServiceProcess, page: Any) -> N
     page.wait_for_selector("#kb-results li.hit", timeout=120_000)  # first search loads the model
     # Locators re-resolve on every use: the list may be re-rendered (live queue updates) between steps.
     hit = page.locator("#kb-results li.hit").first
-    answer = hit.locator(".hit-answer").inner_text()
+    shown = hit.locator(".hit-answer").inner_text()
     hit.locator("button.insert").click()
-    assert page.input_value("#reply-text").strip() == answer.strip()
+    # The answer is shown rendered (no markdown marks) and inserted as the FAQ wrote it: the borrower's page
+    # renders an agent's markdown the same way.
+    session = {"cookie": "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())}
+    found = httpx.post(f"{service.url}/api/agent/kb/search", json={"q": "How do I get a payoff quote?", "lang": "en"},
+                       headers=session, trust_env=False).json()["results"][0]["answer"]
+    assert page.input_value("#reply-text").strip() == found.strip()
+    assert "**" in found and "**" not in shown
 
 
 @pytest.mark.parametrize(("locale", "lang", "username", "display_name", "initial", "joined"), [

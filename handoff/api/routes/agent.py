@@ -112,9 +112,9 @@ async def logout(request: Request, response: Response, svc: ServicesDep, agent: 
 
 @api.get("/me")
 async def whoami(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
-    return await svc.db(
-        lambda s: chat.agent_dict(agent, load=claims.load_count(s, agent_id=agent.id)), write=False
-    )
+    me = await svc.db(lambda s: chat.agent_dict(agent, load=claims.load_count(s, agent_id=agent.id)), write=False)
+    # The console warns the holder of a chat before the idle requeue takes it away.
+    return {**me, "agent_response_target_s": svc.settings.AGENT_RESPONSE_TARGET_S}
 
 
 @api.post("/me/status")

@@ -16,10 +16,11 @@ Client -> server frames (validated by `handoff.api.schemas.frames`):
 - `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive;
 - `{"type": "queue_deltas"}` - from now on `queue_delta` frames instead of `queue_changed`
   (`handoff.agents.queue_feed`; the first one is the whole queue, `full: true`).
-Server -> client: `hello`, `queue_changed` (or `queue_delta`), `sla` (supervisors), `callback_overdue`; for the
-holder of a chat only (`for_agent_id`): `chat_activity` (the borrower wrote: `seq`, `preview`, `unread`),
-`idle_warning` (`requeue_at`: the chat goes back to the queue then unless the holder replies) and
-`chat_requeued` (`reason`); and per watched chat `watching`,
+Server -> client: `hello`, `queue_changed` (or `queue_delta`), `sla` (supervisors), `callback_overdue`,
+`held_message` (a borrower message in any chat this agent holds, watched or not: `conversation_id`,
+`message`); for the holder of a chat only (`for_agent_id`): `chat_activity` (the borrower wrote: `seq`,
+`preview`, `unread`), `idle_warning` (`requeue_at`: the chat goes back to the queue then unless the holder
+replies) and `chat_requeued` (`reason`); and per watched chat `watching`,
 `message`, `state`, `typing` carrying `conversation_id`; `unwatched` with `reason` (`forbidden`:
 someone else holds it now; `finished`: closed or handed back) when the right to the chat ends;
 `error` frames `{"type": "error", "error": {...}}`.
@@ -120,13 +121,17 @@ class AgentSocket:
 
     async def guard(self) -> None:
         """Return when the session ends: announced on the agent's topic, or found by the periodic check
-        (which also re-checks every watched chat, in case a bus event was missed)."""
+        (which also re-checks every watched chat, in case a bus event was missed). The same topic
+        carries the borrower messages of the chats this agent holds, passed on as they come."""
         interval = self.svc.settings.AGENT_WS_RECHECK_S
         mine = accounts.session_key(self.token)
         async with self.svc.bus.subscribe(agent_topic(self.agent.id)) as subscription:
             await subscription.ready()  # a logout on another replica from now on reaches this socket
             while True:
                 event = await subscription.get(timeout=interval)
+                if event is not None and event.get("type") == "held_message":
+                    await self.send(event)  # a hint for the console's unread count; it reads by seq
+                    continue
                 if event is not None and event.get("type") == "session_ended":
                     if event.get("session") in (None, mine):
                         return

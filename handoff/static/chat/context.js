@@ -17,6 +17,7 @@ function findElements() {
     dialog: byId("callback-dialog"), callbackForm: byId("callback-form"), contact: byId("contact"),
     contactLabel: byId("contact-label"), preferred: byId("preferred-time"), callbackError: byId("callback-error"),
     callbackCancel: byId("callback-cancel"), ended: byId("ended"), newChat: byId("new-chat"),
+    disclosure: byId("disclosure"), disclosureText: byId("disclosure-text"),
   };
 }
 

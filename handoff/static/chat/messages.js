@@ -1,7 +1,7 @@
 // The conversation's messages: each one rendered once, in sequence order, whichever way it arrived
 // (the reply to a POST, the WebSocket, or polling).
 import { el } from "/static/shared/dom.js";
-import { renderMarkdown } from "/static/chat/markdown.js";
+import { renderMarkdown } from "/static/shared/markdown.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const DOCUMENT_ICON = "M6 2h9l5 5v13a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm8 1.5V8h4.5L14 3.5z";

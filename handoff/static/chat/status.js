@@ -40,6 +40,11 @@ export function createStatus(app) {
       updateCallbackOffer();
     }
     els.agentText.textContent = t("agent_joined", { agent });
+    // The note under the header says who answers: the assistant, nobody yet, a person, or nobody any more.
+    const disclosure = { queued: "disclosure_queued", assigned: "disclosure_person", closed: "disclosure_closed" }[v.state] || "disclosure";
+    els.disclosure.dataset.state = v.state || "bot";
+    els.disclosureText.dataset.i18n = disclosure;
+    els.disclosureText.textContent = t(disclosure, { agent });
     const closed = v.state === "closed";
     els.input.disabled = closed; els.send.disabled = closed;
     els.ended.hidden = !closed;

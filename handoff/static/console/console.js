@@ -1,11 +1,13 @@
-// Agent console: login, live queue, chat with the borrower, handoff packet, KB search, notes,
-// supervisor views. This module builds the console's parts on one context and starts it. All untrusted
+// Agent console: login, live queue, the agent's own chats (unread counts, alerts), chat with the
+// borrower, handoff packet, KB search, notes, supervisor views. This module builds the console's parts on one context and starts it. All untrusted
 // text goes through textContent, never innerHTML.
 import { byId as $, el } from "/static/shared/dom.js";
 import { createI18n } from "/static/shared/i18n.js";
+import { createAlerts } from "/static/console/alerts.js";
 import { createContext, STORE_LANG } from "/static/console/context.js";
 import { createConversation } from "/static/console/conversation.js";
 import { REASONS, STRINGS } from "/static/console/i18n.js";
+import { createInbox } from "/static/console/inbox.js";
 import { createPacket } from "/static/console/packet.js";
 import { createQueue } from "/static/console/queue.js";
 import { createSession } from "/static/console/session.js";
@@ -18,7 +20,8 @@ app.toast = (text, kind = "info") => {
   $("toasts").append(node);
   setTimeout(() => node.remove(), 6000);
 };
-for (const part of [createSession, createSocket, createQueue, createPacket, createConversation, createSidebar]) {
+for (const part of [createSession, createSocket, createQueue, createInbox, createAlerts, createPacket, createConversation,
+  createSidebar]) {
   Object.assign(app, part(app));
 }
 
@@ -26,6 +29,8 @@ function applyI18n() {
   app.i18n.apply();
   app.fillResolutions();
   app.renderQueue();
+  app.renderAlerts();
+  if (app.state.me) $("me-role").textContent = app.t(`role_${app.state.me.role}`);
   if (app.state.chat) app.renderChat();
   app.setConnection(app.isConnected());
 }
@@ -34,6 +39,8 @@ app.wireSession();
 app.wireQueue();
 app.wireConversation();
 app.wireSidebar();
+app.wireInbox();
+app.wireAlerts();
 for (const button of document.querySelectorAll("[data-lang-toggle]")) {
   button.addEventListener("click", () => { app.i18n.toggle(); applyI18n(); });
 }

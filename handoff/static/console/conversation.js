@@ -2,6 +2,7 @@
 // hand back to the bot, close with a resolution), the reply box and the agent's typing signal.
 import { byId as $, el } from "/static/shared/dom.js";
 import { RESOLUTIONS } from "/static/console/context.js";
+import { messageItem as transcriptItem } from "/static/console/transcript.js";
 
 const lastSeqOf = (detail) => (detail.messages.length ? detail.messages[detail.messages.length - 1].seq : 0);
 
@@ -17,33 +18,44 @@ export function createConversation(app) {
       state.lastSeq = lastSeqOf(detail);
       renderChat();
       app.send({ type: "watch", conversation_id: conversationId, after: state.lastSeq });
+      app.markRead(conversationId, state.lastSeq);
     } catch (error) {
-      app.toast(error.message, "error");
+      app.toast(app.errorText(error), "error");
     }
   }
 
-  async function reloadChat() {
+  // Why the open chat is no longer ours, said in the agent's language; null when nothing was lost
+  // (or we did it ourselves: release, transfer, close).
+  function lostNotice(detail, event) {
+    const entry = detail && detail.entry;
+    if (entry && entry.status === "waiting") return { key: "chat_requeued" };
+    const agent = (event && event.agent_name) || (entry && entry.assigned_agent && entry.assigned_agent.display_name);
+    return agent ? { key: "chat_transferred", values: { agent } } : { key: "chat_not_yours" };
+  }
+
+  // The chat as it is now. `event`: the `state` event that made us look (it names the new holder).
+  async function reloadChat(event) {
     if (!state.chat) return;
+    const wasHolder = state.chat.holder;
+    const self = state.selfAction;
+    let detail = null;
     try {
-      const detail = await app.api("GET", chatPath(""));
+      detail = await app.api("GET", chatPath(""));
+    } catch (error) {
+      if (error.status !== 403 && error.status !== 404) return;  // offline: keep what we show
+    }
+    if (detail) {
       state.chat = detail;
       state.lastSeq = Math.max(state.lastSeq, lastSeqOf(detail));
-      renderChat();
-    } catch { /* no longer visible to us */ }
+    } else {
+      state.chat = { ...state.chat, holder: false, entry: null };  // no longer ours to see: freeze it
+    }
+    const lost = wasHolder && !state.chat.holder && !self && state.chat.conversation.state !== "closed";
+    if (lost) state.chat.notice = lostNotice(detail, event);
+    renderChat();
   }
 
-  function senderLabel(message) {
-    if (message.sender === "agent") return message.agent_name || t("sender_agent");
-    return t(`sender_${message.sender}`);
-  }
-
-  function messageItem(message) {
-    return el("li", { class: `msg ${message.sender}`, "data-seq": message.seq }, [
-      el("span", { class: "who", text: senderLabel(message) }),
-      el("span", { class: "text", text: message.text }),
-      el("time", { text: message.created_at ? new Date(message.created_at).toLocaleTimeString() : "" }),
-    ]);
-  }
+  const messageItem = (message) => transcriptItem(message, t);
 
   function appendMessage(message) {
     const list = $("transcript");
@@ -52,14 +64,20 @@ export function createConversation(app) {
   }
 
   function fillResolutions() {
+    const chosen = $("resolution").value;
     $("resolution").replaceChildren(...RESOLUTIONS.map((code) => el("option", { value: code, text: t(`res_${code}`) })));
+    if (chosen) $("resolution").value = chosen;
   }
 
   function fillTransferTargets() {
     const current = state.chat && state.chat.entry && state.chat.entry.assigned_agent;
-    const options = state.agents.filter((a) => a.status === "online" && a.role !== "admin" && (!current || a.id !== current.id));
+    const lang = state.chat && state.chat.conversation.lang;
+    const options = state.agents.filter((a) => a.status === "online" && a.role !== "admin" && (!current || a.id !== current.id)
+      && (!lang || !a.languages || a.languages.includes(lang)));
+    const chosen = $("transfer-to").value;  // a live refresh must not undo the agent's choice
     $("transfer-to").replaceChildren(el("option", { value: "", text: t("transfer_to") }),
       ...options.map((a) => el("option", { value: a.id, text: a.display_name })));
+    if (options.some((a) => String(a.id) === chosen)) $("transfer-to").value = chosen;
   }
 
   function renderChat() {
@@ -76,6 +94,9 @@ export function createConversation(app) {
     for (const id of ["release", "transfer", "transfer-to", "hand-back", "handback-note", "close", "resolution"]) {
       $(id).disabled = !(holder || (supervisor && entry && entry.status === "assigned"));
     }
+    $("chat-notice").hidden = !chat.notice;
+    $("chat-notice").textContent = chat.notice ? t(chat.notice.key, chat.notice.values) : "";
+    if (chat.notice) app.showError("chat-error", null);
     $("reply-text").disabled = !holder;
     $("reply-send").disabled = !holder;
     app.renderPacket(chat.packet || {}, entry);
@@ -105,13 +126,19 @@ export function createConversation(app) {
       if (result.message.seq > state.lastSeq && state.chat && state.chat.conversation.id === id) {
         state.lastSeq = result.message.seq; state.chat.messages.push(result.message); appendMessage(result.message);
       }
+      app.markRead(id, state.lastSeq);
+      app.scheduleRefresh();  // the reply clock of this chat stops
     } catch (error) { app.showError("chat-error", error); }
   }
 
   // An operation on the open chat, then the chat as it is now.
   const operate = (suffix, body) => async () => {
-    await app.act(() => app.api("POST", chatPath(suffix), body && body()));
-    await reloadChat();
+    state.selfAction = true;
+    try {
+      const result = await app.act(() => app.api("POST", chatPath(suffix), body && body()));
+      await reloadChat();
+      return result;
+    } finally { state.selfAction = false; }
   };
 
   function wireConversation() {
@@ -119,13 +146,16 @@ export function createConversation(app) {
     $("release").addEventListener("click", operate("/release"));
     $("transfer").addEventListener("click", async () => {
       const target = Number($("transfer-to").value);
-      if (target) await operate("/transfer", () => ({ agent_id: target }))();
+      const moved = target && await operate("/transfer", () => ({ agent_id: target }))();
+      if (moved && state.chat && !state.chat.holder) {  // ours no more: say to whom it went
+        state.chat.notice = { key: "chat_transferred", values: { agent: moved.assigned_agent.display_name } };
+        renderChat();
+      }
     });
     $("hand-back").addEventListener("click", async () => {
       const note = $("handback-note").value;
-      await app.act(() => app.api("POST", chatPath("/hand-back"), { note }));
+      await operate("/hand-back", () => ({ note }))();
       $("handback-note").value = "";
-      await reloadChat();
     });
     $("close").addEventListener("click", operate("/close", () => ({ resolution_code: $("resolution").value })));
     $("reply-form").addEventListener("submit", reply);

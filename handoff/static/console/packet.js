@@ -22,7 +22,7 @@ export function createPacket(app) {
         pre.textContent = data.markdown;
         win.document.body.append(pre);
       }
-    } catch (error) { app.toast(error.message, "error"); }
+    } catch (error) { app.toast(app.errorText(error), "error"); }
   }
 
   function faqLink(candidate) {

@@ -16,10 +16,11 @@ export function createQueue(app) {
       const data = await app.api("GET", "/api/agent/queue");
       state.queue = data.entries;
       state.queueAt = Date.now();
+      app.syncHeld();
       await loadAgents();
       renderQueue();
     } catch (error) {
-      if (error.status !== 401) app.toast(error.message, "error");
+      if (error.status !== 401) app.toast(app.errorText(error), "error");
     }
   }
 
@@ -48,7 +49,7 @@ export function createQueue(app) {
   // Runs the operation, then shows its error (if any) and reloads the queue.
   async function act(fn) {
     try { const result = await fn(); app.showError("chat-error", null); await refresh(); return result; } catch (error) {
-      app.toast(error.message, "error"); app.showError("chat-error", error); return null;
+      app.toast(app.errorText(error), "error"); app.showError("chat-error", error); return null;
     }
   }
 
@@ -97,7 +98,7 @@ export function createQueue(app) {
     if (entry.sla !== "ok") meta.push(el("span", { class: `badge sla-${entry.sla}`, text: t(entry.sla === "breached" ? "sla_breach" : "sla_warning") }));
     if (entry.assigned_agent) meta.push(el("span", { class: "held", text: `${t("held_by")} ${mine ? t("you") : entry.assigned_agent.display_name}` }));
     const body = [el("div", { class: "entry-meta" }, meta), el("div", { class: "entry-reason", text: app.reason(entry.reason) || entry.reason }),
-      el("div", { class: "entry-summary", text: entry.summary || "" })];
+      el("div", { class: "entry-summary", title: entry.summary || "", text: entry.summary || "" })];
     if (entry.callback) {
       body.push(el("div", { class: "entry-callback",
         text: `${t("contact")}: ${entry.callback.contact} · ${t("preferred_time")}: ${entry.callback.preferred_time || "-"}` }));
@@ -110,8 +111,11 @@ export function createQueue(app) {
   function renderQueue() {
     const list = $("queue-list");
     if (!list || !state.me) return;
-    list.replaceChildren(...state.queue.map(entryItem));
-    $("queue-empty").hidden = state.queue.length > 0;
+    // The chats this agent holds are listed under "My chats" (with unread counts), not here.
+    const others = state.queue.filter((e) => !state.held.has(e.conversation_id));
+    list.replaceChildren(...others.map(entryItem));
+    $("queue-empty").hidden = others.length > 0;
+    app.renderMyChats();
     $("breach-list").replaceChildren(...state.queue.filter((e) => e.sla !== "ok").map(entryItem));
   }
 

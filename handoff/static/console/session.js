@@ -6,7 +6,7 @@ export function createSession(app) {
 
   function showError(id, error) {
     const node = $(id);
-    node.textContent = error ? error.message || String(error) : "";
+    node.textContent = app.errorText(error);
     node.hidden = !error;
   }
 
@@ -29,7 +29,7 @@ export function createSession(app) {
     $("login-view").hidden = true;
     $("main-view").hidden = false;
     $("me-name").textContent = state.me.display_name;
-    $("me-role").textContent = state.me.role;
+    $("me-role").textContent = t(`role_${state.me.role}`);
     $("my-status").value = state.me.status === "away" ? "away" : "online";
     $("supervisor-panel").hidden = !(state.me.role === "supervisor" || state.me.role === "admin");
     if (state.me.status === "offline") await app.api("POST", "/api/agent/me/status", { status: "online" });
@@ -55,7 +55,7 @@ export function createSession(app) {
     });
     $("my-status").addEventListener("change", async (event) => {
       try { state.me = await app.api("POST", "/api/agent/me/status", { status: event.target.value }); }
-      catch (error) { app.toast(error.message, "error"); }
+      catch (error) { app.toast(app.errorText(error), "error"); }
     });
   }
 

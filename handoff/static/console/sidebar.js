@@ -1,6 +1,7 @@
-// The right-hand column: KB search (insert an answer into the reply, open its source) and the
-// private notes on the open chat.
+// The right-hand column: KB search (answers shown as rendered FAQ markdown, inserted into the reply
+// as written; open the source) and the private notes on the open chat.
 import { byId as $, el } from "/static/shared/dom.js";
+import { renderMarkdown } from "/static/shared/markdown.js";
 
 export function createSidebar(app) {
   const { state, t } = app;
@@ -8,7 +9,7 @@ export function createSidebar(app) {
   function hitItem(hit) {
     return el("li", { class: "hit" }, [
       el("div", { class: "hit-title", text: `${hit.title} (${hit.score.toFixed(2)})` }),
-      el("div", { class: "hit-answer", text: hit.answer }),
+      el("div", { class: "hit-answer md" }, [renderMarkdown(hit.answer || "")]),
       el("div", { class: "hit-actions" }, [
         el("button", { type: "button", class: "insert", text: t("insert"), onclick: () => {
           const box = $("reply-text");
@@ -41,7 +42,7 @@ export function createSidebar(app) {
       await app.api("POST", `/api/agent/conversations/${state.chat.conversation.id}/notes`, { text });
       $("note-text").value = "";
       await app.reloadChat();
-    } catch (error) { app.toast(error.message, "error"); }
+    } catch (error) { app.toast(app.errorText(error), "error"); }
   }
 
   function wireSidebar() {

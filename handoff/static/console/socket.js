@@ -1,5 +1,5 @@
-// The agent WebSocket: queue changes, SLA alerts, and the live messages, typing and state of the
-// conversation being watched. Reconnects with backoff; pings to stay open.
+// The agent WebSocket: queue changes, SLA alerts, borrower messages in every chat the agent holds, and
+// the live messages, typing and state of the conversation being watched. Reconnects with backoff; pings to stay open.
 import { openSocket as open, sendFrame } from "/static/shared/api.js";
 import { byId as $ } from "/static/shared/dom.js";
 
@@ -33,6 +33,7 @@ export function createSocket(app) {
           state.lastSeq = event.message.seq;
           state.chat.messages.push(event.message);
           app.appendMessage(event.message);
+          app.markRead(chatId, event.message.seq);
           if (event.message.sender === "borrower") $("typing").hidden = true;
         }
         break;
@@ -43,12 +44,14 @@ export function createSocket(app) {
           if (event.on) state.borrowerTypingTimer = setTimeout(() => { $("typing").hidden = true; }, 8000);
         }
         break;
+      case "held_message": app.onHeldMessage(event); break;
       case "state":
-        if (event.conversation_id === chatId) app.reloadChat();
+      case "unwatched":  // no longer ours to see (transferred, closed): the chat freezes with a notice
+        if (event.conversation_id === chatId) app.reloadChat(event);
         break;
       case "error":
         if (event.conversation_id && event.conversation_id === chatId) app.showError("chat-error", event.error);
-        else if (event.error) app.toast(event.error.message, "error");
+        else if (event.error) app.toast(app.errorText(event.error), "error");
         break;
       default: break;
     }
