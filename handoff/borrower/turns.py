@@ -25,7 +25,7 @@ from contract.packet import HandoffPacket
 from handoff import texts
 from handoff.borrower.masking_tail import mask_next_message
 from handoff.borrower.views import transcript, turn_result
-from handoff.conversations import place
+from handoff.conversations import outcomes, place
 from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import BotUnavailableError, ConflictError
 from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
@@ -82,7 +82,8 @@ def _finish_abandoned(session: Session, *, message: Message, svc: Services) -> d
         )
     log.warning("conversation %s: finishing turn %s left without a reply", conversation.id, message.seq)
     return _store_replies(
-        session, conversation_id=conversation.id, borrower_seq=message.seq, reply=None, svc=svc
+        session, conversation_id=conversation.id, borrower_seq=message.seq, reply=None, svc=svc,
+        question=message.text,
     )
 
 
@@ -197,9 +198,11 @@ def _store_replies(
     borrower_seq: int,
     reply: list[dict[str, Any]] | None,
     svc: Services,
+    question: str = "",
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     lang = conversation.lang
+    packet: dict[str, Any] | None = None
     if reply is None:
         append_message(
             session,
@@ -212,7 +215,6 @@ def _store_replies(
             },
         )
     else:
-        packet: dict[str, Any] | None = None
         said_something = False
         for element in reply:
             text, payload = _bot_message(element)
@@ -230,6 +232,10 @@ def _store_replies(
             put_in_queue(
                 session, conversation=conversation, packet=packet, svc=svc, announce=not said_something
             )
+    outcomes.record_turn(
+        session, conversation=conversation, borrower_seq=borrower_seq, question=question, reply=reply,
+        packet=packet, now=svc.clock.now(),
+    )
     session.execute(
         update(Message)
         .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
@@ -336,6 +342,6 @@ async def borrower_message(
                 reply = None
         return await svc.db(
             lambda s: _store_replies(
-                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc
+                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc, question=masked
             )
         )
