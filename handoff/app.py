@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from handoff.agents.kb import LazyKnowledgeBase
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS
-from handoff.api.routes import agent, agent_ws, borrower, borrower_ws
+from handoff.api.routes import agent, agent_ws, borrower, borrower_survey, borrower_ws, dashboard
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.infra.bodylimit import BodySizeLimit
@@ -43,7 +43,8 @@ from knowledge_base import KBSettings
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-ROUTERS = (borrower.router, borrower_ws.router, agent.router, agent_ws.router)
+ROUTERS = (borrower.router, borrower_survey.router, borrower_ws.router, agent.router, agent_ws.router,
+           dashboard.router)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:

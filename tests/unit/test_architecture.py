@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("handoff.services",),
     ("handoff.conversations",),
     ("handoff.queue",),
-    ("handoff.borrower", "handoff.agents"),
+    ("handoff.borrower", "handoff.agents", "handoff.analytics"),
     ("handoff.api",),
     ("handoff.app",),
     ("handoff.__main__",),

@@ -1,0 +1,77 @@
+"""Where conversations went: containment (the bot alone), handoffs by reason, abandonment, callbacks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.orm import Session
+
+from handoff.analytics.filters import Filters, share
+from handoff.models import CallbackTicket, Conversation, QueueEntry
+
+LEFT_QUEUE: Final = "borrower_left"  # handoff/queue/entries.py leave_queue
+CALLBACK_OVERDUE_AFTER: Final = timedelta(hours=24)  # an open callback older than this is overdue
+
+
+def containment(session: Session, *, filters: Filters) -> dict[str, Any]:
+    """Conversations started in the range in which anything was said (`last_seq > 0`), and how many of them
+    the bot handled with no person: no queue entry ever."""
+    handed = exists().where(QueueEntry.conversation_id == Conversation.id)
+    total, handed_off = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((handed, 1), else_=0)), 0)).where(
+            Conversation.last_seq > 0, *filters.between(Conversation.created_at), *filters.conversation_terms()
+        )
+    ).one()
+    contained = int(total) - int(handed_off)
+    return {"conversations": int(total), "contained": contained, "handed_off": int(handed_off),
+            "rate": share(contained, int(total))}
+
+
+def _entries_in_range(filters: Filters) -> list[Any]:
+    return [*filters.between(QueueEntry.enqueued_at), *filters.conversation_terms()]
+
+
+def handoffs_by_reason(session: Session, *, filters: Filters) -> list[dict[str, Any]]:
+    """Queue entries created in the range, per reason, most first."""
+    rows = session.execute(
+        select(QueueEntry.reason, func.count())
+        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
+        .where(*_entries_in_range(filters))
+        .group_by(QueueEntry.reason)
+        .order_by(func.count().desc(), QueueEntry.reason)
+    ).all()
+    return [{"reason": reason, "count": int(count)} for reason, count in rows]
+
+
+def abandonment(session: Session, *, filters: Filters) -> dict[str, Any]:
+    """Of the entries created in the range, how many borrowers left the queue before a person answered."""
+    left = and_(QueueEntry.resolution_code == LEFT_QUEUE, QueueEntry.first_agent_reply_at.is_(None))
+    total, abandoned = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((left, 1), else_=0)), 0))
+        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
+        .where(*_entries_in_range(filters))
+    ).one()
+    return {"handoffs": int(total), "abandoned": int(abandoned), "rate": share(int(abandoned), int(total))}
+
+
+def callbacks(session: Session, *, filters: Filters, now: datetime) -> dict[str, Any]:
+    """Callback tickets now open, and how many of them are older than `CALLBACK_OVERDUE_AFTER`; and how many
+    were requested in the range."""
+    terms = [*filters.conversation_terms()]
+    overdue = CallbackTicket.created_at < now - CALLBACK_OVERDUE_AFTER
+    is_open = CallbackTicket.status == "open"
+    opened, late = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((overdue, 1), else_=0)), 0))
+        .join(Conversation, Conversation.id == CallbackTicket.conversation_id)
+        .where(is_open, *terms)
+    ).one()
+    requested = session.scalar(
+        select(func.count())
+        .select_from(CallbackTicket)
+        .join(Conversation, Conversation.id == CallbackTicket.conversation_id)
+        .where(*filters.between(CallbackTicket.created_at), *terms)
+    )
+    return {"open": int(opened), "overdue": int(late), "requested": int(requested or 0),
+            "overdue_after_h": int(CALLBACK_OVERDUE_AFTER.total_seconds() // 3600)}
