@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (borrower.router, borrower_survey.router, borrower_ws.router, agent.router, agent_ws.router,
-           dashboard.router)
+           dashboard.router, dashboard.page_router)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:

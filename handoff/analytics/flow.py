@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from handoff.analytics.filters import Filters, share
@@ -18,7 +18,9 @@ CALLBACK_OVERDUE_AFTER: Final = timedelta(hours=24)  # an open callback older th
 def containment(session: Session, *, filters: Filters) -> dict[str, Any]:
     """Conversations started in the range in which anything was said (`last_seq > 0`), and how many of them
     the bot handled with no person: no queue entry ever."""
-    handed = exists().where(QueueEntry.conversation_id == Conversation.id)
+    # IN (subquery), not a correlated EXISTS: queue_entries has no plain index on conversation_id, and both
+    # databases turn this into one hashed semi-join instead of a probe per conversation.
+    handed = Conversation.id.in_(select(QueueEntry.conversation_id))
     total, handed_off = session.execute(
         select(func.count(), func.coalesce(func.sum(case((handed, 1), else_=0)), 0)).where(
             Conversation.last_seq > 0, *filters.between(Conversation.created_at), *filters.conversation_terms()

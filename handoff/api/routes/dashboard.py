@@ -4,20 +4,24 @@ Supervisors and admins only."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from handoff.analytics import dashboard, live
 from handoff.analytics.filters import Filters
 from handoff.api.deps import ServicesDep
 from handoff.api.deps_agent import SupervisorDep
 from handoff.api.errors import error_responses
+from handoff.api.headers import PAGE_HEADERS
 from handoff.services import Services
 
 router = APIRouter(prefix="/api/agent/dashboard", tags=["dashboard"], responses=error_responses(401, 403, 422))
+page_router = APIRouter(include_in_schema=False)
+PAGE = Path(__file__).resolve().parents[2] / "static" / "dashboard" / "index.html"
 
 From = Annotated[date | None, Query(alias="from", description="first day (business time zone); default 7 days ago")]
 To = Annotated[date | None, Query(alias="to", description="last day, inclusive; default today")]
@@ -54,3 +58,9 @@ async def table_csv(table: str, svc: ServicesDep, _sup: SupervisorDep, start: Fr
                         write=False)
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="dashboard-{table}.csv"'})
+
+
+@page_router.get("/console/dashboard")
+async def dashboard_page() -> FileResponse:
+    """The page; its data needs a supervisor's session (the console's login cookie)."""
+    return FileResponse(PAGE, headers=PAGE_HEADERS)
