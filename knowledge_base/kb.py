@@ -149,6 +149,11 @@ class KnowledgeBase:
             first = first or found
         return first or ("none", [])
 
+    @property
+    def embedder(self) -> Embedder:
+        """The model the loaded index was built with (to embed other text in the same space)."""
+        return self._snapshot.embedder
+
     def get(self, faq_id: str) -> Hit | None:
         snap = self._snapshot
         n = snap.by_id.get(faq_id)

@@ -31,18 +31,11 @@ def containment(session: Session, *, filters: Filters) -> dict[str, Any]:
             "rate": share(contained, int(total))}
 
 
-def _entries_in_range(filters: Filters) -> list[Any]:
-    return [*filters.between(QueueEntry.enqueued_at), *filters.conversation_terms()]
-
-
 def handoffs_by_reason(session: Session, *, filters: Filters) -> list[dict[str, Any]]:
     """Queue entries created in the range, per reason, most first."""
+    query = select(QueueEntry.reason, func.count()).where(*filters.between(QueueEntry.enqueued_at))
     rows = session.execute(
-        select(QueueEntry.reason, func.count())
-        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-        .where(*_entries_in_range(filters))
-        .group_by(QueueEntry.reason)
-        .order_by(func.count().desc(), QueueEntry.reason)
+        filters.scope(query, QueueEntry).group_by(QueueEntry.reason).order_by(func.count().desc(), QueueEntry.reason)
     ).all()
     return [{"reason": reason, "count": int(count)} for reason, count in rows]
 
@@ -50,10 +43,9 @@ def handoffs_by_reason(session: Session, *, filters: Filters) -> list[dict[str, 
 def abandonment(session: Session, *, filters: Filters) -> dict[str, Any]:
     """Of the entries created in the range, how many borrowers left the queue before a person answered."""
     left = and_(QueueEntry.resolution_code == LEFT_QUEUE, QueueEntry.first_agent_reply_at.is_(None))
+    query = select(func.count(), func.coalesce(func.sum(case((left, 1), else_=0)), 0)).select_from(QueueEntry)
     total, abandoned = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((left, 1), else_=0)), 0))
-        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-        .where(*_entries_in_range(filters))
+        filters.scope(query.where(*filters.between(QueueEntry.enqueued_at)), QueueEntry)
     ).one()
     return {"handoffs": int(total), "abandoned": int(abandoned), "rate": share(int(abandoned), int(total))}
 
@@ -61,19 +53,14 @@ def abandonment(session: Session, *, filters: Filters) -> dict[str, Any]:
 def callbacks(session: Session, *, filters: Filters, now: datetime) -> dict[str, Any]:
     """Callback tickets now open, and how many of them are older than `CALLBACK_OVERDUE_AFTER`; and how many
     were requested in the range."""
-    terms = [*filters.conversation_terms()]
     overdue = CallbackTicket.created_at < now - CALLBACK_OVERDUE_AFTER
     is_open = CallbackTicket.status == "open"
-    opened, late = session.execute(
+    opened, late = session.execute(filters.scope(
         select(func.count(), func.coalesce(func.sum(case((overdue, 1), else_=0)), 0))
-        .join(Conversation, Conversation.id == CallbackTicket.conversation_id)
-        .where(is_open, *terms)
+        .select_from(CallbackTicket).where(is_open), CallbackTicket)
     ).one()
-    requested = session.scalar(
-        select(func.count())
-        .select_from(CallbackTicket)
-        .join(Conversation, Conversation.id == CallbackTicket.conversation_id)
-        .where(*filters.between(CallbackTicket.created_at), *terms)
-    )
+    requested = session.scalar(filters.scope(
+        select(func.count()).select_from(CallbackTicket).where(*filters.between(CallbackTicket.created_at)),
+        CallbackTicket))
     return {"open": int(opened), "overdue": int(late), "requested": int(requested or 0),
             "overdue_after_h": int(CALLBACK_OVERDUE_AFTER.total_seconds() // 3600)}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from handoff.analytics.filters import Filters, seconds
 from handoff.infra.clock import as_utc
-from handoff.models import Conversation, QueueEntry
+from handoff.models import QueueEntry
 from handoff.states import QueueStatus
 
 
@@ -29,11 +29,8 @@ def waiting_since(entry: QueueEntry) -> datetime | None:
 def unanswered(session: Session, *, filters: Filters, now: datetime) -> dict[str, Any]:
     """Borrowers in the queue or with an agent who are waiting for an answer now, and the oldest wait;
     the language and channel filters apply, the date range does not (it is live)."""
-    found = session.scalars(
-        select(QueueEntry)
-        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-        .where(QueueEntry.status.in_([QueueStatus.WAITING, QueueStatus.ASSIGNED]), *filters.conversation_terms())
-    ).all()
+    query = select(QueueEntry).where(QueueEntry.status.in_([QueueStatus.WAITING, QueueStatus.ASSIGNED]))
+    found = session.scalars(filters.scope(query, QueueEntry)).all()
     waits = [(entry, seconds(now, since)) for entry in found if (since := waiting_since(entry)) is not None]
     oldest = max(waits, key=lambda pair: pair[1], default=None)
     return {

@@ -9,19 +9,15 @@ from sqlalchemy.orm import Session
 
 from contract.codes import TurnOutcomeKind
 from handoff.analytics.filters import Filters, share
-from handoff.models import Conversation, SurveyResponse, TurnOutcome
+from handoff.models import SurveyResponse, TurnOutcome
 
 TOP_FAQS = 20
 
 
 def satisfaction(session: Session, *, filters: Filters) -> dict[str, Any]:
     """Ratings given in the range: count, average, and how many of each 1-5."""
-    rows = session.execute(
-        select(SurveyResponse.rating, func.count())
-        .join(Conversation, Conversation.id == SurveyResponse.conversation_id)
-        .where(*filters.between(SurveyResponse.at), *filters.conversation_terms())
-        .group_by(SurveyResponse.rating)
-    ).all()
+    query = select(SurveyResponse.rating, func.count()).where(*filters.between(SurveyResponse.at))
+    rows = session.execute(filters.scope(query, SurveyResponse).group_by(SurveyResponse.rating)).all()
     counts = {int(rating): int(n) for rating, n in rows}
     total = sum(counts.values())
     average = sum(r * n for r, n in counts.items()) / total if total else None
@@ -32,11 +28,10 @@ def satisfaction(session: Session, *, filters: Filters) -> dict[str, Any]:
 def helpfulness(session: Session, *, filters: Filters) -> dict[str, Any]:
     """"Did this help?" answers given in the range: overall share of yes, and per FAQ (most answers first)."""
     helped = func.coalesce(func.sum(case((TurnOutcome.helped.is_(True), 1), else_=0)), 0)
+    query = select(TurnOutcome.faq_id, func.count(), helped).where(
+        TurnOutcome.kind == TurnOutcomeKind.FEEDBACK, *filters.between(TurnOutcome.at))
     rows = session.execute(
-        select(TurnOutcome.faq_id, func.count(), helped)
-        .join(Conversation, Conversation.id == TurnOutcome.conversation_id)
-        .where(TurnOutcome.kind == TurnOutcomeKind.FEEDBACK, *filters.between(TurnOutcome.at),
-               *filters.conversation_terms())
+        filters.scope(query, TurnOutcome)
         .group_by(TurnOutcome.faq_id)
         .order_by(func.count().desc(), TurnOutcome.faq_id)
     ).all()
@@ -51,11 +46,10 @@ def helpfulness(session: Session, *, filters: Filters) -> dict[str, Any]:
 
 def bot_outcomes(session: Session, *, filters: Filters) -> list[dict[str, Any]]:
     """Bot turns in the range per outcome kind (answer, clarify, none, ...), feedback excluded."""
+    query = select(TurnOutcome.kind, func.count()).where(
+        TurnOutcome.kind != TurnOutcomeKind.FEEDBACK, *filters.between(TurnOutcome.at))
     rows = session.execute(
-        select(TurnOutcome.kind, func.count())
-        .join(Conversation, Conversation.id == TurnOutcome.conversation_id)
-        .where(TurnOutcome.kind != TurnOutcomeKind.FEEDBACK, *filters.between(TurnOutcome.at),
-               *filters.conversation_terms())
+        filters.scope(query, TurnOutcome)
         .group_by(TurnOutcome.kind)
         .order_by(func.count().desc(), TurnOutcome.kind)
     ).all()

@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff.analytics.filters import Filters, percentile, seconds, share
-from handoff.infra.clock import as_utc
-from handoff.models import Agent, Conversation, QueueEntry, SurveyResponse
+from handoff.analytics.filters import Filters, epoch_seconds, percentile, share
+from handoff.models import Agent, QueueEntry, SurveyResponse
 
 
 def _round(value: float | None) -> float | None:
@@ -21,12 +20,10 @@ def first_response(session: Session, *, filters: Filters, sla_s: int) -> dict[st
     """Seconds from the handoff to a person's first reply, for the entries created in the range that got
     one; p50/p90 (nearest rank), how many replies came within the SLA, and the breaches the SLA clock
     recorded (`sla_breached_at`, answered or not)."""
-    rows = session.execute(
-        select(QueueEntry.enqueued_at, QueueEntry.first_agent_reply_at, QueueEntry.sla_breached_at)
-        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-        .where(*filters.between(QueueEntry.enqueued_at), *filters.conversation_terms())
-    ).all()
-    waits = [seconds(as_utc(reply), as_utc(queued)) for queued, reply, _ in rows if reply is not None]
+    wait = epoch_seconds(QueueEntry.first_agent_reply_at) - epoch_seconds(QueueEntry.enqueued_at)
+    query = select(wait, QueueEntry.sla_breached_at.is_not(None)).where(*filters.between(QueueEntry.enqueued_at))
+    rows = session.execute(filters.scope(query, QueueEntry)).all()
+    waits = [float(w) for w, _ in rows if w is not None]
     within = sum(1 for w in waits if w <= sla_s)
     return {
         "sla_s": sla_s,
@@ -35,7 +32,7 @@ def first_response(session: Session, *, filters: Filters, sla_s: int) -> dict[st
         "p90_s": _round(percentile(waits, 0.9)),
         "within_sla": within,
         "within_sla_rate": share(within, len(waits)),
-        "breaches": sum(1 for *_, breached in rows if breached is not None),
+        "breaches": sum(1 for _, breached in rows if breached),
     }
 
 
@@ -43,29 +40,26 @@ def per_agent(session: Session, *, filters: Filters) -> list[dict[str, Any]]:
     """One row per agent who took a chat in the range (by `assigned_at`): chats, median first response
     (from taking the chat to the first reply), median handle time (taking to closing), and the average
     satisfaction of the ratings given in the range. Fastest median first response first."""
-    rows = session.execute(
-        select(QueueEntry.assigned_agent_id, QueueEntry.assigned_at, QueueEntry.first_agent_reply_at,
-               QueueEntry.closed_at)
-        .join(Conversation, Conversation.id == QueueEntry.conversation_id)
-        .where(QueueEntry.assigned_agent_id.is_not(None), QueueEntry.assigned_at.is_not(None),
-               *filters.between(QueueEntry.assigned_at), *filters.conversation_terms())
-    ).all()
+    taken = epoch_seconds(QueueEntry.assigned_at)
+    query = select(QueueEntry.assigned_agent_id, epoch_seconds(QueueEntry.first_agent_reply_at) - taken,
+                   epoch_seconds(QueueEntry.closed_at) - taken).where(
+        QueueEntry.assigned_agent_id.is_not(None), QueueEntry.assigned_at.is_not(None),
+        *filters.between(QueueEntry.assigned_at))
+    rows = session.execute(filters.scope(query, QueueEntry)).all()
     firsts: dict[int, list[float]] = defaultdict(list)
     handles: dict[int, list[float]] = defaultdict(list)
     chats: dict[int, int] = defaultdict(int)
-    for agent_id, assigned, first, closed in rows:
+    for agent_id, first, closed in rows:
         chats[agent_id] += 1
         if first is not None:
-            firsts[agent_id].append(max(0.0, seconds(as_utc(first), as_utc(assigned))))
+            firsts[agent_id].append(max(0.0, float(first)))
         if closed is not None:
-            handles[agent_id].append(max(0.0, seconds(as_utc(closed), as_utc(assigned))))
+            handles[agent_id].append(max(0.0, float(closed)))
     ratings = {
         agent_id: (float(avg), int(n))
-        for agent_id, avg, n in session.execute(
+        for agent_id, avg, n in session.execute(filters.scope(
             select(SurveyResponse.agent_id, func.avg(SurveyResponse.rating), func.count())
-            .join(Conversation, Conversation.id == SurveyResponse.conversation_id)
-            .where(SurveyResponse.agent_id.is_not(None), *filters.between(SurveyResponse.at),
-                   *filters.conversation_terms())
+            .where(SurveyResponse.agent_id.is_not(None), *filters.between(SurveyResponse.at)), SurveyResponse)
             .group_by(SurveyResponse.agent_id)
         ).all()
     }
