@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import uvicorn
 
+    from actions.account_client import AccountClient
     from actions.kb import KnowledgeBaseProvider
     from actions.registry import build_actions
     from actions.server import create_app
@@ -49,7 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     # ONNX Runtime gets the same number, knowledge_base/onnx_query.py).
     torch.set_num_threads(kb_settings.query_threads)
     kb = KnowledgeBaseProvider(lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S)
-    app = create_app(settings, build_actions(kb), kb)
+    accounts = (
+        AccountClient(
+            base_url=settings.SERVICE_URL, token=settings.INTERNAL_API_TOKEN, timeout_s=settings.account_timeout_s
+        )
+        if settings.SERVICE_URL
+        else None
+    )
+    app = create_app(settings, build_actions(kb, accounts), kb)
     host = args.host or settings.ACTION_SERVER_HOST
     port = args.port or settings.ACTION_SERVER_PORT
     uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), access_log=False)

@@ -20,7 +20,8 @@ class SettingsError(ValueError):
 class ActionServerSettings(StrictSettings):
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, frozen=True)
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = ("ACTION_", "APP_")
-    ENV_READ_ELSEWHERE: ClassVar[frozenset[str]] = frozenset({"ACTION_SERVER_URL"})  # the service's
+    # ACTION_SERVER_URL is the service's; ACTION_PORT is scripts/run_all.py's (it passes it as --port)
+    ENV_READ_ELSEWHERE: ClassVar[frozenset[str]] = frozenset({"ACTION_SERVER_URL", "ACTION_PORT"})
 
     APP_ENV: Literal["development", "production"] = Field(
         "development", description="production refuses a missing or placeholder ACTION_SERVER_TOKEN"
@@ -35,6 +36,21 @@ class ActionServerSettings(StrictSettings):
     )
     ACTION_KB_TIMEOUT_S: float = Field(6.0, gt=0, le=30, description="deadline of one knowledge-base search")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    SERVICE_URL: str | None = Field(
+        "http://127.0.0.1:8000",
+        description="conversation service base URL: the verified borrower's account data comes from its "
+        "/internal/ API (None: account questions always go to a person)",
+    )
+    INTERNAL_API_TOKEN: str = Field(
+        "change-me-internal-token", description="shared secret of those calls (the service's INTERNAL_API_TOKEN)"
+    )
+    ACTION_ACCOUNT_TIMEOUT_S: float = Field(
+        4.0, gt=0, le=30, description="deadline of one account look-up (at most half of ACTION_TIMEOUT_S is used)"
+    )
+
+    @property
+    def account_timeout_s(self) -> float:
+        return min(self.ACTION_ACCOUNT_TIMEOUT_S, self.ACTION_TIMEOUT_S / 2)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> ActionServerSettings:

@@ -38,6 +38,21 @@ class PreviousHandoff(TypedDict):
     note: str | None
 
 
+class BorrowerSection(TypedDict, total=False):
+    """Added by the service at enqueue for a signed-in borrower (`handoff.queue.routing`), as `packet["borrower"]`:
+    who the borrower is (from the loan system at sign-in) and how the chat was routed."""
+
+    borrower_id: str
+    verified: bool
+    name: str | None
+    tier: str | None  # standard | vip
+    manager: str | None  # the key customer's own manager (agent username)
+    time_zone: str | None
+    routing: str  # manager_first | pool_manager_away | pool
+    manager_agent_id: int
+    manager_until: str  # ISO time until which only the manager may take the chat
+
+
 class HandoffPacket(TypedDict):
     version: int
     conversation_id: str | None

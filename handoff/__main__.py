@@ -1,5 +1,6 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
-`python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`)."""
+`python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`);
+`python -m handoff seed-demo-loans` writes the fictional demo loans (development, `handoff.loans.demo`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from contract.settings import UnknownSettingError as UnknownEnvError
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
-from handoff.infra import db
+from handoff.infra import db, logs
+from handoff.loans import demo
 from handoff.states import Role
 from knowledge_base import KBSettings
 from knowledge_base.config import UnknownSettingError
@@ -52,6 +54,7 @@ def serve(argv: list[str]) -> int:
     settings = _settings()
     logging.basicConfig(level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.filter_root_handlers()
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
@@ -66,6 +69,7 @@ def serve(argv: list[str]) -> int:
     # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
     # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
     uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False,
+                log_config=logs.uvicorn_log_config(),
                 ws_per_message_deflate=False)
     return 0
 
@@ -98,17 +102,39 @@ def create_agent(argv: list[str], settings: Settings) -> int:
     return 0
 
 
+def seed_demo_loans(argv: list[str], settings: Settings) -> int:
+    """`python -m handoff seed-demo-loans`: the fictional demo borrowers in the reference loan tables."""
+    argparse.ArgumentParser(
+        prog="python -m handoff seed-demo-loans",
+        description="write the fictional demo borrowers and loans of the reference loan system (development)",
+    ).parse_args(argv)
+    if settings.APP_ENV == "production":
+        print("seed-demo-loans: refused with APP_ENV=production (the borrowers are fictional)", file=sys.stderr)
+        return 2
+    engine = db.make_engine(settings.LOAN_DATABASE_URL or settings.DATABASE_URL)
+    try:
+        db.upgrade(engine)
+        count = demo.seed_demo_loans(engine)
+    finally:
+        engine.dispose()
+    names = ", ".join(b.borrower_id for b in demo.DEMO_BORROWERS)
+    print(f"seeded {count} demo loans for {names}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m handoff {serve,create-agent} [options]")
+        print("usage: python -m handoff {serve,create-agent,seed-demo-loans} [options]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
         return serve(rest)
     if command == "create-agent":
         return create_agent(rest, _settings())
-    print(f"unknown command {command!r}; expected serve or create-agent", file=sys.stderr)
+    if command == "seed-demo-loans":
+        return seed_demo_loans(rest, _settings())
+    print(f"unknown command {command!r}; expected serve, create-agent or seed-demo-loans", file=sys.stderr)
     return 2
 
 

@@ -25,8 +25,19 @@ from sqlalchemy import Engine, text
 
 from handoff.agents.kb import LazyKnowledgeBase
 from handoff.api.errors import register_error_handlers
-from handoff.api.headers import PAGE_HEADERS
-from handoff.api.routes import agent, agent_ws, borrower, borrower_survey, borrower_ws, dashboard
+from handoff.api.headers import PAGE_HEADERS, SecurityHeaders
+from handoff.api.origin import OriginCheck
+from handoff.api.routes import (
+    agent,
+    agent_ws,
+    borrower,
+    borrower_survey,
+    borrower_ws,
+    dashboard,
+    docs,
+    identity,
+    internal,
+)
 from handoff.config import Settings
 from handoff.infra import db
 from handoff.infra.bodylimit import BodySizeLimit
@@ -34,6 +45,8 @@ from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.loans.factory import make_loan_system
+from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
 from handoff.queue import sla
 from handoff.rasa.client import RasaClient, action_server_health
@@ -43,8 +56,10 @@ from knowledge_base import KBSettings
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
-ROUTERS = (borrower.router, borrower_survey.router, borrower_ws.router, agent.router, agent_ws.router,
-           dashboard.router, dashboard.page_router)
+ROUTERS = (
+    borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
+    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router,
+)
 
 def _check_db(engine: Engine) -> dict[str, Any]:
     try:
@@ -63,6 +78,10 @@ async def _check_redis(redis: Any) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def _nothing() -> None:
+    """Releasing a loan system the caller owns: the caller does that."""
+
+
 def create_app(
     settings: Settings,
     engine: Engine | None = None,
@@ -70,6 +89,7 @@ def create_app(
     kb_settings: KBSettings | None = None,
     clock: Clock | None = None,
     migrate: bool = True,
+    loans: LoanSystem | None = None,
 ) -> FastAPI:
     """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
     owns_engine = engine is None
@@ -85,6 +105,7 @@ def create_app(
         if settings.REDIS_URL:
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
+        loan_system, release_loans = (loans, _nothing) if loans is not None else make_loan_system(settings, engine)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -102,6 +123,7 @@ def create_app(
             ),
             limiter=RateLimiter(redis),
             redis=redis,
+            loans=loan_system,
             mask_policy=policy_from_settings(settings),
         )
         tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
@@ -114,6 +136,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await http.aclose()
+            release_loans()
             await app.state.services.rasa.aclose()
             await bus.stop()
             if redis is not None:
@@ -126,12 +149,17 @@ def create_app(
         version="0.1.0",
         description="Borrower API (REST + WebSocket), agent API and console, handoff queue.",
         lifespan=lifespan,
+        docs_url=None,  # handoff.api.routes.docs serves /docs without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.agent_kb = LazyKnowledgeBase(kb_settings) if kb_settings is not None else None
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     register_error_handlers(app)
+    # Outermost, so that every answer (a refusal or an error page too) gets them.
+    app.add_middleware(OriginCheck, allowed=settings.allowed_origins)
+    app.add_middleware(SecurityHeaders, hsts=settings.APP_ENV == "production")
     for router in ROUTERS:
         app.include_router(router)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +22,26 @@ PLACEHOLDER_PREFIX = "change-me"
 def split_urls(value: str) -> list[str]:
     """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
     return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_origin(value: str) -> str | None:
+    """`HTTPS://Chat.Example:443` -> `https://chat.example`; None if `value` is not an origin
+    (`scheme://host[:port]`; an app's web view may use its own scheme, e.g. `capacitor://localhost`)."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        return None
+    if parts.username or parts.password or parts.fragment:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown_port = "" if port is None or port == DEFAULT_PORTS.get(parts.scheme) else f":{port}"
+    return f"{parts.scheme}://{host}{shown_port}"
 
 
 def split_list(value: str) -> list[str]:
@@ -44,6 +65,7 @@ class Settings(StrictSettings):
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
+        "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -86,12 +108,49 @@ class Settings(StrictSettings):
     AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
+    AGENT_WS_RECHECK_S: float = Field(
+        30.0, gt=0, le=300,
+        description="how often an agent socket re-checks its session and the chats it watches, besides on every "
+        "frame and on logout",
+    )
     AGENT_MAX_CONCURRENT: int = Field(3, ge=1, description="default chats one agent holds at once")
     BUSINESS_HOURS: str = Field(
         "mon-fri 08:00-20:00, sat 09:00-13:00", description="when agents are on shift ('always' = 24/7)"
     )
     BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    ALLOWED_ORIGINS: str = Field(
+        "",
+        description="other origins (scheme://host[:port], comma-separated) whose pages may send state-changing "
+        "requests and open the WebSockets; the service's own origin (its Host header) is always allowed",
+    )
+    IDENTITY_SECRETS: str = Field(
+        "change-me-identity-secret-for-development-only",
+        description="secrets the lender signs borrower identity tokens with, comma-separated: all are "
+        "accepted, so a new one can be added before the old one is retired (empty: sign-in off)",
+    )
+    IDENTITY_MAX_TOKEN_LIFETIME_S: int = Field(
+        600, ge=30, le=86400, description="longest lifetime (exp - now) of an identity token we accept"
+    )
+    IDENTITY_DEMO: bool | None = Field(
+        None, description="demo sign-in with fictional borrowers on the chat page (default: on in development)"
+    )
+    INTERNAL_API_TOKEN: str = Field(
+        "change-me-internal-token", description="shared secret of the action server's calls to /internal/"
+    )
+    LOAN_SYSTEM: Literal["reference", "http"] = Field(
+        "reference", description="loan-system adapter: our reference tables, or the lender's REST API"
+    )
+    LOAN_DATABASE_URL: str | None = Field(None, description="reference loan tables' database (DATABASE_URL if unset)")
+    LOAN_API_URL: str | None = Field(None, description="lender API base URL (LOAN_SYSTEM=http)")
+    LOAN_API_KEY: str = Field("change-me-loan-api-key", description="lender API bearer key (LOAN_SYSTEM=http)")
+    LOAN_API_TIMEOUT_S: float = Field(2.0, gt=0, le=10, description="lender API connect/read timeout")
+    LOAN_API_READ_ATTEMPTS: int = Field(3, ge=1, le=5, description="tries of one idempotent read")
+    LOAN_BREAKER_FAIL_MAX: int = Field(5, ge=1, description="failed lender API calls in a row that open the breaker")
+    LOAN_BREAKER_RESET_S: float = Field(30.0, gt=0, description="how long an open breaker refuses calls")
+    KEY_CUSTOMER_MANAGER_WAIT_S: int = Field(
+        60, ge=0, le=3600, description="a key customer's chat waits this long for their own manager first"
+    )
     MASK_ALLOW: str = Field(
         "",
         description="the lender's own published numbers and e-mail addresses, never masked; comma-separated, "
@@ -157,10 +216,31 @@ class Settings(StrictSettings):
             )
         return value
 
+    @field_validator("ALLOWED_ORIGINS")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for entry in split_list(value):
+            if normalise_origin(entry) is None:
+                raise ValueError(
+                    f"ALLOWED_ORIGINS entry {entry!r} is not an origin; write scheme://host[:port] without a "
+                    "path, e.g. https://chat.example.com,capacitor://localhost"
+                )
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.APP_ENV == "production":
-            for name in ("SECRET_KEY", "RASA_TOKEN"):
+            if self.IDENTITY_DEMO:
+                raise ValueError("IDENTITY_DEMO signs in fictional borrowers: it cannot be on when APP_ENV=production")
+            if self.LOAN_SYSTEM == "http" and not self.LOAN_API_URL:
+                raise ValueError("LOAN_SYSTEM=http needs LOAN_API_URL, the lender API's base URL")
+            # A placeholder IDENTITY_SECRETS or INTERNAL_API_TOKEN turns sign-in and the bot's account
+            # answers off in production (as before they existed); a real one must be long.
+            for key in self.IDENTITY_SECRETS.split(","):
+                if key.strip() and not key.strip().startswith(PLACEHOLDER_PREFIX) and len(key.strip()) < 32:
+                    raise ValueError("each IDENTITY_SECRETS entry must be at least 32 characters in production")
+            secret_names = ["SECRET_KEY", "RASA_TOKEN"] + (["LOAN_API_KEY"] if self.LOAN_SYSTEM == "http" else [])
+            for name in secret_names:
                 value = getattr(self, name)
                 if value.startswith(PLACEHOLDER_PREFIX) or len(value) < 16:
                     raise ValueError(
@@ -176,6 +256,23 @@ class Settings(StrictSettings):
         return split_urls(self.RASA_URL)
 
     @property
+    def identity_keys(self) -> list[str]:
+        """IDENTITY_SECRETS as a list; production never accepts a placeholder or a short one."""
+        keys = [k.strip() for k in self.IDENTITY_SECRETS.split(",") if k.strip()]
+        if self.APP_ENV == "production":
+            return [k for k in keys if not k.startswith(PLACEHOLDER_PREFIX)]
+        return keys
+
+    @property
+    def internal_api_enabled(self) -> bool:
+        token = self.INTERNAL_API_TOKEN
+        return self.APP_ENV == "development" or (not token.startswith(PLACEHOLDER_PREFIX) and len(token) >= 16)
+
+    @property
+    def identity_demo(self) -> bool:
+        return self.IDENTITY_DEMO if self.IDENTITY_DEMO is not None else self.APP_ENV == "development"
+
+    @property
     def mask_allow(self) -> list[str]:
         return split_list(self.MASK_ALLOW)
 
@@ -186,6 +283,12 @@ class Settings(StrictSettings):
     @property
     def mask_faq_regions(self) -> dict[str, str]:
         return dict(pair.partition(":")[::2] for pair in split_list(self.MASK_FAQ_REGIONS))
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """ALLOWED_ORIGINS, normalised (lower case, default ports left out)."""
+        found = (normalise_origin(entry) for entry in split_list(self.ALLOWED_ORIGINS))
+        return frozenset(origin for origin in found if origin is not None)
 
     @property
     def is_sqlite(self) -> bool:

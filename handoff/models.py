@@ -53,6 +53,31 @@ class Conversation(Base):
     client_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when the lender's site vouched for the borrower (handoff.identity); the profile fields are a
+    # snapshot from the loan system at sign-in, read by queue routing without a network call.
+    borrower_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    borrower_profile: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class ConversationDevice(Base):
+    """A further bearer token of a conversation: a verified borrower resumed it on another device."""
+
+    __tablename__ = "conversation_devices"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentityNonce(Base):
+    """A sign-in token's nonce, kept until the token expires so that the token cannot sign in twice."""
+
+    __tablename__ = "identity_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    borrower_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Message(Base):
@@ -120,6 +145,9 @@ class QueueEntry(Base):
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     resolution_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # Key customers: their own manager may take the chat first, until `preferred_until`; then anyone.
+    preferred_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    preferred_until: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CallbackTicket(Base):

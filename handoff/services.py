@@ -18,6 +18,7 @@ from handoff.infra.db import session_scope, sqlite_writer_lock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.token_cache import TokenHashes
+from handoff.loans.system import LoanSystem, LoanSystemUnavailable
 from handoff.masking import MaskPolicy
 from handoff.rasa.client import RasaClient
 
@@ -35,6 +36,7 @@ class Services:
     locks: TurnLocks
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
+    loans: LoanSystem | None = None  # the loan-system adapter (handoff.loans); None only in some tests
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
     mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
 
@@ -61,3 +63,10 @@ class Services:
                     if write:
                         lock.release()
         return await anyio.to_thread.run_sync(run)
+
+    async def loan_call(self, call: Callable[[LoanSystem], T]) -> T:
+        """Run one (blocking) loan-system call on a worker thread; LoanSystemUnavailable if there is none."""
+        system = self.loans
+        if system is None:
+            raise LoanSystemUnavailable("no loan system is configured")
+        return await anyio.to_thread.run_sync(lambda: call(system))

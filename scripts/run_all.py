@@ -69,11 +69,17 @@ def main() -> int:
     env.setdefault("RASA_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("ACTION_SERVER_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}")
+    # The action server asks the service for verified borrowers' account data (handoff /internal/ API).
+    env.setdefault("INTERNAL_API_TOKEN", secrets.token_urlsafe(24))
+    env.setdefault("SERVICE_URL", f"http://127.0.0.1:{port}")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     (ROOT / "var" / "logs").mkdir(parents=True, exist_ok=True)
     py = str(ROOT / ".venv" / "bin" / "python")
+    if env.get("APP_ENV", "development") == "development" and env.get("LOAN_SYSTEM", "reference") == "reference":
+        # The demo sign-in on the chat page needs its fictional borrowers' loans.
+        subprocess.run([py, "-m", "handoff", "seed-demo-loans"], cwd=ROOT, env=env, check=False)
     procs = [
         Proc("action server", [py, "-m", "actions", "--host", "127.0.0.1", "--port", action_port],
              f"http://127.0.0.1:{action_port}/health"),

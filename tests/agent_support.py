@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import anyio
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.testclient import WebSocketTestSession
 
 from handoff.agents import accounts
 from handoff.config import Settings
@@ -73,3 +77,60 @@ def make_agent(
 
 def entry_of(engine: Engine, entry_id: int) -> QueueEntry:
     return tx(engine, lambda s: s.get(QueueEntry, entry_id))
+
+
+Frame = dict[str, Any]
+
+
+def token_for(api: TestClient, username: str) -> str:
+    """Log in through the API; the client keeps no cookie (each socket or call says whose token)."""
+    response = api.post("/api/agent/login", json={"username": username, "password": PASSWORD})
+    api.cookies.clear()
+    return str(response.json()["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def waiting_borrower(api: TestClient, lang: str = "en") -> tuple[str, str]:
+    """A borrower who asked for a person through the API: (conversation id, borrower token)."""
+    created = api.post("/api/conversations", json={"lang": lang}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    assert api.post(f"/api/conversations/{created['id']}/handoff", json={}, headers=headers).status_code == 200
+    return created["id"], created["token"]
+
+
+def until(ws: Any, predicate: Callable[[Frame], bool], limit: int = 60) -> Frame:
+    for _ in range(limit):
+        frame = ws.receive_json()
+        if predicate(frame):
+            return frame
+    raise AssertionError("expected frame never arrived")
+
+
+def receive_within(ws: WebSocketTestSession, seconds: float) -> Frame | None:
+    """The next frame, a `{"type": "closed", "code": N}` frame when the server closed the socket, or
+    None when nothing arrived within `seconds` (TestClient's own receive waits forever)."""
+
+    async def receive() -> Any:
+        with anyio.move_on_after(seconds):
+            return await ws._send_rx.receive()  # private, but the only way to wait with a deadline
+        return None
+
+    message = ws.portal.call(receive)
+    if message is None:
+        return None
+    if message["type"] == "websocket.close":
+        return {"type": "closed", "code": message.get("code", 1000)}
+    return json.loads(message["text"])  # type: ignore[no-any-return]
+
+
+def frames_within(ws: WebSocketTestSession, seconds: float) -> list[Frame]:
+    """Every frame that arrives until `seconds` pass with none, or the socket closes."""
+    frames: list[Frame] = []
+    while (frame := receive_within(ws, seconds)) is not None:
+        frames.append(frame)
+        if frame["type"] == "closed":
+            break
+    return frames

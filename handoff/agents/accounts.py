@@ -15,7 +15,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handoff import audit
+from handoff.infra.bus import agent_topic
 from handoff.infra.clock import Clock, as_utc
+from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, AgentSession
 from handoff.states import Role
 
@@ -114,19 +116,39 @@ def start_session(session: Session, *, agent: Agent, clock: Clock, ttl_s: int) -
     return token, expires_at
 
 
-def agent_for_token(session: Session, *, token: str, clock: Clock) -> Agent | None:
-    """The agent of a live session; an expired session is deleted and counts as none."""
+def live_session(session: Session, *, token: str, clock: Clock) -> AgentSession | None:
+    """The session row of `token` while it lasts; an expired session is deleted and counts as none."""
     row = session.get(AgentSession, hash_token(token))
     if row is None:
         return None
     if as_utc(row.expires_at) <= clock.now():
         session.delete(row)
         return None
-    return session.get(Agent, row.agent_id)
+    return row
+
+
+def agent_for_token(session: Session, *, token: str, clock: Clock) -> Agent | None:
+    """The agent of a live session, or None."""
+    row = live_session(session, token=token, clock=clock)
+    return None if row is None else session.get(Agent, row.agent_id)
+
+
+def session_key(token: str) -> str:
+    """A short name of a session for the bus: enough to tell sessions apart, useless to log in with."""
+    return hash_token(token)[:16]
+
+
+def announce_sessions_ended(session: Session, *, agent_id: int, token: str | None = None) -> None:
+    """Tell this agent's open sockets (on every replica) that one session (`token`) or all of them
+    ended: they close at once instead of at their next check. Call it wherever sessions are deleted
+    (logout, disabling an agent, revoking its sessions)."""
+    event: dict[str, str | None] = {"type": "session_ended", "session": None if token is None else session_key(token)}
+    publish_after_commit(session, agent_topic(agent_id), event)
 
 
 def end_session(session: Session, *, token: str, agent: Agent) -> None:
     session.execute(delete(AgentSession).where(AgentSession.token_hash == hash_token(token)))
+    announce_sessions_ended(session, agent_id=agent.id, token=token)
     remaining = session.scalar(select(AgentSession.token_hash).where(AgentSession.agent_id == agent.id))
     if remaining is None:
         agent.status = "offline"

@@ -60,6 +60,8 @@ def entry_dict(
         "assigned_at": _iso(entry.assigned_at),
         "sla": "breached" if entry.sla_breached_at else ("warning" if entry.sla_warned_at else "ok"),
         "requeue_count": entry.requeue_count,
+        "preferred_agent_id": entry.preferred_agent_id,
+        "preferred_until": _iso(entry.preferred_until),
         "callback": None if ticket is None else {
             "ticket_id": ticket.id, "contact_method": ticket.contact_method, "contact": ticket.contact,
             "preferred_time": ticket.preferred_time, "status": ticket.status,
@@ -120,6 +122,22 @@ def _check_can_view(session: Session, *, conversation_id: str, agent: Agent) -> 
 def can_view(session: Session, *, conversation_id: str, agent: Agent) -> None:
     get_conversation(session, conversation_id=conversation_id)
     _check_can_view(session, conversation_id=conversation_id, agent=agent)
+
+
+WATCH_FORBIDDEN = "forbidden"  # someone else holds it now, or it left this agent's languages
+WATCH_FINISHED = "finished"  # closed or handed back to the bot: its transcript stays readable by API
+
+
+def watch_refusal(session: Session, *, conversation_id: str, agent: Agent) -> str | None:
+    """Why this agent may not receive the chat live (None: it may). Live is narrower than `can_view`:
+    a chat that is waiting in the agent's languages, held by the agent, or any open chat for a
+    supervisor. A finished chat can still be read, but nothing more of it is streamed."""
+    get_conversation(session, conversation_id=conversation_id)
+    try:
+        entry = _check_can_view(session, conversation_id=conversation_id, agent=agent)
+    except ForbiddenError:
+        return WATCH_FORBIDDEN
+    return WATCH_FINISHED if entry is None else None
 
 
 def chat_detail(session: Session, *, conversation_id: str, agent: Agent, clock: Clock) -> dict[str, Any]:

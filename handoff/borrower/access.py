@@ -4,6 +4,8 @@ A conversation's token hash is written once, when the conversation is created, a
 never deleted, so each replica keeps the hashes it has read (`handoff.infra.token_cache`) and checks
 a returning borrower's token without a database round trip. A borrower turn costs
 one transaction fewer that way. A wrong token and an unknown id still look the same to the caller.
+A token that is not the conversation's first one is looked up among its devices' tokens
+(`handoff.identity.links`: a verified borrower resumed the conversation elsewhere).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from handoff.conversations.records import hash_token
 from handoff.errors import ForbiddenError, UnauthorizedError
+from handoff.identity.links import device_token_matches
 from handoff.models import Conversation
 from handoff.services import Services
 
@@ -43,6 +46,12 @@ async def authorize_borrower(svc: Services, *, conversation_id: str, token: str 
         stored = await svc.db(lambda s: _stored_hash(s, conversation_id), write=False)
         if stored is not None:
             svc.token_hashes.put(conversation_id, stored)
-    if not hmac.compare_digest(stored or NO_HASH, hash_token(svc.settings.SECRET_KEY, token)) or stored is None:
-        raise ForbiddenError("this token does not grant access to that conversation", target_id=conversation_id)
-    return ConversationRef(conversation_id)
+    given = hash_token(svc.settings.SECRET_KEY, token)
+    if hmac.compare_digest(stored or NO_HASH, given) and stored is not None:
+        return ConversationRef(conversation_id)
+    # A verified borrower who resumed the conversation on another device holds a further token.
+    if stored is not None and await svc.db(
+        lambda s: device_token_matches(s, conversation_id=conversation_id, token_hash=given), write=False
+    ):
+        return ConversationRef(conversation_id)
+    raise ForbiddenError("this token does not grant access to that conversation", target_id=conversation_id)

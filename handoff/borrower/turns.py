@@ -32,7 +32,7 @@ from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
 from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask
 from handoff.models import Conversation, Message, QueueEntry
-from handoff.queue import entries
+from handoff.queue import entries, routing
 from handoff.queue.hours import describe_business_hours, parse_business_hours
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
@@ -129,15 +129,20 @@ def put_in_queue(
     priority = priority if priority in set(Priority) else Priority.NORMAL
     lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
     was_waiting = conversation.state == ConversationState.QUEUED
+    routed = routing.route(session, conversation=conversation, priority=str(priority), clock=svc.clock,
+                           settings=svc.settings)
+    borrower = {"borrower": routed.packet} if routed.packet is not None else {}
     entry = entries.enqueue(
         session,
         conversation=conversation,
-        packet={**packet, "transcript": transcript(session, conversation_id=conversation.id)},
+        packet={**packet, **borrower, "transcript": transcript(session, conversation_id=conversation.id)},
         reason=str(reason),
-        priority=str(priority),
+        priority=routed.priority,
         lang=str(lang),
         summary=str(packet.get("summary") or ""),
         clock=svc.clock,
+        preferred_agent_id=routed.preferred_agent_id,
+        preferred_until=routed.preferred_until,
     )
     if not was_waiting:
         lang = conversation.lang

@@ -117,14 +117,23 @@ def validate_contact(method: str, contact: str) -> str:
     return contact
 
 
+def _on_file(conversation: Any, method: str) -> str:
+    """A signed-in borrower's contact on file (already masked at sign-in, `handoff.identity.links`)."""
+    found = (conversation.borrower_profile or {}).get("phone" if method == "phone" else "email")
+    if not found:
+        raise InvalidInputError(f"contact: give a {'phone number' if method == 'phone' else 'e-mail address'} "
+                                "(there is none on file for this conversation)")
+    return str(found)
+
+
 def _callback(
-    session: Session, *, conversation_id: str, method: str, contact: str, preferred_time: str, svc: Services
+    session: Session, *, conversation_id: str, method: str, contact: str | None, preferred_time: str, svc: Services
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     lang = conversation.lang
-    masked_contact = mask_contact(method, contact)
+    masked_contact = mask_contact(method, contact) if contact is not None else _on_file(conversation, method)
     preferred = mask_text(preferred_time.strip())
     ticket = entries.create_callback(
         session,
@@ -169,9 +178,10 @@ def _callback(
 
 
 async def request_callback(
-    svc: Services, *, conversation_id: str, contact_method: str, contact: str, preferred_time: str
+    svc: Services, *, conversation_id: str, contact_method: str, contact: str | None, preferred_time: str
 ) -> dict[str, Any]:
-    contact = validate_contact(contact_method, contact)
+    """`contact` None: a signed-in borrower is called back on the contact on file."""
+    contact = validate_contact(contact_method, contact) if contact is not None else None
     async with svc.locks.hold(conversation_id):
         return await svc.db(
             lambda s: _callback(

@@ -1,7 +1,7 @@
 """Event fan-out between the parts of the service (and, with Redis, between replicas).
 
-Topics: `conversation:{id}` (messages, state changes, typing for one chat) and `agents` (queue
-changes, SLA alerts). Events are JSON-serialisable dicts. Delivery is at most once and a slow
+Topics: `conversation:{id}` (messages, state changes, typing for one chat), `agents` (queue
+changes, SLA alerts) and `agent:{id}` (one agent's sessions ending). Events are JSON-serialisable dicts. Delivery is at most once and a slow
 subscriber may miss events: consumers that must not miss anything (the WebSockets) treat events as
 hints and read the stored messages by sequence number. An overflowing subscriber receives
 `{"type": "resync"}` once so it knows to re-read.
@@ -35,6 +35,11 @@ def conversation_topic(conversation_id: str) -> str:
 
 
 AGENTS_TOPIC = "agents"
+
+
+def agent_topic(agent_id: int) -> str:
+    """One agent's own events: `session_ended` when it logs out or its sessions are revoked."""
+    return f"agent:{agent_id}"
 
 
 class Subscription:

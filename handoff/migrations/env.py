@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from handoff.loans.tables import LoanBase
 from handoff.models import Base
 
-target_metadata = Base.metadata
+# The service's tables and those of the reference loan system (handoff/loans/tables.py).
+target_metadata = [Base.metadata, LoanBase.metadata]
 
 
 def _run(connection: object) -> None:

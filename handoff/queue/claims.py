@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.conversations.lifecycle import change_state
+from handoff.conversations.lifecycle import change_state, state_event
 from handoff.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from handoff.infra.bus import conversation_topic
 from handoff.infra.clock import Clock
+from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
 from handoff.queue.errors import (
     AgentUnavailableError,
@@ -150,6 +152,19 @@ def _assign(session: Session, *, entry: QueueEntry, agent: Agent, actor: Agent, 
     return entry
 
 
+def _not_reserved_for_another(agent: Agent, now: Any) -> Any:
+    return or_(
+        QueueEntry.preferred_agent_id.is_(None),
+        QueueEntry.preferred_agent_id == agent.id,
+        QueueEntry.preferred_until.is_(None),
+        QueueEntry.preferred_until <= now,
+    )
+
+
+def _reserved_for_me_first(agent: Agent, now: Any) -> Any:
+    return case((and_(QueueEntry.preferred_agent_id == agent.id, QueueEntry.preferred_until > now), 0), else_=1)
+
+
 def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> QueueEntry:
     """Claim one waiting entry. Exactly one of several concurrent claimers wins; the others get 409."""
     entry = get_entry(session, entry_id=entry_id)
@@ -161,8 +176,11 @@ def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> Que
 
 
 def take_next(session: Session, *, agent: Agent, clock: Clock) -> QueueEntry | None:
-    """Claim the first waiting entry in the agent's languages (priority, then waiting time); None if none."""
+    """Claim the first waiting entry in the agent's languages (priority, then waiting time); None if none.
+    A key customer's chat waiting for its own manager (`handoff.queue.routing`) comes first for that
+    manager and is skipped by everyone else until the wait ends."""
     _check_capacity(session, agent=agent)
+    now = clock.now()
     passed: list[int] = []
     for _ in range(TAKE_NEXT_ATTEMPTS):
         # PostgreSQL: concurrent takers skip rows another transaction is claiming. SQLite has no row
@@ -173,8 +191,10 @@ def take_next(session: Session, *, agent: Agent, clock: Clock) -> QueueEntry | N
                 QueueEntry.status == QueueStatus.WAITING,
                 QueueEntry.lang.in_(agent_languages(agent)),
                 QueueEntry.id.not_in(passed),
+                _not_reserved_for_another(agent, now),
             )
-            .order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+            .order_by(_reserved_for_me_first(agent, now), QueueEntry.priority_rank, QueueEntry.enqueued_at,
+                      QueueEntry.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()
@@ -222,6 +242,11 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
         session, actor_type="agent", actor_id=str(actor.id), conversation_id=entry.conversation_id,
         action="transfer", from_state=ConversationState.ASSIGNED, to_state=ConversationState.ASSIGNED,
         detail={"from_agent_id": holder, "to_agent_id": to_agent.id},
+    )
+    # Still `assigned`, but to someone else: the borrower sees the new name, and a socket that was
+    # streaming this chat to the previous holder re-checks its right to and drops it.
+    publish_after_commit(
+        session, conversation_topic(conversation.id), state_event(session, conversation=conversation)
     )
     return entry
 

@@ -10,7 +10,7 @@ guaranteed by a partial unique index, so concurrent handoffs of one conversation
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -47,8 +47,11 @@ def enqueue(
     lang: str,
     summary: str,
     clock: Clock,
+    preferred_agent_id: int | None = None,
+    preferred_until: datetime | None = None,
 ) -> QueueEntry:
-    """Put a conversation in the queue (bot -> queued). Idempotent: returns the active entry if any."""
+    """Put a conversation in the queue (bot -> queued). Idempotent: returns the active entry if any.
+    `preferred_agent_id` may take it before anyone else until `preferred_until` (`handoff.queue.routing`)."""
     _lock(session, conversation.id)
     existing = active_entry(session, conversation_id=conversation.id)
     if existing is not None:
@@ -70,6 +73,8 @@ def enqueue(
         summary=summary,
         packet=packet,
         enqueued_at=clock.now(),
+        preferred_agent_id=preferred_agent_id,
+        preferred_until=preferred_until,
     )
     try:
         with session.begin_nested():

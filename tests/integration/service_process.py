@@ -86,10 +86,13 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def run_service(work_dir: Path, *, ready_timeout_s: float = 60.0, **overrides: str) -> Iterator[ServiceProcess]:
-    """Run the service until the block ends; `overrides` are its environment variables (settings)."""
+def run_service(
+    work_dir: Path, *, ready_timeout_s: float = 60.0, port: int | None = None, **overrides: str
+) -> Iterator[ServiceProcess]:
+    """Run the service until the block ends; `overrides` are its environment variables (settings). `port`:
+    one chosen beforehand (another process must know the service's URL before it starts), else a free one."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     env = service_env(work_dir, **overrides)
     log_path = work_dir / f"service-{port}.log"
     with log_path.open("wb") as log:

@@ -173,3 +173,40 @@ def test_borrower_page_shows_the_agent_who_joined(
     expect(agent_row).to_contain_text(reply, timeout=10000)
     expect(agent_row.locator(".avatar")).to_have_text(initial)
     borrower.close()
+
+
+def test_pages_keep_their_websockets_and_docs_render_under_the_csp(service: ServiceProcess, page: Any) -> None:
+    """connect-src is 'self' only: both pages must still open their WebSocket to their own host (CSP Level
+    3 lets 'self' match ws:/wss: there), and /docs (Swagger UI from the package) must render, offline."""
+    refused: list[str] = []
+    frames: dict[str, int] = {}
+
+    def on_socket(ws: Any) -> None:
+        path = ws.url.split("/", 3)[3]
+        frames.setdefault(path, 0)
+        ws.on("framereceived", lambda _payload: frames.__setitem__(path, frames[path] + 1))
+
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("websocket", on_socket)
+    page.goto(f"{service.url}/docs")
+    page.wait_for_selector(".opblock", timeout=30000)
+    assert page.locator(".opblock").count() >= 10 and page.locator(".opblock-tag").count() >= 2
+
+    page.goto(f"{service.url}/console")
+    page.fill("#login-username", "ann")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#connection[data-state=online]")
+    chat = page.context.new_page()
+    chat.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    chat.on("websocket", on_socket)
+    chat.goto(f"{service.url}/")
+    chat.click("#person-btn")
+    chat.wait_for_selector("#queue-panel:not([hidden])", timeout=30000)  # generous: 2 busy cores
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (frames.get("ws/agent") and any(
+            p.startswith("ws/conversations/") and n for p, n in frames.items())):
+        page.wait_for_timeout(100)
+    assert frames.get("ws/agent"), frames
+    assert any(p.startswith("ws/conversations/") and n for p, n in frames.items()), frames
+    assert refused == []

@@ -32,7 +32,7 @@ ADMIN_USER, ADMIN_PASSWORD = "fuzz_admin", "fuzz-admin-password-123"
 # Routes that would end the shared sessions the other cases rely on get no credentials.
 NO_CREDENTIALS = {("POST", "/api/agent/logout")}
 # Logging in hashes with argon2 on purpose (and is rate limited): a few examples are enough there.
-EXAMPLES_FOR = {("POST", "/api/agent/login"): 3, ("GET", "/api/agent/kb/search"): 5}
+EXAMPLES_FOR = {("POST", "/api/agent/login"): 3, ("POST", "/api/agent/kb/search"): 5}
 # The first KB search loads the embedding model into the service (10-30 s on 2 cores). It is started in
 # the background at once and the KB routes are fuzzed last, so the load overlaps the other operations.
 KB_PREFIX = "/api/agent/kb/"
@@ -87,7 +87,7 @@ def credentials(fuzz_service: ServiceProcess) -> Credentials:
 def kb_warm_up(fuzz_service: ServiceProcess, credentials: Credentials) -> Iterator[threading.Thread]:
     def warm_up() -> None:
         try:
-            httpx.get(f"{fuzz_service.url}{KB_PREFIX}search", params={"q": "payoff"}, trust_env=False,
+            httpx.post(f"{fuzz_service.url}{KB_PREFIX}search", json={"q": "payoff"}, trust_env=False,
                       headers={"Authorization": f"Bearer {credentials.agent_token}"}, timeout=WARM_UP_TIMEOUT_S)
         except httpx.HTTPError:
             pass  # the fuzzing of the KB routes reports whatever is wrong

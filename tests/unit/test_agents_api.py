@@ -132,7 +132,7 @@ def test_hand_back_with_rasa_down_changes_nothing(api: TestClient, engine: Engin
 def test_kb_search_without_index_is_a_clear_503(api: TestClient, engine: Engine, clock: FakeClock) -> None:
     make_agent(engine, clock, "ann")
     ann = login(api, "ann")
-    response = api.get("/api/agent/kb/search", params={"q": "payoff"}, headers=ann)
+    response = api.post("/api/agent/kb/search", json={"q": "payoff"}, headers=ann)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "kb_unavailable"
     assert "knowledge_base build" in response.json()["error"]["message"]

@@ -3,12 +3,11 @@ watching a chat, typing and messages both ways, SLA alerts for supervisors only,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
-from typing import Any
 
 import pytest
-from agent_support import PASSWORD, make_agent, make_settings
+from agent_support import make_agent, make_settings, token_for, until, waiting_borrower
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
@@ -16,8 +15,6 @@ from starlette.websockets import WebSocketDisconnect
 from handoff.app import create_app
 from handoff.infra.clock import FakeClock
 from handoff.queue import sla
-
-Frame = dict[str, Any]
 
 
 @pytest.fixture
@@ -30,27 +27,6 @@ def api(engine: Engine, clock: FakeClock) -> Iterator[TestClient]:
     app = create_app(make_settings(DATABASE_URL=str(engine.url)), engine, clock=clock)
     with TestClient(app) as client:
         yield client
-
-
-def token_for(api: TestClient, username: str) -> str:
-    response = api.post("/api/agent/login", json={"username": username, "password": PASSWORD})
-    api.cookies.clear()
-    return str(response.json()["token"])
-
-
-def waiting_borrower(api: TestClient) -> tuple[str, str]:
-    created = api.post("/api/conversations", json={"lang": "en"}).json()
-    headers = {"Authorization": f"Bearer {created['token']}"}
-    assert api.post(f"/api/conversations/{created['id']}/handoff", json={}, headers=headers).status_code == 200
-    return created["id"], created["token"]
-
-
-def until(ws: Any, predicate: Callable[[Frame], bool], limit: int = 60) -> Frame:
-    for _ in range(limit):
-        frame = ws.receive_json()
-        if predicate(frame):
-            return frame
-    raise AssertionError("expected frame never arrived")
 
 
 def test_unauthenticated_socket_is_closed_4401(api: TestClient) -> None:

@@ -12,12 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from handoff.conversations.records import create_conversation, next_seq
 from handoff.infra.db import make_engine, normalize_url, session_scope, upgrade
+from handoff.loans.tables import LoanBase
 from handoff.models import Base, Conversation, QueueEntry
 
 
 def test_migration_creates_exactly_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), [Base.metadata, LoanBase.metadata])
     assert diff == []
     upgrade(engine)  # idempotent at start-up
 

@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff.agents import accounts, chat, operations
+from handoff.agents import accounts, borrower, chat, operations
 from handoff.agents.kb import KBUnavailableError, LazyKnowledgeBase
 from handoff.api.deps import ServicesDep, client_address
 from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.ids import AfterSeq, BodyId, PathId
 from handoff.api.routes import supervisor
+from handoff.api.schemas.messages import AgentMessageIn
 from handoff.conversations.records import messages_after
 from handoff.errors import UnauthorizedError
 from handoff.masking import mask
@@ -46,9 +47,9 @@ class StatusIn(Strict):
     status: Literal["online", "away"] = Field(description="offline is what logging out (or vanishing) does")
 
 
-class TextIn(Strict):
-    text: str = Field(min_length=1, max_length=chat.MAX_TEXT_CHARS)
-    client_message_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+class KbSearchIn(Strict):
+    q: str = Field(min_length=1, max_length=500, description="what to look for, in the agent's words")
+    lang: Literal["en", "zh"] | None = None
 
 
 class NoteIn(Strict):
@@ -160,6 +161,12 @@ async def my_chats(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     return {"entries": [e for e in entries if e["assigned_agent"] and e["assigned_agent"]["id"] == agent.id]}
 
 
+@api.get("/conversations/{conversation_id}/borrower")
+async def chat_borrower(conversation_id: str, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """The signed-in borrower of this chat: profile, loans (masked), past conversations."""
+    return await borrower.borrower_view(svc, conversation_id=conversation_id, agent=agent)
+
+
 @api.get("/conversations/{conversation_id}")
 async def chat_detail(conversation_id: str, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     return await svc.db(
@@ -180,7 +187,7 @@ async def chat_messages(
 
 
 @api.post("/conversations/{conversation_id}/messages")
-async def send_message(conversation_id: str, body: TextIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+async def send_message(conversation_id: str, body: AgentMessageIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     def work(session: Any) -> dict[str, Any]:
         message = chat.reply(
             session, conversation_id=conversation_id, agent=operations.me(session, agent), text=body.text,
@@ -252,14 +259,11 @@ def _kb(request: Request) -> LazyKnowledgeBase:
     return kb
 
 
-@api.get("/kb/search")
-async def kb_search(
-    request: Request, svc: ServicesDep, agent: AgentDep,
-    q: Annotated[str, Query(min_length=1, max_length=500)],
-    lang: Annotated[Literal["en", "zh"] | None, Query()] = None,
-) -> dict[str, Any]:
+@api.post("/kb/search")
+async def kb_search(body: KbSearchIn, request: Request, agent: AgentDep) -> dict[str, Any]:
+    """A POST, so the query (often the borrower's words) stays out of URLs and access logs."""
     kb = _kb(request)
-    return await anyio.to_thread.run_sync(lambda: kb.search(q, lang=lang))
+    return await anyio.to_thread.run_sync(lambda: kb.search(body.q, lang=body.lang))
 
 
 @api.get("/kb/faq/{lang}/{faq_id}")

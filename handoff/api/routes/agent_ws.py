@@ -1,18 +1,23 @@
 """The agent WebSocket (`/ws/agent`): live queue, SLA alerts, and the chats the console has open.
 
 Authentication: the console's session cookie, or a first frame `{"type": "auth", "token": ...}`.
-Roles are checked at connect and for every frame, and the session is re-checked on every ping, so
-an expired or logged-out session is closed with 4401.
+The session is checked again on every frame, on the agent's bus topic (logout and revoked sessions
+close the socket at once) and every AGENT_WS_RECHECK_S; nothing is sent past the session's expiry.
+A socket whose session ended gets an `unauthorized` error frame and is closed with 4401.
 
-Client -> server frames:
+Client -> server frames (validated by `handoff.api.schemas.frames`):
 - `{"type": "watch", "conversation_id", "after": N}` - stream that chat's messages after seq N (in
-  seq order, gaps re-read from the database), its `state` events and the borrower's typing;
+  seq order, gaps re-read from the database), its `state` events and the borrower's typing, while
+  the agent may: a chat waiting in its languages, one it holds, or any open chat for a supervisor;
 - `{"type": "unwatch", "conversation_id"}`;
 - `{"type": "message", "conversation_id", "text", "client_message_id"?}` - reply (holder only);
-- `{"type": "typing", "conversation_id", "on": bool}` - shown to the borrower (holder only);
+- `{"type": "typing", "conversation_id", "on": bool}` - shown to the borrower (holder only; at most
+  TYPING_FRAMES_PER_WINDOW per TYPING_WINDOW_S);
 - `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive.
-Server -> client: `hello`, `queue_changed`, `sla` (supervisors), and per watched chat `message`,
-`state`, `typing` carrying `conversation_id`; `error` frames `{"type": "error", "error": {...}}`.
+Server -> client: `hello`, `queue_changed`, `sla` (supervisors), and per watched chat `watching`,
+`message`, `state`, `typing` carrying `conversation_id`; `unwatched` with `reason` (`forbidden`:
+someone else holds it now; `finished`: closed or handed back) when the right to the chat ends;
+`error` frames `{"type": "error", "error": {...}}`.
 """
 
 from __future__ import annotations
@@ -20,39 +25,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from functools import partial
+import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.orm import Session
 
-from handoff.agents import chat
+from handoff.agents import accounts, chat
+from handoff.api.agent_watches import ChatWatches
 from handoff.api.deps_agent import SESSION_COOKIE, STAFF, SUPERVISORS, resolve_agent
 from handoff.api.errors import error_body
-from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
-from handoff.conversations.records import messages_after
-from handoff.errors import HandoffError, InvalidInputError
-from handoff.infra.bus import AGENTS_TOPIC, Subscription, conversation_topic
+from handoff.api.schemas import frames
+from handoff.api.ws_protocol import (
+    AUTH_TIMEOUT_S,
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHORIZED,
+    MAX_FRAME_CHARS,
+    FrameBudget,
+)
+from handoff.errors import (
+    DATABASE_DOWN_ERRORS,
+    HandoffError,
+    InvalidInputError,
+    UnauthorizedError,
+)
+from handoff.infra.bus import AGENTS_TOPIC, agent_topic, conversation_topic
+from handoff.infra.clock import as_utc
 from handoff.models import Agent
 from handoff.queue import claims
 from handoff.services import Services
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["agent"])
 
-MAX_WATCHES = 20
+
+class SessionEnded(Exception):
+    """The socket's session is over (logged out, revoked, expired): close it."""
 
 
 class AgentSocket:
-    def __init__(self, ws: WebSocket, svc: Services, agent: Agent, token: str) -> None:
+    def __init__(self, ws: WebSocket, svc: Services, agent: Agent, token: str, expires_at: datetime) -> None:
         self.ws = ws
         self.svc = svc
         self.agent = agent
         self.token = token
+        self.expires_at = expires_at
+        self.ended = asyncio.Event()
         self.send_lock = asyncio.Lock()
-        self.watches: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
-        self.last_seq: dict[str, int] = {}
-        self.seq_locks: dict[str, asyncio.Lock] = {}
+        self.chats = ChatWatches(svc, self.send, lambda: self.agent)
+        self.typing = FrameBudget(svc.clock)
 
     async def send(self, frame: dict[str, Any]) -> None:
+        if self.svc.clock.now() >= self.expires_at:  # not one frame past the session's end
+            self.ended.set()
+            return
         async with self.send_lock:
             await self.ws.send_json(frame)
 
@@ -61,6 +88,49 @@ class AgentSocket:
         if conversation_id:
             frame["conversation_id"] = conversation_id
         await self.send(frame)
+
+    # -- the session ------------------------------------------------------------------------------
+    def _current(self, session: Session, *, seen: bool = True) -> Agent:
+        agent = accounts.agent_for_token(session, token=self.token, clock=self.svc.clock)
+        if agent is None or agent.role not in STAFF:
+            raise UnauthorizedError("the session has ended")
+        if seen:  # a frame from the console; the periodic check alone does not make the agent present
+            accounts.touch(agent=agent, clock=self.svc.clock)
+        return agent
+
+    async def authorise(self, *, seen: bool = True) -> Agent:
+        """The socket's agent, re-read with its session; SessionEnded when the session is over."""
+        if self.svc.clock.now() >= self.expires_at:
+            raise SessionEnded
+        try:
+            self.agent = await self.svc.db(lambda s: self._current(s, seen=seen))
+        except UnauthorizedError:
+            raise SessionEnded from None
+        return self.agent
+
+    async def guard(self) -> None:
+        """Return when the session ends: announced on the agent's topic, or found by the periodic check
+        (which also re-checks every watched chat, in case a bus event was missed)."""
+        interval = self.svc.settings.AGENT_WS_RECHECK_S
+        mine = accounts.session_key(self.token)
+        async with self.svc.bus.subscribe(agent_topic(self.agent.id)) as subscription:
+            while True:
+                event = await subscription.get(timeout=interval)
+                if event is not None and event.get("type") == "session_ended":
+                    if event.get("session") in (None, mine):
+                        return
+                    continue
+                try:
+                    await self.authorise(seen=False)
+                except SessionEnded:
+                    return
+                await self.chats.recheck_all()
+
+    async def close_ended(self) -> None:
+        with contextlib.suppress(Exception):
+            async with self.send_lock:
+                await self.ws.send_json({"type": "error", **error_body("unauthorized", "the session has ended")})
+            await self.ws.close(CLOSE_UNAUTHORIZED)
 
     # -- queue and SLA events ---------------------------------------------------------------------
     async def pump_agents(self) -> None:
@@ -75,114 +145,42 @@ class AgentSocket:
                     event = {"type": "queue_changed"}
                 await self.send(event)
 
-    # -- watched chats ----------------------------------------------------------------------------
-    async def catch_up(self, conversation_id: str) -> None:
-        async with self.seq_locks[conversation_id]:
-            while True:
-                after = self.last_seq[conversation_id]
-                batch = await self.svc.db(
-                    partial(messages_after, conversation_id=conversation_id, after=after, limit=200),
-                    write=False,
-                )
-                for message in batch:
-                    await self.send({"type": "message", "conversation_id": conversation_id, "message": message})
-                    self.last_seq[conversation_id] = message["seq"]
-                if len(batch) < 200:
-                    return
-
-    async def pump_chat(self, conversation_id: str, subscription: Subscription) -> None:
-        while True:
-            event = await subscription.get(timeout=None)
-            if event is None:
-                continue
-            kind = event.get("type")
-            if kind == "message":
-                seq = int(event["message"]["seq"])
-                async with self.seq_locks[conversation_id]:
-                    if seq <= self.last_seq[conversation_id]:
-                        continue
-                    if seq == self.last_seq[conversation_id] + 1:
-                        self.last_seq[conversation_id] = seq
-                        await self.send({**event, "conversation_id": conversation_id})
-                        continue
-                await self.catch_up(conversation_id)
-            elif kind == "resync":
-                await self.catch_up(conversation_id)
-            elif kind == "typing" and event.get("sender") == "agent":
-                continue  # our own typing
-            else:
-                await self.send({**event, "conversation_id": conversation_id})
-
-    async def watch(self, conversation_id: str, after: int) -> None:
-        await self.svc.db(
-            lambda s: chat.can_view(s, conversation_id=conversation_id, agent=self.agent), write=False
-        )
-        self.unwatch(conversation_id)
-        if len(self.watches) >= MAX_WATCHES:
-            raise InvalidInputError(f"at most {MAX_WATCHES} chats can be watched at once")
-        subscription = self.svc.bus.subscribe(conversation_topic(conversation_id))
-        self.last_seq[conversation_id] = after
-        self.seq_locks[conversation_id] = asyncio.Lock()
-        await self.catch_up(conversation_id)
-        task = asyncio.create_task(self.pump_chat(conversation_id, subscription))
-        self.watches[conversation_id] = (subscription, task)
-        await self.send({"type": "watching", "conversation_id": conversation_id,
-                         "last_seq": self.last_seq[conversation_id]})
-
-    def unwatch(self, conversation_id: str) -> None:
-        watch = self.watches.pop(conversation_id, None)
-        if watch is not None:
-            watch[0].close()
-            watch[1].cancel()
-
     # -- frames from the console ------------------------------------------------------------------
-    async def still_logged_in(self) -> bool:
-        try:
-            agent = await self.svc.db(lambda s: resolve_agent(s, token=self.token, clock=self.svc.clock))
-        except HandoffError:
-            return False
-        self.agent = agent
-        return agent.role in STAFF
-
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
-        conversation_id = frame.get("conversation_id")
+        agent = await self.authorise()  # every frame, whatever it is
         if kind == "ping":
-            if not await self.still_logged_in():
-                await self.send({"type": "error", **error_body("unauthorized", "the session has expired")})
-                await self.ws.close(CLOSE_UNAUTHORIZED)
-                return
             await self.send({"type": "pong"})
-            return
-        if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= 64:
-            raise InvalidInputError("conversation_id: required")
-        if kind == "watch":
-            after = frame.get("after", 0)
-            await self.watch(conversation_id, max(0, after) if isinstance(after, int) else 0)
+        elif kind == "watch":
+            watch = frames.parse_frame(frames.WatchFrame, frame)
+            await self.chats.watch(watch.conversation_id, watch.after)
         elif kind == "unwatch":
-            self.unwatch(conversation_id)
+            self.chats.unwatch(frames.parse_frame(frames.ChatFrame, frame).conversation_id)
         elif kind == "typing":
+            typing = frames.parse_frame(frames.AgentTypingFrame, frame)
+            if not self.typing.spend():
+                return
             await self.svc.db(
-                lambda s: claims.held_entry(s, conversation_id=conversation_id, agent=self.agent, holder_only=True),
+                lambda s: claims.held_entry(s, conversation_id=typing.conversation_id, agent=agent, holder_only=True),
                 write=False,
             )
             await self.svc.bus.publish(
-                conversation_topic(conversation_id), {"type": "typing", "sender": "agent", "on": bool(frame.get("on"))}
+                conversation_topic(typing.conversation_id), {"type": "typing", "sender": "agent", "on": typing.on}
             )
         elif kind == "message":
-            text, cmid = frame.get("text"), frame.get("client_message_id")
-            if not isinstance(text, str) or (cmid is not None and not isinstance(cmid, str)):
-                raise InvalidInputError("text: required string; client_message_id: optional string")
+            message = frames.parse_frame(frames.AgentMessageFrame, frame)
             await self.svc.db(
                 lambda s: chat.reply(
-                    s, conversation_id=conversation_id, agent=s.get_one(Agent, self.agent.id), text=text,
-                    clock=self.svc.clock, client_message_id=cmid, mask_policy=self.svc.mask_policy,
+                    s, conversation_id=message.conversation_id, agent=self._current(s), text=message.text,
+                    clock=self.svc.clock, client_message_id=message.client_message_id,
+                    mask_policy=self.svc.mask_policy,
                 )
             )
         else:
             raise InvalidInputError("unknown frame type; expected watch, unwatch, message, typing or ping")
 
     async def read_frames(self) -> None:
+        """Read and answer frames until the session ends (then return) or the client goes away."""
         while True:
             raw = await self.ws.receive_text()
             try:
@@ -192,26 +190,37 @@ class AgentSocket:
             if not isinstance(frame, dict):
                 await self.send({"type": "error", **error_body("invalid_input", "frames must be JSON objects")})
                 continue
+            conversation_id = frame.get("conversation_id") if isinstance(frame.get("conversation_id"), str) else None
             try:
                 await self.handle(frame)
+            except SessionEnded:
+                return
             except HandoffError as exc:
-                await self.error(exc, frame.get("conversation_id") if isinstance(frame.get("conversation_id"), str) else None)
+                await self.error(exc, conversation_id)
+            except (WebSocketDisconnect, *DATABASE_DOWN_ERRORS):
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not end the socket
+                # The type only: an exception's text may quote the frame, and no chat text is logged.
+                log.error("agent %s: a %s frame failed (%s)", self.agent.id, str(frame.get("type"))[:20],
+                          type(exc).__name__)
+                await self.send({"type": "error", **error_body("internal_error", "this frame could not be handled")})
 
     async def run(self) -> None:
         await self.send({"type": "hello", "agent": chat.agent_dict(self.agent)})
-        tasks = [asyncio.create_task(self.read_frames()), asyncio.create_task(self.pump_agents())]
+        tasks = [asyncio.create_task(self.read_frames()), asyncio.create_task(self.pump_agents()),
+                 asyncio.create_task(self.guard()), asyncio.create_task(self.ended.wait())]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                task.result()
+                task.result()  # a disconnect or a database outage ends the socket here
+            await self.close_ended()
         finally:
             for task in tasks:
                 task.cancel()
-            for conversation_id in list(self.watches):
-                self.unwatch(conversation_id)
+            self.chats.close()
 
 
-async def _authenticate(ws: WebSocket, svc: Services) -> tuple[Agent, str] | None:
+async def _authenticate(ws: WebSocket, svc: Services) -> tuple[Agent, str, datetime] | None:
     token = ws.cookies.get(SESSION_COOKIE)
     if not token:
         try:
@@ -220,8 +229,15 @@ async def _authenticate(ws: WebSocket, svc: Services) -> tuple[Agent, str] | Non
             frame = None
         if isinstance(frame, dict) and frame.get("type") == "auth" and isinstance(frame.get("token"), str):
             token = frame["token"]
+
+    def work(session: Session) -> tuple[Agent, datetime]:
+        agent = resolve_agent(session, token=token, clock=svc.clock)
+        row = accounts.live_session(session, token=token or "", clock=svc.clock)
+        assert row is not None  # resolve_agent has just found it
+        return agent, as_utc(row.expires_at)
+
     try:
-        agent = await svc.db(lambda s: resolve_agent(s, token=token, clock=svc.clock))
+        agent, expires_at = await svc.db(work)
     except HandoffError as exc:
         await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
         await ws.close(CLOSE_UNAUTHORIZED)
@@ -231,7 +247,7 @@ async def _authenticate(ws: WebSocket, svc: Services) -> tuple[Agent, str] | Non
         await ws.close(CLOSE_FORBIDDEN)
         return None
     assert token is not None
-    return agent, token
+    return agent, token, expires_at
 
 
 @router.websocket("/ws/agent")

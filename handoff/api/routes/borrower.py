@@ -12,9 +12,11 @@ from contract.codes import HandoffReason
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
 from handoff.api.errors import error_responses
 from handoff.api.schemas.borrower import CallbackOut, ConversationView, MessagesPage, TurnResult
+from handoff.api.schemas.identity import SignedIn
+from handoff.api.schemas.messages import BorrowerMessageIn
 from handoff.borrower import turns, views, waiting
 from handoff.conversations.records import LANGS, create_conversation, get_conversation, messages_after
-from handoff.errors import InvalidInputError, MessageTooLongError
+from handoff.identity import signin
 
 router = APIRouter(
     prefix="/api/conversations",
@@ -23,7 +25,6 @@ router = APIRouter(
 )
 
 MAX_SEQ = 2**31 - 1  # a 32-bit INTEGER column on every database
-MAX_ACCEPTED_CHARS = 100_000  # anything longer is cut off by the body limit before validation
 
 
 class Strict(BaseModel):
@@ -33,6 +34,11 @@ class Strict(BaseModel):
 class ConversationIn(Strict):
     lang: Literal["en", "zh"] = "en"
     channel: Literal["web", "app"] = "web"
+    identity_token: str | None = Field(
+        None, min_length=1, max_length=4096,
+        description="the lender's identity token for a signed-in borrower (docs/borrower-api.md); omit it "
+        "for the anonymous chat",
+    )
 
 
 class ConversationCreated(BaseModel):
@@ -42,21 +48,11 @@ class ConversationCreated(BaseModel):
     state: str
     last_seq: int
     callback_offer_after_s: int
+    identity: SignedIn | None = Field(None, description="set when an identity token signed the borrower in")
 
 
 class LangIn(Strict):
     lang: Literal["en", "zh"]
-
-
-class MessageIn(Strict):
-    text: str = Field(max_length=MAX_ACCEPTED_CHARS)
-    client_message_id: str | None = Field(
-        None,
-        min_length=1,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9._:-]+$",
-        description="client-chosen id; sending the same id again returns the first result",
-    )
 
 
 class HandoffIn(Strict):
@@ -65,7 +61,9 @@ class HandoffIn(Strict):
 
 class CallbackIn(Strict):
     contact_method: Literal["phone", "email"]
-    contact: str = Field(min_length=3, max_length=128)
+    contact: str | None = Field(
+        None, min_length=3, max_length=128, description="omit it to use a signed-in borrower's contact on file"
+    )
     preferred_time: str = Field("", max_length=128)
 
 
@@ -74,6 +72,7 @@ async def start_conversation(
     svc: ServicesDep, addr: ClientAddr, body: ConversationIn | None = None
 ) -> dict[str, Any]:
     body = body or ConversationIn()
+    claim_profile = await signin.check_token(svc, body.identity_token) if body.identity_token else None
 
     def work(session: Any) -> tuple[dict[str, Any], str]:
         conversation, token = create_conversation(
@@ -83,6 +82,13 @@ async def start_conversation(
             channel=body.channel,
             client_addr=addr,
         )
+        identity = None
+        if claim_profile is not None:
+            session.flush()
+            claim, profile = claim_profile
+            identity = signin.link_in_session(
+                session, svc, conversation_id=conversation.id, claim=claim, profile=profile
+            )
         return {
             "id": conversation.id,
             "token": token,
@@ -90,6 +96,7 @@ async def start_conversation(
             "state": conversation.state,
             "last_seq": 0,
             "callback_offer_after_s": svc.settings.CALLBACK_OFFER_AFTER_S,
+            "identity": identity,
         }, conversation.token_hash
 
     created, token_hash = await svc.db(work)
@@ -115,14 +122,10 @@ async def set_language(svc: ServicesDep, conversation: ConversationDep, body: La
 
 
 @router.post("/{conversation_id}/messages", response_model=TurnResult)
-async def send_message(svc: ServicesDep, conversation: ConversationDep, body: MessageIn) -> dict[str, Any]:
-    text = body.text.strip()
-    if not text:
-        raise InvalidInputError("text: a message cannot be empty")
-    if len(text) > svc.settings.MAX_MESSAGE_CHARS:
-        raise MessageTooLongError(
-            f"text: a message can be at most {svc.settings.MAX_MESSAGE_CHARS} characters (got {len(text)})"
-        )
+async def send_message(
+    svc: ServicesDep, conversation: ConversationDep, body: BorrowerMessageIn
+) -> dict[str, Any]:
+    text = body.checked_text(max_chars=svc.settings.MAX_MESSAGE_CHARS)
     await svc.limiter.hit(
         f"conversation:{conversation.id}",
         limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN,

@@ -8,8 +8,9 @@ Protocol (JSON text frames):
   `{"type": "ready", "last_seq": ...}`; afterwards `message`, `state` and `typing` events live.
   Messages are sent strictly in seq order without gaps or duplicates: bus events are only hints,
   anything out of order is re-read from the database.
-- client -> server later: `{"type": "message", "text", "client_message_id"}` (same as the REST
-  route; the result arrives as events), `{"type": "typing", "on": bool}`, `{"type": "ping"}`.
+- client -> server later: `{"type": "message", "text", "client_message_id"}` (validated like the
+  REST body, `handoff.api.schemas.messages`; the result arrives as events), `{"type": "typing",
+  "on": bool}` (at most TYPING_FRAMES_PER_WINDOW per TYPING_WINDOW_S), `{"type": "ping"}`.
 - Errors: `{"type": "error", "error": {"code", "message"}}`; a failed auth closes with 4401/4403.
 """
 
@@ -24,11 +25,18 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from handoff.api.errors import error_body
-from handoff.api.ws_protocol import AUTH_TIMEOUT_S, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, MAX_FRAME_CHARS
+from handoff.api.schemas import frames
+from handoff.api.ws_protocol import (
+    AUTH_TIMEOUT_S,
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHORIZED,
+    MAX_FRAME_CHARS,
+    FrameBudget,
+)
 from handoff.borrower import turns, views
 from handoff.borrower.access import authorize_borrower
 from handoff.conversations.records import get_conversation, messages_after
-from handoff.errors import HandoffError, InvalidInputError, MessageTooLongError, UnauthorizedError
+from handoff.errors import DATABASE_DOWN_ERRORS, HandoffError, InvalidInputError, UnauthorizedError
 from handoff.infra.bus import conversation_topic
 from handoff.services import Services
 
@@ -110,33 +118,28 @@ async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> i
         return 0
 
 
-async def _handle_frame(ws: WebSocket, svc: Services, conversation_id: str, frame: Any) -> None:
+async def _handle_frame(
+    ws: WebSocket, svc: Services, conversation_id: str, frame: Any, typing: FrameBudget
+) -> None:
     kind = frame.get("type") if isinstance(frame, dict) else None
     if kind == "ping":
         await ws.send_json({"type": "pong"})
     elif kind == "typing":
-        await svc.bus.publish(
-            conversation_topic(conversation_id),
-            {"type": "typing", "sender": "borrower", "on": bool(frame.get("on"))},
-        )
-    elif kind == "message":
-        text = frame.get("text")
-        cmid = frame.get("client_message_id")
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("text: a message cannot be empty")
-        if len(text.strip()) > svc.settings.MAX_MESSAGE_CHARS:
-            raise MessageTooLongError(
-                f"text: a message can be at most {svc.settings.MAX_MESSAGE_CHARS} characters"
+        on = frames.parse_frame(frames.TypingFrame, frame).on
+        if typing.spend():
+            await svc.bus.publish(
+                conversation_topic(conversation_id), {"type": "typing", "sender": "borrower", "on": on}
             )
-        if cmid is not None and (not isinstance(cmid, str) or not 0 < len(cmid) <= 128):
-            raise InvalidInputError("client_message_id: must be a string of 1 to 128 characters")
+    elif kind == "message":
+        message = frames.parse_frame(frames.BorrowerMessageFrame, frame)  # the REST body's rules
+        text = message.checked_text(max_chars=svc.settings.MAX_MESSAGE_CHARS)
         await svc.limiter.hit(
             f"conversation:{conversation_id}",
             limit=svc.settings.RATE_LIMIT_CONVERSATION_PER_MIN,
             what="conversation",
         )
         await turns.borrower_message(
-            svc, conversation_id=conversation_id, text=text.strip(), client_message_id=cmid
+            svc, conversation_id=conversation_id, text=text, client_message_id=message.client_message_id
         )
     else:
         raise InvalidInputError("unknown frame type; expected message, typing or ping")
@@ -146,13 +149,23 @@ async def _reader(ws: WebSocket, svc: Services, conversation_id: str) -> None:
     """Read frames; pings and typing are answered at once, messages go to one worker in arrival
     order (a turn takes a while, and two of them must never overtake each other)."""
     turns_in: asyncio.Queue[Any] = asyncio.Queue()
+    typing = FrameBudget(svc.clock)
 
     async def run(frame: Any) -> None:
         try:
-            await _handle_frame(ws, svc, conversation_id, frame)
+            await _handle_frame(ws, svc, conversation_id, frame, typing)
         except HandoffError as exc:
             with contextlib.suppress(Exception):
                 await ws.send_json({"type": "error", **error_body(exc.code, exc.message)})
+        except (WebSocketDisconnect, *DATABASE_DOWN_ERRORS):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the turns after it
+            # The type only: an exception's text may quote the frame, and no chat text is logged.
+            log.error("conversation %s: a frame failed (%s)", conversation_id, type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await ws.send_json(
+                    {"type": "error", **error_body("internal_error", "this message could not be handled")}
+                )
 
     async def turn_worker() -> None:
         while True:

@@ -9,12 +9,13 @@ import { STRINGS } from "/static/chat/i18n.js";
 import { createLive } from "/static/chat/live.js";
 import { createMessages } from "/static/chat/messages.js";
 import { createSending } from "/static/chat/sending.js";
+import { createSignIn } from "/static/chat/signin.js";
 import { createStatus } from "/static/chat/status.js";
 import { createSurvey } from "/static/chat/survey.js";
 
 const app = createContext(createI18n(STRINGS, STORE_LANG));
 for (const part of [createChips, createMessages, createStatus, createSending, createCallback, createLive, createComposer,
-  createSurvey]) {
+  createSignIn, createSurvey]) {
   Object.assign(app, part(app));
 }
 const { st, els, t, i18n } = app;
@@ -62,6 +63,7 @@ async function boot() {
     if (!st.conv) await startConversation();
     if (st.view.lang && st.view.lang !== i18n.lang) patchLanguage();
     app.connect();
+    app.offerSignIn();
   } catch {
     app.showBanner(t("error_generic"));
     setTimeout(boot, 3000);

@@ -43,6 +43,13 @@ export function createPacket(app) {
     ]);
   }
 
+  // A signed-in borrower: who they are and why the chat was routed as it was (handoff.queue.routing).
+  function borrowerRow(borrower) {
+    const tier = borrower.tier === "vip" ? t("tier_vip") : t("tier_standard");
+    const who = `${borrower.name || borrower.borrower_id} (${borrower.borrower_id}, ${tier})`;
+    return kv("verified_borrower", el("span", { id: "packet-borrower", text: `${who}. ${t(`routing_${borrower.routing}`)}` }));
+  }
+
   function renderPacket(packet, entry) {
     const rows = [];
     const reason = app.reason(packet.reason || (entry && entry.reason)) || packet.reason || "";
@@ -50,6 +57,7 @@ export function createPacket(app) {
       el("b", { text: `  ${t("priority")}: ` }), el("span", { text: t(`priority_${(entry && entry.priority) || packet.priority || "normal"}`) })]));
     rows.push(kv("summary", el("span", { id: "packet-summary", text: packet.summary || (entry && entry.summary) || "" })));
     if (packet.topics && packet.topics.length) rows.push(kv("topics", el("span", { text: packet.topics.join(", ") })));
+    if (packet.borrower) rows.push(borrowerRow(packet.borrower));
     const candidates = packet.faq_candidates || [];
     rows.push(kv("faq_candidates", candidates.length
       ? el("ul", { class: "candidates" }, candidates.map((c) => el("li", {}, [faqLink(c)]))) : el("span", { text: t("none") })));

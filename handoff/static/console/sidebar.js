@@ -26,7 +26,7 @@ export function createSidebar(app) {
     if (!q) return;
     const lang = state.chat ? state.chat.conversation.lang : "";
     try {
-      const data = await app.api("GET", `/api/agent/kb/search?q=${encodeURIComponent(q)}${lang ? `&lang=${lang}` : ""}`);
+      const data = await app.api("POST", "/api/agent/kb/search", lang ? { q, lang } : { q });
       app.showError("kb-error", null);
       const items = data.results.map(hitItem);
       $("kb-results").replaceChildren(...(items.length ? items : [el("li", { class: "muted", text: t("kb_none") })]));

@@ -1,7 +1,7 @@
 """turn outcomes and satisfaction surveys (issue 15)
 
-Revision ID: 0002_outcomes
-Revises: 0001
+Revision ID: 0003_outcomes
+Revises: 0002_identity_loans
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_outcomes"
-down_revision = "0001"
+revision = "0003_outcomes"
+down_revision = "0002_identity_loans"
 branch_labels = None
 depends_on = None
 

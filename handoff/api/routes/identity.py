@@ -1,0 +1,56 @@
+"""Borrower sign-in: the lender's identity token links a conversation to the borrower (at the start, or
+later: sign-in mid-chat), resumes the latest conversation on another device, and - in development
+only - the demo sign-in with fictional borrowers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
+from handoff.api.errors import error_responses
+from handoff.api.schemas.identity import Resumed, SignedIn
+from handoff.errors import NotFoundError
+from handoff.identity import demo, signin
+
+router = APIRouter(tags=["borrower identity"], responses=error_responses(401, 403, 404, 409, 422, 429))
+TOKEN_CHARS = 4096
+
+
+class IdentityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=TOKEN_CHARS, description="the lender's identity token (JWT, HS256)")
+
+
+class DemoTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    borrower_id: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/api/conversations/{conversation_id}/identity", response_model=SignedIn)
+async def sign_in(svc: ServicesDep, conversation: ConversationDep, body: IdentityIn) -> dict[str, Any]:
+    """Sign in mid-chat: from now on the bot answers questions about the borrower's own loans."""
+    return await signin.sign_in(svc, conversation_id=conversation.id, token=body.token)
+
+
+@router.post("/api/identity/resume", response_model=Resumed)
+async def resume(svc: ServicesDep, _addr: ClientAddr, body: IdentityIn) -> dict[str, Any]:
+    """Continue the borrower's latest open conversation on this device (404 when there is none)."""
+    resumed = await signin.resume(svc, token=body.token)
+    if resumed is None:
+        raise NotFoundError("this borrower has no open conversation; start a new one")
+    return resumed
+
+
+@router.get("/api/identity/demo")
+async def demo_borrowers(svc: ServicesDep) -> dict[str, Any]:
+    """Development only: the fictional borrowers of the demo sign-in (404 when it is off)."""
+    return {"borrowers": demo.demo_borrowers(svc.settings)}
+
+
+@router.post("/api/identity/demo/token")
+async def demo_token(svc: ServicesDep, _addr: ClientAddr, body: DemoTokenIn) -> dict[str, Any]:
+    """Development only: an identity token for a demo borrower, as the lender's site would issue it."""
+    return demo.demo_token(svc.settings, borrower_id=body.borrower_id, now=svc.clock.now())

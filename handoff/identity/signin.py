@@ -1,0 +1,79 @@
+"""Sign-in of a borrower in a conversation: check the lender's identity token, ask the loan system for
+the borrower's profile, then (one transaction) consume the token's nonce and link the conversation.
+
+The profile is fetched before the transaction, never inside it; when the loan system cannot answer the
+borrower is verified all the same (the lender vouched for them) and routed without a profile.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handoff.identity import links
+from handoff.identity.nonces import consume_nonce
+from handoff.identity.tokens import IdentityClaim, verify_identity_token
+from handoff.loans.system import LoanSystemError
+from handoff.loans.types import BorrowerProfile
+from handoff.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def check_token(svc: Services, token: str) -> tuple[IdentityClaim, BorrowerProfile | None]:
+    """The token's claim (IdentityTokenError when it proves nothing) and the borrower's profile, if any."""
+    claim = verify_identity_token(
+        token, keys=svc.settings.identity_keys, now=svc.clock.now(),
+        max_lifetime_s=svc.settings.IDENTITY_MAX_TOKEN_LIFETIME_S,
+    )
+    try:
+        profile: BorrowerProfile | None = await svc.loan_call(lambda system: system.profile(claim.borrower_id))
+    except LoanSystemError as exc:
+        log.warning("sign-in without a profile: loan system said %s", exc.code)
+        profile = None
+    return claim, profile
+
+
+def link_in_session(
+    session: Session, svc: Services, *, conversation_id: str, claim: IdentityClaim, profile: BorrowerProfile | None
+) -> dict[str, Any]:
+    """Consume the nonce and link the conversation, inside the caller's transaction; the borrower's view."""
+    now = svc.clock.now()
+    consume_nonce(session, claim=claim, now=now)
+    links.link_conversation(session, conversation_id=conversation_id, claim=claim, profile=profile, now=now)
+    return signed_in_view(session, borrower_id=claim.borrower_id, profile=profile, conversation_id=conversation_id)
+
+
+def signed_in_view(
+    session: Session, *, borrower_id: str, profile: BorrowerProfile | None, conversation_id: str
+) -> dict[str, Any]:
+    return {
+        "verified": True,
+        "borrower_id": borrower_id,
+        "name": profile.name if profile else None,
+        "past_conversations": links.past_conversations(session, borrower_id=borrower_id, exclude=conversation_id),
+    }
+
+
+async def sign_in(svc: Services, *, conversation_id: str, token: str) -> dict[str, Any]:
+    claim, profile = await check_token(svc, token)
+    return await svc.db(
+        lambda s: link_in_session(s, svc, conversation_id=conversation_id, claim=claim, profile=profile)
+    )
+
+
+async def resume(svc: Services, *, token: str) -> dict[str, Any] | None:
+    """The borrower's latest open conversation with a token for this device; None when there is none."""
+    claim, _profile = await check_token(svc, token)
+
+    def work(session: Session) -> dict[str, Any] | None:
+        consume_nonce(session, claim=claim, now=svc.clock.now())
+        found = links.resume_latest(session, borrower_id=claim.borrower_id, secret_key=svc.settings.SECRET_KEY)
+        if found is None:
+            return None
+        conversation, device_token = found
+        return {"id": conversation.id, "token": device_token, "lang": conversation.lang, "state": conversation.state}
+
+    return await svc.db(work)

@@ -1,0 +1,61 @@
+// Signing in a borrower the lender's site vouches for (docs/borrower-api.md, "Signing in"):
+// - the lender's page opens the chat with `#identity_token=<token>` (a fragment never reaches a server log);
+// - in development the service offers a demo sign-in with fictional borrowers (GET /api/identity/demo).
+import { request } from "/static/shared/api.js";
+import { byId, el } from "/static/shared/dom.js";
+
+export function createSignIn(app) {
+  const { t } = app;
+  const bar = byId("signin-bar");
+  const select = byId("signin-borrower");
+  const button = byId("signin-button");
+  const who = byId("signin-who");
+  const label = byId("signin-label");
+
+  function showSignedIn(identity) {
+    bar.hidden = false;
+    for (const part of [label, select, button]) part.hidden = true;
+    who.textContent = t("signed_in_as", { name: identity.name || identity.borrower_id });
+  }
+
+  async function signInWith(token) {
+    try {
+      showSignedIn(await app.api("POST", app.convPath("/identity"), { token }));
+    } catch (err) {
+      app.showBanner(err.code === "identity_reused" ? t("signin_reused") : t("signin_failed"));
+    }
+  }
+
+  async function demoSignIn() {
+    button.disabled = true;
+    try {
+      const { token } = await request("POST", "/api/identity/demo/token", { borrower_id: select.value });
+      await signInWith(token);
+    } catch {
+      app.showBanner(t("signin_failed"));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // After the conversation exists: a token in the fragment signs in at once; else offer the demo if it is on.
+  async function offerSignIn() {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    const token = fragment.get("identity_token");
+    if (token) {
+      history.replaceState(null, "", location.pathname + location.search);
+      await signInWith(token);
+      return;
+    }
+    try {
+      const { borrowers } = await request("GET", "/api/identity/demo");
+      select.replaceChildren(...borrowers.map((b) => el("option", { value: b.borrower_id, text: b.label })));
+      bar.hidden = false;
+    } catch {
+      bar.hidden = true; // production: no demo
+    }
+  }
+
+  button.addEventListener("click", demoSignIn);
+  return { offerSignIn };
+}
