@@ -50,12 +50,18 @@ def api(service: ServiceProcess, method: str, path: str, **kwargs: Any) -> httpx
 
 
 def log_in(page: Any, service: ServiceProcess, username: str) -> None:
+    """Log in on the console; a supervisor follows its Dashboard link, an agent (who has none) types it."""
     page.goto(f"{service.url}/console")
     page.fill("#login-username", username)
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
     page.wait_for_selector("#main-view:not([hidden])")
-    page.goto(f"{service.url}/console/dashboard")
+    if username == "sam":
+        page.click("#dashboard-link")
+        page.wait_for_url("**/console/dashboard")
+    else:
+        assert page.is_hidden("#dashboard-link")
+        page.goto(f"{service.url}/console/dashboard")
 
 
 def wait_for_text(page: Any, selector: str, text: str, timeout_s: float = 15) -> None:
