@@ -48,7 +48,7 @@ _TOPIC_TEXT: Final[dict[str, dict[str, str]]] = {
 }
 _LABELS: Final[dict[str, dict[str, str]]] = {
     "en": {"topics": "Topics", "last": "Last message", "tried": "FAQs tried", "earlier": "A person helped earlier",
-           "quote": "“{}”", "sep": "; ", "colon": ": ", "end": "."},
+           "quote": "“{}”", "sep": "; ", "colon": ": ", "end": ". "},
     "zh": {"topics": "话题", "last": "最后一条消息", "tried": "已尝试的FAQ", "earlier": "此前人工客服已处理",
            "quote": "“{}”", "sep": "；", "colon": "：", "end": "。"},
 }
@@ -97,7 +97,8 @@ def summarize(
         parts.append(labels["tried"] + labels["colon"] + titles)
     if previous_note:
         parts.append(labels["earlier"] + labels["colon"] + previous_note[:200])
-    return labels["end"].join(parts) + labels["end"]
+    # English sentences need a space after the full stop; Chinese "。" needs none.
+    return labels["end"].join(parts) + labels["end"].rstrip()
 
 
 def build_packet(

@@ -156,7 +156,7 @@ def _conversation(writer: Writer, rng: random.Random, *, n: int, created: dateti
     for m in range(1, last_seq + 1):
         sender = "borrower" if m % 2 else ("bot" if m < last_seq - 2 or not handed else "agent")
         writer.add(Message, conversation_id=cid, seq=m, sender=sender, text="…", payload=None,
-                   client_message_id=None, reply_to_seq=None, agent_id=None, created_at=created + timedelta(seconds=m))
+                   client_message_id=None, reply_to_seq=m, agent_id=None, created_at=created + timedelta(seconds=m))
     if handed:
         _handoff(writer, rng, cid=cid, lang=lang, reason=str(reason), queued=at + timedelta(seconds=20),
                  agents=agents, now=now, entry_id=next(next_entry))

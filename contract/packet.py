@@ -17,6 +17,10 @@ from contract.turns import PacketTurn
 
 MAX_TURNS = 30
 MAX_CANDIDATES = 10
+# Keys the service adds to a packet when it queues it (the bot never sends them): the transcript, the FAQs
+# the bot answered, what the local detector heard while the bot was down, what the borrower wrote while
+# queued, and when a callback was offered (handoff/borrower/handoffs.py, queued.py; handoff/queue/sla.py).
+SERVICE_KEYS = frozenset({"transcript", "faq_answered", "detected", "queued_signals", "callback_offered_at"})
 
 
 class AngerSummary(TypedDict):

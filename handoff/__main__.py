@@ -1,6 +1,9 @@
 """`python -m handoff serve` starts the conversation service (settings from the environment);
 `python -m handoff create-agent ...` creates an agent account (see `handoff.agents.accounts`);
-`python -m handoff seed-demo-loans` writes the fictional demo loans (development, `handoff.loans.demo`)."""
+`python -m handoff rotate-contact-keys` re-encrypts stored callback contacts with the first CONTACT_KEYS key;
+`python -m handoff seed-demo-loans` writes the fictional demo loans (development, `handoff.loans.demo`); the
+account and data-lifecycle commands (disable-agent, reset-password, purge, erase-conversation, ...) are in
+`handoff.admin_cli`."""
 
 from __future__ import annotations
 
@@ -8,16 +11,20 @@ import argparse
 import gc
 import logging
 import sys
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
 
 from contract.settings import UnknownSettingError as UnknownEnvError
+from handoff import admin_cli
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
 from handoff.infra import db, logs
+from handoff.infra.secretbox import SecretBox, SecretBoxError
 from handoff.loans import demo
+from handoff.queue import callbacks
 from handoff.states import Role
 from knowledge_base import KBSettings
 from knowledge_base.config import UnknownSettingError
@@ -44,6 +51,14 @@ def _kb_settings() -> KBSettings:
         raise SystemExit(2) from None
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy-header options from FORWARDED_ALLOW_IPS (empty: the peer is the client)."""
+    allowed = settings.FORWARDED_ALLOW_IPS.strip()
+    if not allowed:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": allowed}
+
+
 def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m handoff serve", description="start the conversation service"
@@ -68,9 +83,11 @@ def serve(argv: list[str]) -> int:
     print(f"conversation service: http://{shown}:{port}/  (health: /healthz, API docs: /docs)", flush=True)
     # No per-message deflate on WebSockets: chat frames are a few hundred bytes, where compressing
     # saves little and costs CPU on both ends for every message (benchmarks/results/load.md).
-    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(), proxy_headers=False,
+    # Forwarded client addresses only from the configured proxies: anyone else could write the header
+    # and pick the address that the per-address limits count.
+    uvicorn.run(app, host=host, port=port, log_level=settings.LOG_LEVEL.lower(),
                 log_config=logs.uvicorn_log_config(),
-                ws_per_message_deflate=False)
+                ws_per_message_deflate=False, **proxy_options(settings))
     return 0
 
 
@@ -102,6 +119,22 @@ def create_agent(argv: list[str], settings: Settings) -> int:
     return 0
 
 
+def rotate_contact_keys(settings: Settings) -> int:
+    """Re-encrypt every stored callback contact with the first key of CONTACT_KEYS (README: key rotation)."""
+    engine = db.make_engine(settings.DATABASE_URL)
+    try:
+        db.upgrade(engine)
+        with db.session_scope(engine) as session:
+            count = callbacks.rotate_keys(session, box=SecretBox(settings.contact_keys))
+        print(f"re-encrypted {count} callback contact(s) with the first key of CONTACT_KEYS")
+    except SecretBoxError as exc:
+        print(f"rotate-contact-keys: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
 def seed_demo_loans(argv: list[str], settings: Settings) -> int:
     """`python -m handoff seed-demo-loans`: the fictional demo borrowers in the reference loan tables."""
     argparse.ArgumentParser(
@@ -125,7 +158,8 @@ def seed_demo_loans(argv: list[str], settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m handoff {serve,create-agent,seed-demo-loans} [options]")
+        print("usage: python -m handoff {serve,create-agent,seed-demo-loans,rotate-contact-keys,"
+              f"{','.join(admin_cli.COMMANDS)}}} [options]")
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
@@ -134,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         return create_agent(rest, _settings())
     if command == "seed-demo-loans":
         return seed_demo_loans(rest, _settings())
-    print(f"unknown command {command!r}; expected serve, create-agent or seed-demo-loans", file=sys.stderr)
+    if command == "rotate-contact-keys":
+        return rotate_contact_keys(_settings())
+    if command in admin_cli.COMMANDS:
+        return admin_cli.run(argv, _settings())
+    print(f"unknown command {command!r}; expected serve, create-agent, seed-demo-loans, rotate-contact-keys or "
+          f"{', '.join(admin_cli.COMMANDS)}", file=sys.stderr)
     return 2
 
 

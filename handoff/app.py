@@ -2,7 +2,7 @@
 
 Nothing happens at import. The lifespan migrates the database, creates the shared clients
 (`Services`: bus, HTTP client for Rasa, Redis, locks, rate limiter, clock) and starts the
-background loop of the agent side (the SLA clock). Every router is wired in explicitly.
+background loops: the SLA clock of the agent side and the retention purge. Every router is wired in explicitly.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ from handoff.api.routes import (
     identity,
     internal,
 )
+from handoff.borrower import sweeper
 from handoff.config import Settings
-from handoff.infra import db
+from handoff.infra import db, webhooks
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
@@ -48,8 +49,10 @@ from handoff.infra.ratelimit import RateLimiter
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
-from handoff.queue import sla
+from handoff.privacy import retention
+from handoff.queue import followups, sla
 from handoff.rasa.client import RasaClient, action_server_health
+from handoff.rasa.tracker_store import TrackerStore
 from handoff.services import Services
 from knowledge_base import KBSettings
 
@@ -126,7 +129,15 @@ def create_app(
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
         )
-        tasks = [asyncio.create_task(sla.run_forever(app.state.services), name="sla")]
+        svc = app.state.services
+        tracker = TrackerStore(settings.RASA_TRACKER_DB_URL) if settings.RASA_TRACKER_DB_URL else None
+        tasks = [
+            asyncio.create_task(sla.run_forever(svc), name="sla"),
+            asyncio.create_task(retention.run_forever(svc, tracker), name="retention"),
+            asyncio.create_task(followups.run_forever(svc), name="follow-ups"),
+            asyncio.create_task(webhooks.run_forever(svc), name="webhooks"),
+            asyncio.create_task(sweeper.run_forever(svc), name="stuck-turn sweeper"),
+        ]
         try:
             yield
         finally:
@@ -139,6 +150,8 @@ def create_app(
             release_loans()
             await app.state.services.rasa.aclose()
             await bus.stop()
+            if tracker is not None:
+                tracker.close()
             if redis is not None:
                 await redis.aclose()
             if owns_engine:
@@ -179,6 +192,22 @@ def create_app(
         return JSONResponse(
             {"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503
         )
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """Readiness: 200 only when every dependency answers - the database, each Rasa with its model
+        loaded, the action server and Redis (when configured); 503 until then. /healthz (liveness)
+        stays 200 while the database works."""
+        svc: Services = app.state.services
+        checks: dict[str, Any] = {"db": await anyio.to_thread.run_sync(_check_db, engine)}
+        checks["rasa"], checks["action_server"] = await asyncio.gather(
+            svc.rasa.ready(), action_server_health(svc.http, settings.ACTION_SERVER_URL)
+        )
+        if svc.redis is not None:
+            checks["redis"] = await _check_redis(svc.redis)
+        ready = all(check.get("ok") for check in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                            status_code=200 if ready else 503)
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:

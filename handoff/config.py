@@ -6,6 +6,8 @@ Built once by the entry point (`python -m handoff serve`) or by a test, then han
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
@@ -22,6 +24,12 @@ PLACEHOLDER_PREFIX = "change-me"
 def split_urls(value: str) -> list[str]:
     """`a, b,c` -> [a, b, c] without empty entries or trailing slashes."""
     return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+
+
+def derived_contact_key(secret_key: str) -> str:
+    """A Fernet key derived from SECRET_KEY: what encrypts callback contacts when CONTACT_KEYS is empty."""
+    digest = hashlib.sha256(b"handoff-contact-key:" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -65,7 +73,8 @@ class Settings(StrictSettings):
     # Variables starting with these must name a setting below (RASA_ is shared with Rasa's own variables).
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
-        "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
+        "LOGIN_", "RETENTION_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_", "ALLOWED_",
+        "CONTACT_", "COMPLAINT_", "SUPERVISOR_", "WEBHOOK_", "BORROWER_", "STUCK_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -83,6 +92,13 @@ class Settings(StrictSettings):
     )
     RASA_TOKEN: str = Field("change-me-rasa-token", description="Rasa --auth-token for the HTTP API")
     RASA_TIMEOUT_S: float = Field(5.0, gt=0, le=8, description="total time allowed for one Rasa turn")
+    RASA_HANDOFF_BUDGET_S: float = Field(
+        1.5,
+        gt=0,
+        le=8,
+        description="budget for the bot turn of a message that asks for a person, is upset or complains "
+        "(the local detector); past it the borrower is queued at once with reason bot_unavailable",
+    )
     RASA_MAX_IN_FLIGHT: int = Field(
         8,
         ge=0,
@@ -106,6 +122,20 @@ class Settings(StrictSettings):
     SLA_FIRST_REPLY_S: int = Field(120, ge=1, description="queued chat must get a first agent reply within")
     SLA_WARNING_FRACTION: float = Field(0.75, gt=0, lt=1, description="warn at this fraction of the SLA")
     AGENT_RESPONSE_TARGET_S: int = Field(180, ge=1, description="agent reply target after a borrower message")
+    LOGIN_ATTEMPTS_PER_USERNAME_PER_MIN: int = Field(
+        10, ge=1, description="agent login attempts per username (wrong guesses lock that name, not others)"
+    )
+    LOGIN_ATTEMPTS_PER_ADDRESS_PER_MIN: int = Field(
+        60, ge=1, description="agent login attempts per client address (behind a proxy: see FORWARDED_ALLOW_IPS)"
+    )
+    FORWARDED_ALLOW_IPS: str = Field(
+        "",
+        description="proxies whose X-Forwarded-For/-Proto are trusted (comma-separated addresses or networks, "
+        "'*' = any); empty = none, the peer address is the client",
+    )
+    AGENT_IDLE_WARNING_FRACTION: float = Field(
+        0.67, gt=0, lt=1, description="warn the holder at this fraction of AGENT_RESPONSE_TARGET_S before requeueing"
+    )
     AGENT_SESSION_TTL_S: int = Field(28800, ge=60, description="agent login lifetime")
     AGENT_PRESENCE_TIMEOUT_S: int = Field(90, ge=5, description="an agent unseen this long counts as away")
     AGENT_WS_RECHECK_S: float = Field(
@@ -117,8 +147,65 @@ class Settings(StrictSettings):
     BUSINESS_HOURS: str = Field(
         "mon-fri 08:00-20:00, sat 09:00-13:00", description="when agents are on shift ('always' = 24/7)"
     )
-    BUSINESS_TZ: str = Field("Asia/Shanghai", description="IANA time zone of BUSINESS_HOURS")
+    BUSINESS_TZ: str = Field(
+        "America/New_York",
+        description="IANA time zone of BUSINESS_HOURS; the FAQs state the hours in US Eastern Time",
+    )
     LOG_LEVEL: str = Field("INFO", description="Python logging level")
+    RASA_TRACKER_DB_URL: str | None = Field(
+        None,
+        description="SQLAlchemy URL of Rasa's SQL tracker store (make run: sqlite:///var/rasa/tracker.db), for "
+        "retention and erasure of tracker events; unset: the tracker store is not touched",
+    )
+    RETENTION_MESSAGES_DAYS: int = Field(
+        0, ge=0, description="erase conversations silent this long (messages, notes, queue; audit anonymised); 0 = keep"
+    )
+    RETENTION_CALLBACKS_DAYS: int = Field(0, ge=0, description="delete callback requests done this long ago; 0 = keep")
+    RETENTION_CLIENT_ADDR_DAYS: int = Field(
+        0, ge=0, description="forget the client address of conversations this old; 0 = keep"
+    )
+    RETENTION_TRACKER_DAYS: int = Field(
+        0, ge=0, description="delete Rasa tracker events of conversations silent this long; 0 = keep"
+    )
+    RETENTION_PURGE_INTERVAL_S: int = Field(3600, ge=10, description="how often the retention purge runs")
+    CONTACT_KEYS: str = Field(
+        "",
+        description="Fernet keys (comma-separated, newest first) that encrypt callback contacts at rest; "
+        "empty = one key derived from SECRET_KEY (set your own keys to rotate them independently)",
+    )
+    CALLBACK_DUE_BUSINESS_HOURS: float = Field(
+        4, gt=0, le=200, description="a callback is due this many business hours after the next opening"
+    )
+    CALLBACK_RETRY_BUSINESS_HOURS: float = Field(
+        2, gt=0, le=200, description="after 'no answer' or 'retry', the next attempt is due this much later"
+    )
+    CALLBACK_RETENTION_DAYS: int = Field(
+        30, ge=0, le=3650, description="a completed callback's contact is purged this many days later"
+    )
+    COMPLAINT_DAYS: int = Field(15, ge=1, le=365, description="days to resolve a complaint")
+    COMPLAINT_COMPLEX_DAYS: int = Field(30, ge=1, le=365, description="days to resolve a complex complaint")
+    COMPLAINT_CHANNELS_EN: str = Field(
+        "If you are not satisfied with our answer, you can also contact the Consumer Financial Protection "
+        "Bureau (consumerfinance.gov/complaint, 1-855-411-2372) or your state's financial regulator.",
+        description="external complaint channels told to English-speaking borrowers",
+    )
+    COMPLAINT_CHANNELS_ZH: str = Field(
+        "如对处理结果不满意，您还可以拨打国家金融监督管理总局消费者投诉热线 12378，或向当地金融监管部门反映。",
+        description="external complaint channels told to Chinese-speaking borrowers",
+    )
+    SUPERVISOR_WEBHOOK_URL: str | None = Field(
+        None, description="POST SLA, callback and complaint alerts here (signed JSON); None = console only"
+    )
+    SUPERVISOR_WEBHOOK_SECRET: str = Field(
+        "change-me-webhook-secret", description="HMAC-SHA256 key of the X-Handoff-Signature header"
+    )
+    WEBHOOK_MAX_ATTEMPTS: int = Field(8, ge=1, le=50, description="attempts per webhook before giving up")
+    BORROWER_ABANDON_AFTER_S: int = Field(
+        1800, ge=60, description="a waiting chat whose borrower's page has been gone this long is closed"
+    )
+    STUCK_TURN_AFTER_S: float = Field(
+        30, ge=5, description="a borrower message left without a reply this long is finished by the sweeper"
+    )
     ALLOWED_ORIGINS: str = Field(
         "",
         description="other origins (scheme://host[:port], comma-separated) whose pages may send state-changing "
@@ -248,7 +335,15 @@ class Settings(StrictSettings):
                         f"set {name} to a random secret (e.g. `python -c 'import secrets; "
                         f"print(secrets.token_urlsafe(32))'`) when APP_ENV=production"
                     )
+            if self.SUPERVISOR_WEBHOOK_URL and self.SUPERVISOR_WEBHOOK_SECRET.startswith(PLACEHOLDER_PREFIX):
+                raise ValueError("SUPERVISOR_WEBHOOK_SECRET still holds its placeholder; set a random secret")
         return self
+
+    @property
+    def contact_keys(self) -> list[str]:
+        """CONTACT_KEYS as a list (newest first); empty = one key derived from SECRET_KEY."""
+        keys = [k.strip() for k in self.CONTACT_KEYS.split(",") if k.strip()]
+        return keys or [derived_contact_key(self.SECRET_KEY)]
 
     @property
     def rasa_urls(self) -> list[str]:

@@ -87,6 +87,13 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
         UniqueConstraint("conversation_id", "client_message_id", name="uq_message_client_id"),
+        # Borrower messages still waiting for their bot turn: what the stuck-turn sweeper reads.
+        Index(
+            "ix_messages_unanswered",
+            "created_at",
+            sqlite_where=text("sender = 'borrower' AND reply_to_seq IS NULL"),
+            postgresql_where=text("sender = 'borrower' AND reply_to_seq IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -137,10 +144,19 @@ class QueueEntry(Base):
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     first_agent_reply_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the first-reply SLA clock last started: NULL = at enqueued_at; set again when the chat goes
+    # back to the queue (released, requeued for an idle agent), so a requeued chat is clocked anew.
+    sla_clock_started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_agent_reply_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_borrower_msg_at: Mapped[datetime | None] = mapped_column(nullable=True)
     sla_warned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     sla_breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The borrower's page was last seen polling or connected (throttled); a waiting chat whose borrower
+    # left is closed as abandoned.
+    borrower_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The holder has read the chat up to this seq (unread counts); the holder was warned of an idle requeue.
+    agent_read_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    idle_warned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     requeue_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     resolution_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -151,6 +167,9 @@ class QueueEntry(Base):
 
 
 class CallbackTicket(Base):
+    """A callback request. `contact` is the masked form shown everywhere; the full contact exists only
+    encrypted (`contact_encrypted`, Fernet) and is purged after completion plus the retention period."""
+
     __tablename__ = "callback_tickets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -160,8 +179,56 @@ class CallbackTicket(Base):
     contact: Mapped[str] = mapped_column(String(128))  # masked before storage
     preferred_time: Mapped[str] = mapped_column(String(128), default="")
     lang: Mapped[str] = mapped_column(String(8), default="en")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | in_progress | done
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reference: Mapped[str | None] = mapped_column(String(24), unique=True, nullable=True)
+    contact_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    worked_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # reached | no_answer | ...
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Complaint(Base):
+    """A complaint or dispute, with a reference, a deadline (15 days, 30 for complex cases), an owner,
+    a status and an outcome."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | in_progress | resolved
+    complex: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="detector")  # detector | bot | agent
+    owner_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime] = mapped_column()
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WebhookDelivery(Base):
+    """One outbound supervisor notification, stored with the change that caused it and sent (signed,
+    retried with back-off) by `handoff.infra.webhooks`."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class Agent(Base):
@@ -176,6 +243,7 @@ class Agent(Base):
     max_concurrent: Mapped[int] = mapped_column(Integer, default=3)
     status: Mapped[str] = mapped_column(String(16), default="offline")  # online | away | offline
     last_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(nullable=True)  # set: cannot log in or act
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -17,6 +17,7 @@ from handoff.infra.clock import Clock
 from handoff.infra.db import session_scope, sqlite_writer_lock
 from handoff.infra.locks import TurnLocks
 from handoff.infra.ratelimit import RateLimiter
+from handoff.infra.secretbox import SecretBox
 from handoff.infra.token_cache import TokenHashes
 from handoff.loans.system import LoanSystem, LoanSystemUnavailable
 from handoff.masking import MaskPolicy
@@ -39,6 +40,19 @@ class Services:
     loans: LoanSystem | None = None  # the loan-system adapter (handoff.loans); None only in some tests
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
     mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
+    # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
+    box: SecretBox | None = None
+    # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).
+    seen_marks: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.box is None:
+            self.box = SecretBox(self.settings.contact_keys)
+
+    @property
+    def secret_box(self) -> SecretBox:
+        assert self.box is not None  # set in __post_init__
+        return self.box
 
     async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
         """Run `work(session)` in one transaction; bus events it queued are published after the commit.

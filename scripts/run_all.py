@@ -73,6 +73,9 @@ def main() -> int:
     env.setdefault("INTERNAL_API_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("SERVICE_URL", f"http://127.0.0.1:{port}")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
+    # One tracker file for Rasa (scripts/run_rasa.sh) and for the service's retention and erasure.
+    tracker_db = env.setdefault("RASA_TRACKER_DB", "var/rasa/tracker.db")
+    env.setdefault("RASA_TRACKER_DB_URL", f"sqlite:///{tracker_db}")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     (ROOT / "var" / "logs").mkdir(parents=True, exist_ok=True)
@@ -84,7 +87,9 @@ def main() -> int:
         Proc("action server", [py, "-m", "actions", "--host", "127.0.0.1", "--port", action_port],
              f"http://127.0.0.1:{action_port}/health"),
         Proc("rasa server", ["bash", str(ROOT / "scripts" / "run_rasa.sh")], f"http://127.0.0.1:{rasa_port}/"),
-        Proc("conversation service", [py, "-m", "handoff", "serve"], f"http://127.0.0.1:{port}/healthz"),
+        # /readyz answers 200 only once Rasa has its model and the action server answers too, so "Ready."
+        # below means all three processes are.
+        Proc("conversation service", [py, "-m", "handoff", "serve"], f"http://127.0.0.1:{port}/readyz"),
     ]
     try:
         for p in procs:
@@ -113,7 +118,7 @@ def main() -> int:
             f"\nReady.\n  borrower chat:  http://127.0.0.1:{port}/\n"
             f"  agent console:  http://127.0.0.1:{port}/console/\n"
             f"  API docs:       http://127.0.0.1:{port}/docs\n"
-            f"  health:         http://127.0.0.1:{port}/healthz\n"
+            f"  health:         http://127.0.0.1:{port}/healthz (liveness), /readyz (readiness)\n"
             "Ctrl-C stops everything.",
             flush=True,
         )

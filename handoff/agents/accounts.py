@@ -5,6 +5,7 @@ A session token is random, shown to the browser once (cookie) and stored only as
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -34,6 +35,13 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash with the current parameters that no password matches, computed on first use only (hashing
+    it per unknown username made those logins cost two argon2 operations against one)."""
+    return _hasher().hash(secrets.token_urlsafe(32))
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -44,6 +52,16 @@ def parse_languages(value: str) -> str:
     if bad or not langs:
         raise AgentAccountError(f"--languages must be a comma-separated subset of {','.join(LANGUAGES)}")
     return ",".join(dict.fromkeys(langs))
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    return _hasher().hash(password)
+
+
+def check_password(password: str) -> None:
+    if len(password) < 8:
+        raise AgentAccountError("--password must be at least 8 characters")
 
 
 def create_agent(
@@ -58,8 +76,7 @@ def create_agent(
 ) -> Agent:
     if not username or len(username) > USERNAME_MAX or not username.replace("_", "").replace(".", "").isalnum():
         raise AgentAccountError("--username must be 1-64 letters, digits, '.' or '_'")
-    if len(password) < 8:
-        raise AgentAccountError("--password must be at least 8 characters")
+    check_password(password)
     if role not in {r.value for r in Role}:
         raise AgentAccountError("--role must be agent, supervisor or admin")
     if session.scalar(select(Agent.id).where(Agent.username == username)) is not None:
@@ -86,9 +103,9 @@ def authenticate(session: Session, *, username: str, password: str) -> Agent | N
     agent = session.scalar(select(Agent).where(Agent.username == username))
     hasher = _hasher()
     if agent is None:
-        # Same work as a real check, so response time does not reveal which usernames exist.
+        # One verify, as for a real account, so response time does not reveal which usernames exist.
         try:
-            hasher.verify(hasher.hash("x" * 12), password)
+            hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         return None
@@ -96,6 +113,8 @@ def authenticate(session: Session, *, username: str, password: str) -> Agent | N
         hasher.verify(agent.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
+    if agent.disabled_at is not None:
+        return None  # checked after the verify: a disabled account costs the same time as any other
     if hasher.check_needs_rehash(agent.password_hash):
         agent.password_hash = hasher.hash(password)
     return agent
@@ -130,7 +149,8 @@ def live_session(session: Session, *, token: str, clock: Clock) -> AgentSession 
 def agent_for_token(session: Session, *, token: str, clock: Clock) -> Agent | None:
     """The agent of a live session, or None."""
     row = live_session(session, token=token, clock=clock)
-    return None if row is None else session.get(Agent, row.agent_id)
+    agent = None if row is None else session.get(Agent, row.agent_id)
+    return None if agent is None or agent.disabled_at is not None else agent
 
 
 def session_key(token: str) -> str:

@@ -64,7 +64,9 @@ def entry_dict(
         "preferred_until": _iso(entry.preferred_until),
         "callback": None if ticket is None else {
             "ticket_id": ticket.id, "contact_method": ticket.contact_method, "contact": ticket.contact,
-            "preferred_time": ticket.preferred_time, "status": ticket.status,
+            "preferred_time": ticket.preferred_time, "status": ticket.status, "reference": ticket.reference,
+            "due_at": _iso(ticket.due_at), "escalated": ticket.escalated_at is not None,
+            "worked_by_agent_id": ticket.worked_by_agent_id, "outcome": ticket.outcome,
         },
     }
 
@@ -195,6 +197,7 @@ def reply(
     now = clock.now()
     entry.first_agent_reply_at = entry.first_agent_reply_at or now
     entry.last_agent_reply_at = now
+    entry.agent_read_seq = message.seq  # whoever replies has read the chat
     return message
 
 

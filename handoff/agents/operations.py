@@ -78,7 +78,7 @@ def release_chat(session: Session, *, conversation_id: str, agent: Agent, clock:
     held = claims.held_entry(session, conversation_id=conversation_id, agent=actor)
     entry = claims.release(
         session, entry_id=held.id, actor_type="agent", actor_id=actor.id,
-        holder_id=None if claims.is_supervisor(actor) else actor.id, reason="released",
+        holder_id=None if claims.is_supervisor(actor) else actor.id, reason="released", clock=clock,
     )
     _tell(session, entry, "released")
     announce(session, clock=clock)

@@ -46,6 +46,7 @@ def overview(session: Session, *, filters: Filters, now: datetime, sla_s: int) -
         "first_response": speed.first_response(session, filters=filters, sla_s=sla_s),
         "abandonment": flow.abandonment(session, filters=filters),
         "callbacks": flow.callbacks(session, filters=filters, now=now),
+        "complaints": flow.complaints(session, filters=filters, now=now),
         "satisfaction": quality.satisfaction(session, filters=filters),
         "helpfulness": quality.helpfulness(session, filters=filters),
         "bot_outcomes": quality.bot_outcomes(session, filters=filters),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from handoff.analytics.filters import Filters, share
-from handoff.models import CallbackTicket, Conversation, QueueEntry
+from handoff.models import CallbackTicket, Complaint, Conversation, QueueEntry
 
 LEFT_QUEUE: Final = "borrower_left"  # handoff/queue/entries.py leave_queue
 CALLBACK_OVERDUE_AFTER: Final = timedelta(hours=24)  # an open callback older than this is overdue
@@ -51,10 +51,11 @@ def abandonment(session: Session, *, filters: Filters) -> dict[str, Any]:
 
 
 def callbacks(session: Session, *, filters: Filters, now: datetime) -> dict[str, Any]:
-    """Callback tickets now open, and how many of them are older than `CALLBACK_OVERDUE_AFTER`; and how many
-    were requested in the range."""
-    overdue = CallbackTicket.created_at < now - CALLBACK_OVERDUE_AFTER
-    is_open = CallbackTicket.status == "open"
+    """Callback tickets now open (or being worked), how many of them are overdue (past their `due_at`, or
+    older than `CALLBACK_OVERDUE_AFTER` when they have none), and how many were requested in the range."""
+    overdue = or_(and_(CallbackTicket.due_at.is_not(None), CallbackTicket.due_at < now),
+                  and_(CallbackTicket.due_at.is_(None), CallbackTicket.created_at < now - CALLBACK_OVERDUE_AFTER))
+    is_open = CallbackTicket.status.in_(("open", "in_progress"))
     opened, late = session.execute(filters.scope(
         select(func.count(), func.coalesce(func.sum(case((overdue, 1), else_=0)), 0))
         .select_from(CallbackTicket).where(is_open), CallbackTicket)
@@ -64,3 +65,15 @@ def callbacks(session: Session, *, filters: Filters, now: datetime) -> dict[str,
         CallbackTicket))
     return {"open": int(opened), "overdue": int(late), "requested": int(requested or 0),
             "overdue_after_h": int(CALLBACK_OVERDUE_AFTER.total_seconds() // 3600)}
+
+
+def complaints(session: Session, *, filters: Filters, now: datetime) -> dict[str, Any]:
+    """Complaints now unresolved, how many are past their due date, and how many were opened in the range."""
+    unresolved = Complaint.status != "resolved"
+    late = case((Complaint.due_at < now, 1), else_=0)
+    opened, overdue = session.execute(filters.scope(
+        select(func.count(), func.coalesce(func.sum(late), 0)).select_from(Complaint).where(unresolved), Complaint)
+    ).one()
+    new = session.scalar(filters.scope(
+        select(func.count()).select_from(Complaint).where(*filters.between(Complaint.opened_at)), Complaint))
+    return {"open": int(opened), "overdue": int(overdue), "opened": int(new or 0)}

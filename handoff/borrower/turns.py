@@ -20,22 +20,23 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType, Priority
-from contract.packet import HandoffPacket
+from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType
 from handoff import texts
+from handoff.borrower import queued
+from handoff.borrower.handoffs import put_in_queue
 from handoff.borrower.masking_tail import mask_next_message
-from handoff.borrower.views import transcript, turn_result
-from handoff.conversations import outcomes, place
+from handoff.borrower.packets import service_packet
+from handoff.borrower.views import turn_result
+from handoff.conversations import outcomes
 from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import BotUnavailableError, ConflictError
-from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
-from handoff.infra.outbox import publish_after_commit
+from handoff.infra.bus import conversation_topic
 from handoff.masking import mask
-from handoff.models import Conversation, Message, QueueEntry
-from handoff.queue import entries, routing
-from handoff.queue.hours import describe_business_hours, parse_business_hours
+from handoff.models import Message, QueueEntry
+from handoff.queue import entries, unread
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
+from handoff.triage.detector import Detection, detect
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def _previous(
         )
     ).first()
     if earlier is not None and earlier.reply_to_seq is None and finish_abandoned:
-        return _finish_abandoned(session, message=earlier, svc=svc)
+        return finish_stuck_turn(session, message=earlier, svc=svc)
     if earlier is None or earlier.reply_to_seq is None:
         return None
     conversation = get_conversation(session, conversation_id=conversation_id)
@@ -70,7 +71,7 @@ def _previous(
     )
 
 
-def _finish_abandoned(session: Session, *, message: Message, svc: Services) -> dict[str, Any]:
+def finish_stuck_turn(session: Session, *, message: Message, svc: Services) -> dict[str, Any]:
     """End a turn that died after its borrower message was stored. Whether Rasa saw the message is
     unknown, and asking it again could make the bot process it twice, so the turn ends as any
     failed bot turn does: with the honest fallback and the offer of a person."""
@@ -83,7 +84,7 @@ def _finish_abandoned(session: Session, *, message: Message, svc: Services) -> d
     log.warning("conversation %s: finishing turn %s left without a reply", conversation.id, message.seq)
     return _store_replies(
         session, conversation_id=conversation.id, borrower_seq=message.seq, reply=None, svc=svc,
-        question=message.text,
+        detected=detect(message.text), question=message.text,
     )
 
 
@@ -110,72 +111,9 @@ def _store_borrower(
             )
             .values(last_borrower_msg_at=svc.clock.now())
         )
+        queued.score_message(session, conversation=conversation, message=message, svc=svc)
+        unread.borrower_wrote(session, conversation_id=conversation_id, message=message)
     return message.seq, conversation.state, conversation.lang
-
-
-def put_in_queue(
-    session: Session,
-    *,
-    conversation: Conversation,
-    packet: HandoffPacket | dict[str, Any],
-    svc: Services,
-    announce: bool = True,
-) -> QueueEntry:
-    """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
-    did: `announce=False`) and the agents; warn when nobody can pick the chat up soon."""
-    reason = packet.get("reason")
-    reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
-    priority = packet.get("priority")
-    priority = priority if priority in set(Priority) else Priority.NORMAL
-    lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
-    was_waiting = conversation.state == ConversationState.QUEUED
-    routed = routing.route(session, conversation=conversation, priority=str(priority), clock=svc.clock,
-                           settings=svc.settings)
-    borrower = {"borrower": routed.packet} if routed.packet is not None else {}
-    entry = entries.enqueue(
-        session,
-        conversation=conversation,
-        packet={**packet, **borrower, "transcript": transcript(session, conversation_id=conversation.id)},
-        reason=str(reason),
-        priority=routed.priority,
-        lang=str(lang),
-        summary=str(packet.get("summary") or ""),
-        clock=svc.clock,
-        preferred_agent_id=routed.preferred_agent_id,
-        preferred_until=routed.preferred_until,
-    )
-    if not was_waiting:
-        lang = conversation.lang
-        if announce:
-            append_message(
-                session,
-                conversation_id=conversation.id,
-                sender=Sender.SYSTEM,
-                text=texts.text("queued", lang),
-            )
-        if not entries.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
-            hours = parse_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ)
-            notice = (
-                texts.text("nobody_online", lang)
-                if hours.is_open(svc.clock.now())
-                else texts.text(
-                    "after_hours",
-                    lang,
-                    hours=describe_business_hours(svc.settings.BUSINESS_HOURS, svc.settings.BUSINESS_TZ, lang),
-                )
-            )
-            append_message(
-                session,
-                conversation_id=conversation.id,
-                sender=Sender.SYSTEM,
-                text=notice,
-                payload={"buttons": [texts.button("button_callback", lang, "callback")]},
-            )
-    publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-    # Its own `state` event (position, wait) went out with the move to the queue; everyone behind it
-    # moves down one place.
-    place.notify_positions(session, clock=svc.clock, behind=conversation.id)
-    return entry
 
 
 def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -196,6 +134,18 @@ def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return str(element.get("text") or ""), payload
 
 
+def _queue_without_bot(session: Session, *, conversation_id: str, detected: Detection, svc: Services) -> None:
+    """The bot could not answer, but the borrower asked for a person, is upset or complains: queue now."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.state != ConversationState.BOT:
+        return
+    packet = service_packet(
+        session, conversation=conversation, reason=str(HandoffReason.BOT_UNAVAILABLE),
+        trigger=None if detected.reason is None else str(detected.reason), rasa_turns=[], detected=detected,
+    )
+    put_in_queue(session, conversation=conversation, packet=packet, svc=svc, notice_key="queued_bot_down")
+
+
 def _store_replies(
     session: Session,
     *,
@@ -203,12 +153,15 @@ def _store_replies(
     borrower_seq: int,
     reply: list[dict[str, Any]] | None,
     svc: Services,
+    detected: Detection | None = None,
     question: str = "",
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     lang = conversation.lang
     packet: dict[str, Any] | None = None
-    if reply is None:
+    if reply is None and detected is not None and detected.reason is not None:
+        _queue_without_bot(session, conversation_id=conversation_id, detected=detected, svc=svc)
+    elif reply is None:
         append_message(
             session,
             conversation_id=conversation_id,
@@ -338,15 +291,22 @@ async def borrower_message(
         if isinstance(begun, dict):
             return begun
         seq, _state, lang, masked = begun
+        # A message that needs a person anyway gets a shorter budget: a frozen Rasa must not keep a
+        # borrower who asked for a person (or is upset) waiting for the full RASA_TIMEOUT_S.
+        detected = detect(masked)
+        budget = svc.settings.RASA_HANDOFF_BUDGET_S if detected.reason is not None else None
         reply: list[dict[str, Any]] | None
         async with _bot_typing(svc, conversation_id):
             try:
-                reply = await svc.rasa.send(conversation_id=conversation_id, text=masked, lang=lang)
+                reply = await svc.rasa.send(
+                    conversation_id=conversation_id, text=masked, lang=lang, budget_s=budget
+                )
             except BotUnavailableError as exc:
                 log.warning("conversation %s: bot unavailable: %s", conversation_id, exc.message)
                 reply = None
         return await svc.db(
             lambda s: _store_replies(
-                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc, question=masked
+                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc, detected=detected,
+                question=masked,
             )
         )

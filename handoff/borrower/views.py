@@ -6,12 +6,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from handoff import texts
 from handoff.config import Settings
 from handoff.conversations.lifecycle import state_event
 from handoff.conversations.records import messages_after
 from handoff.infra.clock import Clock, as_utc
 from handoff.models import Conversation
 from handoff.queue import entries
+from handoff.queue.callbacks import open_callback
+from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import ConversationState
 
@@ -19,20 +22,34 @@ from handoff.states import ConversationState
 def conversation_view(
     session: Session, *, conversation: Conversation, clock: Clock, settings: Settings
 ) -> dict[str, Any]:
-    view = state_event(session, conversation=conversation, clock=clock)
+    now = clock.now()
+    opens_at = closed_until(settings, now)
+    view = state_event(session, conversation=conversation, clock=clock, opens_at=opens_at)
     view.pop("type")
     waiting_s = None
     if conversation.state == ConversationState.QUEUED:
         entry = entries.active_entry(session, conversation_id=conversation.id)
         if entry is not None:
-            waiting_s = max(0, int((clock.now() - as_utc(entry.enqueued_at)).total_seconds()))
+            waiting_s = max(0, int((now - as_utc(entry.enqueued_at)).total_seconds()))
+    hours = business_hours_of(settings)
+    wait = view.get("estimated_wait_s")
+    wait_text = None
+    if wait is not None:
+        wait_text = texts.wait_text(
+            wait, conversation.lang, opens=hours.describe_opening(now, conversation.lang) if opens_at else ""
+        )
+    ticket = open_callback(session, conversation_id=conversation.id)
     return {
         "id": conversation.id,
         "lang": conversation.lang,
         "last_seq": conversation.last_seq,
         **view,
         "waiting_s": waiting_s,
+        "wait_text": wait_text,
+        "business_hours": hours.describe(conversation.lang),
         "callback_offer_after_s": settings.CALLBACK_OFFER_AFTER_S,
+        "callback_requested": ticket is not None,
+        "callback_reference": None if ticket is None else ticket.reference,
         "max_message_chars": settings.MAX_MESSAGE_CHARS,
     }
 

@@ -10,32 +10,26 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from contract.codes import HandoffReason, PayloadType, Priority, Trigger
-from contract.packet import anger_summary, build_packet
+from contract.codes import HandoffReason, PayloadType, Trigger
 from contract.turns import PacketTurn
 from handoff import texts
-from handoff.borrower.turns import put_in_queue
+from handoff.borrower.handoffs import put_in_queue
+from handoff.borrower.packets import service_packet
 from handoff.borrower.views import conversation_view, transcript
 from handoff.conversations import place
 from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import ConflictError, InvalidInputError
 from handoff.infra.bus import AGENTS_TOPIC
+from handoff.infra.clock import as_utc
 from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask_text
-from handoff.queue import entries
+from handoff.models import CallbackTicket, Conversation
+from handoff.queue import callbacks, entries
+from handoff.queue.hours import business_hours_of
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
 
-SUMMARIES = {
-    "en": {
-        HandoffReason.EXPLICIT_REQUEST: "Borrower pressed 'talk to a person'.",
-        HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable; the borrower accepted the offer of a person.",
-    },
-    "zh": {
-        HandoffReason.EXPLICIT_REQUEST: "客户点击了“转人工”。",
-        HandoffReason.BOT_UNAVAILABLE: "机器人暂时无法回答，客户接受了转人工。",
-    },
-}
+TRACKER_BUDGET_S = 1.0  # what the bot understood is worth this much of the borrower's wait, no more
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d ()\-.]{7,24}$")
 
@@ -52,16 +46,9 @@ def _request_person(
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     if conversation.state == ConversationState.BOT:
-        packet = build_packet(
-            conversation_id=conversation_id,
-            reason=reason,
-            trigger=Trigger.BUTTON,
-            priority=Priority.NORMAL,
-            lang=conversation.lang,
-            summary=SUMMARIES.get(conversation.lang, SUMMARIES["en"])[HandoffReason(reason)],
-            turns=turns,
-            anger=anger_summary(turns),
-            bot=False,
+        # An angry borrower who presses the button keeps the priority their words call for.
+        packet = service_packet(
+            session, conversation=conversation, reason=reason, trigger=Trigger.BUTTON, rasa_turns=turns
         )
         put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
@@ -72,7 +59,8 @@ async def request_person(svc: Services, *, conversation_id: str, reason: str) ->
     async with svc.locks.hold(conversation_id):
         # What the bot understood so far, for the agent; skipped when the bot is the problem.
         turns = (
-            [] if reason == HandoffReason.BOT_UNAVAILABLE else await svc.rasa.recent_turns(conversation_id)
+            [] if reason == HandoffReason.BOT_UNAVAILABLE
+            else await svc.rasa.recent_turns(conversation_id, budget_s=TRACKER_BUDGET_S)
         )
         return await svc.db(
             lambda s: _request_person(s, conversation_id=conversation_id, reason=reason, turns=turns, svc=svc)
@@ -117,6 +105,21 @@ def validate_contact(method: str, contact: str) -> str:
     return contact
 
 
+def _callback_reply(
+    session: Session, *, conversation: Conversation, ticket: CallbackTicket, svc: Services
+) -> dict[str, Any]:
+    view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
+    return {
+        "ticket_id": ticket.id,
+        "reference": ticket.reference,
+        "due_at": None if ticket.due_at is None else as_utc(ticket.due_at).isoformat(),
+        "contact_method": ticket.contact_method,
+        "contact": ticket.contact,
+        "preferred_time": ticket.preferred_time,
+        **view,
+    }
+
+
 def _on_file(conversation: Any, method: str) -> str:
     """A signed-in borrower's contact on file (already masked at sign-in, `handoff.identity.links`)."""
     found = (conversation.borrower_profile or {}).get("phone" if method == "phone" else "email")
@@ -133,8 +136,14 @@ def _callback(
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     lang = conversation.lang
+    hours = business_hours_of(svc.settings)
+    existing = callbacks.open_callback(session, conversation_id=conversation_id)
+    if existing is not None:  # asked once already: the same ticket, not a second one
+        return _callback_reply(session, conversation=conversation, ticket=existing, svc=svc)
     masked_contact = mask_contact(method, contact) if contact is not None else _on_file(conversation, method)
     preferred = mask_text(preferred_time.strip())
+    now = svc.clock.now()
+    due = callbacks.due_time(svc.settings, now, business_hours=svc.settings.CALLBACK_DUE_BUSINESS_HOURS)
     ticket = entries.create_callback(
         session,
         conversation=conversation,
@@ -143,6 +152,9 @@ def _callback(
         preferred_time=preferred,
         clock=svc.clock,
         summary="Callback requested. Transcript attached.",
+        reference=callbacks.new_reference("CB"),
+        contact_encrypted=None if contact is None else svc.secret_box.encrypt(contact),
+        due_at=due,
     )
     entry = entries.active_entry(session, conversation_id=conversation_id)
     if entry is not None and not entry.packet:
@@ -161,20 +173,16 @@ def _callback(
             method=texts.text(f"method_{method}", lang),
             contact=masked_contact,
             when=when,
+            due=hours.describe_instant(due, lang),
+            reference=ticket.reference,
             ticket=ticket.id,
         ),
-        payload={"custom": {"type": PayloadType.CALLBACK_TICKET, "ticket_id": ticket.id}},
+        payload={"custom": {"type": PayloadType.CALLBACK_TICKET, "ticket_id": ticket.id,
+                            "reference": ticket.reference, "due_at": due.isoformat()}},
     )
     publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
     place.notify_positions(session, clock=svc.clock)
-    view = conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
-    return {
-        "ticket_id": ticket.id,
-        "contact_method": method,
-        "contact": masked_contact,
-        "preferred_time": preferred,
-        **view,
-    }
+    return _callback_reply(session, conversation=conversation, ticket=ticket, svc=svc)
 
 
 async def request_callback(

@@ -6,6 +6,7 @@ carries the queue position and estimated wait from `handoff.conversations.place`
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,8 +20,11 @@ from handoff.models import Agent, Conversation
 from handoff.states import ConversationState, check_transition
 
 
-def state_event(session: Session, *, conversation: Conversation, clock: Clock | None = None) -> dict[str, Any]:
-    """The `state` event / API view of a conversation: state, queue position, wait, agent name."""
+def state_event(
+    session: Session, *, conversation: Conversation, clock: Clock | None = None, opens_at: datetime | None = None
+) -> dict[str, Any]:
+    """The `state` event / API view of a conversation: state, queue position, wait, agent name;
+    `opens_at` when nobody is on shift until then."""
     data: dict[str, Any] = {
         "type": "state",
         "state": conversation.state,
@@ -28,7 +32,10 @@ def state_event(session: Session, *, conversation: Conversation, clock: Clock | 
         "estimated_wait_s": None,
     }
     if conversation.state == ConversationState.QUEUED:
-        found = place.position_and_wait(session, conversation_id=conversation.id, clock=clock or SystemClock())
+        data["opens_at"] = None if opens_at is None else opens_at.isoformat()
+        found = place.position_and_wait(
+            session, conversation_id=conversation.id, clock=clock or SystemClock(), opens_at=opens_at
+        )
         if found is not None:
             data["queue_position"], data["estimated_wait_s"] = found
     if conversation.state == ConversationState.ASSIGNED and conversation.assigned_agent_id is not None:

@@ -67,10 +67,13 @@ class WaitStats:
     handling_s: float
     slots: int
 
-    def estimate(self, *, position: int, waited_s: float) -> int:
+    def estimate(self, *, position: int, waited_s: float, closed_for_s: float = 0.0) -> int:
         """Pickup time for the head of the queue; every chat ahead adds one handling time shared among
-        the slots online; minus what the borrower already waited. Never zero while still waiting."""
+        the slots online; minus what the borrower already waited. Never zero while still waiting.
+        Outside business hours (`closed_for_s` until the next opening) the wait starts at the opening."""
         estimate = self.pickup_s + (position - 1) * self.handling_s / self.slots
+        if closed_for_s > 0:
+            return math.ceil(closed_for_s + estimate)
         return max(15, math.ceil(estimate - waited_s))
 
 
@@ -109,25 +112,36 @@ def wait_stats(session: Session) -> WaitStats:
     )
 
 
-def estimated_wait_s(session: Session, *, conversation_id: str, clock: Clock) -> int | None:
+def _closed_for(clock: Clock, opens_at: datetime | None) -> float:
+    return max(0.0, (opens_at - clock.now()).total_seconds()) if opens_at is not None else 0.0
+
+
+def estimated_wait_s(
+    session: Session, *, conversation_id: str, clock: Clock, opens_at: datetime | None = None
+) -> int | None:
     """Seconds until an agent is expected to pick this chat up, from recent handling times."""
-    found = position_and_wait(session, conversation_id=conversation_id, clock=clock)
+    found = position_and_wait(session, conversation_id=conversation_id, clock=clock, opens_at=opens_at)
     return None if found is None else found[1]
 
 
-def position_and_wait(session: Session, *, conversation_id: str, clock: Clock) -> tuple[int, int] | None:
-    """(`queue_position`, `estimated_wait_s`) with one lookup of the entry; None when not waiting."""
+def position_and_wait(
+    session: Session, *, conversation_id: str, clock: Clock, opens_at: datetime | None = None
+) -> tuple[int, int] | None:
+    """(`queue_position`, `estimated_wait_s`) with one lookup of the entry; None when not waiting.
+    `opens_at`: nobody is on shift until then (business hours), so the wait starts there."""
     session.flush()
     entry = _waiting_entry(session, conversation_id)
     if entry is None:
         return None
     position = _position_of(session, entry)
     waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
-    return position, wait_stats(session).estimate(position=position, waited_s=waited)
+    return position, wait_stats(session).estimate(
+        position=position, waited_s=waited, closed_for_s=_closed_for(clock, opens_at)
+    )
 
 
 def waiting_overview(
-    session: Session, *, clock: Clock, behind: str | None = None
+    session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None
 ) -> dict[str, tuple[int, int]]:
     """Position and estimated wait of every waiting conversation (or of those behind the waiting
     conversation `behind`), in order, in a few queries plus the stats: what `notify_positions` needs
@@ -151,20 +165,24 @@ def waiting_overview(
     return {
         conversation_id: (
             position,
-            stats.estimate(position=position, waited_s=(now - as_utc(enqueued_at)).total_seconds()),
+            stats.estimate(position=position, waited_s=(now - as_utc(enqueued_at)).total_seconds(),
+                           closed_for_s=_closed_for(clock, opens_at)),
         )
         for position, (conversation_id, enqueued_at) in enumerate(rows, start=first)
     }
 
 
-def notify_positions(session: Session, *, clock: Clock, behind: str | None = None) -> None:
+def notify_positions(
+    session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None
+) -> None:
     """Queue a `state` event with fresh position and wait for every waiting conversation - or, with
     `behind` (a conversation that just joined and has had its own `state` event), for those behind
     it only: a new entry changes nobody's place ahead of it, and with a long queue one handoff would
     otherwise send an event to every borrower in it."""
-    for conversation_id, (position, wait) in waiting_overview(session, clock=clock, behind=behind).items():
+    overview = waiting_overview(session, clock=clock, behind=behind, opens_at=opens_at)
+    for conversation_id, (position, wait) in overview.items():
         publish_after_commit(
             session, conversation_topic(conversation_id),
             {"type": "state", "state": str(ConversationState.QUEUED), "queue_position": position,
-             "estimated_wait_s": wait},
+             "estimated_wait_s": wait, "opens_at": None if opens_at is None else opens_at.isoformat()},
         )

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from handoff.infra import outbox
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 BEGIN_OPTION = "sqlite_begin"  # execution option read by the "begin" hook: "IMMEDIATE" | "DEFERRED"
+# PostgreSQL advisory lock namespaces (first key of pg_advisory_xact_lock(int, int)): "NW" + purpose.
+LOCK_MIGRATIONS = 0x4E57_0001
+LOCK_AGENT_CAPACITY = 0x4E57_0002
 
 
 def normalize_url(url: str) -> str:
@@ -119,23 +123,58 @@ def session_scope(engine: Engine, *, bus: Any = None, write: bool = True) -> Ite
     outbox.deliver(outbox.take_pending(session), bus)
 
 
+def advisory_lock(bind: Session | Connection, namespace: int, key: int = 0) -> None:
+    """Hold PostgreSQL's transaction-scoped advisory lock (namespace, key) until this transaction
+    ends; other transactions asking for the same pair wait. A no-op on SQLite, where BEGIN IMMEDIATE
+    already serialises writers."""
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name == "postgresql":
+        bind.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"), {"namespace": namespace, "key": key})
+
+
 def alembic_config(engine: Engine | None = None) -> Any:
+    """Alembic's configuration. The URL goes in only for commands run by hand: `upgrade` hands Alembic
+    its connection instead. configparser treats `%` as interpolation, so it is escaped (a URL-escaped
+    password is full of them)."""
     from alembic.config import Config
 
     here = Path(__file__).resolve().parents[1]  # handoff/: alembic.ini and migrations/
     config = Config(str(here / "alembic.ini"))
-    config.set_main_option("script_location", str(here / "migrations"))
+    config.set_main_option("script_location", str(here / "migrations").replace("%", "%%"))
     if engine is not None:
-        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 
+class MigrationError(RuntimeError):
+    """The schema could not be brought up to date; the message holds no password."""
+
+
+def redact(text_: str, url: URL) -> str:
+    """`text_` without the password of `url` (as given, URL-escaped or not) or the URL itself."""
+    text_ = text_.replace(url.render_as_string(hide_password=False), url.render_as_string(hide_password=True))
+    if url.password:
+        for secret in {url.password, quote(url.password, safe=""), quote_plus(url.password)}:
+            text_ = text_.replace(secret, "***")
+    return text_
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (start-up calls this; it is a no-op when current)."""
+    """Bring the schema up to `revision` (start-up calls this; it is a no-op when current).
+
+    On PostgreSQL the whole upgrade holds an advisory lock, so replicas starting at once migrate one
+    after the other (the later ones find the schema current) instead of racing on CREATE TABLE."""
     from alembic import command
 
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            advisory_lock(connection, LOCK_MIGRATIONS)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except Exception as exc:  # noqa: BLE001 - every failure is re-raised, only without its message's secrets
+        # The cause is summarised, not chained: a driver's or configparser's message may quote the URL.
+        raise MigrationError(
+            f"cannot migrate the database {engine.url!r}: {type(exc).__name__}: {redact(str(exc), engine.url)}"
+        ) from None
     log.info("database schema at %s", revision)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from handoff import audit
 from handoff.conversations.lifecycle import change_state, state_event
 from handoff.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from handoff.infra import db
 from handoff.infra.bus import conversation_topic
 from handoff.infra.clock import Clock
 from handoff.infra.outbox import publish_after_commit
@@ -27,6 +28,7 @@ from handoff.queue.errors import (
     AtCapacityError,
     NotAssignedError,
     NotHolderError,
+    WrongLanguageError,
 )
 from handoff.states import ConversationState, QueueStatus, Role
 
@@ -70,6 +72,16 @@ def get_entry(session: Session, *, entry_id: int) -> QueueEntry:
     return entry
 
 
+def check_language(entry: QueueEntry, *, agent: Agent) -> None:
+    """Every path that gives a chat to a person (claim, take next, transfer, callback) checks that
+    the person takes the chat's language; supervisors' oversight does not extend to talking."""
+    if entry.lang not in agent_languages(agent):
+        raise WrongLanguageError(
+            f"queue entry {entry.id} is in {entry.lang!r}; {agent.username} takes {agent.languages!r}",
+            target_id=entry.id,
+        )
+
+
 def held_entry(session: Session, *, conversation_id: str, agent: Agent, holder_only: bool = False) -> QueueEntry:
     """The assigned entry of a conversation that `agent` holds; a supervisor may act on any unless
     `holder_only` (talking to the borrower is for the holder alone)."""
@@ -85,7 +97,18 @@ def held_entry(session: Session, *, conversation_id: str, agent: Agent, holder_o
     return entry
 
 
+def restart_sla_clock(clock: Clock) -> dict[str, Any]:
+    """The entry columns that make the first-reply SLA clock run again from now."""
+    return {"sla_clock_started_at": clock.now(), "first_agent_reply_at": None, "sla_warned_at": None,
+            "sla_breached_at": None}
+
+
 def _check_capacity(session: Session, *, agent: Agent) -> None:
+    """Refuse a chat past the agent's limit. On PostgreSQL two claims by one agent at once would both
+    count the old load, so the count runs under a per-agent advisory lock held to the end of the
+    transaction (an advisory lock, not the agent row: the SLA pass updates agent rows before it locks
+    conversations, and claims lock the conversation first). SQLite's writers are serialised anyway."""
+    db.advisory_lock(session, db.LOCK_AGENT_CAPACITY, agent.id)
     if load_count(session, agent_id=agent.id) >= agent.max_concurrent:
         raise AtCapacityError(f"agent {agent.username} already holds {agent.max_concurrent} chats", target_id=agent.id)
 
@@ -170,8 +193,9 @@ def claim(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> Que
     entry = get_entry(session, entry_id=entry_id)
     if entry.status != QueueStatus.WAITING:
         raise AlreadyClaimedError(f"queue entry {entry_id} is {entry.status}, not waiting")
+    check_language(entry, agent=agent)
+    lock_conversation(session, conversation_id=entry.conversation_id)  # always before the capacity lock
     _check_capacity(session, agent=agent)
-    lock_conversation(session, conversation_id=entry.conversation_id)
     return _assign(session, entry=entry, agent=agent, actor=agent, clock=clock)
 
 
@@ -218,6 +242,7 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
     lock_conversation(session, conversation_id=entry.conversation_id)
     if to_agent.role not in (Role.AGENT, Role.SUPERVISOR) or to_agent.status != "online":
         raise AgentUnavailableError(f"agent {to_agent.username} is not online to take chats")
+    check_language(entry, agent=to_agent)
     _check_capacity(session, agent=to_agent)
     if entry.status == QueueStatus.WAITING:
         if not is_supervisor(actor):
@@ -253,9 +278,12 @@ def reassign(session: Session, *, entry_id: int, to_agent: Agent, actor: Agent, 
 
 def release(
     session: Session, *, entry_id: int, actor_type: str, actor_id: int | None, holder_id: int | None,
-    reason: str,
+    reason: str, clock: Clock,
 ) -> QueueEntry:
-    """Put a held chat back in the queue (keeps its original place). `holder_id` None = any holder."""
+    """Put a held chat back in the queue (keeps its original place). `holder_id` None = any holder.
+
+    The first-reply SLA clock starts again now: the borrower waits for a person anew, whatever the
+    previous holder said, so the chat gets its warning and breach like a fresh one."""
     entry = get_entry(session, entry_id=entry_id)
     lock_conversation(session, conversation_id=entry.conversation_id)
     where = [QueueEntry.status == QueueStatus.ASSIGNED]
@@ -270,6 +298,7 @@ def release(
             "assigned_agent_id": None,
             "assigned_at": None,
             "requeue_count": QueueEntry.requeue_count + 1,
+            **restart_sla_clock(clock),
         },
     )
     if not won:
@@ -315,20 +344,27 @@ def finish(
 
 
 def complete_callback(session: Session, *, entry_id: int, actor: Agent, clock: Clock) -> QueueEntry:
-    """An agent has called the borrower back: the ticket and its entry are done."""
+    """An agent has called the borrower back: the ticket and its entry are done.
+
+    Only an agent who may see the open callback (its language) may mark it done, and doing so grants
+    nothing: the entry gets no holder, so the transcript stays as closed to that agent as before. Who
+    called back is in the audit row."""
     entry = get_entry(session, entry_id=entry_id)
+    if entry.status == QueueStatus.CALLBACK:
+        check_language(entry, agent=actor)
     lock_conversation(session, conversation_id=entry.conversation_id)
     won = _conditional_update(
         session,
         entry,
         [QueueEntry.status == QueueStatus.CALLBACK],
-        {"status": QueueStatus.DONE, "closed_at": clock.now(), "resolution_code": "callback_done",
-         "assigned_agent_id": actor.id},
+        {"status": QueueStatus.DONE, "closed_at": clock.now(), "resolution_code": "callback_done"},
     )
     if not won:
         raise NotAssignedError(f"queue entry {entry_id} is not an open callback")
     for ticket in session.scalars(select(CallbackTicket).where(CallbackTicket.queue_entry_id == entry.id)):
         ticket.status = "done"
+        ticket.completed_at = ticket.completed_at or clock.now()
+        ticket.outcome = ticket.outcome or "reached"
     audit.record(
         session, actor_type="agent", actor_id=str(actor.id), conversation_id=entry.conversation_id,
         action="callback_done", detail={"queue_entry_id": entry.id},

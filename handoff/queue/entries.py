@@ -88,6 +88,15 @@ def enqueue(
     return entry
 
 
+def set_priority(entry: QueueEntry, priority: Priority | str) -> None:
+    """The entry's priority, its queue rank and its packet's `priority` together: the card and the
+    packet always say the same."""
+    entry.priority = str(Priority(priority))
+    entry.priority_rank = PRIORITY_RANK[Priority(priority)]
+    if entry.packet is not None and entry.packet.get("priority") != entry.priority:
+        entry.packet = {**entry.packet, "priority": entry.priority}
+
+
 def _lock(session: Session, conversation_id: str) -> None:
     """The conversation row before any entry row (see `claims.lock_conversation`); a no-op on SQLite."""
     session.execute(
@@ -130,10 +139,13 @@ def create_callback(
     clock: Clock,
     reason: str = "explicit_request",
     summary: str = "",
+    reference: str | None = None,
+    contact_encrypted: str | None = None,
+    due_at: datetime | None = None,
 ) -> CallbackTicket:
     """A callback ticket replaces the wait (queued -> bot); the entry stays visible as 'callback'.
 
-    `contact` must already be masked by the caller.
+    `contact` must already be masked by the caller; the full one only arrives encrypted.
     """
     _lock(session, conversation.id)
     entry = active_entry(session, conversation_id=conversation.id)
@@ -163,6 +175,9 @@ def create_callback(
         preferred_time=preferred_time,
         lang=conversation.lang,
         created_at=clock.now(),
+        reference=reference,
+        contact_encrypted=contact_encrypted,
+        due_at=due_at,
     )
     session.add(ticket)
     conversation.assigned_agent_id = None

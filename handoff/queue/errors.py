@@ -23,3 +23,9 @@ class NotAssignedError(ConflictError):
 
 class AgentUnavailableError(ConflictError):
     code = "agent_unavailable"
+
+
+class WrongLanguageError(ForbiddenError):
+    """The chat is in a language the agent does not take (claim, transfer, callback alike)."""
+
+    code = "wrong_language"

@@ -24,10 +24,12 @@ from handoff.errors import DATABASE_DOWN_ERRORS
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.clock import Clock, as_utc
 from handoff.infra.outbox import publish_after_commit
+from handoff.infra.webhooks import queue_webhook
 from handoff.models import Agent, Conversation, QueueEntry
 from handoff.notices import notice
-from handoff.queue import claims, entries
+from handoff.queue import callbacks, claims, entries
 from handoff.queue.errors import NotAssignedError, NotHolderError
+from handoff.queue.hours import BusinessHours, business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.texts import button
@@ -51,6 +53,12 @@ class SlaReport:
         return any((self.warned, self.breached, self.requeued, self.callback_offered, self.agents_gone))
 
 
+def _business_elapsed(hours: BusinessHours, entry: QueueEntry, now: datetime) -> timedelta:
+    """Business time since the entry's SLA clock started (its enqueue, or its latest requeue)."""
+    started = as_utc(entry.sla_clock_started_at or entry.enqueued_at)
+    return timedelta(seconds=hours.business_seconds(started, now))
+
+
 def _conversation_lang(session: Session, conversation_id: str) -> str:
     conversation = session.get(Conversation, conversation_id)
     return conversation.lang if conversation is not None else "en"
@@ -71,23 +79,43 @@ def _mark_absent_agents(session: Session, *, clock: Clock, settings: Any, report
         report.agents_gone.append(agent.id)
 
 
-def _idle_reason(entry: QueueEntry, holder: Agent | None, *, now: datetime, settings: Any) -> str | None:
-    """Why the holder of an assigned entry should lose it, or None."""
-    if holder is None or holder.status == "offline":
-        return "agent_offline"
+def _pending_since(entry: QueueEntry) -> datetime | None:
+    """Since when the holder of an assigned entry owes the borrower a reply (None: they do not)."""
     assert entry.assigned_at is not None
     assigned_at = as_utc(entry.assigned_at)
     last_reply = entry.last_agent_reply_at and as_utc(entry.last_agent_reply_at)
     if last_reply is not None and last_reply < assigned_at:
         last_reply = None  # a reply by the previous holder
     if last_reply is None:
-        pending_since: datetime | None = assigned_at
-    else:
-        borrower = entry.last_borrower_msg_at and as_utc(entry.last_borrower_msg_at)
-        pending_since = borrower if borrower is not None and borrower > last_reply else None
+        return assigned_at
+    borrower = entry.last_borrower_msg_at and as_utc(entry.last_borrower_msg_at)
+    return borrower if borrower is not None and borrower > last_reply else None
+
+
+def _idle_reason(entry: QueueEntry, holder: Agent | None, *, now: datetime, settings: Any) -> str | None:
+    """Why the holder of an assigned entry should lose it, or None."""
+    if holder is None or holder.status == "offline":
+        return "agent_offline"
+    pending_since = _pending_since(entry)
     if pending_since is not None and now - pending_since >= timedelta(seconds=settings.AGENT_RESPONSE_TARGET_S):
         return "agent_idle"
     return None
+
+
+def _warn_idle(session: Session, entry: QueueEntry, *, now: datetime, settings: Any) -> None:
+    """Once per pending borrower message: tell the holder the chat goes back to the queue soon."""
+    pending_since = _pending_since(entry)
+    if pending_since is None or entry.assigned_agent_id is None:
+        return
+    target = timedelta(seconds=settings.AGENT_RESPONSE_TARGET_S)
+    warned = entry.idle_warned_at and as_utc(entry.idle_warned_at)
+    if now - pending_since < target * settings.AGENT_IDLE_WARNING_FRACTION or (warned and warned >= pending_since):
+        return
+    entry.idle_warned_at = now
+    publish_after_commit(session, AGENTS_TOPIC, {
+        "type": "idle_warning", "for_agent_id": entry.assigned_agent_id, "conversation_id": entry.conversation_id,
+        "entry_id": entry.id, "requeue_at": (pending_since + target).isoformat(),
+    })
 
 
 def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaReport) -> None:
@@ -96,11 +124,13 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
         holder = session.get(Agent, entry.assigned_agent_id) if entry.assigned_agent_id is not None else None
         reason = _idle_reason(entry, holder, now=now, settings=settings)
         if reason is None:
+            _warn_idle(session, entry, now=now, settings=settings)
             continue
+        former = entry.assigned_agent_id
         try:
             claims.release(
                 session, entry_id=entry.id, actor_type="system", actor_id=None,
-                holder_id=entry.assigned_agent_id, reason=reason,
+                holder_id=entry.assigned_agent_id, reason=reason, clock=clock,
             )
         except (NotAssignedError, NotHolderError):
             continue  # changed meanwhile
@@ -109,11 +139,27 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
             session, conversation_id=entry.conversation_id, sender=Sender.SYSTEM,
             text=notice("agent_unavailable", lang), payload={"custom": {"type": PayloadType.REQUEUED, "reason": reason}},
         )
+        entry.idle_warned_at = None
+        publish_after_commit(session, AGENTS_TOPIC, {
+            "type": "chat_requeued", "for_agent_id": former, "conversation_id": entry.conversation_id,
+            "entry_id": entry.id, "reason": reason,
+        })
         report.requeued.append(entry.conversation_id)
 
 
+def _sla_event(entry: QueueEntry, level: str) -> dict[str, Any]:
+    """What a gateway's message needs to be readable: the card's number, language, reason and summary,
+    not just a 32-character id."""
+    return {"type": "sla", "level": level, "conversation_id": entry.conversation_id, "entry_id": entry.id,
+            "priority": entry.priority, "lang": entry.lang, "reason": entry.reason,
+            "summary": (entry.summary or "")[:200], "label": f"#{entry.id} · {entry.lang} · {entry.reason}"}
+
+
 def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report: SlaReport) -> None:
+    """Warn and breach on business time: a chat that arrives after hours starts its clock at the next
+    opening instead of "breaching" 120 s after it arrived."""
     now = clock.now()
+    hours = business_hours_of(settings)
     target = timedelta(seconds=settings.SLA_FIRST_REPLY_S)
     warn_after = target * settings.SLA_WARNING_FRACTION
     due = session.scalars(
@@ -124,18 +170,18 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
         )
     ).all()
     for entry in due:
-        elapsed = now - as_utc(entry.enqueued_at)
+        elapsed = _business_elapsed(hours, entry, now)
         if elapsed >= warn_after:
             claims.lock_conversation(session, conversation_id=entry.conversation_id)
             session.refresh(entry)  # as of now that we hold the lock
             if entry.first_agent_reply_at is not None or entry.status not in (QueueStatus.WAITING,
                                                                                 QueueStatus.ASSIGNED):
                 continue
+            elapsed = _business_elapsed(hours, entry, now)  # released meanwhile?
         if elapsed >= target and entry.sla_breached_at is None:
             entry.sla_breached_at = now
             entry.sla_warned_at = entry.sla_warned_at or now
-            entry.priority_rank = max(0, entry.priority_rank - 1)
-            entry.priority = str(RANK_PRIORITY[entry.priority_rank])
+            entries.set_priority(entry, RANK_PRIORITY[max(0, entry.priority_rank - 1)])
             audit.record(
                 session, actor_type="system", actor_id=None, conversation_id=entry.conversation_id,
                 action="sla_breach", detail={"waited_s": int(elapsed.total_seconds()), "priority": entry.priority},
@@ -150,6 +196,8 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
                 {"type": "sla", "level": "breach", "conversation_id": entry.conversation_id,
                  "priority": entry.priority},
             )
+            queue_webhook(session, settings=settings, clock=clock, event="sla_breach",
+                          data=_sla_event(entry, "breach"))
             report.breached.append(entry.conversation_id)
         elif elapsed >= warn_after and entry.sla_warned_at is None:
             entry.sla_warned_at = now
@@ -160,6 +208,8 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
             publish_after_commit(
                 session, AGENTS_TOPIC, {"type": "sla", "level": "warning", "conversation_id": entry.conversation_id}
             )
+            queue_webhook(session, settings=settings, clock=clock, event="sla_warning",
+                          data=_sla_event(entry, "warning"))
             report.warned.append(entry.conversation_id)
 
 
@@ -179,8 +229,10 @@ def _offer_callbacks(session: Session, *, clock: Clock, settings: Any, report: S
             continue
         claims.lock_conversation(session, conversation_id=entry.conversation_id)
         session.refresh(entry)
-        if entry.status != QueueStatus.WAITING:
-            continue
+        if entry.status != QueueStatus.WAITING or callbacks.open_callback(
+            session, conversation_id=entry.conversation_id
+        ) is not None:
+            continue  # a callback request made once is not offered again
         entry.packet = {**(entry.packet or {}), "callback_offered_at": now.isoformat()}
         lang = _conversation_lang(session, entry.conversation_id)
         append_message(
@@ -204,7 +256,7 @@ def check(session: Session, *, clock: Clock, settings: Any) -> SlaReport:
     _offer_callbacks(session, clock=clock, settings=settings, report=report)
     if report.changed:
         publish_after_commit(session, AGENTS_TOPIC, {"type": "queue_changed"})
-        place.notify_positions(session, clock=clock)
+        place.notify_positions(session, clock=clock, opens_at=closed_until(settings, clock.now()))
     return report
 
 

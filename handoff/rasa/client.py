@@ -149,14 +149,18 @@ class RasaClient:
             f"rasa unreachable ({type(error).__name__})", target_id=conversation_id
         ) from None
 
-    async def send(self, *, conversation_id: str, text: str, lang: str) -> list[dict[str, Any]]:
-        """One bot turn for already-masked `text`; at most `timeout_s` in total, failover included."""
+    async def send(
+        self, *, conversation_id: str, text: str, lang: str, budget_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """One bot turn for already-masked `text`; at most `timeout_s` (or the smaller `budget_s`) in
+        total, failover included."""
         body = {"sender": conversation_id, "message": text, "metadata": {"lang": lang}}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout_s
+        timeout_s = self._timeout_s if budget_s is None else min(self._timeout_s, budget_s)
+        deadline = loop.time() + timeout_s
         sent = False
         try:
-            async with asyncio.timeout(self._timeout_s), self._slot():
+            async with asyncio.timeout(timeout_s), self._slot():
                 sent = True
                 resp = await self._request(
                     "POST",
@@ -168,7 +172,7 @@ class RasaClient:
         except (TimeoutError, RasaTimeout):
             detail = "did not answer" if sent else "was busy (no free slot)"
             raise BotUnavailableError(
-                f"rasa {detail} within {self._timeout_s:g}s", target_id=conversation_id
+                f"rasa {detail} within {timeout_s:g}s", target_id=conversation_id
             ) from None
         if resp.status >= 300:
             raise BotUnavailableError(f"rasa answered HTTP {resp.status}", target_id=conversation_id)
@@ -213,15 +217,17 @@ class RasaClient:
                 f"rasa tracker update answered HTTP {resp.status}", target_id=conversation_id
             )
 
-    async def recent_turns(self, conversation_id: str, *, limit: int = 20) -> list[PacketTurn]:
+    async def recent_turns(
+        self, conversation_id: str, *, limit: int = 20, budget_s: float = 2.0
+    ) -> list[PacketTurn]:
         """What the bot understood of the borrower's last turns (for a handoff packet built without
-        the bot), in the packet's shape. Empty when Rasa cannot say within 2 s."""
+        the bot), in the packet's shape. Empty when Rasa cannot say within `budget_s`."""
         try:
             resp = await self._request(
                 "GET",
                 f"/conversations/{conversation_id}/tracker",
                 conversation_id=conversation_id,
-                budget_s=min(2.0, self._timeout_s),
+                budget_s=min(budget_s, self._timeout_s),
                 params={"token": self._token},
             )
             events = resp.json().get("events", []) if resp.status == 200 else []
@@ -248,6 +254,28 @@ class RasaClient:
             "available": any(check["ok"] for check in checks),
             "replicas": checks,
         }
+
+    async def ready(self) -> dict[str, Any]:
+        """`ok` once every Rasa in RASA_URL answers and has loaded a model (`/status`: `model_file`);
+        /version answers while the model is still loading."""
+        checks = await asyncio.gather(*(self._ready_of(url) for url in self.pool.urls))
+        return checks[0] if len(checks) == 1 else {"ok": all(c["ok"] for c in checks), "replicas": checks}
+
+    async def _ready_of(self, base: str) -> dict[str, Any]:
+        try:
+            async with self._http().get(
+                f"{base}/status", params={"token": self._token}, timeout=aiohttp.ClientTimeout(total=2.0)
+            ) as resp:
+                status, body = resp.status, await resp.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return {"ok": False, "error": type(exc).__name__}
+        if status != 200:
+            return {"ok": False, "error": f"HTTP {status}"}
+        try:
+            model = json.loads(body).get("model_file")
+        except (ValueError, AttributeError):
+            model = None
+        return {"ok": bool(model), "model_file": model} if model else {"ok": False, "error": "no model loaded"}
 
     async def _health_of(self, base: str) -> dict[str, Any]:
         try:

@@ -8,7 +8,6 @@ Also: 8 agents pressing "take next" at once over 8 waiting chats each get a diff
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,11 +19,9 @@ import httpx
 import pytest
 from agent_support import make_agent, tx, waiting_chat
 from service_process import ServiceProcess, create_agent, run_service
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 
 from handoff.agents import operations
-from handoff.infra import db
 from handoff.infra.clock import FakeClock
 from handoff.infra.db import session_scope
 from handoff.models import Conversation, QueueEntry
@@ -35,33 +32,6 @@ pytestmark = pytest.mark.integration
 AGENTS = 8
 ROUNDS = 200
 HTTP_PASSWORD = "race-agent-password"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def race_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'race.db'}")
-        db.upgrade(engine)
-        yield engine
-        engine.dispose()
-        return
-    base = os.environ.get("TEST_DATABASE_URL", "")
-    if not base.startswith(("postgresql", "postgres")):
-        pytest.skip("TEST_DATABASE_URL does not point at PostgreSQL")
-    base = db.normalize_url(base)
-    name = f"race_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = db.make_engine(make_url(base).set(database=name).render_as_string(hide_password=False))
-    try:
-        db.upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_exactly_one_winner_every_time(race_engine: Engine) -> None:

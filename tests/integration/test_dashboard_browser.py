@@ -103,7 +103,7 @@ def test_live_counter_agents_table_csv_and_chinese(service: ServiceProcess, brow
     row = [c.strip() for c in page.locator("#table-agents tbody tr").first.locator("td").all_inner_texts()]
     assert row[0] == "Ann" and row[1] == "1" and row[4] == "5.0" and row[5] == "1"
     assert "Asked for a person" in page.inner_text("#table-reasons")
-    assert page.locator(".kpi").nth(5).locator(".kpi-value").inner_text() == "5.0 / 5"
+    assert page.locator(".kpi").nth(6).locator(".kpi-value").inner_text() == "5.0 / 5"
 
     href = page.get_attribute("a.csv[data-table='agents']", "href")
     csv = page.request.get(f"{service.url}{href}")

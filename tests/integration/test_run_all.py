@@ -60,6 +60,10 @@ def test_run_starts_everything_prints_urls_and_stops_cleanly(tmp_path: Path) -> 
         assert f"http://127.0.0.1:{ports['PORT']}/console/" in text
         health = httpx.get(f"http://127.0.0.1:{ports['PORT']}/healthz", timeout=10)
         assert health.status_code == 200, health.text
+        # "Ready." waits for the service's readiness, which needs Rasa with its model and the action server.
+        ready = httpx.get(f"http://127.0.0.1:{ports['PORT']}/readyz", timeout=10)
+        assert ready.status_code == 200 and ready.json()["checks"]["rasa"]["model_file"], ready.text
+        assert health.json()["status"] == "ok", health.text
         assert all(_listening(p) for p in ports.values())
 
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends

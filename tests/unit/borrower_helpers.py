@@ -25,6 +25,7 @@ class ScriptedRasa:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.tracker: dict[str, Any] = {"events": []}
+        self.status: dict[str, Any] = {"model_file": "models/bot.tar.gz"}  # GET /status (readiness)
         self.script: Callable[[dict[str, Any]], Reply] = lambda body: (
             200,
             [{"text": f"echo: {body['message']}"}],
@@ -43,6 +44,9 @@ class ScriptedRasa:
                 return
 
             def do_GET(self) -> None:
+                if self.path.startswith("/status"):
+                    self._send(200, outer.status)
+                    return
                 self._send(200, outer.tracker if "/tracker" in self.path else {"version": "scripted"})
 
             def do_POST(self) -> None:

@@ -3,7 +3,7 @@ tests/unit/test_dashboard_queries.py is worked out by hand from these rows (see 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,6 +14,7 @@ from handoff.models import (
     Agent,
     AuditEvent,
     CallbackTicket,
+    Complaint,
     Conversation,
     QueueEntry,
     SurveyResponse,
@@ -96,6 +97,14 @@ def build(engine: Engine) -> dict[str, int]:
                            created_at=at(11, 10)),
             CallbackTicket(conversation_id="c3", contact_method="phone", contact="***", status="done",
                            created_at=at(9, 40), lang="zh"),
+            CallbackTicket(conversation_id="c4", contact_method="phone", contact="***", status="in_progress",
+                           created_at=at(10, 30), due_at=at(11, 30)),
+            Complaint(reference="C-1", conversation_id="c3", lang="zh", status="open", summary="", source="bot",
+                      opened_at=at(9, 5), due_at=at(9, 5, day=20)),
+            Complaint(reference="C-2", conversation_id="c9", status="in_progress", summary="", source="agent",
+                      opened_at=at(9, day=4) - timedelta(days=20), due_at=at(9, day=4) - timedelta(days=5)),
+            Complaint(reference="C-3", conversation_id="c4", status="resolved", summary="", source="agent",
+                      opened_at=at(10, 25), due_at=at(10, 25, day=20)),
             AuditEvent(at=at(8), actor_type="agent", actor_id=str(alice.id), action="login"),
             AuditEvent(at=at(10, 30), actor_type="agent", actor_id=str(alice.id), action="agent_status",
                        detail={"from": "online", "to": "away"}),

@@ -20,15 +20,15 @@ LAYERS: list[tuple[str, ...]] = [
     ("knowledge_base",),
     ("actions",),
     ("handoff.config", "handoff.errors", "handoff.states", "handoff.models", "handoff.audit", "handoff.masking",
-     "handoff.pii", "handoff.texts", "handoff.notices"),
+     "handoff.pii", "handoff.texts", "handoff.notices", "handoff.triage"),
     ("handoff.infra",),
     ("handoff.rasa", "handoff.loans"),
     ("handoff.services",),
     ("handoff.conversations",),
     ("handoff.queue", "handoff.identity"),
-    ("handoff.borrower", "handoff.agents", "handoff.analytics"),
+    ("handoff.borrower", "handoff.agents", "handoff.analytics", "handoff.privacy"),
     ("handoff.api",),
-    ("handoff.app",),
+    ("handoff.app", "handoff.admin_cli"),
     ("handoff.__main__",),
 ]
 MAX_LINES = 400

@@ -12,13 +12,13 @@ from sqlalchemy import Engine, select
 from test_actions_dialogue import make_tracker, packet_of, run, user
 
 from actions.handoff import ActionHandoff
-from contract.packet import HandoffPacket
+from contract.packet import SERVICE_KEYS, HandoffPacket
 from handoff.infra.db import session_scope
 from handoff.models import QueueEntry
 
 HandoffPacket.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
 STRICT = TypeAdapter(HandoffPacket)
-SERVICE_ONLY_KEYS = {"transcript"}  # added by the service when it queues the packet
+SERVICE_ONLY_KEYS = SERVICE_KEYS  # added by the service when it queues the packet
 
 
 def shape(value: Any) -> Any:

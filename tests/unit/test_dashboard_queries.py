@@ -69,9 +69,15 @@ def test_abandonment_and_callbacks(engine: Engine, ids: dict[str, int]) -> None:
     # 5 handoffs, c5 left before anyone answered.
     assert run(engine, lambda s: flow.abandonment(s, filters=monday())) == {
         "handoffs": 5, "abandoned": 1, "rate": 0.2}
-    # Open now: c9's (Sunday 09:00, older than 24 h: overdue) and c5's; requested on Monday: c5's and c3's.
+    # Open now: c9's (Sunday 09:00, no due date, older than 24 h: overdue), c5's, and c4's being worked (due
+    # 11:30: overdue at noon); requested on Monday: c5's, c3's and c4's.
     assert run(engine, lambda s: flow.callbacks(s, filters=monday(), now=NOW)) == {
-        "open": 2, "overdue": 1, "requested": 2, "overdue_after_h": 24}
+        "open": 3, "overdue": 2, "requested": 3, "overdue_after_h": 24}
+    # Unresolved: C-1 (due in 15 days) and C-2 (due five days before Sunday: overdue); opened on Monday: C-1, C-3.
+    assert run(engine, lambda s: flow.complaints(s, filters=monday(), now=NOW)) == {
+        "open": 2, "overdue": 1, "opened": 2}
+    assert run(engine, lambda s: flow.complaints(s, filters=monday(lang="zh"), now=NOW)) == {
+        "open": 1, "overdue": 0, "opened": 1}
 
 
 def test_satisfaction_and_helpfulness(engine: Engine, ids: dict[str, int]) -> None:

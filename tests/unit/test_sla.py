@@ -176,8 +176,11 @@ def test_business_hours_are_described_in_the_borrowers_language() -> None:
     from handoff.queue.hours import describe_business_hours
 
     spec = "mon-fri 08:00-20:00, sat 09:00-13:00"
-    assert describe_business_hours(spec, "Asia/Shanghai", "zh") == "周一至周五 08:00-20:00，周六 09:00-13:00 (Asia/Shanghai)"
+    # Issue 13: the time zone in words in both languages (was the IANA name).
+    assert describe_business_hours(spec, "Asia/Shanghai", "zh") == "周一至周五 08:00-20:00，周六 09:00-13:00（北京时间）"
     assert describe_business_hours(spec, "America/New_York", "en") == (
-        "Mon-Fri 08:00-20:00, Sat 09:00-13:00 (America/New_York)"
+        "Mon-Fri 08:00-20:00, Sat 09:00-13:00 (Eastern Time, US)"
     )
+    assert describe_business_hours(spec, "America/New_York", "zh").endswith("（美国东部时间）")
+    assert describe_business_hours(spec, "Europe/Paris", "en").endswith("(Europe/Paris)")
     assert describe_business_hours("always", "UTC", "en") == "24/7"

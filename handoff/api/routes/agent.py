@@ -20,17 +20,16 @@ from handoff.api.deps import ServicesDep, client_address
 from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.ids import AfterSeq, BodyId, PathId
-from handoff.api.routes import supervisor
+from handoff.api.routes import callbacks, supervisor
 from handoff.api.schemas.messages import AgentMessageIn
 from handoff.conversations.records import messages_after
 from handoff.errors import UnauthorizedError
 from handoff.masking import mask
-from handoff.queue import claims
+from handoff.queue import claims, unread
 
 api = APIRouter(prefix="/api/agent", tags=["agent"])
 console_router = APIRouter(include_in_schema=False)
 CONSOLE = Path(__file__).resolve().parents[2] / "static" / "console" / "index.html"
-LOGIN_ATTEMPTS_PER_MIN = 10
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -64,6 +63,10 @@ class HandBackIn(Strict):
     note: str = Field("", max_length=1000, description="what the agent did; the bot's tracker receives it")
 
 
+class ReadIn(Strict):
+    seq: int = Field(ge=0, le=2**31 - 1)
+
+
 class CloseIn(Strict):
     resolution_code: Literal[claims.RESOLUTION_CODES]  # type: ignore[valid-type]
 
@@ -75,7 +78,12 @@ async def console_page() -> FileResponse:
 
 @api.post("/login")
 async def login(body: LoginIn, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
-    await svc.limiter.hit(f"login:{client_address(request)}", limit=LOGIN_ATTEMPTS_PER_MIN, what="client address")
+    # Per username and per address: wrong guesses at one name (or from one address) do not lock out an
+    # agent who logs in correctly under another name from behind the same proxy.
+    await svc.limiter.hit(f"login-user:{body.username.casefold()}",
+                          limit=svc.settings.LOGIN_ATTEMPTS_PER_USERNAME_PER_MIN, what="username")
+    await svc.limiter.hit(f"login:{client_address(request)}",
+                          limit=svc.settings.LOGIN_ATTEMPTS_PER_ADDRESS_PER_MIN, what="client address")
 
     def work(session: Any) -> dict[str, Any]:
         agent = accounts.authenticate(session, username=body.username, password=body.password)
@@ -157,8 +165,21 @@ async def callback_done(entry_id: PathId, svc: ServicesDep, agent: AgentDep) -> 
 
 @api.get("/chats")
 async def my_chats(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
-    entries = await svc.db(lambda s: chat.queue_view(s, agent=agent, clock=svc.clock), write=False)
-    return {"entries": [e for e in entries if e["assigned_agent"] and e["assigned_agent"]["id"] == agent.id]}
+    """The chats you hold, each with `unread` (borrower messages after your read mark) and `last_message`."""
+    def work(session: Any) -> dict[str, Any]:
+        entries = chat.queue_view(session, agent=agent, clock=svc.clock)
+        held = [e for e in entries if e["assigned_agent"] and e["assigned_agent"]["id"] == agent.id]
+        return {"entries": unread.held_summary(session, entries=held)}
+
+    return await svc.db(work, write=False)
+
+
+@api.post("/conversations/{conversation_id}/read")
+async def mark_read(conversation_id: str, body: ReadIn, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+    """You have read the chat up to `seq` (its unread count drops accordingly)."""
+    return await svc.db(
+        lambda s: unread.mark_read(s, conversation_id=conversation_id, agent=operations.me(s, agent), seq=body.seq)
+    )
 
 
 @api.get("/conversations/{conversation_id}/borrower")
@@ -273,6 +294,7 @@ async def kb_faq_source(lang: str, faq_id: str, request: Request, agent: AgentDe
 
 
 api.include_router(supervisor.router)
+api.include_router(callbacks.router)
 router = APIRouter()  # what `create_app` includes
 router.include_router(api)
 router.include_router(console_router)

@@ -14,7 +14,10 @@ Client -> server frames (validated by `handoff.api.schemas.frames`):
 - `{"type": "typing", "conversation_id", "on": bool}` - shown to the borrower (holder only; at most
   TYPING_FRAMES_PER_WINDOW per TYPING_WINDOW_S);
 - `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive.
-Server -> client: `hello`, `queue_changed`, `sla` (supervisors), and per watched chat `watching`,
+Server -> client: `hello`, `queue_changed`, `sla` (supervisors), `callback_overdue`; for the holder of a chat
+only (`for_agent_id`): `chat_activity` (the borrower wrote: `seq`, `preview`, `unread`), `idle_warning`
+(`requeue_at`: the chat goes back to the queue then unless the holder replies) and `chat_requeued`
+(`reason`); and per watched chat `watching`,
 `message`, `state`, `typing` carrying `conversation_id`; `unwatched` with `reason` (`forbidden`:
 someone else holds it now; `finished`: closed or handed back) when the right to the chat ends;
 `error` frames `{"type": "error", "error": {...}}`.
@@ -141,6 +144,8 @@ class AgentSocket:
                     continue
                 if event.get("type") == "sla" and self.agent.role not in SUPERVISORS:
                     continue  # SLA alerts are for supervisors
+                if event.get("for_agent_id") not in (None, self.agent.id):
+                    continue  # unread signals and idle warnings are for the chat's holder only
                 if event.get("type") == "resync":
                     event = {"type": "queue_changed"}
                 await self.send(event)

@@ -14,7 +14,7 @@ from handoff.api.errors import error_responses
 from handoff.api.schemas.borrower import CallbackOut, ConversationView, MessagesPage, TurnResult
 from handoff.api.schemas.identity import SignedIn
 from handoff.api.schemas.messages import BorrowerMessageIn
-from handoff.borrower import turns, views, waiting
+from handoff.borrower import presence, turns, views, waiting
 from handoff.conversations.records import LANGS, create_conversation, get_conversation, messages_after
 from handoff.identity import signin
 
@@ -106,7 +106,9 @@ async def start_conversation(
 
 @router.get("/{conversation_id}", response_model=ConversationView)
 async def get_conversation_view(svc: ServicesDep, conversation: ConversationDep) -> dict[str, Any]:
-    return await waiting.view(svc, conversation_id=conversation.id)
+    view = await waiting.view(svc, conversation_id=conversation.id)
+    await presence.seen(svc, conversation_id=conversation.id, state=view["state"])
+    return view
 
 
 @router.patch("/{conversation_id}", response_model=ConversationView)
@@ -149,7 +151,9 @@ async def list_messages(
         view = views.conversation_view(session, conversation=current, clock=svc.clock, settings=svc.settings)
         return {"messages": messages, **view}
 
-    return await svc.db(work, write=False)
+    page = await svc.db(work, write=False)
+    await presence.seen(svc, conversation_id=conversation.id, state=page["state"])
+    return page
 
 
 @router.post("/{conversation_id}/handoff", response_model=ConversationView)

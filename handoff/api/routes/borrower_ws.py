@@ -33,7 +33,7 @@ from handoff.api.ws_protocol import (
     MAX_FRAME_CHARS,
     FrameBudget,
 )
-from handoff.borrower import turns, views
+from handoff.borrower import presence, turns, views
 from handoff.borrower.access import authorize_borrower
 from handoff.conversations.records import get_conversation, messages_after
 from handoff.errors import DATABASE_DOWN_ERRORS, HandoffError, InvalidInputError, UnauthorizedError
@@ -229,6 +229,7 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
         await ws.send_json({"type": "ready", "last_seq": stream.last_seq})
         reader = asyncio.create_task(_reader(ws, svc, conversation_id))
         while not reader.done():
+            await presence.seen(svc, conversation_id=conversation_id)  # a write at most once a minute
             event = await subscription.get(timeout=1.0)
             if event is not None:
                 await stream.on_event(event)

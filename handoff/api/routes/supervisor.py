@@ -1,5 +1,5 @@
 """Supervisor and admin routes: every queue, agents' load and status, SLA breaches, reassignment,
-and (admin) creating accounts."""
+and (admin) creating, disabling, enabling accounts, revoking their sessions and resetting passwords."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff.agents import accounts, chat, operations
+from handoff.agents import accounts, admin, chat, operations
 from handoff.api.deps import ServicesDep
 from handoff.api.deps_agent import AdminDep, SupervisorDep
 from handoff.api.ids import BodyId, PathId
 from handoff.errors import ConflictError, InvalidInputError
+from handoff.queue import complaints
 
 router = APIRouter(tags=["supervisor"])
 
@@ -23,6 +24,10 @@ class Strict(BaseModel):
 
 class AssignIn(Strict):
     agent_id: BodyId
+
+
+class PasswordIn(Strict):
+    password: str = Field(min_length=8, max_length=256)
 
 
 class AgentIn(Strict):
@@ -54,6 +59,33 @@ async def assign(entry_id: PathId, body: AssignIn, svc: ServicesDep, sup: Superv
     )
 
 
+class ComplaintIn(Strict):
+    owner_agent_id: BodyId | None = None
+    status: Literal["open", "in_progress", "resolved"] | None = None
+    outcome: str | None = Field(None, min_length=1, max_length=2000)
+    complex: bool | None = Field(None, description="complex cases get COMPLAINT_COMPLEX_DAYS (30) days")
+
+
+@router.get("/supervisor/complaints")
+async def complaint_list(
+    svc: ServicesDep, _sup: SupervisorDep, which: Literal["open", "overdue", "all"] = "open"
+) -> dict[str, Any]:
+    """Complaint records: `open` (default), `overdue` (open past the deadline) or `all`."""
+    return {"complaints": await svc.db(
+        lambda s: complaints.list_complaints(s, which=which, clock=svc.clock), write=False)}
+
+
+@router.patch("/supervisor/complaints/{complaint_id}")
+async def complaint_update(
+    complaint_id: PathId, body: ComplaintIn, svc: ServicesDep, sup: SupervisorDep
+) -> dict[str, Any]:
+    """Assign an owner, mark complex, record the outcome, move the status on."""
+    return await svc.db(lambda s: complaints.update_complaint(
+        s, complaint_id=complaint_id, actor=sup, settings=svc.settings, clock=svc.clock,
+        owner_agent_id=body.owner_agent_id, status=body.status, outcome=body.outcome, complex_case=body.complex,
+    ))
+
+
 @router.post("/admin/agents", status_code=201)
 async def create_agent(body: AgentIn, svc: ServicesDep, _admin: AdminDep) -> dict[str, Any]:
     def work(session: Any) -> dict[str, Any]:
@@ -67,5 +99,57 @@ async def create_agent(body: AgentIn, svc: ServicesDep, _admin: AdminDep) -> dic
             error = ConflictError if "already exists" in str(exc) else InvalidInputError
             raise error(str(exc)) from None
         return chat.agent_dict(agent)
+
+    return await svc.db(work, offload=True)  # hashes the password: not on the event loop
+
+
+def _account_error(exc: accounts.AgentAccountError) -> InvalidInputError:
+    return InvalidInputError(str(exc))
+
+
+@router.post("/admin/agents/{agent_id}/disable")
+async def disable_agent(agent_id: PathId, svc: ServicesDep, admin_agent: AdminDep) -> dict[str, Any]:
+    """No more logins or sessions for the agent; the chats it held go back to the queue."""
+    def work(session: Any) -> dict[str, Any]:
+        agent = admin.find_agent(session, agent_id=agent_id)
+        try:
+            requeued = admin.disable_agent(session, agent=agent, actor_id=admin_agent.id, clock=svc.clock)
+        except accounts.AgentAccountError as exc:
+            raise _account_error(exc) from None
+        operations.announce(session, clock=svc.clock)
+        return {**chat.agent_dict(agent), "disabled": True, "requeued": requeued}
+
+    return await svc.db(work)
+
+
+@router.post("/admin/agents/{agent_id}/enable")
+async def enable_agent(agent_id: PathId, svc: ServicesDep, admin_agent: AdminDep) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        agent = admin.find_agent(session, agent_id=agent_id)
+        admin.enable_agent(session, agent=agent, actor_id=admin_agent.id)
+        return {**chat.agent_dict(agent), "disabled": False}
+
+    return await svc.db(work)
+
+
+@router.post("/admin/agents/{agent_id}/revoke-sessions")
+async def revoke_sessions(agent_id: PathId, svc: ServicesDep, admin_agent: AdminDep) -> dict[str, Any]:
+    def work(session: Any) -> dict[str, Any]:
+        agent = admin.find_agent(session, agent_id=agent_id)
+        return {"revoked": admin.revoke_sessions(session, agent=agent, actor_id=admin_agent.id)}
+
+    return await svc.db(work)
+
+
+@router.post("/admin/agents/{agent_id}/password")
+async def reset_password(agent_id: PathId, body: PasswordIn, svc: ServicesDep, admin_agent: AdminDep) -> dict[str, Any]:
+    """Set a new password; every session of the agent ends."""
+    def work(session: Any) -> dict[str, Any]:
+        agent = admin.find_agent(session, agent_id=agent_id)
+        try:
+            admin.reset_password(session, agent=agent, password=body.password, actor_id=admin_agent.id)
+        except accounts.AgentAccountError as exc:
+            raise _account_error(exc) from None
+        return {"ok": True}
 
     return await svc.db(work, offload=True)  # hashes the password: not on the event loop

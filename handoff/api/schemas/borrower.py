@@ -28,7 +28,18 @@ class ConversationView(BaseModel):
     estimated_wait_s: int | None = None
     waiting_s: int | None = Field(None, description="seconds waited so far, while queued")
     agent_name: str | None = None
+    opens_at: str | None = Field(
+        None, description="while queued outside business hours: when agents are next on shift (ISO 8601)"
+    )
+    wait_text: str | None = Field(
+        None, description="the estimated wait (and the next opening) in the conversation's language"
+    )
+    business_hours: str = Field("", description="business hours with the time zone in words, in its language")
     callback_offer_after_s: int = Field(description="offer a callback request after waiting this long")
+    callback_requested: bool = Field(
+        False, description="a callback request is open: do not offer 'Request a callback' again"
+    )
+    callback_reference: str | None = Field(None, description="the open callback's reference number")
     max_message_chars: int
 
 
@@ -42,6 +53,8 @@ class MessagesPage(ConversationView):
 
 class CallbackOut(ConversationView):
     ticket_id: int
+    reference: str | None = Field(None, description="the callback's reference number, for the borrower")
+    due_at: str | None = Field(None, description="we call back by then at the latest (ISO 8601)")
     contact_method: str
     contact: str = Field(description="masked contact as stored")
     preferred_time: str

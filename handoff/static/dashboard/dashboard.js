@@ -59,6 +59,8 @@ function renderKpis(d) {
       t("abandonment_sub", { abandoned: d.abandonment.abandoned, handoffs: d.abandonment.handoffs })),
     kpi(t("callbacks"), number(cb.open), t("callbacks_sub", { overdue: cb.overdue, hours: cb.overdue_after_h,
       requested: cb.requested }), cb.overdue ? "bad" : ""),
+    kpi(t("complaints"), number(d.complaints.open), t("complaints_sub", { overdue: d.complaints.overdue,
+      opened: d.complaints.opened }), d.complaints.overdue ? "bad" : ""),
     kpi(t("satisfaction"), s.average === null ? "–" : `${number(s.average, 1)} / 5`, t("satisfaction_sub", { n: s.responses })),
     kpi(t("helpful"), percent(h.rate), t("helpful_sub", { yes: h.helped, n: h.answers })),
   );

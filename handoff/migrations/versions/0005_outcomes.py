@@ -1,7 +1,7 @@
 """turn outcomes and satisfaction surveys (issue 15)
 
-Revision ID: 0003_outcomes
-Revises: 0002_identity_loans
+Revision ID: 0005_outcomes
+Revises: 0004_issue13_service
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_outcomes"
-down_revision = "0002_identity_loans"
+revision = "0005_outcomes"
+down_revision = "0004_issue13_service"
 branch_labels = None
 depends_on = None
 

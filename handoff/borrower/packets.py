@@ -1,0 +1,154 @@
+"""Handoff packets the service builds itself - the borrower pressed "Talk to a person", or the bot is down
+and the local detector (`handoff.triage`) heard a request for a person, anger or a complaint - and the
+parts every packet gets from the stored conversation, whichever path brought it: the FAQ the bot actually
+answered, and a priority no lower than what the borrower's own messages call for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contract.codes import HandoffReason, Priority, Trigger
+from contract.packet import anger_summary, build_packet
+from contract.turns import PacketTurn, packet_turn
+from handoff.models import Conversation, Message, QueueEntry
+from handoff.states import PRIORITY_RANK, QueueStatus, Sender
+from handoff.triage.detector import Detection, detect
+
+MAX_TURNS = 30
+MAX_ANSWERED = 5
+
+_REASON_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        HandoffReason.EXPLICIT_REQUEST: "Borrower asked for a person",
+        HandoffReason.ANGER: "Borrower is upset",
+        HandoffReason.SENSITIVE_TOPIC: "Borrower made a complaint",
+        HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable",
+        Trigger.BUTTON: "Borrower pressed 'Talk to a person'",
+    },
+    "zh": {
+        HandoffReason.EXPLICIT_REQUEST: "客户要求转人工",
+        HandoffReason.ANGER: "客户情绪不满",
+        HandoffReason.SENSITIVE_TOPIC: "客户提出投诉",
+        HandoffReason.BOT_UNAVAILABLE: "机器人暂时不可用",
+        Trigger.BUTTON: "客户点击了“转人工客服”",
+    },
+}
+_LABELS = {
+    "en": {"detected": "Detected while the bot was down", "last": "Last message", "answered": "FAQ answered",
+           "quote": "“{}”", "sep": "; ", "colon": ": ", "end": ". "},
+    "zh": {"detected": "机器人不可用时识别到", "last": "最后一条消息", "answered": "已回答的FAQ",
+           "quote": "“{}”", "sep": "；", "colon": "：", "end": "。"},
+}
+
+
+def _labels(lang: str) -> dict[str, str]:
+    return _LABELS.get(lang, _LABELS["en"])
+
+
+def recent_borrower_texts(session: Session, *, conversation_id: str) -> list[str]:
+    """What the borrower wrote since the last time a person finished with this conversation."""
+    finished = session.scalar(
+        select(QueueEntry.closed_at)
+        .where(QueueEntry.conversation_id == conversation_id, QueueEntry.status == QueueStatus.DONE,
+               QueueEntry.closed_at.is_not(None))
+        .order_by(QueueEntry.id.desc()).limit(1)
+    )
+    query = select(Message.text).where(
+        Message.conversation_id == conversation_id, Message.sender == Sender.BORROWER
+    )
+    if finished is not None:
+        query = query.where(Message.created_at > finished)
+    return list(session.scalars(query.order_by(Message.seq.desc()).limit(MAX_TURNS)).all())[::-1]
+
+
+def answered_faqs(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:
+    """The FAQs the bot answered in this conversation (id, title, source), most recent last."""
+    payloads = session.scalars(
+        select(Message.payload).where(Message.conversation_id == conversation_id, Message.sender == Sender.BOT)
+        .order_by(Message.seq)
+    ).all()
+    found: dict[str, dict[str, Any]] = {}
+    for payload in payloads:
+        custom = (payload or {}).get("custom") or {}
+        if custom.get("type") == "faq_answer" and custom.get("faq_id"):
+            found.pop(str(custom["faq_id"]), None)
+            found[str(custom["faq_id"])] = {k: custom.get(k) for k in ("faq_id", "title", "source")}
+    return list(found.values())[-MAX_ANSWERED:]
+
+
+def higher(first: str, second: str) -> str:
+    """The more urgent of two priorities (unknown values count as normal)."""
+    rank = {str(p): r for p, r in PRIORITY_RANK.items()}
+    return min((first, second), key=lambda p: rank.get(p, rank[Priority.NORMAL]))
+
+
+def priority_from_texts(texts: list[str]) -> tuple[str, list[Detection]]:
+    """The priority the borrower's own words call for, and each message's detection."""
+    detections = [detect(text) for text in texts]
+    priority = str(Priority.NORMAL)
+    for found in detections:
+        priority = higher(priority, str(found.priority))
+    return priority, detections
+
+
+def summary_text(
+    *, lang: str, head: str, last_text: str, answered: list[dict[str, Any]], detected: Detection | None = None
+) -> str:
+    """A readable summary: sentences separated as the language separates them, the FAQ answered named."""
+    labels = _labels(lang)
+    reasons = _REASON_TEXT.get(lang, _REASON_TEXT["en"])
+    parts = [reasons.get(head, head)] if head else []
+    if detected is not None and detected.reason is not None and detected.reason != head:
+        parts.append(labels["detected"] + labels["colon"] + reasons.get(detected.reason, str(detected.reason)))
+    if last_text:
+        parts.append(labels["last"] + labels["colon"] + labels["quote"].format(last_text[:200]))
+    if answered:
+        titles = labels["sep"].join(str(a.get("title") or a.get("faq_id")) for a in answered[-3:])
+        parts.append(labels["answered"] + labels["colon"] + titles)
+    return labels["end"].join(parts).strip() + labels["end"].strip()
+
+
+def service_packet(
+    session: Session,
+    *,
+    conversation: Conversation,
+    reason: str,
+    trigger: str | None,
+    rasa_turns: list[PacketTurn],
+    detected: Detection | None = None,
+) -> dict[str, Any]:
+    """A packet for a handoff the bot did not make (`contract.packet.build_packet`, the bot's own shape),
+    plus what the service knows: the detector's finding and the FAQ answered."""
+    texts = recent_borrower_texts(session, conversation_id=conversation.id)
+    priority, detections = priority_from_texts(texts)
+    if detected is not None:
+        priority = higher(priority, str(detected.priority))
+    answered = answered_faqs(session, conversation_id=conversation.id)
+    turns = rasa_turns or [
+        packet_turn(text, {"anger": {"score": found.anger_score, "cues": list(found.cues)}})
+        for text, found in zip(texts, detections, strict=True)
+    ]
+    topics = sorted({topic for d in [*detections, *([detected] if detected else [])] for topic in d.topics})
+    packet = build_packet(
+        conversation_id=conversation.id,
+        reason=reason,
+        trigger=trigger,
+        priority=priority,
+        lang=conversation.lang,
+        summary=summary_text(
+            lang=conversation.lang, head=str(Trigger.BUTTON) if trigger == Trigger.BUTTON else reason,
+            last_text=texts[-1] if texts else "", answered=answered, detected=detected,
+        ),
+        turns=turns,
+        anger=anger_summary(turns),
+        topics=topics,
+        bot=False,
+    )
+    extra: dict[str, Any] = {"faq_answered": answered}
+    if detected is not None:
+        extra["detected"] = detected.as_dict()
+    return {**packet, **extra}
