@@ -28,10 +28,11 @@ from actions.decisions import route_to_handoff, route_to_offer
 from actions.errors import KnowledgeBaseUnavailable
 from actions.frustration import is_frustrated
 from actions.kb import KnowledgeBaseProvider
+from actions.outcome import report_outcome
 from actions.packet import merge_candidates
 from actions.sensitive import detect_topics, topics_from_tags
 from actions.tracker_view import conversation_lang, latest_turn, slot_number, user_turns
-from contract.codes import HandoffReason, PayloadType, Trigger
+from contract.codes import HandoffReason, PayloadType, Trigger, TurnOutcomeKind
 from contract.slots import Slot
 from knowledge_base import Hit, SearchResponse
 
@@ -85,18 +86,22 @@ class ActionAnswerFaq(Action):
             if tag_topics and not faq_id:
                 return [*events, *route_to_handoff(HandoffReason.SENSITIVE_TOPIC, tag_topics[0])]
             self._send_answer(dispatcher, best)
+            report_outcome(dispatcher, TurnOutcomeKind.ANSWER, best=best)
             return [*events, SlotSet(Slot.ROUTE, ROUTE_ANSWER), SlotSet(Slot.LAST_FAQ_ID, best.id),
                     SlotSet(Slot.FAILURE_COUNT, 0.0)]
         if response.decision == "clarify" and response.results:
             dispatcher.utter_message(response="utter_clarify", buttons=clarify_buttons(response.results, lang))
+            report_outcome(dispatcher, TurnOutcomeKind.CLARIFY, best=best, options=response.results)
             return [*events, SlotSet(Slot.ROUTE, ROUTE_CLARIFY)]
 
         failures = slot_number(tracker, Slot.FAILURE_COUNT) + 1
         if failures >= FAILURES_BEFORE_OFFER:
             reason = HandoffReason.LOW_CONFIDENCE if turn.intent == INTENT_NLU_FALLBACK else HandoffReason.REPEATED_FALLBACK
             dispatcher.utter_message(response="utter_kb_none_again")
+            report_outcome(dispatcher, TurnOutcomeKind.NONE, best=best)
             return [*events, *route_to_offer(reason, failures)]
         dispatcher.utter_message(response="utter_kb_none")
+        report_outcome(dispatcher, TurnOutcomeKind.NONE, best=best)
         return [*events, SlotSet(Slot.ROUTE, ROUTE_NONE), SlotSet(Slot.FAILURE_COUNT, float(failures))]
 
     async def _lookup(self, faq_id: str | None, text: str, lang: str) -> SearchResponse:

@@ -11,8 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.constants import FAILURES_BEFORE_OFFER, ROUTE_NONE
 from actions.decisions import route_to_handoff, route_to_offer
 from actions.frustration import is_frustrated
+from actions.outcome import report_outcome
 from actions.tracker_view import slot_number, user_turns
-from contract.codes import HandoffReason, Trigger
+from contract.codes import HandoffReason, Trigger, TurnOutcomeKind
 from contract.slots import Slot
 
 
@@ -26,6 +27,7 @@ class ActionNegativeFeedback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        report_outcome(dispatcher, TurnOutcomeKind.FEEDBACK, helped=False)
         failures = slot_number(tracker, Slot.FAILURE_COUNT) + 1
         if is_frustrated(user_turns(tracker, since_last_handoff=True)):
             return [*route_to_handoff(HandoffReason.ANGER, Trigger.FRUSTRATION, frustrated=True),
@@ -59,4 +61,5 @@ class ActionDefaultFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_default")
+        report_outcome(dispatcher, TurnOutcomeKind.FALLBACK)
         return []

@@ -54,6 +54,19 @@ class PayloadType(StrEnum):
     CALLBACK_TICKET = "callback_ticket"  # service -> page: a callback request was stored
     REQUEUED = "requeued"  # service -> page: the agent went silent; the chat is back in the queue
     SLA_BREACH = "sla_breach"  # service -> page: the first-reply target passed
+    TURN_OUTCOME = "turn_outcome"  # bot -> service only: what this turn ended in (stored for the reports)
+
+
+class TurnOutcomeKind(StrEnum):
+    """`kind` of a stored turn outcome (`turn_outcomes` table; the dashboard and the editors' report)."""
+
+    ANSWER = "answer"  # an FAQ was answered (faq_id, score)
+    CLARIFY = "clarify"  # candidates were offered (options)
+    NONE = "none"  # the knowledge base had nothing good enough (nearest faq_id, score)
+    FALLBACK = "fallback"  # no rule applied
+    HANDOFF = "handoff"  # the turn put the borrower in the queue (reason)
+    BOT_UNAVAILABLE = "bot_unavailable"  # Rasa did not answer
+    FEEDBACK = "feedback"  # a "did this help?" answer (helped, faq_id)
 
 
 # Custom payloads the service passes on to the borrower's page; any other type is reduced to its `type`.

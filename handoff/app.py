@@ -28,7 +28,17 @@ from handoff.agents.queue_feed import QueueFeed
 from handoff.api.errors import register_error_handlers
 from handoff.api.headers import PAGE_HEADERS, SecurityHeaders
 from handoff.api.origin import OriginCheck
-from handoff.api.routes import agent, agent_ws, borrower, borrower_ws, docs, identity, internal
+from handoff.api.routes import (
+    agent,
+    agent_ws,
+    borrower,
+    borrower_survey,
+    borrower_ws,
+    dashboard,
+    docs,
+    identity,
+    internal,
+)
 from handoff.borrower import sweeper
 from handoff.config import Settings
 from handoff.infra import db, webhooks
@@ -55,7 +65,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
-    docs.router,
+    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -293,3 +294,43 @@ class LeaderLease(Base):
     token: Mapped[int] = mapped_column(Integer, default=1)
     holder: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TurnOutcome(Base):
+    """What one bot turn ended in, or a "did this help?" answer (`contract.codes.TurnOutcomeKind`).
+
+    Written with the bot's replies (`handoff/conversations/outcomes.py`); read by the dashboard and the
+    editors' unanswered-questions report. `question` is the borrower's masked text of that turn."""
+
+    __tablename__ = "turn_outcomes"
+    __table_args__ = (Index("ix_turn_outcomes_kind_at", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    borrower_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    kind: Mapped[str] = mapped_column(String(16))
+    faq_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    helped: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    question: Mapped[str] = mapped_column(Text, default="")
+
+
+class SurveyResponse(Base):
+    """The borrower's 1-5 rating (and optional masked comment) after an agent closed the chat; one per
+    conversation, since a closed conversation never reopens."""
+
+    __tablename__ = "survey_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    queue_entry_id: Mapped[int | None] = mapped_column(ForeignKey("queue_entries.id"), nullable=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True, index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,9 +1,11 @@
-"""``python -m knowledge_base validate|build|search|evaluate|stats``: the only place settings are read from the env."""
+"""``python -m knowledge_base validate|build|search|evaluate|stats|unanswered``: the only place settings are read
+from the env."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from knowledge_base.evaluation import TABLE_HEADER, TEST_QUESTIONS, evaluate, re
 from knowledge_base.kb import KnowledgeBase
 from knowledge_base.lint import warnings_for
 from knowledge_base.source import display_path, read_source
+from knowledge_base.unanswered_report import unanswered_report
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3
 
@@ -46,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="counts per language and tag, and the last build's manifest")
     st.add_argument("--source", type=Path)
     st.add_argument("--index", type=Path)
+    u = sub.add_parser("unanswered", help="cluster the questions the bot could not answer (service database)")
+    u.add_argument("--since", default="7d", help="how far back: 7d, 24h (default 7d)")
+    u.add_argument("--database-url", help="the conversation service's database (default: DATABASE_URL)")
+    u.add_argument("--index", type=Path)
+    u.add_argument("--distance", type=float, default=None, help="hybrid cosine distance that joins two groups (default 0.6)")
+    u.add_argument("--min-count", type=int, default=1, help="leave out clusters asked fewer times")
+    u.add_argument("--write-stubs", type=Path, metavar="DIR", help="write a FAQ stub file per cluster under DIR")
+    u.add_argument("--json", action="store_true", help="the clusters as one JSON document")
     return p
 
 
@@ -182,6 +193,12 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
             return _search(settings, args, stdin, out)
         if args.command == "evaluate":
             return _evaluate(settings, args, out, err)
+        if args.command == "unanswered":
+            database_url = args.database_url or os.environ.get("DATABASE_URL")  # the entry point reads it, once
+            if not database_url:
+                print("error: unanswered needs --database-url (or DATABASE_URL): the service's database", file=err)
+                return EXIT_USAGE
+            return unanswered_report(settings, args, database_url=database_url, out=out, err=err)
         return _stats(settings, out)
     except KBError as exc:
         print(f"error: {exc}", file=err)

@@ -201,6 +201,11 @@ class KnowledgeBase:
         return Analysis(primary, [(search_lang, candidates(snap.langs[search_lang].signals(qvec, tokens)))
                                   for search_lang in order if search_lang in snap.langs])
 
+    @property
+    def embedder(self) -> Embedder:
+        """The model the loaded index was built with (to embed other text in the same space)."""
+        return self._snapshot.embedder
+
     def get(self, faq_id: str) -> Hit | None:
         snap = self._snapshot
         n = snap.by_id.get(faq_id)

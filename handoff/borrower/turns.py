@@ -29,6 +29,7 @@ from handoff.borrower.masking_tail import mask_next_message
 from handoff.borrower.outcome import ERROR, turn_outcome
 from handoff.borrower.packets import service_packet
 from handoff.borrower.views import turn_result
+from handoff.conversations import outcomes
 from handoff.conversations.records import append_message, get_conversation, message_dict
 from handoff.errors import BotUnavailableError, ConflictError
 from handoff.infra.bus import agent_topic, conversation_topic
@@ -86,7 +87,7 @@ def finish_stuck_turn(session: Session, *, message: Message, svc: Services) -> d
     log.warning("conversation %s: finishing turn %s left without a reply", conversation.id, message.seq)
     return _store_replies(
         session, conversation_id=conversation.id, borrower_seq=message.seq, reply=None, svc=svc,
-        detected=detect(message.text),
+        detected=detect(message.text), question=message.text,
     )
 
 
@@ -163,9 +164,11 @@ def _store_replies(
     reply: list[dict[str, Any]] | None,
     svc: Services,
     detected: Detection | None = None,
+    question: str = "",
 ) -> dict[str, Any]:
     conversation = get_conversation(session, conversation_id=conversation_id)
     lang = conversation.lang
+    packet: dict[str, Any] | None = None
     if reply is None and detected is not None and detected.reason is not None:
         _queue_without_bot(session, conversation_id=conversation_id, detected=detected, svc=svc)
     elif reply is None:
@@ -180,7 +183,6 @@ def _store_replies(
             },
         )
     else:
-        packet: dict[str, Any] | None = None
         said_something = False
         for element in reply:
             text, payload = _bot_message(element)
@@ -198,6 +200,10 @@ def _store_replies(
             put_in_queue(
                 session, conversation=conversation, packet=packet, svc=svc, announce=not said_something
             )
+    outcomes.record_turn(
+        session, conversation=conversation, borrower_seq=borrower_seq, question=question, reply=reply,
+        packet=packet, now=svc.clock.now(),
+    )
     session.execute(
         update(Message)
         .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
@@ -326,6 +332,7 @@ async def _borrower_message(
                 reply = None
         return await svc.db(
             lambda s: _store_replies(
-                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc, detected=detected
+                s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc, detected=detected,
+                question=masked,
             )
         )

@@ -16,6 +16,7 @@ from actions.feedback import ActionDeclineHuman, ActionDefaultFallback, ActionNe
 from actions.handoff import ActionHandoff
 from actions.kb import KnowledgeBaseProvider
 from actions.session import ActionSessionStart
+from contract.codes import PayloadType
 from knowledge_base import Hit, SearchResponse
 
 _clock = itertools.count(1_764_000_000)
@@ -117,10 +118,21 @@ def kb_provider(kb: MemoryKnowledgeBase) -> KnowledgeBaseProvider:
     return KnowledgeBaseProvider(lambda: kb, search_timeout_s=2.0)
 
 
-async def run(action_obj: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def run_all(action_obj: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = await action_obj.run(dispatcher, tracker, {})
     return events, dispatcher.messages
+
+
+def is_outcome(message: dict[str, Any]) -> bool:
+    return (message.get("custom") or {}).get("type") == PayloadType.TURN_OUTCOME
+
+
+async def run(action_obj: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The events and the messages meant for the borrower (the `turn_outcome` report is for the service;
+    tests/unit/test_outcomes_actions.py checks it)."""
+    events, messages = await run_all(action_obj, tracker)
+    return events, [m for m in messages if not is_outcome(m)]
 
 
 def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:

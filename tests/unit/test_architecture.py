@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("handoff.services",),
     ("handoff.conversations",),
     ("handoff.queue", "handoff.identity"),
-    ("handoff.borrower", "handoff.agents", "handoff.privacy"),
+    ("handoff.borrower", "handoff.agents", "handoff.analytics", "handoff.privacy"),
     ("handoff.api",),
     ("handoff.app", "handoff.admin_cli"),
     ("handoff.__main__",),

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 STATIC = Path(__file__).resolve().parents[2] / "handoff" / "static"
+VENDOR = STATIC / "vendor"
 MODULES = sorted(STATIC.rglob("*.js"))
+OWN_MODULES = [m for m in MODULES if VENDOR not in m.parents]  # vendored libraries are checked below
 PAGES = sorted(STATIC.rglob("index.html"))
 IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;]*?\bfrom\s+["']([^"']+)["']""", re.MULTILINE | re.DOTALL)
 HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function")
@@ -28,7 +30,7 @@ def test_there_are_modules_for_both_pages() -> None:
     assert {"shared/api.js", "shared/i18n.js", "chat/chat.js", "console/console.js"} <= names
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: str(m.relative_to(STATIC)))
+@pytest.mark.parametrize("module", OWN_MODULES, ids=lambda m: str(m.relative_to(STATIC)))
 def test_module_is_small_and_builds_dom_from_text(module: Path) -> None:
     text = module.read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 300, f"{module.relative_to(STATIC)} has {len(text.splitlines())} lines (max 300)"
@@ -65,3 +67,13 @@ def test_page_loads_one_module_script_from_static(page: Path) -> None:
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert scripts == [f'<script type="module" src="/static/{page.parent.name}/{page.parent.name}.js">'], scripts
     assert not re.search(r"""(?:src|href)=["']https?://""", html), "nothing may come from another origin"
+
+
+@pytest.mark.parametrize("library", sorted(p for p in VENDOR.iterdir() if p.is_dir()), ids=lambda p: p.name)
+def test_vendored_library_keeps_its_licence_and_version_and_writes_no_html(library: Path) -> None:
+    """A library copied from its npm package (no CDN): its licence and package.json come with it."""
+    assert (library / "LICENSE").is_file() and (library / "package.json").is_file()
+    for module in library.glob("*.js"):
+        code = module.read_text(encoding="utf-8")
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+            assert sink not in code, f"{module.relative_to(STATIC)} uses {sink}"

@@ -11,10 +11,11 @@ import { createMessages } from "/static/chat/messages.js";
 import { createSending } from "/static/chat/sending.js";
 import { createSignIn } from "/static/chat/signin.js";
 import { createStatus } from "/static/chat/status.js";
+import { createSurvey } from "/static/chat/survey.js";
 
 const app = createContext(createI18n(STRINGS, STORE_LANG));
 for (const part of [createChips, createMessages, createStatus, createSending, createCallback, createLive, createComposer,
-  createSignIn]) {
+  createSignIn, createSurvey]) {
   Object.assign(app, part(app));
 }
 const { st, els, t, i18n } = app;
@@ -29,6 +30,7 @@ function applyI18n() {
   }));
   app.updateContactLabel();
   app.renderView();
+  app.renderSurvey();
 }
 
 function patchLanguage() {

@@ -16,7 +16,7 @@ function findElements() {
     agentAvatar: byId("agent-avatar"), banner: byId("banner"), counter: byId("counter"),
     dialog: byId("callback-dialog"), callbackForm: byId("callback-form"), contact: byId("contact"),
     contactLabel: byId("contact-label"), preferred: byId("preferred-time"), callbackError: byId("callback-error"),
-    callbackCancel: byId("callback-cancel"), ended: byId("ended"), newChat: byId("new-chat"),
+    callbackCancel: byId("callback-cancel"), ended: byId("ended"), newChat: byId("new-chat"), survey: byId("survey"),
     disclosure: byId("disclosure"), disclosureText: byId("disclosure-text"),
   };
 }

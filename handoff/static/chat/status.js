@@ -48,6 +48,7 @@ export function createStatus(app) {
     const closed = v.state === "closed";
     els.input.disabled = closed; els.send.disabled = closed;
     els.ended.hidden = !closed;
+    if (closed) app.checkSurvey();
     app.refreshActionChips();
     els.input.placeholder = closed ? t("placeholder_closed")
       : v.state === "assigned" ? t("placeholder_agent", { agent }) : t("placeholder");

@@ -32,6 +32,7 @@ export function createSession(app) {
     $("me-role").textContent = t(`role_${state.me.role}`);
     $("my-status").value = state.me.status === "away" ? "away" : "online";
     $("supervisor-panel").hidden = !(state.me.role === "supervisor" || state.me.role === "admin");
+    $("dashboard-link").hidden = $("supervisor-panel").hidden;
     if (state.me.status === "offline") await app.api("POST", "/api/agent/me/status", { status: "online" });
     app.openSocket();
     await app.refresh();
