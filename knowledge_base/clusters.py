@@ -1,6 +1,6 @@
 """Unanswered questions grouped by meaning, one language at a time: average-linkage clustering (scikit-learn)
 on the cosine distance of the knowledge base's own hybrid - the embedder's vector and TF-IDF of the KB's
-lexical tokens, weighted per language as search weighs them (`KBSettings.dense_weight`: mostly lexical in
+lexical tokens, weighted per language (`unanswered_report.CLUSTER_DENSE_WEIGHT`: mostly lexical in
 Chinese, where the small embedder sees little). Each cluster has a count, example wordings, the
 FAQ the bot found nearest (and its best score), and a trend: the first half of the window against the second.
 """
@@ -67,7 +67,8 @@ def _labels(vectors: np.ndarray, distance: float) -> np.ndarray:
     if len(vectors) == 1:
         return np.zeros(1, dtype=int)
     model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average")
-    return model.fit_predict(vectors)
+    labels: np.ndarray = model.fit_predict(vectors)
+    return labels
 
 
 def _one(lang: str, rows: list[Asked], midpoint: datetime) -> Cluster:

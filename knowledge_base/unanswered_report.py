@@ -21,6 +21,11 @@ def cluster_json(c: Cluster) -> dict[str, Any]:
             "nearest_faq": c.nearest_faq, "nearest_score": c.nearest_score, "kinds": c.kinds,
             "examples": list(c.examples), "wordings": list(c.wordings)}
 
+# Share of the dense vector in the clustering features, per language: Chinese questions are mostly told apart
+# by their words (all-MiniLM-L6-v2 is English-only). These were the search's own weights before the
+# calibrated decision replaced them.
+CLUSTER_DENSE_WEIGHT = {"en": 0.7, "zh": 0.1}
+
 
 def unanswered_report(settings: KBSettings, args: argparse.Namespace, *, database_url: str, out: TextIO,
                       err: TextIO, now: datetime | None = None) -> int:
@@ -31,7 +36,7 @@ def unanswered_report(settings: KBSettings, args: argparse.Namespace, *, databas
     if asked:
         kb = KnowledgeBase(settings)
         clusters = cluster(asked, kb.embedder.encode, start=since, end=now, tokens=Tokenizer().tokens,
-                           dense_weight=settings.dense_weight,
+                           dense_weight=CLUSTER_DENSE_WEIGHT.__getitem__,
                            distance=args.distance if args.distance is not None else DEFAULT_DISTANCE)
     clusters = [c for c in clusters if c.count >= args.min_count]
     written = write_stubs(clusters, args.write_stubs) if args.write_stubs else []

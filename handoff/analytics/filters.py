@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, Select, cast, func
+from sqlalchemy import ColumnElement, Float, cast, func
 
 from handoff.models import Conversation
 
@@ -37,7 +37,7 @@ class Filters:
     def between(self, column: Any) -> list[ColumnElement[bool]]:
         return [column >= self.start, column < self.end]
 
-    def scope(self, query: Select[Any], model: Any) -> Select[Any]:
+    def scope(self, query: Any, model: Any) -> Any:  # any Select; SQLAlchemy types each column list apart
         """`query` over `model`, narrowed to the language and channel filters: on the model's own `lang` /
         `channel` columns where it has them (a queue entry's language is the one it was handed off in), and
         through a join to its conversation only for what it lacks - the join to 100,000 conversations is

@@ -55,7 +55,8 @@ class _Clock:
     def slots(self, times: np.ndarray) -> np.ndarray:
         """Flat slot numbers (weekday * 24 + hour) of epoch seconds."""
         local = np.floor((times + self.offsets(times)) / 3600).astype(np.int64)
-        return ((local // 24 + 3) % 7) * 24 + local % 24
+        slots: np.ndarray = ((local // 24 + 3) % 7) * 24 + local % 24
+        return slots
 
 
 def _pieces(start: float, stop: float, filters: Filters, clock: _Clock) -> Iterator[tuple[Slot, float]]:
@@ -124,8 +125,8 @@ def _online_intervals(session: Session, *, filters: Filters) -> list[tuple[datet
         goes_online = action == "login" or (action == "agent_status" and detail.get("to") == "online")
         if goes_online:
             since[agent] = since[agent] or at
-        elif since[agent] is not None and (action == "logout" or detail.get("to") in ("away", "offline")):
-            intervals.append((since[agent], at))
+        elif (began := since[agent]) is not None and (action == "logout" or detail.get("to") in ("away", "offline")):
+            intervals.append((began, at))
             since[agent] = None
     intervals.extend((start, filters.end) for start in since.values() if start is not None)
     return intervals

@@ -38,6 +38,8 @@ from typing import Any
 
 import httpx
 
+from contract.codes import PayloadType
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_PATH = REPO_ROOT / "var" / "models" / "bot.tar.gz"
 KB_INDEX = REPO_ROOT / "var" / "kb_index"
@@ -129,7 +131,8 @@ class RasaStack:
             body["metadata"] = {"lang": lang}
         response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=timeout_s)
         response.raise_for_status()
-        return list(response.json())
+        # What the borrower would see: the service keeps the `turn_outcome` report for itself.
+        return [m for m in response.json() if (m.get("custom") or {}).get("type") != PayloadType.TURN_OUTCOME]
 
     def tracker(self, sender: str) -> dict[str, Any]:
         response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker",
