@@ -221,7 +221,7 @@ def create_app(
             {"status": status, "checks": checks}, status_code=200 if checks["db"]["ok"] else 503
         )
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", include_in_schema=False)  # a probe for the orchestrator; 503 until ready by design
     async def readyz() -> JSONResponse:
         """Readiness: 200 only when every dependency answers - the database, each Rasa with its model
         loaded, the action server and Redis (when configured); 503 until then. /healthz (liveness)
