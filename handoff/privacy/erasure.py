@@ -47,7 +47,12 @@ def erase_conversation(session: Session, *, conversation_id: str, actor_type: st
                        actor_id: str | int | None = None, force: bool = False) -> ErasureReport:
     """Delete the conversation and everything that references it; anonymise its audit rows. Runs in the
     caller's transaction. `force` also erases a conversation that is in the queue or held."""
-    conversation = session.get(Conversation, conversation_id)
+    # The row lock first: a concurrent writer (a message, a turn outcome, the sweeper) locks the same row
+    # before it adds rows that reference it, so it waits for this erasure instead of slipping a row in
+    # between the deletes (PostgreSQL; SQLite has one writer anyway).
+    conversation = session.scalars(
+        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+    ).first()
     if conversation is None:
         raise NotFoundError(f"conversation {conversation_id} does not exist", target_id=conversation_id)
     if conversation.state in ACTIVE_STATES and not force:
