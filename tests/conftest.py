@@ -16,12 +16,17 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from scratch_db import postgres_scratch_database
 from sqlalchemy import Engine
 
 from handoff.app import create_app
 from handoff.config import Settings
 from handoff.infra import db
+
+# Property tests draw the same examples on every run (seeded per test), so a CI run repeats what was seen.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.load_profile("repeatable")
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
 
