@@ -19,7 +19,7 @@ from handoff.masking import DEFAULT_POLICY, MaskPolicy, mask
 from handoff.models import Agent, CallbackTicket, Message, Note, QueueEntry
 from handoff.queue import claims
 from handoff.queue.entries import ACTIVE_STATUSES, active_entry
-from handoff.queue.sla import reply_pending_since
+from handoff.queue.sla import entry_name, reply_pending_since
 from handoff.states import QueueStatus, Sender
 
 MAX_TEXT_CHARS = 4000
@@ -56,6 +56,7 @@ def entry_dict(
         "priority": entry.priority,
         "lang": entry.lang,
         "summary": entry.summary,
+        "borrower_name": entry_name(entry),
         "waiting_s": max(0, int((now - as_utc(entry.enqueued_at)).total_seconds())),
         "enqueued_at": _iso(entry.enqueued_at),
         "assigned_agent": None if holder is None else {"id": holder.id, "display_name": holder.display_name},

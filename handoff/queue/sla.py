@@ -150,12 +150,20 @@ def _requeue_idle(session: Session, *, clock: Clock, settings: Any, report: SlaR
         report.requeued.append(entry.conversation_id)
 
 
+def entry_name(entry: QueueEntry) -> str | None:
+    """A signed-in borrower's name from the packet (None for a guest)."""
+    borrower = (entry.packet or {}).get("borrower")
+    name = borrower.get("name") if isinstance(borrower, dict) else None
+    return str(name) if name else None
+
+
 def _sla_event(entry: QueueEntry, level: str) -> dict[str, Any]:
     """What a gateway's message needs to be readable: the card's number, language, reason and summary,
     not just a 32-character id."""
     return {"type": "sla", "level": level, "conversation_id": entry.conversation_id, "entry_id": entry.id,
             "priority": entry.priority, "lang": entry.lang, "reason": entry.reason,
-            "summary": (entry.summary or "")[:200], "label": f"#{entry.id} · {entry.lang} · {entry.reason}"}
+            "summary": (entry.summary or "")[:200], "label": f"#{entry.id} · {entry.lang} · {entry.reason}",
+            "borrower_name": entry_name(entry)}
 
 
 def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report: SlaReport) -> None:
@@ -196,8 +204,7 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
             )
             publish_after_commit(
                 session, AGENTS_TOPIC,
-                {"type": "sla", "level": "breach", "conversation_id": entry.conversation_id,
-                 "priority": entry.priority},
+                _sla_event(entry, "breach"),
             )
             queue_webhook(session, settings=settings, clock=clock, event="sla_breach",
                           data=_sla_event(entry, "breach"))
@@ -209,7 +216,7 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
                 action="sla_warning", detail={"waited_s": int(elapsed.total_seconds())},
             )
             publish_after_commit(
-                session, AGENTS_TOPIC, {"type": "sla", "level": "warning", "conversation_id": entry.conversation_id}
+                session, AGENTS_TOPIC, _sla_event(entry, "warning")
             )
             queue_webhook(session, settings=settings, clock=clock, event="sla_warning",
                           data=_sla_event(entry, "warning"))

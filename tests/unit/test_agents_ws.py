@@ -102,7 +102,8 @@ def test_sla_alerts_reach_supervisors_only(api: TestClient, engine: Engine, cloc
         clock.advance(95)  # past the 0.75 warning mark of the 120 s SLA
         api.portal.call(partial(svc.db, lambda s: sla.check(s, clock=clock, settings=svc.settings)))
         warning = until(sup_ws, lambda f: f["type"] == "sla")
-        assert warning == {"type": "sla", "level": "warning", "conversation_id": conv_id}
+        assert (warning["level"], warning["conversation_id"]) == ("warning", conv_id)
+        assert warning["entry_id"] and warning["lang"] == "en" and warning["reason"]  # readable, not just the id
         frame = until(agent_ws, lambda f: f["type"] in ("sla", "queue_changed"))
         assert frame["type"] == "queue_changed"
 

@@ -59,7 +59,9 @@ def test_warning_then_breach_escalates_priority_and_tells_borrower(engine: Engin
     clock.advance(31)  # 91 s > 0.75 * 120
     report, bus = run_check(engine, clock)
     assert report.warned == [conv_id]
-    assert ("agents", {"type": "sla", "level": "warning", "conversation_id": conv_id}) in bus.events
+    sent = [e for topic, e in bus.events if topic == "agents" and e["type"] == "sla"]
+    assert [(e["level"], e["conversation_id"], e["entry_id"], e["lang"]) for e in sent] == [
+        ("warning", conv_id, entry_id, "zh")]
     assert run_check(engine, clock)[0].warned == []  # warned once
     clock.advance(30)  # 121 s
     report, bus = run_check(engine, clock)

@@ -20,7 +20,7 @@ from handoff.api.deps import ServicesDep, client_address
 from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.ids import AfterSeq, BodyId, PathId
-from handoff.api.routes import callbacks, supervisor
+from handoff.api.routes import callbacks, canned, supervisor
 from handoff.api.schemas.messages import AgentMessageIn
 from handoff.conversations.records import messages_after
 from handoff.errors import UnauthorizedError
@@ -295,6 +295,7 @@ async def kb_faq_source(lang: str, faq_id: str, request: Request, agent: AgentDe
 
 api.include_router(supervisor.router)
 api.include_router(callbacks.router)
+api.include_router(canned.router)
 router = APIRouter()  # what `create_app` includes
 router.include_router(api)
 router.include_router(console_router)
