@@ -69,7 +69,7 @@ def entry_dict(
             "ticket_id": ticket.id, "contact_method": ticket.contact_method, "contact": ticket.contact,
             "preferred_time": ticket.preferred_time, "status": ticket.status, "reference": ticket.reference,
             "due_at": _iso(ticket.due_at), "escalated": ticket.escalated_at is not None,
-            "worked_by_agent_id": ticket.worked_by_agent_id, "outcome": ticket.outcome,
+            "worked_by_agent_id": ticket.worked_by_agent_id, "outcome": ticket.outcome, "attempts": ticket.attempts,
         },
     }
 

@@ -49,10 +49,29 @@ export function createAlerts(app) {
 
   function notify(conversationId, message) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
-    const note = new Notification(t("notify_title", { id: conversationId.slice(0, 8) }), {
+    const note = new Notification(t("notify_title", { id: chatLabel(conversationId) }), {
       body: message.text || "", tag: `chat-${conversationId}`,
     });
     note.onclick = () => { window.focus(); app.openChat(conversationId); note.close(); };
+  }
+
+  // A chat in words: the signed-in borrower's name or the card's number, the reason and the language
+  // (from the event, else from the queue as last seen), never the 32-character id.
+  function chatLabel(conversationId, event = {}) {
+    const entry = app.state.queue.find((e) => e.conversation_id === conversationId) || {};
+    const name = event.borrower_name || entry.borrower_name;
+    const number = event.entry_id || entry.id;
+    const reason = event.reason || entry.reason;
+    const lang = event.lang || entry.lang;
+    return [name || (number ? t("chat_ref", { n: number }) : conversationId.slice(0, 8)),
+      reason && (app.reason(reason) || reason), lang && t(`lang_${lang}`)].filter(Boolean).join(" · ");
+  }
+
+  // An SLA warning or breach (supervisors): a toast that names the chat and opens it when clicked.
+  function slaToast(event) {
+    const level = event.level === "breach" ? "sla_breach" : "sla_warning";
+    app.toast(`${t(level)}: ${chatLabel(event.conversation_id, event)}`, event.level,
+      () => app.openChat(event.conversation_id));
   }
 
   // One borrower message in a held chat that the agent is not looking at.
@@ -97,5 +116,5 @@ export function createAlerts(app) {
     window.addEventListener("focus", updateTitle);
   }
 
-  return { alertMessage, updateTitle, renderAlerts, wireAlerts };
+  return { alertMessage, chatLabel, slaToast, updateTitle, renderAlerts, wireAlerts };
 }

@@ -12,7 +12,7 @@ export function createContext(i18n, reasons) {
   const state = {
     me: null, ws: null, wsRetry: 0, queue: [], queueAt: 0, agents: [], chat: null, lastSeq: 0, typingTimer: null,
     typingSent: false, borrowerTypingTimer: null, refreshTimer: null, pingTimer: null,
-    held: new Map(), selfAction: false,
+    held: new Map(), selfAction: false, deltas: false, agentsTimer: null,
   };
   const app = {
     i18n, state, t: i18n.t,

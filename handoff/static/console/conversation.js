@@ -16,9 +16,11 @@ export function createConversation(app) {
       if (state.chat && state.chat.conversation.id !== conversationId) app.send({ type: "unwatch", conversation_id: state.chat.conversation.id });
       state.chat = detail;
       state.lastSeq = lastSeqOf(detail);
+      app.closePicker(false);
       renderChat();
       app.send({ type: "watch", conversation_id: conversationId, after: state.lastSeq });
       app.markRead(conversationId, state.lastSeq);
+      app.loadTicket();
     } catch (error) {
       app.toast(app.errorText(error), "error");
     }
@@ -36,8 +38,10 @@ export function createConversation(app) {
   // The chat as it is now. `event`: the `state` event that made us look (it names the new holder).
   async function reloadChat(event) {
     if (!state.chat) return;
-    const wasHolder = state.chat.holder;
+    const wasHolder = state.chat.holder || state.chat.taken;
     const self = state.selfAction;
+    const prior = state.chat.notice;
+    const { ticket, ticketNotice, taken } = state.chat;
     let detail = null;
     try {
       detail = await app.api("GET", chatPath(""));
@@ -45,14 +49,31 @@ export function createConversation(app) {
       if (error.status !== 403 && error.status !== 404) return;  // offline: keep what we show
     }
     if (detail) {
-      state.chat = detail;
+      state.chat = { ...detail, ticket, ticketNotice, taken: taken && !detail.holder };
       state.lastSeq = Math.max(state.lastSeq, lastSeqOf(detail));
     } else {
-      state.chat = { ...state.chat, holder: false, entry: null };  // no longer ours to see: freeze it
+      state.chat = { ...state.chat, holder: false, entry: null, frozen: true };  // no longer ours to see: freeze it
     }
     const lost = wasHolder && !state.chat.holder && !self && state.chat.conversation.state !== "closed";
-    if (lost) state.chat.notice = lostNotice(detail, event);
+    const notice = lost ? lostNotice(detail, event) : null;
+    // A later look that knows less (no name) keeps what an earlier one said.
+    if (!state.chat.holder && !self) state.chat.notice = notice && !(prior && notice.key === "chat_not_yours") ? notice : prior;
+    else state.chat.notice = null;
     renderChat();
+  }
+
+  // The service stopped streaming the open chat to us (`unwatched`: someone else holds it, or it ended). It is
+  // frozen at once, with the reason in the agent's words; a look at the chat then says more when it can.
+  function unwatched(event) {
+    if (!state.chat || state.chat.conversation.id !== event.conversation_id || state.selfAction) return;
+    if (!state.chat.holder) return;  // only watching (a waiting chat): the next look says what changed
+    // The queue as last seen may still name us (its delta can come after this frame): then it says nothing.
+    const entry = state.queue.find((e) => e.conversation_id === event.conversation_id);
+    const known = entry && !(entry.assigned_agent && entry.assigned_agent.id === state.me.id) ? { entry } : null;
+    state.chat = { ...state.chat, holder: false, frozen: true, taken: true,
+      notice: event.reason === "finished" ? { key: "chat_finished" } : lostNotice(known, event) };
+    renderChat();
+    reloadChat(event);
   }
 
   const messageItem = (message) => transcriptItem(message, t);
@@ -94,12 +115,19 @@ export function createConversation(app) {
     for (const id of ["release", "transfer", "transfer-to", "hand-back", "handback-note", "close", "resolution"]) {
       $(id).disabled = !(holder || (supervisor && entry && entry.status === "assigned"));
     }
+    const workItem = app.isWorkItem(chat);
+    $("reply-form").hidden = workItem;
+    document.querySelector("#chat .chat-actions").hidden = workItem;
+    if (workItem || !holder) app.closePicker(false);
+    $("canned-open").disabled = !holder;
+    $("note-text").disabled = Boolean(chat.frozen);
     $("chat-notice").hidden = !chat.notice;
     $("chat-notice").textContent = chat.notice ? t(chat.notice.key, chat.notice.values) : "";
     if (chat.notice) app.showError("chat-error", null);
     $("reply-text").disabled = !holder;
     $("reply-send").disabled = !holder;
     app.renderPacket(chat.packet || {}, entry);
+    app.renderCallback();
     $("transcript").replaceChildren(...chat.messages.map(messageItem));
     $("transcript").scrollTop = $("transcript").scrollHeight;
     $("notes-list").replaceChildren(...chat.notes.map((n) => el("li", {}, [el("b", { text: `${n.agent}: ` }), el("span", { text: n.text })])));
@@ -127,7 +155,7 @@ export function createConversation(app) {
         state.lastSeq = result.message.seq; state.chat.messages.push(result.message); appendMessage(result.message);
       }
       app.markRead(id, state.lastSeq);
-      app.scheduleRefresh();  // the reply clock of this chat stops
+      app.replied(id);  // the reply clock of this chat stops
     } catch (error) { app.showError("chat-error", error); }
   }
 
@@ -170,5 +198,5 @@ export function createConversation(app) {
     });
   }
 
-  return { openChat, reloadChat, appendMessage, renderChat, fillResolutions, fillTransferTargets, wireConversation };
+  return { openChat, reloadChat, unwatched, appendMessage, renderChat, fillResolutions, fillTransferTargets, wireConversation };
 }

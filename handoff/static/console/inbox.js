@@ -42,9 +42,17 @@ export function createInbox(app) {
 
   function tellLost(id) {
     const now = state.queue.find((e) => e.conversation_id === id);
+    if (now && isOpen(id) && state.chat.taken && now.assigned_agent && !state.selfAction
+      && (!state.chat.notice || state.chat.notice.key === "chat_not_yours")) {
+      // The open chat was frozen before this delta said who has it now: say it.
+      state.chat.notice = { key: "chat_transferred", values: { agent: now.assigned_agent.display_name } };
+      app.renderChat();
+      return;
+    }
     if (!now || state.selfAction || isOpen(id)) return;  // closed, our own doing, or said in the chat
-    if (now.status === "waiting") app.toast(t("toast_requeued", { id: short(id) }), "warning");
-    else if (now.assigned_agent) app.toast(t("toast_transferred", { id: short(id), agent: now.assigned_agent.display_name }));
+    const label = app.chatLabel(id);
+    if (now.status === "waiting") app.toast(t("toast_requeued", { id: label }), "warning", () => app.openChat(id));
+    else if (now.assigned_agent) app.toast(t("toast_transferred", { id: label, agent: now.assigned_agent.display_name }));
   }
 
   // After each queue view: the unread messages of a held chat are the ones the service counts as
@@ -85,9 +93,20 @@ export function createInbox(app) {
       if (!unread.has(id)) unread.set(id, new Set());
       unread.get(id).add(message.seq);
     }
+    const entry = state.held.get(id);
+    // The reply clock as the service keeps it (handoff.queue.sla.reply_pending_since): from the claim until
+    // the first reply, then from the borrower's latest message after the last reply.
+    if (entry && entry.reply_pending_since !== entry.assigned_at) entry.reply_pending_since = message.created_at || new Date().toISOString();
     renderMyChats();
     if (!isOpen(id) || document.hidden) app.alertMessage(id, message);
-    app.scheduleRefresh();  // the reply clock restarts; a chat we did not know we hold appears
+    if (!entry) app.scheduleRefresh();  // a chat we did not know we hold: its delta may still be on its way
+  }
+
+  // The holder replied: nothing is owed until the borrower writes again.
+  function replied(id) {
+    const entry = state.held.get(id);
+    if (entry) { entry.reply_pending_since = null; entry.unanswered_seqs = []; }
+    tick();
   }
 
   const totalUnread = () => [...state.held.keys()].reduce((n, id) => n + ((unread.get(id) || new Set()).size), 0);
@@ -155,5 +174,5 @@ export function createInbox(app) {
 
   function wireInbox() { setInterval(tick, 1000); }
 
-  return { syncHeld, markRead, onHeldMessage, totalUnread, renderMyChats, wireInbox };
+  return { syncHeld, markRead, onHeldMessage, replied, totalUnread, renderMyChats, wireInbox };
 }

@@ -5,9 +5,17 @@ import { byId as $, el } from "/static/shared/dom.js";
 export function createQueue(app) {
   const { state, t } = app;
 
+  // With queue deltas live, the queue comes by itself: only the agents' loads are re-read (at most once a
+  // second); without them (socket down, or a service that sends `queue_changed`), the whole queue.
   function scheduleRefresh() {
+    if (state.deltas) { scheduleAgents(); return; }
     clearTimeout(state.refreshTimer);
     state.refreshTimer = setTimeout(refresh, 150);
+  }
+
+  function scheduleAgents() {
+    clearTimeout(state.agentsTimer);
+    state.agentsTimer = setTimeout(() => { if (state.me) loadAgents().catch(() => {}); }, 1000);
   }
 
   async function refresh() {
@@ -25,6 +33,7 @@ export function createQueue(app) {
   }
 
   async function loadAgents() {
+    if (!state.me) return;
     if (state.me.role !== "agent") {
       state.agents = (await app.api("GET", "/api/agent/supervisor/agents")).agents;
       renderAgents();
@@ -41,14 +50,15 @@ export function createQueue(app) {
     const known = new Map(delta.full ? [] : state.queue.map((entry) => [entry.id, entry]));
     for (const entry of delta.upserts) known.set(entry.id, { ...entry, seenAt });
     state.queue = delta.order.map((id) => known.get(id)).filter(Boolean);
+    state.deltas = true;
+    app.syncHeld();
     renderQueue();
-    clearTimeout(state.agentsTimer);
-    state.agentsTimer = setTimeout(() => { if (state.me) loadAgents().catch(() => {}); }, 1000);
+    scheduleAgents();
   }
 
-  // Runs the operation, then shows its error (if any) and reloads the queue.
+  // Runs the operation, then shows its error (if any); the queue follows by its delta (or is re-read).
   async function act(fn) {
-    try { const result = await fn(); app.showError("chat-error", null); await refresh(); return result; } catch (error) {
+    try { const result = await fn(); app.showError("chat-error", null); scheduleRefresh(); return result; } catch (error) {
       app.toast(app.errorText(error), "error"); app.showError("chat-error", error); return null;
     }
   }
@@ -71,8 +81,8 @@ export function createQueue(app) {
         onclick: (e) => { e.stopPropagation(); claim(entry.id); } }));
     }
     if (entry.status === "callback") {
-      actions.push(el("button", { type: "button", class: "callback-done", text: t("callback_done"),
-        onclick: async (e) => { e.stopPropagation(); await act(() => app.api("POST", `/api/agent/queue/${entry.id}/callback-done`)); } }));
+      actions.push(el("button", { type: "button", class: "callback-open", text: t("cb_open"),
+        onclick: (e) => { e.stopPropagation(); app.openChat(entry.conversation_id); } }));
     }
     if (state.me && state.me.role !== "agent" && entry.status !== "callback" && !mine) {
       const select = el("select", { class: "assign-to", "aria-label": t("assign") },
@@ -101,7 +111,7 @@ export function createQueue(app) {
       el("div", { class: "entry-summary", title: entry.summary || "", text: entry.summary || "" })];
     if (entry.callback) {
       body.push(el("div", { class: "entry-callback",
-        text: `${t("contact")}: ${entry.callback.contact} · ${t("preferred_time")}: ${entry.callback.preferred_time || "-"}` }));
+        text: `${entry.callback.reference || ""} · ${t("contact")}: ${entry.callback.contact} · ${t("preferred_time")}: ${entry.callback.preferred_time || "-"}` }));
     }
     body.push(el("div", { class: "entry-actions" }, entryActions(entry, mine)));
     return el("li", { class: `entry ${mine ? "mine" : ""}`, "data-entry-id": entry.id, "data-conversation-id": entry.conversation_id,
@@ -139,5 +149,5 @@ export function createQueue(app) {
     } }, 1000);
   }
 
-  return { scheduleRefresh, refresh, applyQueueDelta, act, claim, renderQueue, wireQueue };
+  return { scheduleRefresh, refresh, loadAgents, applyQueueDelta, act, claim, renderQueue, wireQueue };
 }

@@ -33,9 +33,10 @@ export function createSession(app) {
     $("my-status").value = state.me.status === "away" ? "away" : "online";
     $("supervisor-panel").hidden = !(state.me.role === "supervisor" || state.me.role === "admin");
     $("dashboard-link").hidden = $("supervisor-panel").hidden;
+    $("canned-manage").hidden = $("supervisor-panel").hidden;
     if (state.me.status === "offline") await app.api("POST", "/api/agent/me/status", { status: "online" });
     app.openSocket();
-    await app.refresh();
+    await Promise.all([app.refresh(), app.loadCanned()]);
   }
 
   function wireSession() {

@@ -22,12 +22,9 @@ export function createSocket(app) {
   function onFrame(event) {
     const chatId = state.chat && state.chat.conversation.id;
     switch (event.type) {
-      case "queue_changed": app.scheduleRefresh(); break;
+      case "queue_changed": app.scheduleRefresh(); break;  // a service without deltas
       case "queue_delta": app.applyQueueDelta(event); break;
-      case "sla":
-        app.toast(`${t(event.level === "breach" ? "sla_breach" : "sla_warning")}: ${event.conversation_id}`, event.level);
-        app.scheduleRefresh();
-        break;
+      case "sla": app.slaToast(event); break;  // the queue itself changes by its delta
       case "message":
         if (event.conversation_id === chatId && event.message.seq > state.lastSeq) {
           state.lastSeq = event.message.seq;
@@ -46,11 +43,13 @@ export function createSocket(app) {
         break;
       case "held_message": app.onHeldMessage(event); break;
       case "state":
-      case "unwatched":  // no longer ours to see (transferred, closed): the chat freezes with a notice
         if (event.conversation_id === chatId) app.reloadChat(event);
         break;
+      case "unwatched": app.unwatched(event); break;  // no longer ours to see: the chat freezes with a notice
       case "error":
-        if (event.conversation_id && event.conversation_id === chatId) app.showError("chat-error", event.error);
+        if (event.conversation_id && event.conversation_id === chatId) {
+          if (!state.chat.frozen) app.showError("chat-error", event.error);  // a frozen chat already says why
+        }
         else if (event.error) app.toast(app.errorText(event.error), "error");
         break;
       default: break;
@@ -63,14 +62,15 @@ export function createSocket(app) {
       onOpen: () => {
         state.wsRetry = 0;
         setConnection(true);
-        send({ type: "queue_deltas" });  // changes as deltas, not a re-read of the queue per change
-        if (state.chat) send({ type: "watch", conversation_id: state.chat.conversation.id, after: state.lastSeq });
-        app.refresh();
+        send({ type: "queue_deltas" });  // the whole queue once, then changes as deltas: no re-read per change
+        if (state.chat && !state.chat.frozen) send({ type: "watch", conversation_id: state.chat.conversation.id, after: state.lastSeq });
+        app.loadAgents();
         state.pingTimer = setInterval(() => send({ type: "ping" }), 20000);
       },
       onFrame,
       onClose: (event) => {
         clearInterval(state.pingTimer);
+        state.deltas = false;  // until the next socket's first delta, operations re-read the queue
         setConnection(false);
         if (event.code === 4401) { app.showLogin(t("session_expired")); return; }
         state.wsRetry = Math.min(state.wsRetry + 1, 6);
