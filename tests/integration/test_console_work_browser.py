@@ -15,7 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from service_process import ServiceProcess, create_agent, run_service
-from test_console_inbox_browser import PASSWORD, borrower_says, browser, claim_in_console, console, queued_borrower
+from test_console_inbox_browser import (
+    PASSWORD,
+    borrower_says,
+    browser,
+    claim_in_console,
+    console,
+    queued_borrower,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 __all__ = ["browser"]  # the fixture, shared with the inbox tests
@@ -103,9 +110,8 @@ def test_shortcuts_move_between_held_chats_and_stay_quiet_while_typing(browser: 
             claim_in_console(page, conv_id)
         order = page.eval_on_selector_all("#my-chats li.held-chat", "(nodes) => nodes.map((n) => n.dataset.conversationId)")
         assert sorted(order) == sorted(chats)
-        open_id = lambda: page.get_attribute("#my-chats li.held-chat.open", "data-conversation-id")  # noqa: E731
         page.click("#transcript")
-        start = order.index(open_id())
+        start = order.index(page.get_attribute("#my-chats li.held-chat.open", "data-conversation-id"))
         page.keyboard.press("Alt+ArrowDown")
         expect(page.locator(f"#my-chats li.open[data-conversation-id='{order[(start + 1) % 3]}']")).to_be_visible()
         page.keyboard.press("Control+]")

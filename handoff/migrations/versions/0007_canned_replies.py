@@ -19,19 +19,19 @@ depends_on = None
 # A snapshot of the defaults as of this revision (a migration never follows later code).
 DEFAULTS = [
     ("greeting", "Greeting", "问候",
-     "Hello, this is {agent} from the loan service team. I have read your conversation with our assistant; "
-     "how can I help?",
+     ("Hello, this is {agent} from the loan service team. I have read your conversation with our assistant; "
+      "how can I help?"),
      "您好，我是贷款服务团队的 {agent}。我已看过您与智能助手的对话，请问有什么可以帮您？"),
     ("checking", "Checking your account", "正在查询",
      "Thank you for waiting. I am checking your account now; this will take a minute or two.",
      "感谢您的耐心等待。我正在为您查询账户，大约需要一两分钟。"),
     ("verify", "Verify identity", "核实身份",
-     "To protect your account, please sign in on this page so that I can see your loan. "
-     "Never send your full card number or password in the chat.",
+     ("To protect your account, please sign in on this page so that I can see your loan. "
+      "Never send your full card number or password in the chat."),
      "为保护您的账户安全，请在本页面登录，以便我查看您的贷款。请勿在对话中发送完整卡号或密码。"),
     ("hardship", "Payment difficulty", "还款困难",
-     "I am sorry to hear that. We have options for borrowers who find it hard to pay, such as a due-date change "
-     "or a payment plan. I can refer you to our hardship team.",
+     ("I am sorry to hear that. We have options for borrowers who find it hard to pay, such as a due-date change "
+      "or a payment plan. I can refer you to our hardship team."),
      "很抱歉听到这个情况。对于还款有困难的客户，我们有调整还款日或分期计划等方案，我可以为您转介困难援助团队。"),
     ("closing", "Anything else?", "还有其他问题吗",
      "Is there anything else I can help you with today?",

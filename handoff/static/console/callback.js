@@ -97,7 +97,7 @@ export function createCallback(app) {
     const hint = ticket.status === "done" ? null
       : el("p", { class: "muted cb-hint", text: t(isMine(ticket) ? "cb_mine_hint" : "cb_masked_hint") });
     const notice = chat.ticketNotice ? el("p", { id: "cb-notice", class: "notice", role: "status", text: chat.ticketNotice }) : null;
-    $("callback-panel").replaceChildren(head, facts, hint, notice, ...controls(ticket));
+    $("callback-panel").replaceChildren(...[head, facts, hint, notice, ...controls(ticket)].filter(Boolean));
   }
 
   const isWorkItem = (chat) => Boolean(ticketOf(chat));

@@ -50,6 +50,7 @@ export function createCanned(app) {
     active = 0;
     renderPicker();
     $("canned-filter").focus();
+    loadCanned();  // what supervisors changed since, without a reload
     return true;
   }
 

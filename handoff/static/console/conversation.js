@@ -21,6 +21,8 @@ export function createConversation(app) {
       app.send({ type: "watch", conversation_id: conversationId, after: state.lastSeq });
       app.markRead(conversationId, state.lastSeq);
       app.loadTicket();
+      // One column on a phone: the chat is below the lists, so bring it into view.
+      if (window.matchMedia("(max-width: 700px)").matches) $("chat").scrollIntoView({ block: "start" });
     } catch (error) {
       app.toast(app.errorText(error), "error");
     }
@@ -107,7 +109,7 @@ export function createConversation(app) {
     $("chat").hidden = !chat;
     if (!chat) return;
     $("chat-id").textContent = chat.conversation.id.slice(0, 8);
-    $("chat-state").textContent = t(chat.conversation.state);
+    $("chat-state").textContent = t(app.isWorkItem(chat) ? "callback" : chat.conversation.state);
     $("chat-lang").textContent = chat.conversation.lang;
     const { entry, holder } = chat;
     const supervisor = state.me.role !== "agent";
