@@ -150,3 +150,30 @@ def test_no_callback_offer_after_one_was_made(api: TestClient, engine: Engine, c
     tx(engine, lambda s: sla.check(s, clock=clock, settings=make_settings(CALLBACK_OFFER_AFTER_S=60)))
     offers = tx(engine, lambda s: s.scalars(select(Message.payload).where(Message.conversation_id == cid)).all())
     assert not any((p or {}).get("custom", {}).get("type") == "callback_offer" for p in offers)
+
+
+def test_the_console_work_item_outcomes(api: TestClient, engine: Engine, clock: FakeClock) -> None:
+    """What the console's callback panel relies on: the queue card and the chat view stay masked even for the
+    agent working it (only GET /callbacks/{id} is full), the attempts show on the card, a retry puts it back
+    masked, and a wrong number finishes it and its queue entry, with the note in the audit trail."""
+    cid, _auth, ticket = _request_callback(api)
+    make_agent(engine, clock, "ann")
+    ann = _login(api, "ann")
+    tid = ticket["ticket_id"]
+    assert api.post(f"/api/agent/callbacks/{tid}/start", headers=ann).json()["contact"] == PHONE
+    detail = api.get(f"/api/agent/conversations/{cid}", headers=ann).json()
+    assert detail["entry"]["callback"]["contact"] == "121****0188" and PHONE not in str(detail)
+    retry = api.post(f"/api/agent/callbacks/{tid}/outcome", headers=ann, json={"outcome": "retry", "note": "busy"})
+    assert retry.json()["contact"] == "121****0188" and retry.json()["contact_full"] is False
+    card = api.get("/api/agent/queue", headers=ann).json()["entries"][0]["callback"]
+    assert (card["status"], card["attempts"], card["outcome"], card["worked_by_agent_id"]) == ("open", 1, "retry", None)
+    assert api.post(f"/api/agent/callbacks/{tid}/outcome", headers=ann,
+                    json={"outcome": "hung_up"}).status_code == 422  # only the four outcomes
+    api.post(f"/api/agent/callbacks/{tid}/start", headers=ann)
+    done = api.post(f"/api/agent/callbacks/{tid}/outcome", headers=ann,
+                    json={"outcome": "wrong_number", "note": "a bakery answered"}).json()
+    assert (done["status"], done["outcome"], done["attempts"]) == ("done", "wrong_number", 2)
+    assert api.get("/api/agent/queue", headers=ann).json()["entries"] == []  # the work item left the queue
+    notes = tx(engine, lambda s: [(e.detail or {}).get("note") for e in s.scalars(
+        select(AuditEvent).where(AuditEvent.action == "callback_outcome").order_by(AuditEvent.id))])
+    assert notes == ["busy", "a bakery answered"]
