@@ -255,8 +255,9 @@ def test_a_chat_moved_away_by_a_supervisor_freezes_in_the_old_agents_language(
         page.click("#transcript")
         page.keyboard.type("/")
         expect(page.locator("#canned-picker")).to_be_hidden()
-        page.wait_for_timeout(1500)  # any late error frame or toast would be on screen by now
+        page.wait_for_timeout(1500)  # any late error frame, toast or second look would be on screen by now
         expect(page.locator("#chat-error")).to_be_hidden()
+        expect(page.locator("#chat-notice")).to_have_text(notice)  # a later look that knows less keeps the name
         expect(page.locator("#my-chats li.held-chat")).to_have_count(0)
         if locale == "zh-CN":
             texts = page.locator("#chat-notice, #toasts, #chat-error").all_inner_texts()

@@ -20,7 +20,7 @@ export function createCallback(app) {
 
   const isMine = (ticket) => ticket.status === "in_progress" && state.me && ticket.worked_by_agent_id === state.me.id;
   const when = (iso) => (iso ? new Date(iso).toLocaleString(app.i18n.lang === "zh" ? "zh-CN" : "en-US",
-    { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "-");
+    { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }) : "-");
   const kv = (label, value) => el("div", { class: "kv" }, [el("b", { text: `${t(label)}: ` }), value]);
 
   // A chat opened on a callback that this agent is working: ask for the full number (audited).

@@ -42,14 +42,15 @@ export function createConversation(app) {
     if (!state.chat) return;
     const wasHolder = state.chat.holder || state.chat.taken;
     const self = state.selfAction;
-    const prior = state.chat.notice;
-    const { ticket, ticketNotice, taken } = state.chat;
     let detail = null;
     try {
       detail = await app.api("GET", chatPath(""));
     } catch (error) {
       if (error.status !== 403 && error.status !== 404) return;  // offline: keep what we show
     }
+    if (!state.chat) return;
+    const prior = state.chat.notice;  // as of now: a frame may have said more while we waited
+    const { ticket, ticketNotice, taken } = state.chat;
     if (detail) {
       state.chat = { ...detail, ticket, ticketNotice, taken: taken && !detail.holder };
       state.lastSeq = Math.max(state.lastSeq, lastSeqOf(detail));
