@@ -16,7 +16,8 @@ Client -> server frames (validated by `handoff.api.schemas.frames`):
 - `{"type": "ping"}` - heartbeat: the agent counts as present while pings arrive;
 - `{"type": "queue_deltas"}` - from now on `queue_delta` frames instead of `queue_changed`
   (`handoff.agents.queue_feed`; the first one is the whole queue, `full: true`).
-Server -> client: `hello`, `queue_changed` (or `queue_delta`), `sla` (supervisors), `callback_overdue`,
+Server -> client: `hello`, `queue_changed` (or `queue_delta`), `sla` (supervisors: `level`, `conversation_id`,
+`entry_id`, `reason`, `lang`, `priority`, `summary`, `borrower_name`, `label`), `callback_overdue`,
 `held_message` (a borrower message in any chat this agent holds, watched or not: `conversation_id`,
 `message`); for the holder of a chat only (`for_agent_id`): `chat_activity` (the borrower wrote: `seq`,
 `preview`, `unread`), `idle_warning` (`requeue_at`: the chat goes back to the queue then unless the holder

@@ -61,7 +61,8 @@ export function createConversation(app) {
     const notice = lost ? lostNotice(detail, event) : null;
     // A later look that knows less (no name) keeps what an earlier one said.
     if (!state.chat.holder && !self) state.chat.notice = notice && !(prior && notice.key === "chat_not_yours") ? notice : prior;
-    else state.chat.notice = null;
+    else if (state.chat.holder) state.chat.notice = null;  // ours (again): nothing to explain
+    else state.chat.notice = prior;  // our own doing (release, transfer): what that said stays
     renderChat();
   }
 

@@ -131,7 +131,7 @@ export function createInbox(app) {
     return el("li", { class: `held-chat${isOpen(id) ? " open" : ""}${count ? " has-unread" : ""}`, "data-conversation-id": id,
       tabindex: "0", onclick: () => app.openChat(id), onkeydown: (e) => { if (e.key === "Enter") app.openChat(id); } }, [
       el("div", { class: "held-head" }, [
-        el("span", { class: "held-title", text: app.reason(entry.reason) || entry.reason }),
+        el("span", { class: "held-title", text: [entry.borrower_name, app.reason(entry.reason) || entry.reason].filter(Boolean).join(" · ") }),
         el("code", { class: "held-id", text: short(id) }),
         el("span", { class: "unread-count", hidden: count ? null : "", "aria-label": t("unread", { n: count }),
           text: count > 99 ? "99+" : String(count) }),
