@@ -56,8 +56,12 @@ class Services:
         assert self.box is not None  # set in __post_init__
         return self.box
 
-    async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
+    async def db(
+        self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False, single_statement: bool = False
+    ) -> T:
         """Run `work(session)` in one transaction; bus events it queued are published after the commit.
+        `single_statement`: `work` writes with one statement at most (no BEGIN/COMMIT on PostgreSQL,
+        `handoff.infra.db.session_scope`).
 
         PostgreSQL work runs on a worker thread, so the event loop never waits on the network. SQLite
         work (SQLITE_IN_EVENT_LOOP) runs right here: a turn's transactions take about a millisecond each,
@@ -67,7 +71,7 @@ class Services:
         that is slow for other reasons (password hashing at login)."""
 
         def run() -> T:
-            with session_scope(self.engine, bus=self.bus, write=write) as session:
+            with session_scope(self.engine, bus=self.bus, write=write, single_statement=single_statement) as session:
                 return work(session)
 
         if self.settings.SQLITE_IN_EVENT_LOOP and not offload:
