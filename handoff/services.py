@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 import httpx
+from opentelemetry import trace
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,7 @@ class Services:
     mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
     # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
     box: SecretBox | None = None
+    tracer: trace.Tracer = field(default_factory=trace.NoOpTracer)  # handoff.infra.tracing (TRACING_OTLP_ENDPOINT)
     # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).
     seen_marks: dict[str, float] = field(default_factory=dict)
 
@@ -71,7 +73,7 @@ class Services:
         that is slow for other reasons (password hashing at login)."""
 
         def run() -> T:
-            with session_scope(self.engine, bus=self.bus, write=write, single_statement=single_statement) as session:
+            with self.tracer.start_as_current_span("handoff.db"), session_scope(self.engine, bus=self.bus, write=write, single_statement=single_statement) as session:
                 return work(session)
 
         if self.settings.SQLITE_IN_EVENT_LOOP and not offload:

@@ -279,9 +279,10 @@ async def borrower_message(
     started = time.perf_counter()
     outcome = ERROR
     try:
-        result = await _borrower_message(
-            svc, conversation_id=conversation_id, text=text, client_message_id=client_message_id
-        )
+        with svc.tracer.start_as_current_span("handoff.turn", attributes={"conversation.id": conversation_id}):
+            result = await _borrower_message(
+                svc, conversation_id=conversation_id, text=text, client_message_id=client_message_id
+            )
         outcome = turn_outcome(result)
         return result
     finally:
@@ -311,9 +312,10 @@ async def _borrower_message(
         reply: list[dict[str, Any]] | None
         async with _bot_typing(svc, conversation_id):
             try:
-                reply = await svc.rasa.send(
-                    conversation_id=conversation_id, text=masked, lang=lang, budget_s=budget
-                )
+                with svc.tracer.start_as_current_span("rasa.turn"):
+                    reply = await svc.rasa.send(
+                        conversation_id=conversation_id, text=masked, lang=lang, budget_s=budget
+                    )
             except BotUnavailableError as exc:
                 log.warning("conversation %s: bot unavailable: %s", conversation_id, exc.message)
                 reply = None
