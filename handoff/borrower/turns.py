@@ -144,6 +144,30 @@ def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return str(element.get("text") or ""), payload
 
 
+def _with_citations(reply: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The bot's messages as stored: an FAQ answer's citation (sent on its own, just before the answer)
+    travels with the answer's text, so the pages show it under that bubble; one left alone stays alone."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    cite: dict[str, Any] | None = None
+    for element in reply:
+        text, payload = _bot_message(element)
+        custom = payload.get("custom", {})
+        if not text and custom.get("type") == PayloadType.FAQ_ANSWER and set(payload) == {"custom"}:
+            if cite is not None:
+                out.append(("", {"custom": cite}))
+            cite = custom
+            continue
+        if cite is not None and text and "custom" not in payload:
+            payload["custom"], cite = cite, None
+        elif cite is not None:
+            out.append(("", {"custom": cite}))
+            cite = None
+        out.append((text, payload))
+    if cite is not None:
+        out.append(("", {"custom": cite}))
+    return out
+
+
 def _queue_without_bot(session: Session, *, conversation_id: str, detected: Detection, svc: Services) -> None:
     """The bot could not answer, but the borrower asked for a person, is upset or complains: queue now."""
     conversation = get_conversation(session, conversation_id=conversation_id)
@@ -184,14 +208,14 @@ def _store_replies(
         )
     else:
         said_something = False
-        for element in reply:
-            text, payload = _bot_message(element)
+        for text, payload in _with_citations(reply):
             public_custom = payload.get("custom", {}).get("type") in PUBLIC_PAYLOAD_TYPES
             if text or payload.get("buttons") or payload.get("image") or public_custom:
                 append_message(
                     session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload
                 )
                 said_something = said_something or bool(text)
+        for element in reply:
             custom = element.get("custom")
             if isinstance(custom, dict) and custom.get("type") == PayloadType.HANDOFF:
                 packet = custom.get("packet") if isinstance(custom.get("packet"), dict) else {}
