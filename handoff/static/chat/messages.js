@@ -39,7 +39,7 @@ export function createMessages(app) {
     const c = div("cite");
     c.title = custom.source || "";
     c.appendChild(documentIcon());
-    c.appendChild(el("span", { text: t("source") + ": " + (custom.title || custom.faq_id || "") }));
+    c.appendChild(el("span", { text: t("cite", { title: custom.title || custom.faq_id || "" }) }));
     return c;
   }
 
@@ -97,11 +97,7 @@ export function createMessages(app) {
     if (!m || st.rendered.has(m.seq)) return;
     st.rendered.add(m.seq);
     if (m.seq > st.lastSeq) st.lastSeq = m.seq;
-    if (m.client_message_id && st.pending.has(m.client_message_id)) {
-      const p = st.pending.get(m.client_message_id);
-      if (p.row) p.row.remove();
-      st.pending.delete(m.client_message_id);
-    }
+    if (m.client_message_id) app.forgetPending(m.client_message_id);
     if (m.sender === "borrower") { st.lastBorrowerSeq = Math.max(st.lastBorrowerSeq, m.seq); app.disableOldChips(); }
     if (m.sender !== "borrower") app.showTyping(m.sender, false);
     els.welcome.hidden = true;
