@@ -265,3 +265,41 @@ def test_a_message_not_yet_acknowledged_survives_a_reload_and_is_sent_once(
         assert borrower_rows(service, conv_id, lost[0]) == 1 and borrower_rows(service, conv_id, lost[1]) == 1
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("lang", "query", "faq_id"), [
+    ("en", "What are the ways I can make a payment?", "payment-methods"),
+    ("zh", "还款后多久能到账？", "payment-posting-time-zh"),
+])
+def test_the_consoles_kb_results_show_a_table_answer_rendered_and_insert_plain_text(
+    service: ServiceProcess, browser: Any, lang: str, query: str, faq_id: str
+) -> None:
+    if not (Path(__file__).resolve().parents[2] / "var" / "kb_index" / "manifest.json").exists():
+        pytest.skip("no FAQ index built (make kb)")
+    from playwright.sync_api import expect
+
+    created = httpx.post(f"{service.url}/api/conversations", json={"lang": lang}, trust_env=False).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    assert httpx.post(f"{service.url}/api/conversations/{created['id']}/handoff", json={}, headers=headers,
+                      trust_env=False).status_code == 200
+    context = browser.new_context(locale="zh-CN" if lang == "zh" else "en-US", viewport={"width": 1366, "height": 850})
+    try:
+        page = context.new_page()
+        page.goto(f"{service.url}/console")
+        page.fill("#login-username", "ann")
+        page.fill("#login-password", PASSWORD)
+        page.click("#login-submit")
+        page.locator(f"li.entry[data-conversation-id='{created['id']}']").click()
+        page.fill("#kb-query", query)
+        page.click("#kb-form button[type=submit]")
+        page.wait_for_selector("#kb-results li.hit", timeout=120_000)  # the first search loads the model
+        hit = page.locator("#kb-results li.hit", has=page.locator(".hit-answer table")).first
+        expect(hit.locator(".hit-answer th").first).to_be_visible()
+        shown = hit.locator(".hit-answer").inner_text()
+        assert "|---" not in shown and "**" not in shown
+        shoot(page, f"console-kb-{lang}")
+        hit.locator("button.insert").click()
+        inserted = page.input_value("#reply-text")
+        assert "|" not in inserted and "**" not in inserted and inserted.count("\n") >= 3
+    finally:
+        context.close()
