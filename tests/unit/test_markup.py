@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from handoff.conversations.records import message_html
 from knowledge_base.faq import parse_faq
 from knowledge_base.markup import ALLOWED_TAGS, LINK_REL, problems, safe_href, sanitise, to_html, to_plain
 
@@ -174,3 +175,10 @@ def test_plain_text_for_an_agents_reply_has_no_markers() -> None:
 def test_problems_name_the_line_and_the_fix(text: str, line: int, words: str) -> None:
     found = problems(text)
     assert any(n == line and words in message for n, message in found), found
+
+
+@pytest.mark.parametrize("sender", ["borrower", "agent", "system"])
+def test_only_bot_messages_get_html(sender: str) -> None:
+    assert message_html(sender, "**late fee** <img src=x onerror=alert(1)>") is None
+    assert message_html("bot", "**late fee**") == "<p><strong>late fee</strong></p>\n"
+    assert message_html("bot", "") is None
