@@ -11,7 +11,7 @@ from actions.sensitive import TOPIC_PRIORITY
 from actions.tracker_view import UserTurn
 from contract import packet as contract_packet
 from contract.codes import PRIORITY_ORDER, HandoffReason, Priority
-from contract.packet import MAX_CANDIDATES, FaqCandidate, HandoffPacket
+from contract.packet import MAX_CANDIDATES, FaqCandidate, HandoffPacket, join_sentences
 
 # Mirrors bot/anger.py ANGRY_THRESHOLD (the bot package runs in the Rasa env, not here).
 ANGRY_SCORE: Final = 0.6
@@ -98,7 +98,7 @@ def summarize(
     if previous_note:
         parts.append(labels["earlier"] + labels["colon"] + previous_note[:200])
     # English sentences need a space after the full stop; Chinese "。" needs none.
-    return labels["end"].join(parts) + labels["end"].rstrip()
+    return join_sentences(parts, labels["end"])
 
 
 def build_packet(

@@ -72,6 +72,23 @@ class HandoffPacket(TypedDict):
     previous_handoff: PreviousHandoff | None
 
 
+SENTENCE_ENDS = frozenset(".?!。？！…")
+
+
+def join_sentences(parts: Sequence[str], end: str) -> str:
+    """Parts of a summary as sentences: `end` (". " or "。") after each, except that a part already ending
+    a sentence (an FAQ title is a question) gets no second mark: "...a payoff quote? Last message" and
+    "...结清金额？最后一条消息", never "?." or "？。"."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out:
+            out += end if out[-1] not in SENTENCE_ENDS else end[len(end.rstrip()):]
+        out += part
+    return out if not out or out[-1] in SENTENCE_ENDS else out + end.rstrip()
+
+
 def anger_summary(turns: Sequence[PacketTurn], *, frustration: float = 0.0, frustrated: bool = False) -> AngerSummary:
     """Latest and highest anger score of the borrower's recent turns, with the frustration level."""
     scores = [t["anger"]["score"] for t in turns]

@@ -66,12 +66,15 @@ def _validate(settings: KBSettings, out: TextIO, err: TextIO) -> int:
     source = read_source(settings.source_path(), settings.root)
     for issue in source.issues:
         print(issue, file=err)
+    for warning in source.warnings:  # shown, but not a reason to refuse the content
+        print(warning, file=err)
     if source.issues:
         print(f"{len(source.issues)} problem(s) in {source.files} file(s); fix them and run validate again",
               file=err)
         return EXIT_CONTENT
     langs = Counter(f.lang for f in source.faqs)
-    print(f"ok: {source.files} file(s), " + ", ".join(f"{n} {lang}" for lang, n in sorted(langs.items())),
+    warned = f"; {len(source.warnings)} warning(s) about markdown the pages cannot show" if source.warnings else ""
+    print(f"ok: {source.files} file(s), " + ", ".join(f"{n} {lang}" for lang, n in sorted(langs.items())) + warned,
           file=out)
     return EXIT_OK
 

@@ -154,10 +154,11 @@ def parse_faq(text: str, rel: str, folder_lang: str | None = None) -> tuple[FAQ 
     tags = _str_list(data, "tags", rel, lines, issues)
 
     answer = body.strip()
+    answer_line = body_line + body[: len(body) - len(body.lstrip())].count("\n")
     if not answer:
         issues.append(Issue(rel, body_line, "empty answer; write the answer in markdown below the closing '---'"))
 
     faq = FAQ(id=str(faq_id), lang=str(lang), title=" ".join(str(title).split()), answer=answer,
               source=rel, questions=questions, tags=tuple(t.lower() for t in tags),
-              lines={**lines, "answer": body_line})
+              lines={**lines, "answer": answer_line})
     return faq, issues

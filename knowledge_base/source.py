@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge_base.errors import Issue
 from knowledge_base.faq import FAQ, LANGS, parse_faq
+from knowledge_base.markup import problems
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Source:
     faqs: list[FAQ]
     issues: list[Issue]
     files: int
+    warnings: list[Issue] = field(default_factory=list)  # markdown the pages cannot show as written
 
     @property
     def ok(self) -> bool:
@@ -102,4 +104,6 @@ def read_source(source: Path, root: Path) -> Source:
             faqs.append(faq)
     _check_duplicates(faqs, issues)
     bad = {i.path for i in issues}
-    return Source([f for f in faqs if f.source not in bad], sorted(issues), len(paths))
+    warnings = [Issue(f.source, f.lines.get("answer", 1) + line, f"warning: {message}")
+                for f in faqs for line, message in problems(f.answer)]
+    return Source([f for f in faqs if f.source not in bad], sorted(issues), len(paths), sorted(warnings))

@@ -14,6 +14,7 @@ from typing import Any
 
 from handoff.errors import NotFoundError, UnavailableError
 from knowledge_base import KBError, KBSettings, KnowledgeBase
+from knowledge_base.markup import to_html, to_plain
 
 FAQ_ID = re.compile(r"^[a-z0-9-]{1,80}$")
 
@@ -43,13 +44,15 @@ class LazyKnowledgeBase:
             return self._kb
 
     def search(self, text: str, *, lang: str | None = None) -> dict[str, Any]:
+        """Hits with the answer three ways: `answer` (the markdown), `html` (sanitised, for showing) and
+        `text` (plain, for inserting into a reply: agents' messages are shown as plain text)."""
         response = self._get().search(text, lang=lang)
         return {
             "query": text,
             "decision": response.decision,
             "results": [
                 {"id": h.id, "title": h.title, "score": round(h.score, 4), "source": h.source, "lang": h.lang,
-                 "answer": h.answer, "tags": list(h.tags), "link": f"/api/agent/kb/faq/{h.lang}/{h.id}"}
+                 "answer": h.answer, "html": to_html(h.answer), "text": to_plain(h.answer), "tags": list(h.tags), "link": f"/api/agent/kb/faq/{h.lang}/{h.id}"}
                 for h in response.results
             ],
         }

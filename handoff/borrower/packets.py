@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contract.codes import HandoffReason, Priority, Trigger
-from contract.packet import anger_summary, build_packet
+from contract.packet import anger_summary, build_packet, join_sentences
 from contract.turns import PacketTurn, packet_turn
 from handoff.models import Conversation, Message, QueueEntry
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
@@ -109,7 +109,7 @@ def summary_text(
     if answered:
         titles = labels["sep"].join(str(a.get("title") or a.get("faq_id")) for a in answered[-3:])
         parts.append(labels["answered"] + labels["colon"] + titles)
-    return labels["end"].join(parts).strip() + labels["end"].strip()
+    return join_sentences(parts, labels["end"])
 
 
 def service_packet(

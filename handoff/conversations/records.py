@@ -21,7 +21,8 @@ from handoff.infra.bus import conversation_topic
 from handoff.infra.clock import as_utc
 from handoff.infra.outbox import publish_after_commit
 from handoff.models import Agent, Conversation, Message
-from handoff.states import ConversationState
+from handoff.states import ConversationState, Sender
+from knowledge_base.markup import to_html
 
 LANGS = ("en", "zh")
 
@@ -69,11 +70,18 @@ def get_conversation(session: Session, *, conversation_id: str) -> Conversation:
     return conversation
 
 
+def message_html(sender: str, text: str) -> str | None:
+    """The sanitised HTML of a bot message (FAQ answers are markdown: tables, lists, links, bold); None
+    for borrowers, agents and system notices, whose words every page shows as plain text."""
+    return to_html(text) if sender == Sender.BOT and text else None
+
+
 def message_dict(message: Message, *, agent_name: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "seq": message.seq,
         "sender": message.sender,
         "text": message.text,
+        "html": message_html(message.sender, message.text),
         "payload": message.payload,
         "created_at": as_utc(message.created_at).isoformat() if message.created_at else None,
         "agent_name": agent_name,

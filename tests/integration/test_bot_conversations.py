@@ -40,7 +40,9 @@ def test_english_answer_with_citation_and_feedback(stack: RasaStack) -> None:
     answer = stack.send(sender, "how do I get a payoff quote", lang="en")
     faq = customs(answer, "faq_answer")
     assert faq and faq[0]["faq_id"] == "payoff-quote" and faq[0]["source"].endswith("payoff-quote.md")
-    assert answer[-1]["text"].endswith(f"(Source: {faq[0]['title']})\n\nDid this answer your question?")
+    # The citation travels as the custom element (shown under the bubble), not repeated in the text.
+    assert answer[-1]["text"].endswith("\n\nDid this answer your question?")
+    assert "(Source:" not in answer[-1]["text"]
     assert "payoff quote" in answer[-1]["text"]
     assert [b["payload"] for b in answer[-1]["buttons"]] == ["/affirm", "/negative_feedback"]
 
@@ -55,7 +57,7 @@ def test_chinese_answer_with_citation(stack: RasaStack) -> None:
     assert "自动助手" in first[0]["text"]
     faq = customs(first, "faq_answer")
     assert faq and faq[0]["source"].startswith("knowledge_base/faq/zh/")
-    assert first[-1]["text"].endswith(f"（来源：{faq[0]['title']}）\n\n这个回答对您有帮助吗？")
+    assert first[-1]["text"].endswith("\n\n这个回答对您有帮助吗？") and "来源" not in first[-1]["text"]
     assert [b["title"] for b in first[-1]["buttons"]] == ["有帮助", "没有帮助"]
 
 

@@ -133,13 +133,14 @@ def test_kb_search_and_one_click_insert(service: ServiceProcess, page: Any) -> N
     hit = page.locator("#kb-results li.hit").first
     shown = hit.locator(".hit-answer").inner_text()
     hit.locator("button.insert").click()
-    # The answer is shown rendered (no markdown marks) and inserted as the FAQ wrote it: the borrower's page
-    # renders an agent's markdown the same way.
+    # The answer is shown rendered (no markdown marks) and inserted as plain text: the borrower's page shows
+    # an agent's words as they are, so markdown marks would reach the borrower as "**".
     session = {"cookie": "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())}
     found = httpx.post(f"{service.url}/api/agent/kb/search", json={"q": "How do I get a payoff quote?", "lang": "en"},
-                       headers=session, trust_env=False).json()["results"][0]["answer"]
-    assert page.input_value("#reply-text").strip() == found.strip()
-    assert "**" in found and "**" not in shown
+                       headers=session, trust_env=False).json()["results"][0]
+    assert page.input_value("#reply-text").strip() == found["text"].strip()
+    assert "**" in found["answer"] and "**" not in shown and "**" not in found["text"]
+    assert "<strong>" in found["html"] and hit.locator(".hit-answer strong").count() >= 1
 
 
 @pytest.mark.parametrize(("locale", "lang", "username", "display_name", "initial", "joined"), [

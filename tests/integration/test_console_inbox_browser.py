@@ -161,7 +161,7 @@ def test_transcript_renders_faq_markdown_and_citation_only_messages(browser: Any
         link = answer.locator("a")
         expect(link).to_have_count(1)  # the javascript: link stays text
         expect(link).to_have_attribute("href", "https://northwind-auto.example/fees")
-        expect(link).to_have_attribute("rel", "noopener noreferrer")
+        expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
         expect(answer).to_contain_text("or this.")
         assert "**" not in answer.inner_text()
         expect(answer.locator(".cite")).to_have_text("Source: Late fees")

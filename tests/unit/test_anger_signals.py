@@ -18,6 +18,8 @@ from bot.language import detect_language
         "怎么申请提前结清",
         "这个产品可靠吗",
         "你好，请问还款日可以改吗？",
+        "我可以怎么还款？",  # "how do I repay": 怎么还 is exasperation only as 怎么还没/还不/还是... ("why still ...")
+        "这笔钱怎么还",
     ],
 )
 def test_calm_messages_score_zero(text: str) -> None:
@@ -49,6 +51,11 @@ def test_shouting_and_repeated_punctuation_are_cues() -> None:
     assert "shouting" in signal.cues
     assert "punctuation:!!!" in signal.cues
     assert signal.score >= ANGRY_THRESHOLD
+
+
+def test_why_still_not_is_frustration() -> None:
+    assert "frustration:怎么还没" in score_anger("钱都转了，怎么还没到账").cues
+    assert "frustration:怎么还是" in score_anger("怎么还是显示逾期").cues
 
 
 def test_chinese_full_width_punctuation_counts() -> None:

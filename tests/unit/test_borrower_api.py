@@ -328,3 +328,44 @@ def test_the_person_button_packet_carries_what_the_bot_understood(
         }
     ]
     assert [t["text"] for t in packet["transcript"]] == ["my payment failed", "echo: my payment failed"]
+
+
+CITE = {"type": "faq_answer", "faq_id": "payment-methods", "title": "What are the ways I can make a payment?",
+        "source": "knowledge_base/faq/en/payment-methods.md"}
+TABLE_ANSWER = ("You can pay in these ways:\n\n| Method | Cost |\n|---|---|\n| **Autopay** | free |\n"
+                "| [Online](https://northwind-auto.example/pay) | free |\n\nDid this answer your question?")
+
+
+def test_an_faq_answer_is_one_message_with_its_citation_and_sanitised_html(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa
+) -> None:
+    """Rasa sends the citation and then the answer's text: stored as one message, so the citation sits
+    under its bubble; the markdown arrives rendered and sanitised as `html`, the text stays as written."""
+    buttons = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/negative_feedback"}]
+    scripted_rasa.script = lambda body: (
+        200, [{"recipient_id": "x", "custom": CITE}, {"recipient_id": "x", "text": TABLE_ANSWER, "buttons": buttons}],
+        0.0,
+    )
+    cid, auth = start(bot_client)
+    sent = "<img src=x onerror=alert(1)> **how** do I pay?"
+    reply = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": sent}).json()
+    borrower, bot = reply["messages"]
+    assert borrower["html"] is None and borrower["text"] == sent  # a borrower's words are never markup
+    assert bot["text"] == TABLE_ANSWER and bot["payload"]["custom"] == CITE and bot["payload"]["buttons"] == buttons
+    html = bot["html"]
+    assert '<div class="md-table"><table>' in html and "<strong>Autopay</strong>" in html and "|" not in html
+    assert ('<a href="https://northwind-auto.example/pay" target="_blank" rel="noopener noreferrer nofollow">'
+            "Online</a>") in html
+    history = bot_client.get(f"/api/conversations/{cid}/messages", headers=auth).json()["messages"]
+    assert [m["html"] for m in history] == [None, html]
+
+
+def test_a_citation_without_an_answer_text_stays_a_message_of_its_own(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa
+) -> None:
+    scripted_rasa.script = lambda body: (200, [{"custom": CITE}, {"custom": {**CITE, "faq_id": "pay-online"}}], 0.0)
+    cid, auth = start(bot_client)
+    reply = bot_client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "pay"}).json()
+    bots = [m for m in reply["messages"] if m["sender"] == "bot"]
+    assert [(m["text"], m["html"], m["payload"]["custom"]["faq_id"]) for m in bots] == [
+        ("", None, "payment-methods"), ("", None, "pay-online")]

@@ -73,3 +73,19 @@ def test_unknown_setting_in_environment_is_refused(kb_dir: Path, monkeypatch: py
     monkeypatch.setenv("KB_TOPK", "3")
     code, _, err = run(["validate", "--source", "faq"])
     assert code == 2 and "unknown setting(s) KB_TOPK" in err
+
+
+def test_validate_warns_about_markdown_the_pages_cannot_show_and_still_passes(kb_dir: Path) -> None:
+    body = "Five percent.\n\n<b>Late</b> fees\n\n## Waivers\n\n![chart](https://example.com/c.png)\n"
+    (kb_dir / "faq" / "en" / "late-fee.md").write_text(GOOD.replace("Five percent.\n", body), encoding="utf-8")
+    (kb_dir / "faq" / "zh").mkdir()
+    (kb_dir / "faq" / "zh" / "late-fee-zh.md").write_text(
+        "---\nid: late-fee-zh\nlang: zh\ntitle: 滞纳金是多少？\n---\n\n滞纳金说明：\n1、逾期一天\n2、逾期三天\n", encoding="utf-8")
+    code, out, err = run(["validate", "--source", "faq"])
+    assert code == 0 and "3 warning(s)" not in out and "warning(s) about markdown the pages cannot show" in out
+    lines = err.splitlines()
+    assert "faq/en/late-fee.md:9: warning: raw HTML '<b>' is shown as text; use markdown instead" in err
+    assert any(line.startswith("faq/en/late-fee.md:11: warning: headings are shown as a bold line") for line in lines)
+    assert any(line.startswith("faq/en/late-fee.md:13: warning: images are not shown") for line in lines)
+    assert any(line.startswith("faq/zh/late-fee-zh.md:8: warning: '1、' does not start a numbered list") for line in lines)
+    assert all(": warning: " in line for line in lines), lines

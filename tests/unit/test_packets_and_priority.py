@@ -51,7 +51,7 @@ def test_summary_is_readable_and_names_the_faq_answered_in_both_languages(
     bot_client.post(f"/api/conversations/{cid}/handoff", headers=auth)
     entry = _entry(engine, cid)
     assert entry.packet["faq_answered"][0]["faq_id"] == "payoff-quote"
-    assert ". FAQ answered: How do I get a payoff quote?." in entry.summary
+    assert entry.summary.endswith(". FAQ answered: How do I get a payoff quote?")  # no "?." at the end
     assert ".L" not in entry.summary and ".F" not in entry.summary  # a space after every sentence
     scripted_rasa.script = lambda body: (
         200, faq_reply("打开App。", faq_id="payoff-quote-zh", title="如何获取提前结清金额？"), 0.0)
@@ -59,7 +59,7 @@ def test_summary_is_readable_and_names_the_faq_answered_in_both_languages(
     _say(bot_client, cid_zh, auth_zh, "怎么查结清金额")
     bot_client.post(f"/api/conversations/{cid_zh}/handoff", headers=auth_zh)
     zh = _entry(engine, cid_zh)
-    assert zh.summary == "客户点击了“转人工客服”。最后一条消息：“怎么查结清金额”。已回答的FAQ：如何获取提前结清金额？。"
+    assert zh.summary == "客户点击了“转人工客服”。最后一条消息：“怎么查结清金额”。已回答的FAQ：如何获取提前结清金额？"
 
 
 def test_the_bots_packet_gets_the_faq_answered_and_the_priority_of_the_words(
@@ -71,7 +71,7 @@ def test_the_bots_packet_gets_the_faq_answered_and_the_priority_of_the_words(
     _say(bot_client, cid, auth, "payoff quote please")
     assert _say(bot_client, cid, auth, "you useless idiots, get me a person")["state"] == "queued"
     entry = _entry(engine, cid)
-    assert entry.summary == "Borrower asked for a person. FAQ answered: How do I get a payoff quote?."
+    assert entry.summary == "Borrower asked for a person. FAQ answered: How do I get a payoff quote?"
     assert entry.priority == entry.packet["priority"] == "urgent"  # the bot said normal; the words say more
 
 
@@ -138,4 +138,14 @@ def test_a_chinese_bot_packet_gets_the_faq_answered_without_a_stray_space(
     cid, auth = start(bot_client, "zh")
     _say(bot_client, cid, auth, "逾期费多少")
     _say(bot_client, cid, auth, "转人工")
-    assert _entry(engine, cid).summary == "Borrower asked for a person.已回答的FAQ：逾期费用是多少？。"
+    assert _entry(engine, cid).summary == "Borrower asked for a person.已回答的FAQ：逾期费用是多少？"
+
+
+def test_a_title_that_is_a_question_gets_no_second_full_stop_in_either_summary() -> None:
+    english = summarize(lang="en", reason="explicit_request", trigger=None, topics=[], last_text="",
+                        candidates=[{"title": "How much is the late fee?"}], previous_note="called yesterday")
+    assert english == ("Borrower asked for a person. FAQs tried: How much is the late fee? "
+                       "A person helped earlier: called yesterday.")
+    chinese = summarize(lang="zh", reason="explicit_request", trigger=None, topics=[], last_text="",
+                        candidates=[{"title": "逾期费用是多少？"}], previous_note=None)
+    assert chinese == "客户要求转人工。已尝试的FAQ：逾期费用是多少？"

@@ -77,3 +77,31 @@ def test_vendored_library_keeps_its_licence_and_version_and_writes_no_html(libra
         code = module.read_text(encoding="utf-8")
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
             assert sink not in code, f"{module.relative_to(STATIC)} uses {sink}"
+
+
+# Characters drawn only by a colour-emoji font (Emoji_Presentation): where none is installed, as on many Linux
+# desktops and this machine, they show as an empty box. Symbols that ordinary text fonts carry (★ ● ↗) are fine.
+EMOJI = re.compile(
+    "[\U0001F000-\U0001FAFF\uFE0F\u200D\u231A\u231B\u23E9-\u23EC\u23F0\u23F3\u25FD\u25FE\u2614\u2615"
+    "\u2648-\u2653\u267F\u2693\u26A1\u26AA\u26AB\u26BD\u26BE\u26C4\u26C5\u26CE\u26D4\u26EA\u26F2\u26F3\u26F5"
+    "\u26FA\u26FD\u2705\u270A\u270B\u2728\u274C\u274E\u2753-\u2755\u2757\u2795-\u2797\u27B0\u27BF\u2B1B\u2B1C"
+    "\u2B50\u2B55]"
+)
+ROOT = STATIC.parents[1]
+SHOWN_TEXTS = [*OWN_MODULES, *PAGES, *sorted(STATIC.rglob("*.css")), ROOT / "handoff" / "texts.py",
+               ROOT / "handoff" / "notices.py", *sorted((ROOT / "bot" / "domain").glob("*.yml")),
+               *sorted((ROOT / "knowledge_base" / "faq").rglob("*.md"))]
+
+
+def test_nothing_shown_needs_an_emoji_font() -> None:
+    found = [f"{path.relative_to(ROOT)}:{n}: {match.group()!r}"
+             for path in SHOWN_TEXTS
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+             for match in EMOJI.finditer(line)]
+    assert found == [], "use an inline SVG or plain text instead: " + ", ".join(found)
+
+
+def test_only_the_rich_text_module_parses_html() -> None:
+    """A bot answer's sanitised html is parsed in one place, which copies it through its allow-list."""
+    parsers = [str(m.relative_to(STATIC)) for m in OWN_MODULES if "DOMParser" in m.read_text(encoding="utf-8")]
+    assert parsers == ["shared/richtext.js"]

@@ -86,8 +86,23 @@ class Stream:
             await self.catch_up()
         elif kind == "typing" and event.get("sender") == "borrower":
             return
+        elif kind == "state":
+            # The bus's event has the state and the place; the page also needs what only the view has (the
+            # wait in words with the real next opening, whether a callback is already requested).
+            await self.ws.send_json({"type": "state", **await self.view()})
         else:
             await self.ws.send_json(event)
+
+    async def view(self) -> dict[str, Any]:
+        return await self.svc.db(
+            lambda s: views.conversation_view(
+                s,
+                conversation=get_conversation(s, conversation_id=self.conversation_id),
+                clock=self.svc.clock,
+                settings=self.svc.settings,
+            ),
+            write=False,
+        )
 
 
 async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> int | None:
@@ -217,16 +232,7 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
     try:
         await subscription.ready()  # live before the catch-up read, so nothing falls in between
         await stream.catch_up()
-        view = await svc.db(
-            lambda s: views.conversation_view(
-                s,
-                conversation=get_conversation(s, conversation_id=conversation_id),
-                clock=svc.clock,
-                settings=svc.settings,
-            ),
-            write=False,
-        )
-        await ws.send_json({"type": "state", **view})
+        await ws.send_json({"type": "state", **await stream.view()})
         await ws.send_json({"type": "ready", "last_seq": stream.last_seq})
         reader = asyncio.create_task(_reader(ws, svc, conversation_id))
         while not reader.done():

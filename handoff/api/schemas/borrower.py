@@ -11,6 +11,11 @@ class MessageOut(BaseModel):
     seq: int = Field(description="per-conversation sequence number, gap-free, starting at 1")
     sender: str = Field(description="borrower | bot | agent | system")
     text: str
+    html: str | None = Field(
+        None,
+        description="bot messages only: the text's markdown as sanitised HTML (p, strong, em, lists, tables, "
+        "links that open in a new tab); show it as HTML, every other message's text as plain text",
+    )
     payload: dict[str, Any] | None = Field(
         None, description='{"buttons": [{title, payload, action?}], "custom": {type: faq_answer|...}}'
     )

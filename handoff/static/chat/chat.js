@@ -52,12 +52,13 @@ async function boot() {
     const saved = JSON.parse(localStorage.getItem(STORE_CONV) || "null");
     if (saved && saved.id && saved.token) {
       st.conv = saved;
+      app.restorePending();
       try {
         const page = await app.api("GET", app.convPath("/messages?after=0&limit=500"));
-        if (page.state === "closed") { st.conv = null; localStorage.removeItem(STORE_CONV); }
-        else { page.messages.forEach(app.addMessage); app.applyStateView(page); }
+        if (page.state === "closed") { app.dropAllPending(); st.conv = null; localStorage.removeItem(STORE_CONV); }
+        else { page.messages.forEach(app.addMessage); app.applyStateView(page); app.resendRestored(); }
       } catch (err) {
-        if (err.status === 401 || err.status === 403 || err.status === 404) { st.conv = null; } else { throw err; }
+        if (err.status === 401 || err.status === 403 || err.status === 404) { app.dropAllPending(); st.conv = null; } else { throw err; }
       }
     }
     if (!st.conv) await startConversation();

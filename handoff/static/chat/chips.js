@@ -13,7 +13,8 @@ export function createChips(app) {
     const state = st.view.state;
     (scope || els.messages).querySelectorAll(".quick .chip").forEach((b) => {
       const a = b.dataset.action;
-      const ok = a === "handoff" ? state === "bot" : a === "callback" ? state === "bot" || state === "queued"
+      const ok = a === "handoff" ? state === "bot"
+        : a === "callback" ? (state === "bot" || state === "queued") && !st.view.callback_requested
         : a === "leave_queue" ? state === "queued" : state === "bot";  // bot quick replies only reach the bot
       const row = b.closest(".quick");
       const stale = !a && row && Number(row.dataset.forSeq) < st.lastBorrowerSeq;

@@ -5,6 +5,7 @@ import { byId } from "/static/shared/dom.js";
 
 export const STORE_CONV = "carloan.chat.conversation";
 export const STORE_LANG = "carloan.chat.lang";
+export const STORE_PENDING = "carloan.chat.pending.";  // + conversation id: messages not yet acknowledged
 
 function findElements() {
   return {

@@ -1,7 +1,7 @@
 // The conversation's messages: each one rendered once, in sequence order, whichever way it arrived
-// (the reply to a POST, the WebSocket, or polling).
+// (the reply to a POST, the WebSocket, or polling). An FAQ answer's citation sits under its bubble.
 import { el } from "/static/shared/dom.js";
-import { renderMarkdown } from "/static/shared/markdown.js";
+import { richText } from "/static/shared/richtext.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const DOCUMENT_ICON = "M6 2h9l5 5v13a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm8 1.5V8h4.5L14 3.5z";
@@ -39,7 +39,7 @@ export function createMessages(app) {
     const c = div("cite");
     c.title = custom.source || "";
     c.appendChild(documentIcon());
-    c.appendChild(el("span", { text: t("source") + ": " + (custom.title || custom.faq_id || "") }));
+    c.appendChild(el("span", { text: t("cite", { title: custom.title || custom.faq_id || "" }) }));
     return c;
   }
 
@@ -73,8 +73,10 @@ export function createMessages(app) {
     const stack = div("stack");
     if (!mine) stack.appendChild(el("div", { class: "who", text: m.sender === "agent" ? (m.agent_name || t("agent")) : t("assistant") }));
     const bubble = div("bubble");
+    // Only the service's sanitised html of a bot answer is shown as markup; people's words stay text.
     if (mine) bubble.textContent = displayText(m.text);
-    else { bubble.classList.add("md"); bubble.appendChild(renderMarkdown(m.text || "")); }
+    else if (m.html) { bubble.classList.add("md"); bubble.appendChild(richText(m.html)); }
+    else bubble.textContent = m.text || "";
     stack.appendChild(bubble);
     if (custom.type === "faq_answer") stack.appendChild(citation(custom));
     stack.appendChild(el("div", { class: "meta", text: formatTime(m.created_at) }));
@@ -95,11 +97,7 @@ export function createMessages(app) {
     if (!m || st.rendered.has(m.seq)) return;
     st.rendered.add(m.seq);
     if (m.seq > st.lastSeq) st.lastSeq = m.seq;
-    if (m.client_message_id && st.pending.has(m.client_message_id)) {
-      const p = st.pending.get(m.client_message_id);
-      if (p.row) p.row.remove();
-      st.pending.delete(m.client_message_id);
-    }
+    if (m.client_message_id) app.forgetPending(m.client_message_id);
     if (m.sender === "borrower") { st.lastBorrowerSeq = Math.max(st.lastBorrowerSeq, m.seq); app.disableOldChips(); }
     if (m.sender !== "borrower") app.showTyping(m.sender, false);
     els.welcome.hidden = true;

@@ -1,5 +1,8 @@
 // What the borrower sends: messages (shown at once as pending, retried when they failed), the request
-// for a person and leaving the queue.
+// for a person and leaving the queue. A message stays in localStorage until the service acknowledges it,
+// so one typed just before a reload, a crash or a lost connection is shown again as pending and resent
+// with the same client_message_id (the service stores it once, however often it arrives).
+import { STORE_PENDING } from "/static/chat/context.js";
 import { el } from "/static/shared/dom.js";
 
 function newId() {
@@ -24,6 +27,54 @@ export function createSending(app) {
     app.scrollDown();
   }
 
+  function storageKey() { return st.conv ? STORE_PENDING + st.conv.id : null; }
+
+  function savePending() {
+    const key = storageKey();
+    if (!key) return;
+    const kept = [...st.pending.values()].map(({ id, text, display }) => ({ id, text, display }));
+    try {
+      if (kept.length) localStorage.setItem(key, JSON.stringify(kept)); else localStorage.removeItem(key);
+    } catch { /* storage full or disabled: the message is still sent, it just would not survive a reload */ }
+  }
+
+  // The service has this message (its reply names the client_message_id), or it can never take it.
+  function forgetPending(id) {
+    const p = st.pending.get(id);
+    if (!p) return;
+    if (p.row) p.row.remove();
+    st.pending.delete(id);
+    savePending();
+  }
+
+  // Before the history loads: what this browser had not seen acknowledged, shown as pending again.
+  function restorePending() {
+    const key = storageKey();
+    let saved = [];
+    try { saved = JSON.parse(localStorage.getItem(key) || "[]"); } catch { saved = []; }
+    for (const s of Array.isArray(saved) ? saved : []) {
+      if (!s || typeof s.id !== "string" || typeof s.text !== "string" || st.pending.has(s.id)) continue;
+      const p = { id: s.id, text: s.text, display: s.display || s.text, row: null, status: "sending" };
+      st.titles.set(p.text, p.display);
+      st.pending.set(p.id, p);
+      renderPending(p);
+      els.welcome.hidden = true;
+    }
+  }
+
+  // After the history: those still not in it are sent again, one after the other, in the order typed.
+  async function resendRestored() {
+    for (const p of [...st.pending.values()]) {
+      if (st.pending.has(p.id) && p.status === "sending") await deliver(p);
+    }
+  }
+
+  function dropAllPending() {
+    st.pending.forEach((p) => { if (p.row) p.row.remove(); });
+    st.pending.clear();
+    savePending();
+  }
+
   async function deliver(p) {
     if (st.view.state === "bot") app.showTyping("bot", true);
     try {
@@ -33,11 +84,12 @@ export function createSending(app) {
       app.hideBanner();
     } catch (err) {
       app.showTyping("bot", false);
+      if (!st.pending.has(p.id)) return;  // acknowledged meanwhile (the socket delivered it): nothing failed
       if (err.status === 429) app.showBanner(t("error_rate"));
       else if (err.status === 413) app.showBanner(t("error_too_long"));
       else if (!err.status) app.showBanner(t("error_offline"));
       else app.showBanner(err.message || t("error_generic"));
-      if (err.status && err.status !== 429 && err.status < 500) { if (p.row) p.row.remove(); st.pending.delete(p.id); return; }
+      if (err.status && err.status !== 429 && err.status < 500) { forgetPending(p.id); return; }
       p.status = "failed";
       renderPending(p);
     }
@@ -51,6 +103,7 @@ export function createSending(app) {
     const p = { id, text, display: display || text, row: null, status: "sending" };
     st.titles.set(text, p.display);
     st.pending.set(id, p);
+    savePending();
     renderPending(p);
     els.welcome.hidden = true;
     deliver(p);
@@ -73,5 +126,5 @@ export function createSending(app) {
     catch (err) { app.showBanner(err.message || t("error_generic")); }
   }
 
-  return { sendText, flushPending, askForPerson, leaveQueue };
+  return { sendText, flushPending, askForPerson, leaveQueue, forgetPending, restorePending, resendRestored, dropAllPending };
 }

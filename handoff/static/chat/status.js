@@ -5,17 +5,21 @@ import { initial } from "/static/chat/messages.js";
 export function createStatus(app) {
   const { st, els, t } = app;
 
+  // The service words the wait (`wait_text`: hours for long waits, the real next opening when nobody is on
+  // shift); this is only for a view without it.
   function formatWait(seconds) {
-    if (seconds == null) return "";
     if (seconds < 60) return t("under_minute");
     const n = Math.ceil(seconds / 60);
-    return n === 1 ? t("minute") : t("minutes", { n });
+    if (n >= 60) return t("queue_wait", { wait: t("hours", { h: Math.floor(n / 60), m: n % 60 }) });
+    return t("queue_wait", { wait: n === 1 ? t("minute") : t("minutes", { n }) });
   }
 
+  // Offered once the borrower has waited long enough, and never again once they have asked for one.
   function updateCallbackOffer() {
     const after = st.view.callback_offer_after_s;
     const waited = st.queuedAt ? (Date.now() - st.queuedAt) / 1000 : 0;
-    els.callbackOffer.hidden = !(st.view.state === "queued" && typeof after === "number" && waited >= after);
+    els.callbackOffer.hidden = !(st.view.state === "queued" && !st.view.callback_requested
+      && typeof after === "number" && waited >= after);
   }
 
   function renderView() {
@@ -35,7 +39,9 @@ export function createStatus(app) {
       const parts = [];
       if (v.queue_position === 1) parts.push(t("queue_next"));
       else if (v.queue_position) parts.push(t("queue_position", { pos: v.queue_position, ahead: v.queue_position - 1 }));
-      if (v.estimated_wait_s != null) parts.push(t("queue_wait", { wait: formatWait(v.estimated_wait_s) }));
+      if (v.wait_text) parts.push(v.wait_text);
+      else if (v.estimated_wait_s != null) parts.push(formatWait(v.estimated_wait_s));
+      if (v.callback_requested) parts.push(v.callback_reference ? t("callback_ref", { ref: v.callback_reference }) : t("queue_callback"));
       els.queueDetail.textContent = parts.join(" · ");
       updateCallbackOffer();
     }

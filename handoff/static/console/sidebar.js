@@ -1,7 +1,8 @@
-// The right-hand column: KB search (answers shown as rendered FAQ markdown, inserted into the reply
-// as written; open the source) and the private notes on the open chat.
+// The right-hand column: KB search (answers shown as the service's sanitised html of the FAQ markdown;
+// "insert" puts the plain-text version into the reply, since the borrower sees an agent's words as
+// plain text; open the source) and the private notes on the open chat.
 import { byId as $, el } from "/static/shared/dom.js";
-import { renderMarkdown } from "/static/shared/markdown.js";
+import { richText } from "/static/shared/richtext.js";
 
 export function createSidebar(app) {
   const { state, t } = app;
@@ -9,11 +10,12 @@ export function createSidebar(app) {
   function hitItem(hit) {
     return el("li", { class: "hit" }, [
       el("div", { class: "hit-title", text: `${hit.title} (${hit.score.toFixed(2)})` }),
-      el("div", { class: "hit-answer md" }, [renderMarkdown(hit.answer || "")]),
+      el("div", { class: "hit-answer md" }, [richText(hit.html || "")]),
       el("div", { class: "hit-actions" }, [
         el("button", { type: "button", class: "insert", text: t("insert"), onclick: () => {
           const box = $("reply-text");
-          box.value = box.value ? `${box.value}\n${hit.answer}` : hit.answer;
+          const words = hit.text || hit.answer;
+          box.value = box.value ? `${box.value}\n${words}` : words;
           box.focus();
         } }),
         el("a", { href: "#", text: t("source"), onclick: (e) => { e.preventDefault(); app.showSource(hit.lang, hit.id); } }),

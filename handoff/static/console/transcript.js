@@ -1,8 +1,9 @@
-// One transcript line as the agent sees it: who wrote it, the text (FAQ markdown rendered as DOM nodes
-// for the bot's and agents' messages; a borrower's text stays plain), the FAQ it cites and the quick
-// replies the bot offered. A bot message that only cites a FAQ is a citation line, not an empty bubble.
+// One transcript line as the agent sees it: who wrote it, the text (a bot answer's sanitised html from
+// the service as rendered FAQ markdown; borrowers' and agents' words stay plain text), the FAQ it cites
+// and the quick replies the bot offered. A bot message that only cites a FAQ is a citation line, not an
+// empty bubble.
 import { el } from "/static/shared/dom.js";
-import { renderMarkdown } from "/static/shared/markdown.js";
+import { richText } from "/static/shared/richtext.js";
 
 function senderLabel(message, t) {
   if (message.sender === "agent") return message.agent_name || t("sender_agent");
@@ -16,9 +17,7 @@ function citation(custom, t) {
 
 function body(message) {
   if (!message.text) return null;
-  if (message.sender === "bot" || message.sender === "agent") {
-    return el("div", { class: "text md" }, [renderMarkdown(message.text)]);
-  }
+  if (message.html) return el("div", { class: "text md" }, [richText(message.html)]);
   return el("span", { class: "text", text: message.text });
 }
 
