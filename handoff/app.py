@@ -32,6 +32,7 @@ from handoff.api.routes import (
     agent,
     agent_ws,
     borrower,
+    borrower_devices,
     borrower_survey,
     borrower_ws,
     dashboard,
@@ -50,6 +51,7 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.metrics import Metrics, WaitingLine, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.requestlog import RequestContext
+from handoff.infra.sockets import SocketPresence
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
@@ -65,7 +67,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
-    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router,
+    docs.router, borrower_survey.router, borrower_devices.router, dashboard.router, dashboard.page_router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:
@@ -141,6 +143,7 @@ def create_app(
             metrics=metrics,
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
+            sockets=SocketPresence(redis),
         )
         svc = app.state.services
         metrics.set_queue_probe(lambda: _waiting_lines(svc))

@@ -19,6 +19,7 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.metrics import Metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.secretbox import SecretBox
+from handoff.infra.sockets import SocketPresence
 from handoff.infra.token_cache import TokenHashes
 from handoff.loans.system import LoanSystem, LoanSystemUnavailable
 from handoff.masking import MaskPolicy
@@ -46,6 +47,8 @@ class Services:
     box: SecretBox | None = None
     # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).
     seen_marks: dict[str, float] = field(default_factory=dict)
+    # The borrower sockets open on any replica (Redis) or this one: live-chat pushes skip those borrowers.
+    sockets: SocketPresence = field(default_factory=SocketPresence)
 
     def __post_init__(self) -> None:
         if self.box is None:
