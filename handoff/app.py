@@ -42,7 +42,7 @@ from handoff.api.routes import (
 )
 from handoff.borrower import sweeper
 from handoff.config import Settings
-from handoff.infra import db, webhooks
+from handoff.infra import db, notifier, webhooks
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
@@ -59,6 +59,7 @@ from handoff.privacy import retention
 from handoff.queue import followups, sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.rasa.tracker_store import TrackerStore
+from handoff.reminder_settings import NotifierSettings, ReminderSettings
 from handoff.services import Services
 from knowledge_base import KBSettings
 
@@ -105,8 +106,11 @@ def create_app(
     clock: Clock | None = None,
     migrate: bool = True,
     loans: LoanSystem | None = None,
+    notifier_settings: NotifierSettings | None = None,
+    reminder_settings: ReminderSettings | None = None,
 ) -> FastAPI:
-    """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
+    """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search);
+    `notifier_settings` / `reminder_settings` the borrower gateway and the reminders (None: the defaults)."""
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
     metrics = Metrics()
@@ -144,6 +148,8 @@ def create_app(
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
             sockets=SocketPresence(redis),
+            notifier=notifier_settings or NotifierSettings.model_construct(),
+            reminders=reminder_settings or ReminderSettings.model_construct(),
         )
         svc = app.state.services
         metrics.set_queue_probe(lambda: _waiting_lines(svc))
@@ -162,6 +168,7 @@ def create_app(
                 group.create_task(retention.run_forever(svc, tracker))
                 group.create_task(followups.run_forever(svc))
                 group.create_task(webhooks.run_forever(svc))
+                group.create_task(notifier.run_forever(svc, fence=leader.fence))
                 group.create_task(sweeper.run_forever(svc))
 
         tasks = [asyncio.create_task(leader.run(periodic_work), name="periodic")]

@@ -24,6 +24,7 @@ from handoff.infra.token_cache import TokenHashes
 from handoff.loans.system import LoanSystem, LoanSystemUnavailable
 from handoff.masking import MaskPolicy
 from handoff.rasa.client import RasaClient
+from handoff.reminder_settings import NotifierSettings, ReminderSettings
 
 T = TypeVar("T")
 
@@ -43,6 +44,10 @@ class Services:
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
     metrics: Metrics = field(default_factory=Metrics)  # handoff.infra.metrics; served on METRICS_PORT
     mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
+    # The borrower notifier's gateway (handoff.infra.notifier) and the reminders (handoff.reminders); the
+    # defaults, without reading the environment, unless the entry point passes what it read.
+    notifier: NotifierSettings = field(default_factory=NotifierSettings.model_construct)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings.model_construct)
     # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
     box: SecretBox | None = None
     # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).

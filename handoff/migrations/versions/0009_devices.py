@@ -1,7 +1,7 @@
 """push devices: app installs that take live-chat pushes (issue 16)
 
 Revision ID: 0009_devices
-Revises: 0006_outcomes
+Revises: 0008_reminders
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_devices"
-down_revision = "0006_outcomes"
+down_revision = "0008_reminders"
 branch_labels = None
 depends_on = None
 
