@@ -42,6 +42,7 @@ from handoff.api.routes import (
 )
 from handoff.borrower import sweeper
 from handoff.config import Settings
+from handoff.conversations import pushes
 from handoff.infra import db, notifier, webhooks
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
@@ -168,7 +169,7 @@ def create_app(
                 group.create_task(retention.run_forever(svc, tracker))
                 group.create_task(followups.run_forever(svc))
                 group.create_task(webhooks.run_forever(svc))
-                group.create_task(notifier.run_forever(svc, fence=leader.fence))
+                group.create_task(notifier.run_forever(svc, fence=leader.fence, prepare=pushes.prepare_send))
                 group.create_task(sweeper.run_forever(svc))
 
         tasks = [asyncio.create_task(leader.run(periodic_work), name="periodic")]

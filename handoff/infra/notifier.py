@@ -6,12 +6,16 @@ Public API (stable; used by repayment reminders and by live-chat pushes):
                        channels=(), conversation_id=None) -> Notification | None
         Store one notification in the caller's transaction (so it exists exactly when the change it
         reports does); None, and nothing stored, when NOTIFY_GATEWAY_URL is not set.
-    deliver_due(svc, *, fence=None) -> int
+    deliver_due(svc, *, fence=None, prepare=None) -> int
         Send what is due (`svc.notifier`: NotifierSettings, `svc.http`, `svc.clock`, `svc.db`); returns how
         many the gateway accepted. `fence(session)` (the leader's) is called first in the lease transaction.
-    run_forever(svc, *, fence=None)          the loop the leader runs (NOTIFY_INTERVAL_S)
+        `await prepare(svc, event, payload)`, before each attempt, returns the payload to send (filled in at
+        send time, never stored: the live-chat pushes' device tokens) or a reason not to send it now or ever
+        (status `skipped`, the reason in `last_error`: the borrower's socket is open).
+    run_forever(svc, *, fence=None, prepare=None)   the loop the leader runs (NOTIFY_INTERVAL_S)
     status_counts(session, *, since=None) -> dict[str, int]     per status, for the dashboard
-    STATUSES: queued (not tried yet) -> sent (2xx) | failed (retrying, exponential back-off) -> dead
+    STATUSES: queued (not tried yet) -> sent (2xx) | failed (retrying, exponential back-off) -> dead;
+              skipped (`prepare` said no)
     sign / verify_signature                  the same as handoff.infra.webhooks
 
 Each request is a JSON POST to NOTIFY_GATEWAY_URL with the headers of the supervisor webhooks:
@@ -32,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,12 +57,13 @@ __all__ = [
     "STATUSES", "deliver_due", "queue_notification", "run_forever", "sign", "status_counts", "verify_signature",
 ]
 
-QUEUED, SENT, FAILED, DEAD = "queued", "sent", "failed", "dead"
-STATUSES: tuple[str, ...] = (QUEUED, SENT, FAILED, DEAD)
+QUEUED, SENT, FAILED, DEAD, SKIPPED = "queued", "sent", "failed", "dead", "skipped"
+STATUSES: tuple[str, ...] = (QUEUED, SENT, FAILED, DEAD, SKIPPED)
 BATCH = 50
 LEASE_S = 60  # a notification being sent is not picked up again (by this or another replica) meanwhile
 RETRIED_CLIENT_ERRORS = frozenset({408, 425, 429})
 Fence = Callable[[Session], None]
+Prepare = Callable[[Any, str, dict[str, Any]], Awaitable[dict[str, Any] | str]]
 
 
 def queue_notification(
@@ -142,7 +147,13 @@ async def _post(http: httpx.AsyncClient, settings: NotifierSettings, clock: Cloc
     return f"HTTP {resp.status_code}", permanent
 
 
-async def deliver_due(svc: Any, *, fence: Fence | None = None) -> int:
+def _skip(session: Session, *, notification_id: int, reason: str) -> None:
+    row = session.get(Notification, notification_id)
+    if row is not None and row.status in (QUEUED, FAILED):
+        row.status, row.last_error = SKIPPED, reason[:200]
+
+
+async def deliver_due(svc: Any, *, fence: Fence | None = None, prepare: Prepare | None = None) -> int:
     """Send every due notification once; returns how many the gateway accepted."""
     settings: NotifierSettings = svc.notifier
     if not settings.NOTIFY_GATEWAY_URL:
@@ -150,6 +161,12 @@ async def deliver_due(svc: Any, *, fence: Fence | None = None) -> int:
     due = await svc.db(lambda s: _lease_due(s, now=svc.clock.now(), fence=fence))
     sent = 0
     for notification in due:
+        if prepare is not None:
+            prepared = await prepare(svc, notification[1], notification[2])
+            if isinstance(prepared, str):
+                await svc.db(lambda s, n=notification, r=prepared: _skip(s, notification_id=n[0], reason=r))
+                continue
+            notification = (notification[0], notification[1], prepared)
         error, permanent = await _post(svc.http, settings, svc.clock, notification)
         sent += error is None
         await svc.db(lambda s, n=notification, e=error, p=permanent: _record(
@@ -169,10 +186,10 @@ def status_counts(session: Session, *, since: datetime | None = None, event_pref
     return {status: found.get(status, 0) for status in STATUSES}
 
 
-async def run_forever(svc: Any, *, fence: Fence | None = None) -> None:
+async def run_forever(svc: Any, *, fence: Fence | None = None, prepare: Prepare | None = None) -> None:
     while True:
         try:
-            await deliver_due(svc, fence=fence)
+            await deliver_due(svc, fence=fence, prepare=prepare)
         except (asyncio.CancelledError, LostLeadership):
             raise
         except DATABASE_DOWN_ERRORS as exc:

@@ -81,7 +81,7 @@ async def test_a_gateway_that_never_accepts_leaves_a_dead_letter(engine: Engine)
     assert (row.status, row.attempts, row.last_error) == ("dead", 3, "HTTP 500") and row.dead_at is not None
     assert gateway.requests == 3
     counts = tx(engine, lambda s: notifier.status_counts(s))
-    assert counts == {"queued": 0, "sent": 0, "failed": 0, "dead": 1}
+    assert counts == {"queued": 0, "sent": 0, "failed": 0, "dead": 1, "skipped": 0}
 
 
 @pytest.mark.parametrize(("status", "expected"), [(400, "dead"), (410, "dead"), (429, "failed"), (408, "failed")])

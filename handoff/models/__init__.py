@@ -1,4 +1,6 @@
-"""SQLAlchemy 2 models: conversations, messages, the agent queue, agents, and the audit trail.
+"""SQLAlchemy 2 models: conversations, messages, the agent queue, agents, and the audit trail (the
+declarative `base` and further tables live in this package's modules; every one is imported here, so
+`Base.metadata` always holds them all).
 
 Shared by the borrower side and the agent side. Alembic migrations in `handoff/migrations/` mirror
 these tables; change both together.
@@ -6,8 +8,7 @@ these tables; change both together.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,20 +25,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-class Base(DeclarativeBase):
-    # SQLAlchemy reads this class attribute itself; it is configuration, not shared mutable state.
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}  # noqa: RUF012
+from handoff.models.base import Base as Base
+from handoff.models.base import new_id, utcnow
+from handoff.models.devices import PushDevice as PushDevice
 
 
 class Conversation(Base):
@@ -69,25 +61,6 @@ class ConversationDevice(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class PushDevice(Base):
-    """An app install that takes pushes for a conversation (and, once signed in, for the borrower's other
-    chats). The push token is encrypted at rest (`SecretBox`); `token_hash` finds a re-registration."""
-
-    __tablename__ = "push_devices"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    borrower_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    platform: Mapped[str] = mapped_column(String(16))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    token_sealed: Mapped[str] = mapped_column(Text)
-    token_hint: Mapped[str] = mapped_column(String(16))  # the masked form logs and answers show
-    app_version: Mapped[str] = mapped_column(String(32))
-    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)  # None: the conversation's language
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IdentityNonce(Base):
