@@ -23,6 +23,7 @@ from handoff import admin_cli
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
+from handoff.conversations import devices
 from handoff.infra import db, logs
 from handoff.infra.secretbox import SecretBox, SecretBoxError
 from handoff.loans import demo
@@ -148,13 +149,16 @@ def create_agent(argv: list[str], settings: Settings) -> int:
 
 
 def rotate_contact_keys(settings: Settings) -> int:
-    """Re-encrypt every stored callback contact with the first key of CONTACT_KEYS (README: key rotation)."""
+    """Re-encrypt every stored callback contact and push token with the first key of CONTACT_KEYS (README)."""
     engine = db.make_engine(settings.DATABASE_URL)
     try:
         db.upgrade(engine)
+        box = SecretBox(settings.contact_keys)
         with db.session_scope(engine) as session:
-            count = callbacks.rotate_keys(session, box=SecretBox(settings.contact_keys))
-        print(f"re-encrypted {count} callback contact(s) with the first key of CONTACT_KEYS")
+            count = callbacks.rotate_keys(session, box=box)
+            tokens = devices.rotate_keys(session, box=box)
+        print(f"re-encrypted {count} callback contact(s) and {tokens} push token(s) with the first key of "
+              "CONTACT_KEYS")
     except SecretBoxError as exc:
         print(f"rotate-contact-keys: {exc}", file=sys.stderr)
         return 2

@@ -185,3 +185,11 @@ def push_targets(session: Session, *, conversation: Conversation, box: SecretBox
                    token_hint=row.token_hint, lang=row.lang or conversation.lang, app_version=row.app_version)
         for row in rows
     ]
+
+
+def rotate_keys(session: Session, *, box: SecretBox) -> int:
+    """Re-encrypt every stored push token with the current (first) key; returns how many."""
+    rows = session.scalars(select(PushDevice)).all()
+    for row in rows:
+        row.token_sealed = box.rotate(row.token_sealed)
+    return len(rows)

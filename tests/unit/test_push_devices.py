@@ -4,15 +4,19 @@ push tokens encrypted at rest and never in the logs, a signed-in borrower's devi
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from borrower_helpers import start
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from handoff.app import create_app
 from handoff.config import Settings
-from handoff.conversations.devices import MAX_DEVICES_PER_CONVERSATION, push_targets
+from handoff.conversations.devices import MAX_DEVICES_PER_CONVERSATION, push_targets, rotate_keys
+from handoff.identity.links import link_conversation
+from handoff.identity.tokens import IdentityClaim
 from handoff.infra.db import session_scope
 from handoff.infra.secretbox import SecretBox
 from handoff.models import Conversation, PushDevice
@@ -150,3 +154,39 @@ def test_push_tokens_never_reach_the_logs(client: TestClient, caplog: pytest.Log
     client.post(f"/api/conversations/{cid}/devices", headers=auth, json=_device(push_token="bad token"))
     assert "registered" in caplog.text and "…" + IOS[-4:] in caplog.text
     assert IOS not in caplog.text and FCM not in caplog.text and "bad token" not in caplog.text
+
+
+def test_key_rotation_re_encrypts_push_tokens(client: TestClient, engine: Engine, settings: Settings) -> None:
+    cid, auth = start(client)
+    client.post(f"/api/conversations/{cid}/devices", headers=auth, json=_device())
+    new_key = Fernet.generate_key().decode()
+    with session_scope(engine) as s:
+        assert rotate_keys(s, box=SecretBox([new_key, *settings.contact_keys])) == 1
+    with session_scope(engine, write=False) as s:
+        conversation = s.get(Conversation, cid)
+        assert conversation is not None
+        (target,) = push_targets(s, conversation=conversation, box=SecretBox([new_key]))  # the old key is gone
+    assert target.push_token == IOS
+
+
+def test_a_signed_in_borrowers_devices_take_the_pushes_of_their_other_conversations(
+    client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    first, first_auth = start(client)
+    second, second_auth = start(client)
+    device = client.post(f"/api/conversations/{first}/devices", headers=first_auth, json=_device()).json()
+    assert device["borrower_wide"] is False
+    claim = IdentityClaim(borrower_id="B-1", nonce="n" * 20, expires_at=datetime.now(UTC) + timedelta(minutes=5))
+    with session_scope(engine) as s:  # both conversations signed in as the same borrower
+        for cid in (first, second):
+            link_conversation(s, conversation_id=cid, claim=claim, profile=None, now=datetime.now(UTC))
+    listed = client.get(f"/api/conversations/{second}/devices", headers=second_auth).json()["devices"]
+    assert [(d["id"], d["borrower_wide"]) for d in listed] == [(device["id"], True)]
+    with session_scope(engine, write=False) as s:
+        conversation = s.get(Conversation, second)
+        assert conversation is not None
+        targets = push_targets(s, conversation=conversation, box=SecretBox(settings.contact_keys))
+    assert [t.device_id for t in targets] == [device["id"]]
+    # An anonymous conversation reaches none of them.
+    other, other_auth = start(client)
+    assert client.get(f"/api/conversations/{other}/devices", headers=other_auth).json() == {"devices": []}
