@@ -177,6 +177,15 @@ def link_borrower(session: Session, *, conversation_id: str, borrower_id: str) -
     )
 
 
+def device_languages(session: Session, *, conversation: Conversation) -> list[tuple[str, str]]:
+    """(device id, language of its pushes) of every device the conversation's news goes to; no token is
+    decrypted (queueing a push inside an agent's reply must not depend on the keys)."""
+    rows = session.execute(
+        select(PushDevice.id, PushDevice.lang).where(_reachable(conversation)).order_by(PushDevice.created_at)
+    ).all()
+    return [(device_id, lang or conversation.lang) for device_id, lang in rows]
+
+
 def push_targets(session: Session, *, conversation: Conversation, box: SecretBox) -> list[PushTarget]:
     """Every device to push the conversation's news to, tokens decrypted (in memory only)."""
     rows = session.scalars(select(PushDevice).where(_reachable(conversation)).order_by(PushDevice.created_at)).all()

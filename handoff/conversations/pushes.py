@@ -20,6 +20,7 @@ digit hidden (amounts, dates, the last four of a card): `Your payment of $••
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,16 +28,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.conversations.devices import push_targets
+from handoff.conversations.devices import device_languages
 from handoff.conversations.records import get_conversation
 from handoff.infra.clock import Clock
 from handoff.infra.notifier import queue_notification
-from handoff.infra.secretbox import SecretBox
+from handoff.infra.secretbox import SecretBox, SecretBoxError
 from handoff.masking import mask_text
 from handoff.models import Message, PushDevice, ReminderConsent
 from handoff.reminder_settings import NotifierSettings
 from handoff.services import Services
 from handoff.texts import text
+
+log = logging.getLogger(__name__)
 
 AGENT_JOINED = "chat.agent_joined"
 AGENT_REPLY = "chat.agent_reply"
@@ -53,14 +56,13 @@ class PushContext:
     """What queueing a push needs, taken from the running service by the route."""
 
     notifier: NotifierSettings
-    box: SecretBox
     clock: Clock
     enabled: bool
     preview_chars: int
 
     @classmethod
     def of(cls, svc: Services) -> PushContext:
-        return cls(notifier=svc.notifier, box=svc.secret_box, clock=svc.clock,
+        return cls(notifier=svc.notifier, clock=svc.clock,
                    enabled=svc.settings.PUSH_LIVE_CHAT, preview_chars=svc.settings.PUSH_PREVIEW_CHARS)
 
 
@@ -105,8 +107,8 @@ def queue_live_push(
     if _opted_out(session, conversation.borrower_id):
         return []
     by_lang: dict[str, list[str]] = {}
-    for target in push_targets(session, conversation=conversation, box=push.box):
-        by_lang.setdefault(target.lang, []).append(target.device_id)
+    for device_id, lang in device_languages(session, conversation=conversation):
+        by_lang.setdefault(lang, []).append(device_id)
     body_text = preview(message.text, push.preview_chars) if message is not None else ""
     queued = []
     for lang, device_ids in sorted(by_lang.items()):
@@ -126,8 +128,17 @@ def queue_live_push(
 
 def _devices(session: Session, device_ids: list[str], box: SecretBox) -> list[dict[str, str]]:
     rows = session.scalars(select(PushDevice).where(PushDevice.id.in_(device_ids)).order_by(PushDevice.id)).all()
-    return [{"device_id": row.id, "platform": row.platform, "push_token": box.decrypt(row.token_sealed),
-             "app_version": row.app_version} for row in rows]
+    found = []
+    for row in rows:
+        try:
+            token = box.decrypt(row.token_sealed)
+        except SecretBoxError:  # its key was dropped before rotate-contact-keys ran: the others still go
+            log.warning("push device %s (%s): token cannot be decrypted with CONTACT_KEYS; left out", row.id,
+                        row.token_hint)
+            continue
+        found.append({"device_id": row.id, "platform": row.platform, "push_token": token,
+                      "app_version": row.app_version})
+    return found
 
 
 async def prepare_send(svc: Services, event: str, payload: dict[str, Any]) -> dict[str, Any] | str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from agent_support import bearer, make_agent, make_settings, token_for, tx, waiting_borrower
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from gateway_support import Gateway, notifier_settings
 from sqlalchemy import Engine, select
@@ -19,8 +20,9 @@ from handoff.app import create_app
 from handoff.conversations.pushes import AGENT_JOINED, AGENT_REPLY, prepare_send, preview
 from handoff.infra import notifier
 from handoff.infra.clock import FakeClock
+from handoff.infra.secretbox import SecretBox
 from handoff.infra.sockets import SocketPresence
-from handoff.models import Conversation, Notification, ReminderConsent
+from handoff.models import Conversation, Notification, PushDevice, ReminderConsent
 
 IOS = "e5" * 32
 WEB = "https://push.example.com/sub/abcdef0123456789"
@@ -200,3 +202,18 @@ async def test_without_redis_a_replica_counts_its_own_sockets_and_a_broken_redis
         await down.closed("c2", socket)
     finally:
         await broken.aclose()
+
+
+def test_a_token_that_cannot_be_decrypted_leaves_out_its_device_only(
+    engine: Engine, clock: FakeClock, gateway: Gateway
+) -> None:
+    make_agent(engine, clock, "kai")
+    with _app(engine, clock, gateway) as api:
+        cid, token = waiting_borrower(api)
+        lost = _device(api, cid, token)
+        kept = _device(api, cid, token, platform="web", push_token=WEB)
+        foreign = SecretBox([Fernet.generate_key().decode()]).encrypt(IOS)  # a key CONTACT_KEYS no longer has
+        tx(engine, lambda s: setattr(s.get(PushDevice, lost["id"]), "token_sealed", foreign))
+        _claim_and_reply(api, token_for(api, "kai"), cid, "hello")  # the reply itself never needs the keys
+        assert _deliver(api) == 2
+    assert [[d["device_id"] for d in a["body"]["data"]["devices"]] for a in gateway.accepted] == [[kept["id"]]] * 2
