@@ -217,3 +217,28 @@ def test_a_token_that_cannot_be_decrypted_leaves_out_its_device_only(
         _claim_and_reply(api, token_for(api, "kai"), cid, "hello")  # the reply itself never needs the keys
         assert _deliver(api) == 2
     assert [[d["device_id"] for d in a["body"]["data"]["devices"]] for a in gateway.accepted] == [[kept["id"]]] * 2
+
+
+def test_a_reply_from_the_console_socket_and_a_supervisors_assignment_are_pushed_too(
+    engine: Engine, clock: FakeClock, gateway: Gateway
+) -> None:
+    make_agent(engine, clock, "sue", role="supervisor")
+    dan = make_agent(engine, clock, "dan")
+    with _app(engine, clock, gateway) as api:
+        cid, token = waiting_borrower(api, "zh")
+        _device(api, cid, token)
+        sue = token_for(api, "sue")
+        entry = next(e for e in api.get("/api/agent/queue", headers=bearer(sue)).json()["entries"]
+                     if e["conversation_id"] == cid)
+        assigned = api.post(f"/api/agent/queue/{entry['id']}/assign", headers=bearer(sue), json={"agent_id": dan.id})
+        assert assigned.status_code == 200, assigned.text
+        with api.websocket_connect("/ws/agent") as ws:
+            ws.send_json({"type": "auth", "token": token_for(api, "dan")})
+            assert ws.receive_json()["type"] == "hello"
+            ws.send_json({"type": "message", "conversation_id": cid, "text": "您好", "client_message_id": "w1"})
+            ws.send_json({"type": "ping"})  # frames are handled in order: the pong comes after the reply
+            while ws.receive_json()["type"] != "pong":
+                pass
+        assert _deliver(api) == 2
+    assert [(a["body"]["event"], a["body"]["message"]["body"]) for a in gateway.accepted] == [
+        (AGENT_JOINED, "Dan将为您服务，请打开应用继续对话。"), (AGENT_REPLY, "您好")]
