@@ -32,6 +32,7 @@ from handoff.api.routes import (
     agent,
     agent_ws,
     borrower,
+    borrower_reminders,
     borrower_survey,
     borrower_ws,
     dashboard,
@@ -68,7 +69,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
-    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router,
+    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router, borrower_reminders.router,
+    borrower_reminders.dev_router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:
@@ -153,7 +155,7 @@ def create_app(
             reminders=reminder_settings or ReminderSettings.model_construct(REMINDER_ENABLED=False),
         )
         svc = app.state.services
-        app.state.reminder_templates = reminder_templates.load()  # invalid templates stop start-up
+        svc.reminder_templates = reminder_templates.load()  # invalid templates stop start-up
         metrics.set_queue_probe(lambda: _waiting_lines(svc))
         stop_metrics = (
             serve_metrics(metrics, host=settings.METRICS_HOST, port=settings.METRICS_PORT)
@@ -173,7 +175,7 @@ def create_app(
                 group.create_task(notifier.run_forever(svc, fence=leader.fence))
                 if svc.reminders.REMINDER_ENABLED and svc.loans is not None:
                     group.create_task(reminder_scheduler.run_forever(
-                        svc, templates=app.state.reminder_templates, fence=leader.fence))
+                        svc, templates=svc.reminder_templates, fence=leader.fence))
                 group.create_task(sweeper.run_forever(svc))
 
         tasks = [asyncio.create_task(leader.run(periodic_work), name="periodic")]

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.errors import InvalidInputError
-from handoff.models import ReminderConsent
+from handoff.errors import ForbiddenError, InvalidInputError
+from handoff.infra.clock import as_utc
+from handoff.models import Conversation, ReminderConsent
 from handoff.reminder_settings import CHANNELS
 
 SOURCES = ("borrower_api", "chat", "agent", "lender_import")
@@ -37,7 +38,7 @@ def consent_view(session: Session, *, borrower_id: str, defaults: frozenset[str]
         row = rows.get(channel)
         view.append({
             "channel": channel, "granted": row.granted if row is not None else channel in defaults,
-            "changed_at": row.changed_at.isoformat() if row is not None else None,
+            "changed_at": as_utc(row.changed_at).isoformat() if row is not None else None,
             "source": row.source if row is not None else "default",
         })
     return view
@@ -61,3 +62,12 @@ def set_consent(session: Session, *, borrower_id: str, channel: str, granted: bo
                  detail={"channel": channel, "granted": granted, "before": before, "source": source})
     session.flush()
     return row
+
+
+def verified_borrower(session: Session, *, conversation_id: str) -> str:
+    """The borrower the lender vouched for in this conversation (consent belongs to a person, not a chat)."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.borrower_id is None:
+        raise ForbiddenError("sign in first: reminder settings belong to a signed-in borrower",
+                             target_id=conversation_id)
+    return conversation.borrower_id
