@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff.errors import DATABASE_DOWN_ERRORS
@@ -28,6 +29,7 @@ from knowledge_base.reminder_templates import ReminderTemplates
 log = logging.getLogger(__name__)
 
 PAGE = 500
+PLAN_ATTEMPTS = 3
 Fence = Callable[[Session], None]
 
 
@@ -61,7 +63,14 @@ async def run_once(svc: Services, *, templates: ReminderTemplates, fence: Fence 
             fence(session)
         return planner.plan(session, accounts=accounts, now=svc.clock.now(), settings=svc.reminders)
 
-    planned = await svc.db(plan)
+    for attempt in range(PLAN_ATTEMPTS):
+        try:
+            planned = await svc.db(plan)
+            break
+        except IntegrityError:  # another planner stored one of these keys meanwhile: plan again without it
+            if attempt == PLAN_ATTEMPTS - 1:
+                raise
+            log.info("reminder keys planned concurrently by another scheduler; planning again")
     report.planned, report.cancelled = planned.planned, planned.cancelled
     await send_due(svc, templates=templates, fence=fence, report=report)
     return report
