@@ -36,6 +36,7 @@ from handoff.api.routes import (
     borrower_survey,
     borrower_ws,
     dashboard,
+    dashboard_reminders,
     docs,
     identity,
     internal,
@@ -70,7 +71,7 @@ MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
     docs.router, borrower_survey.router, dashboard.router, dashboard.page_router, borrower_reminders.router,
-    borrower_reminders.dev_router,
+    borrower_reminders.dev_router, dashboard_reminders.router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:

@@ -8,18 +8,23 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from agent_support import make_settings, tx
+from agent_support import PASSWORD, make_agent, make_settings, tx
 from borrower_helpers import ScriptedRasa, faq_reply, handoff_reply, start
 from fastapi.testclient import TestClient
+from gateway_support import Gateway, notifier_settings
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from handoff.app import create_app
+from handoff.infra import notifier
 from handoff.infra.clock import FakeClock
 from handoff.loans.demo import seed_demo_loans
 from handoff.loans.reference import ReferenceLoanSystem
+from handoff.loans.tables import LoanPayment
 from handoff.models import QueueEntry, Reminder
 from handoff.reminder_settings import ReminderSettings
 from handoff.reminders import scheduler
@@ -142,3 +147,42 @@ def test_the_development_trigger_sends_any_kind_at_once(rig: tuple[TestClient, F
     assert client.post("/api/dev/reminders", json={"borrower_id": "demo-alex", "kind": "due_soon"}).status_code == 201
     assert len(_reminders(_messages(client, cid, auth))) == 2
     assert client.post("/api/dev/reminders", json={"borrower_id": "nobody"}).status_code == 404
+
+
+def test_the_dashboard_counts_sent_delivered_failed_replies_and_payments_after_a_reminder(
+        engine: Engine, scripted_rasa: ScriptedRasa) -> None:
+    seed_demo_loans(engine, today=TODAY)
+    clock = FakeClock(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))  # 18:00 Los Angeles, 10:00 Shanghai
+    gateway = Gateway(lambda _n: 503)  # the gateway is down: what found no chat fails
+    app = create_app(make_settings(DATABASE_URL=str(engine.url), RASA_URL=scripted_rasa.url), engine, clock=clock,
+                     loans=ReferenceLoanSystem(engine, today=lambda: clock.now().date()),
+                     reminder_settings=ReminderSettings(REMINDER_ENABLED=False),
+                     notifier_settings=notifier_settings(gateway.url, NOTIFY_MAX_ATTEMPTS=1))
+    make_agent(engine, clock, "sam", role="supervisor")
+    try:
+        with TestClient(app) as client:
+            cid, auth = _sign_in(client, "demo-jordan")
+            assert _pass(client)["sent"] == 2  # Jordan (in the chat) and 王小明 (no conversation yet)
+            svc = client.app.state.services  # type: ignore[attr-defined]
+            client.portal.call(notifier.deliver_due, svc)  # type: ignore[union-attr]
+            scripted_rasa.script = lambda body: (200, [{"text": "You can pay online."}], 0.0)
+            client.post(f"/api/conversations/{cid}/messages", json={"text": "How do I pay?"}, headers=auth)
+
+            def paid(session: Session) -> None:  # Jordan pays two days after the reminder
+                session.add(LoanPayment(loan_id="L-JORDAN-1", posted_on=date(2026, 12, 3), amount=Decimal("965.00")))
+            tx(engine, paid)
+            token = client.post("/api/agent/login", json={"username": "sam", "password": PASSWORD}).json()["token"]
+            client.cookies.clear()
+            resp = client.get("/api/agent/dashboard/reminders", params={"from": "2026-12-01", "to": "2026-12-02"},
+                              headers={"Authorization": f"Bearer {token}"})
+            assert client.get("/api/agent/dashboard/reminders").status_code == 401
+    finally:
+        gateway.close()
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["window_days"] == 7 and body["payments_known"] is True
+    assert {k: body["total"][k] for k in ("sent", "delivered", "in_chat", "failed", "replied", "paid_within")} == {
+        "sent": 2, "delivered": 1, "in_chat": 1, "failed": 1, "replied": 1, "paid_within": 1}
+    by_kind = {row["kind"]: row for row in body["kinds"]}
+    assert (by_kind["due_soon"]["sent"], by_kind["due_soon"]["paid_within"]) == (1, 1)
+    assert (by_kind["missed_7"]["sent"], by_kind["missed_7"]["failed"]) == (1, 1)
