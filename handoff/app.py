@@ -33,9 +33,11 @@ from handoff.api.routes import (
     agent_ws,
     borrower,
     borrower_devices,
+    borrower_reminders,
     borrower_survey,
     borrower_ws,
     dashboard,
+    dashboard_reminders,
     docs,
     identity,
     internal,
@@ -61,6 +63,8 @@ from handoff.queue import followups, sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.rasa.tracker_store import TrackerStore
 from handoff.reminder_settings import NotifierSettings, ReminderSettings
+from handoff.reminders import scheduler as reminder_scheduler
+from handoff.reminders import templates as reminder_templates
 from handoff.services import Services
 from knowledge_base import KBSettings
 
@@ -70,6 +74,7 @@ MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
     docs.router, borrower_survey.router, borrower_devices.router, dashboard.router, dashboard.page_router,
+    borrower_reminders.router, borrower_reminders.dev_router, dashboard_reminders.router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:
@@ -111,7 +116,8 @@ def create_app(
     reminder_settings: ReminderSettings | None = None,
 ) -> FastAPI:
     """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search);
-    `notifier_settings` / `reminder_settings` the borrower gateway and the reminders (None: the defaults)."""
+    `notifier_settings` / `reminder_settings` the borrower gateway and the reminders (None: the defaults, with
+    the reminder scheduler off; `python -m handoff serve` passes what the environment says)."""
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
     metrics = Metrics()
@@ -150,9 +156,11 @@ def create_app(
             mask_policy=policy_from_settings(settings),
             sockets=SocketPresence(redis),
             notifier=notifier_settings or NotifierSettings.model_construct(),
-            reminders=reminder_settings or ReminderSettings.model_construct(),
+            # Not passed (tests, embedding): the defaults, without the scheduler unless asked for.
+            reminders=reminder_settings or ReminderSettings.model_construct(REMINDER_ENABLED=False),
         )
         svc = app.state.services
+        svc.reminder_templates = reminder_templates.load()  # invalid templates stop start-up
         metrics.set_queue_probe(lambda: _waiting_lines(svc))
         stop_metrics = (
             serve_metrics(metrics, host=settings.METRICS_HOST, port=settings.METRICS_PORT)
@@ -170,6 +178,9 @@ def create_app(
                 group.create_task(followups.run_forever(svc))
                 group.create_task(webhooks.run_forever(svc))
                 group.create_task(notifier.run_forever(svc, fence=leader.fence, prepare=pushes.prepare_send))
+                if svc.reminders.REMINDER_ENABLED and svc.loans is not None:
+                    group.create_task(reminder_scheduler.run_forever(
+                        svc, templates=svc.reminder_templates, fence=leader.fence))
                 group.create_task(sweeper.run_forever(svc))
 
         tasks = [asyncio.create_task(leader.run(periodic_work), name="periodic")]

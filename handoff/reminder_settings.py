@@ -14,12 +14,10 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from contract.settings import StrictSettings, split_list
+from knowledge_base.reminder_templates import KINDS as REMINDER_KINDS
 
 PLACEHOLDER_PREFIX = "change-me"
 CHANNELS: tuple[str, ...] = ("chat", "push", "sms", "wechat")
-REMINDER_KINDS: tuple[str, ...] = (
-    "due_soon", "due_today", "missed_1", "missed_7", "payoff_letter_ready", "autopay_failed",
-)
 
 
 class NotifierSettings(StrictSettings):

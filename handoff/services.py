@@ -25,6 +25,7 @@ from handoff.loans.system import LoanSystem, LoanSystemUnavailable
 from handoff.masking import MaskPolicy
 from handoff.rasa.client import RasaClient
 from handoff.reminder_settings import NotifierSettings, ReminderSettings
+from knowledge_base.reminder_templates import ReminderTemplates
 
 T = TypeVar("T")
 
@@ -48,6 +49,7 @@ class Services:
     # defaults, without reading the environment, unless the entry point passes what it read.
     notifier: NotifierSettings = field(default_factory=NotifierSettings.model_construct)
     reminders: ReminderSettings = field(default_factory=ReminderSettings.model_construct)
+    reminder_templates: ReminderTemplates | None = None  # loaded by the app's lifespan (handoff.reminders)
     # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
     box: SecretBox | None = None
     # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).

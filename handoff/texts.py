@@ -78,6 +78,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "method_phone": {"en": "phone", "zh": "电话"},
     "method_email": {"en": "e-mail", "zh": "电子邮件"},
     "when": {"en": ", preferred time: {time}", "zh": "，期望时间：{time}"},
+    # Quick replies under a repayment reminder (handoff/reminders): sent as the borrower's own words.
+    "reminder_reply_pay": {"en": "How do I pay?", "zh": "怎么还款？"},
+    "reminder_reply_hardship": {"en": "I can't pay this month", "zh": "这个月还不上"},
 }
 
 

@@ -35,6 +35,8 @@ class Gateway:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real gateway would
+
             def log_message(self, *_args: Any) -> None:
                 return
 
