@@ -19,8 +19,10 @@ MAX_TURNS = 30
 MAX_CANDIDATES = 10
 # Keys the service adds to a packet when it queues it (the bot never sends them): the transcript, the FAQs
 # the bot answered, what the local detector heard while the bot was down, what the borrower wrote while
-# queued, and when a callback was offered (handoff/borrower/handoffs.py, queued.py; handoff/queue/sla.py).
-SERVICE_KEYS = frozenset({"transcript", "faq_answered", "detected", "queued_signals", "callback_offered_at"})
+# queued, when a callback was offered, and the repayment reminder the borrower was answering
+# (handoff/borrower/handoffs.py, queued.py; handoff/queue/sla.py; handoff/reminders/context.py).
+SERVICE_KEYS = frozenset({"transcript", "faq_answered", "detected", "queued_signals", "callback_offered_at",
+                          "reminder"})
 
 
 class AngerSummary(TypedDict):

@@ -12,29 +12,38 @@ import argparse
 import gc
 import logging
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from pydantic import ValidationError
 
+from contract.settings import StrictSettings
 from contract.settings import UnknownSettingError as UnknownEnvError
 from handoff import admin_cli
 from handoff.agents import accounts
 from handoff.app import create_app
 from handoff.config import Settings
+from handoff.conversations import devices
 from handoff.infra import db, logs
 from handoff.infra.secretbox import SecretBox, SecretBoxError
 from handoff.loans import demo
 from handoff.queue import callbacks
+from handoff.reminder_settings import NotifierSettings, ReminderSettings
 from handoff.states import Role
 from knowledge_base import KBSettings
 from knowledge_base.config import UnknownSettingError
 from telemetry import configure_logging
 
+S = TypeVar("S", bound=StrictSettings)
+
 
 def _settings() -> Settings:
+    return _load(Settings)
+
+
+def _load(cls: type[S]) -> S:
     try:
-        return Settings()
+        return cls()
     except UnknownEnvError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -75,7 +84,8 @@ def serve(argv: list[str]) -> int:
     host = args.host or settings.HOST
     port = args.port or settings.PORT
 
-    app = create_app(settings, kb_settings=_kb_settings())
+    app = create_app(settings, kb_settings=_kb_settings(), notifier_settings=_load(NotifierSettings),
+                     reminder_settings=_load(ReminderSettings))
     # Everything imported and built so far lives as long as the process: moved out of the collector's
     # way, a full collection under load walks only what requests create. Measured under the load
     # benchmark: a full collection stopped the event loop for about 60 ms before, about 23 ms with this.
@@ -139,13 +149,16 @@ def create_agent(argv: list[str], settings: Settings) -> int:
 
 
 def rotate_contact_keys(settings: Settings) -> int:
-    """Re-encrypt every stored callback contact with the first key of CONTACT_KEYS (README: key rotation)."""
+    """Re-encrypt every stored callback contact and push token with the first key of CONTACT_KEYS (README)."""
     engine = db.make_engine(settings.DATABASE_URL)
     try:
         db.upgrade(engine)
+        box = SecretBox(settings.contact_keys)
         with db.session_scope(engine) as session:
-            count = callbacks.rotate_keys(session, box=SecretBox(settings.contact_keys))
-        print(f"re-encrypted {count} callback contact(s) with the first key of CONTACT_KEYS")
+            count = callbacks.rotate_keys(session, box=box)
+            tokens = devices.rotate_keys(session, box=box)
+        print(f"re-encrypted {count} callback contact(s) and {tokens} push token(s) with the first key of "
+              "CONTACT_KEYS")
     except SecretBoxError as exc:
         print(f"rotate-contact-keys: {exc}", file=sys.stderr)
         return 2

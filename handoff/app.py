@@ -33,16 +33,20 @@ from handoff.api.routes import (
     agent,
     agent_ws,
     borrower,
+    borrower_devices,
+    borrower_reminders,
     borrower_survey,
     borrower_ws,
     dashboard,
+    dashboard_reminders,
     docs,
     identity,
     internal,
 )
 from handoff.borrower import sweeper
 from handoff.config import Settings
-from handoff.infra import db, webhooks
+from handoff.conversations import pushes
+from handoff.infra import db, notifier, webhooks
 from handoff.infra.bodylimit import BodySizeLimit
 from handoff.infra.bus import make_bus
 from handoff.infra.clock import Clock, SystemClock
@@ -51,6 +55,7 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.metrics import Metrics, WaitingLine, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.requestlog import RequestContext
+from handoff.infra.sockets import SocketPresence
 from handoff.infra.tracing import make_tracer
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
@@ -59,6 +64,9 @@ from handoff.privacy import retention
 from handoff.queue import followups, sla, stats
 from handoff.rasa.client import RasaClient, action_server_health
 from handoff.rasa.tracker_store import TrackerStore
+from handoff.reminder_settings import NotifierSettings, ReminderSettings
+from handoff.reminders import scheduler as reminder_scheduler
+from handoff.reminders import templates as reminder_templates
 from handoff.services import Services
 from knowledge_base import KBSettings
 
@@ -67,7 +75,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
-    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router,
+    docs.router, borrower_survey.router, borrower_devices.router, dashboard.router, dashboard.page_router,
+    borrower_reminders.router, borrower_reminders.dev_router, dashboard_reminders.router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:
@@ -106,9 +115,13 @@ def create_app(
     migrate: bool = True,
     loans: LoanSystem | None = None,
     span_exporter: SpanExporter | None = None,
+    notifier_settings: NotifierSettings | None = None,
+    reminder_settings: ReminderSettings | None = None,
 ) -> FastAPI:
     """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search);
-    `span_exporter` receives the trace spans (tests), as TRACING_OTLP_ENDPOINT's collector would."""
+    `span_exporter` receives the trace spans (tests), as TRACING_OTLP_ENDPOINT's collector would;
+    `notifier_settings` / `reminder_settings` the borrower gateway and the reminders (None: the defaults, with
+    the reminder scheduler off; `python -m handoff serve` passes what the environment says)."""
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
     metrics = Metrics()
@@ -147,8 +160,13 @@ def create_app(
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
             tracer=tracer,
+            sockets=SocketPresence(redis),
+            notifier=notifier_settings or NotifierSettings.model_construct(),
+            # Not passed (tests, embedding): the defaults, without the scheduler unless asked for.
+            reminders=reminder_settings or ReminderSettings.model_construct(REMINDER_ENABLED=False),
         )
         svc = app.state.services
+        svc.reminder_templates = reminder_templates.load()  # invalid templates stop start-up
         metrics.set_queue_probe(lambda: _waiting_lines(svc))
         stop_metrics = (
             serve_metrics(metrics, host=settings.METRICS_HOST, port=settings.METRICS_PORT)
@@ -165,6 +183,10 @@ def create_app(
                 group.create_task(retention.run_forever(svc, tracker))
                 group.create_task(followups.run_forever(svc))
                 group.create_task(webhooks.run_forever(svc))
+                group.create_task(notifier.run_forever(svc, fence=leader.fence, prepare=pushes.prepare_send))
+                if svc.reminders.REMINDER_ENABLED and svc.loans is not None:
+                    group.create_task(reminder_scheduler.run_forever(
+                        svc, templates=svc.reminder_templates, fence=leader.fence))
                 group.create_task(sweeper.run_forever(svc))
 
         tasks = [asyncio.create_task(leader.run(periodic_work), name="periodic")]

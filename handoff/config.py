@@ -43,7 +43,7 @@ class Settings(StrictSettings):
     ENV_FAMILIES: ClassVar[tuple[str, ...]] = (
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
         "METRICS_", "LEADER_", "MIGRATE_", "LOGIN_", "RETENTION_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_",
-        "ALLOWED_", "CONTACT_", "COMPLAINT_", "SUPERVISOR_", "WEBHOOK_", "BORROWER_", "STUCK_",
+        "ALLOWED_", "CONTACT_", "COMPLAINT_", "SUPERVISOR_", "WEBHOOK_", "BORROWER_", "STUCK_", "PUSH_",
         "TRACING_",
     )
 
@@ -188,6 +188,13 @@ class Settings(StrictSettings):
         "change-me-webhook-secret", description="HMAC-SHA256 key of the X-Handoff-Signature header"
     )
     WEBHOOK_MAX_ATTEMPTS: int = Field(8, ge=1, le=50, description="attempts per webhook before giving up")
+    PUSH_LIVE_CHAT: bool = Field(
+        True, description="push 'an agent has joined' and agent replies to the registered devices of borrowers "
+        "with no socket open, through the notifier (needs NOTIFY_GATEWAY_URL)",
+    )
+    PUSH_PREVIEW_CHARS: int = Field(
+        40, ge=0, le=120, description="characters of an agent reply shown in its push, every digit hidden; 0 = none"
+    )
     BORROWER_ABANDON_AFTER_S: int = Field(
         1800, ge=60, description="a waiting chat whose borrower's page has been gone this long is closed"
     )

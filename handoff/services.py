@@ -20,10 +20,13 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.metrics import Metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.secretbox import SecretBox
+from handoff.infra.sockets import SocketPresence
 from handoff.infra.token_cache import TokenHashes
 from handoff.loans.system import LoanSystem, LoanSystemUnavailable
 from handoff.masking import MaskPolicy
 from handoff.rasa.client import RasaClient
+from handoff.reminder_settings import NotifierSettings, ReminderSettings
+from knowledge_base.reminder_templates import ReminderTemplates
 
 T = TypeVar("T")
 
@@ -43,11 +46,18 @@ class Services:
     token_hashes: TokenHashes = field(default_factory=TokenHashes)  # handoff.borrower.access reads it
     metrics: Metrics = field(default_factory=Metrics)  # handoff.infra.metrics; served on METRICS_PORT
     mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
+    # The borrower notifier's gateway (handoff.infra.notifier) and the reminders (handoff.reminders); the
+    # defaults, without reading the environment, unless the entry point passes what it read.
+    notifier: NotifierSettings = field(default_factory=NotifierSettings.model_construct)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings.model_construct)
+    reminder_templates: ReminderTemplates | None = None  # loaded by the app's lifespan (handoff.reminders)
     # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
     box: SecretBox | None = None
     tracer: trace.Tracer = field(default_factory=trace.NoOpTracer)  # handoff.infra.tracing (TRACING_OTLP_ENDPOINT)
     # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).
     seen_marks: dict[str, float] = field(default_factory=dict)
+    # The borrower sockets open on any replica (Redis) or this one: live-chat pushes skip those borrowers.
+    sockets: SocketPresence = field(default_factory=SocketPresence)
 
     def __post_init__(self) -> None:
         if self.box is None:

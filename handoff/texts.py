@@ -59,6 +59,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This chat was closed because you left. Start a new chat any time; nothing you wrote is lost.",
         "zh": "由于您已离开，本次会话已关闭。您可以随时发起新的会话，您之前发送的内容都已保存。",
     },
+    # Live-chat pushes to a borrower whose app has no socket open (handoff.conversations.pushes): what a
+    # lock screen shows, so no loan details (the reply's preview has every digit hidden).
+    "push_joined_title": {"en": "An agent has joined your chat", "zh": "人工客服已接入您的会话"},
+    "push_joined_body": {
+        "en": "{agent} is here to help. Open the app to continue.", "zh": "{agent}将为您服务，请打开应用继续对话。",
+    },
+    "push_reply_title": {"en": "New reply from {agent}", "zh": "{agent}回复了您"},
+    "push_reply_hidden": {"en": "Open the app to read it.", "zh": "请打开应用查看。"},
     "wait_under_minute": {"en": "less than a minute", "zh": "不到 1 分钟"},
     "wait_minutes": {"en": "{n} min", "zh": "{n} 分钟"},
     "wait_hours": {"en": "{h} h", "zh": "{h} 小时"},
@@ -70,6 +78,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "method_phone": {"en": "phone", "zh": "电话"},
     "method_email": {"en": "e-mail", "zh": "电子邮件"},
     "when": {"en": ", preferred time: {time}", "zh": "，期望时间：{time}"},
+    # Quick replies under a repayment reminder (handoff/reminders): sent as the borrower's own words.
+    "reminder_reply_pay": {"en": "How do I pay?", "zh": "怎么还款？"},
+    "reminder_reply_hardship": {"en": "I can't pay this month", "zh": "这个月还不上"},
 }
 
 

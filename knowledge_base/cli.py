@@ -19,6 +19,7 @@ from knowledge_base.build import build_index, ensure_query_export
 from knowledge_base.config import KBSettings, UnknownSettingError
 from knowledge_base.errors import InvalidKnowledgeBaseError, KBError
 from knowledge_base.kb import KnowledgeBase
+from knowledge_base.reminder_templates import read_templates
 from knowledge_base.source import read_source
 from knowledge_base.unanswered_report import unanswered_report
 
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check every FAQ file; lists all problems with file:line")
     v.add_argument("--source", type=Path, help="FAQ folder (default knowledge_base/faq, env KB_SOURCE)")
+    v.add_argument("--reminders", type=Path,
+                   help="reminder template folder (default knowledge_base/reminders, env KB_REMINDERS)")
     b = sub.add_parser("build", help="validate, then build the index incrementally")
     b.add_argument("--source", type=Path)
     b.add_argument("--index", type=Path, help="index folder (default var/kb_index, env KB_INDEX_DIR)")
@@ -59,23 +62,27 @@ def _settings(args: argparse.Namespace) -> KBSettings:
         overrides["source"] = args.source
     if getattr(args, "index", None) is not None:
         overrides["index_dir"] = args.index
+    if getattr(args, "reminders", None) is not None:
+        overrides["reminders"] = args.reminders
     return KBSettings(**overrides)
 
 
 def _validate(settings: KBSettings, out: TextIO, err: TextIO) -> int:
     source = read_source(settings.source_path(), settings.root)
-    for issue in source.issues:
+    templates = read_templates(settings.reminders_path(), settings.root)
+    issues = sorted(source.issues + templates.issues)
+    for issue in issues:
         print(issue, file=err)
     for warning in source.warnings:  # shown, but not a reason to refuse the content
         print(warning, file=err)
-    if source.issues:
-        print(f"{len(source.issues)} problem(s) in {source.files} file(s); fix them and run validate again",
-              file=err)
+    if issues:
+        print(f"{len(issues)} problem(s) in {source.files + templates.files} file(s); fix them and run validate "
+              "again", file=err)
         return EXIT_CONTENT
     langs = Counter(f.lang for f in source.faqs)
     warned = f"; {len(source.warnings)} warning(s) about markdown the pages cannot show" if source.warnings else ""
-    print(f"ok: {source.files} file(s), " + ", ".join(f"{n} {lang}" for lang, n in sorted(langs.items())) + warned,
-          file=out)
+    print(f"ok: {source.files} file(s), " + ", ".join(f"{n} {lang}" for lang, n in sorted(langs.items()))
+          + f"; {templates.files} reminder template(s)" + warned, file=out)
     return EXIT_OK
 
 

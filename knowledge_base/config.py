@@ -32,6 +32,9 @@ class KBSettings(BaseSettings):
         f"or '{MODEL_PACKAGE}' (default) for the model shipped by that PyPI package",
     )
     source: Path = Field(Path("knowledge_base/faq"), description="folder of FAQ markdown (<lang>/<id>.md)")
+    reminders: Path = Field(
+        Path("knowledge_base/reminders"), description="folder of repayment-reminder templates (<lang>/<kind>.md)"
+    )
     index_dir: Path = Field(Path("var/kb_index"), description="folder holding the built index")
     root: Path = Field(Path("."), description="repository root; FAQ sources are reported relative to it")
 
@@ -95,6 +98,9 @@ class KBSettings(BaseSettings):
 
     def source_path(self) -> Path:
         return self.source if self.source.is_absolute() else self.root / self.source
+
+    def reminders_path(self) -> Path:
+        return self.reminders if self.reminders.is_absolute() else self.root / self.reminders
 
     def onnx_path(self) -> Path | None:
         """Folder of the ONNX export when queries run on ONNX Runtime, else None."""

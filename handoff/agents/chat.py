@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.agents import inbox
+from handoff.conversations.pushes import AGENT_REPLY, PushContext, queue_live_push
 from handoff.conversations.records import append_message, get_conversation, messages_after
 from handoff.errors import ForbiddenError, InvalidInputError
 from handoff.infra.clock import Clock, as_utc
@@ -206,10 +207,12 @@ def _clean(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> str:
 
 def reply(
     session: Session, *, conversation_id: str, agent: Agent, text: str, clock: Clock,
-    client_message_id: str | None = None, mask_policy: MaskPolicy = DEFAULT_POLICY,
+    client_message_id: str | None = None, mask_policy: MaskPolicy = DEFAULT_POLICY, push: PushContext | None = None,
 ) -> Message:
     """An agent message to the borrower; only the holder of the chat may send one. `mask_policy`
-    leaves the lender's own numbers readable (an FAQ answer inserted from the console)."""
+    leaves the lender's own numbers readable (an FAQ answer inserted from the console); `push` also pushes
+    it to the borrower's devices (handoff.conversations.pushes; a retried client_message_id is not pushed
+    again)."""
     entry = claims.held_entry(session, conversation_id=conversation_id, agent=agent, holder_only=True)
     if client_message_id:
         earlier = session.scalars(
@@ -228,6 +231,8 @@ def reply(
     entry.first_agent_reply_at = entry.first_agent_reply_at or now
     entry.last_agent_reply_at = now
     entry.agent_read_seq = message.seq  # whoever replies has read the chat
+    queue_live_push(session, push=push, conversation_id=conversation_id, event=AGENT_REPLY,
+                    agent_name=agent.display_name, message=message)
     return message
 
 

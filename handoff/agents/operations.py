@@ -12,6 +12,7 @@ from handoff import audit
 from handoff.agents.chat import entry_dict
 from handoff.conversations import place
 from handoff.conversations.lifecycle import state_event
+from handoff.conversations.pushes import AGENT_JOINED, PushContext, queue_live_push
 from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import NotFoundError
 from handoff.infra.bus import AGENTS_TOPIC, conversation_topic
@@ -45,31 +46,44 @@ def _tell(session: Session, entry: QueueEntry, key: str, **values: str) -> None:
     )
 
 
-def _joined(session: Session, entry: QueueEntry, holder: Agent, clock: Clock) -> dict[str, Any]:
+def _joined(
+    session: Session, entry: QueueEntry, holder: Agent, clock: Clock, push: PushContext | None
+) -> dict[str, Any]:
     _tell(session, entry, "agent_joined", agent=holder.display_name)
+    queue_live_push(session, push=push, conversation_id=entry.conversation_id, event=AGENT_JOINED,
+                    agent_name=holder.display_name)
     announce(session, clock=clock)
     return entry_dict(session, entry, clock=clock)
 
 
-def claim_chat(session: Session, *, entry_id: int, agent: Agent, clock: Clock) -> dict[str, Any]:
+def claim_chat(
+    session: Session, *, entry_id: int, agent: Agent, clock: Clock, push: PushContext | None = None
+) -> dict[str, Any]:
+    """`push`: also push "an agent has joined" to the borrower's devices (handoff.conversations.pushes)."""
     holder = me(session, agent)
     entry = claims.claim(session, entry_id=entry_id, agent=holder, clock=clock)
-    return _joined(session, entry, holder, clock)
+    return _joined(session, entry, holder, clock, push)
 
 
-def take_next_chat(session: Session, *, agent: Agent, clock: Clock) -> dict[str, Any] | None:
+def take_next_chat(
+    session: Session, *, agent: Agent, clock: Clock, push: PushContext | None = None
+) -> dict[str, Any] | None:
     holder = me(session, agent)
     entry = claims.take_next(session, agent=holder, clock=clock)
-    return None if entry is None else _joined(session, entry, holder, clock)
+    return None if entry is None else _joined(session, entry, holder, clock, push)
 
 
-def assign_chat(session: Session, *, entry_id: int, to_agent_id: int, actor: Agent, clock: Clock) -> dict[str, Any]:
+def assign_chat(
+    session: Session, *, entry_id: int, to_agent_id: int, actor: Agent, clock: Clock, push: PushContext | None = None
+) -> dict[str, Any]:
     """Transfer (holder or supervisor) or, for a waiting chat, a supervisor's assignment."""
     target = session.get(Agent, to_agent_id)
     if target is None:
         raise NotFoundError("agent not found", target_id=to_agent_id)
     entry = claims.reassign(session, entry_id=entry_id, to_agent=target, actor=me(session, actor), clock=clock)
     _tell(session, entry, "transferred", agent=target.display_name)
+    queue_live_push(session, push=push, conversation_id=entry.conversation_id, event=AGENT_JOINED,
+                    agent_name=target.display_name)
     # The state stays "assigned", but the borrower's page and the previous holder's console must
     # learn who holds the chat now.
     conversation = get_conversation(session, conversation_id=entry.conversation_id)

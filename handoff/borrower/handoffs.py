@@ -5,6 +5,7 @@ borrower and the agents are told."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from handoff.infra.outbox import publish_after_commit
 from handoff.models import Conversation, QueueEntry
 from handoff.queue import callbacks, complaints, entries, routing
 from handoff.queue.hours import business_hours_of, closed_until
+from handoff.reminders import context as reminder_context
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
 
@@ -27,7 +29,7 @@ COMPLAINT_TOPICS = frozenset({"complaint", "dispute"})
 
 
 def complete_packet(
-    session: Session, *, conversation: Conversation, packet: Mapping[str, Any]
+    session: Session, *, conversation: Conversation, packet: Mapping[str, Any], now: datetime
 ) -> tuple[dict[str, Any], bool]:
     """Whoever built the packet: the FAQ the bot answered is listed (and named in the summary), and the
     priority is no lower than what the borrower's own messages call for. Also says whether the borrower's
@@ -44,6 +46,9 @@ def complete_packet(
         summary = summary.rstrip() + space + extra if summary else extra
     completed = {**packet, "priority": packets.higher(str(priority), from_words), "summary": summary,
                  "faq_answered": answered}
+    reminder = reminder_context.packet_section(session, conversation_id=conversation.id, now=now)
+    if reminder is not None:  # the borrower was answering a repayment reminder
+        completed["reminder"] = reminder
     return completed, any(d.complaint for d in detections)
 
 
@@ -78,7 +83,7 @@ def put_in_queue(
 ) -> QueueEntry:
     """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
     did: `announce=False`) and the agents; warn when nobody can pick the chat up soon."""
-    packet, complained = complete_packet(session, conversation=conversation, packet=packet)
+    packet, complained = complete_packet(session, conversation=conversation, packet=packet, now=svc.clock.now())
     reason = packet.get("reason")
     reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
     lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang

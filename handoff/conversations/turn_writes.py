@@ -29,7 +29,8 @@ from handoff.conversations.records import message_dict
 from handoff.errors import NotFoundError
 from handoff.infra.bus import conversation_topic
 from handoff.infra.outbox import publish_after_commit
-from handoff.models import Conversation, Message, TurnOutcome, utcnow
+from handoff.models import Conversation, Message, TurnOutcome
+from handoff.models.base import utcnow
 from handoff.states import ConversationState, Sender
 
 MESSAGE_COLUMNS = ("conversation_id", "seq", "sender", "text", "payload", "client_message_id", "created_at")

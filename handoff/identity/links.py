@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import audit
+from handoff.conversations.devices import link_borrower
 from handoff.conversations.records import get_conversation, hash_token
 from handoff.errors import ConflictError
 from handoff.identity.tokens import IdentityClaim
@@ -59,6 +60,7 @@ def link_conversation(
     first = conversation.borrower_id is None
     conversation.borrower_id = claim.borrower_id
     conversation.verified_at = now
+    link_borrower(session, conversation_id=conversation_id, borrower_id=claim.borrower_id)
     snapshot = profile_snapshot(profile)
     if snapshot is not None or first:
         conversation.borrower_profile = snapshot

@@ -55,6 +55,7 @@ def _accounts(today: date) -> list[LoanAccount]:
         loan("L-WANG-1", "demo-wang", "NW-2024-00733105", "9870.55", "8.900",
              next_due_amount=Decimal("298.10"), next_due_date=today + timedelta(days=18),
              days_past_due=12, amount_past_due=Decimal("298.10"), fees=Decimal("25.00"),
+             past_due_since=today - timedelta(days=12),
              interest_paid_to=today - timedelta(days=42)),
         loan("L-JORDAN-1", "demo-jordan", "NW-2022-00100042", "38400.00", "4.250",
              next_due_amount=Decimal("965.00"), next_due_date=today + timedelta(days=3), autopay=True),

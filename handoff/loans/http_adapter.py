@@ -28,7 +28,15 @@ from handoff.loans.system import (
     LoanSystemError,
     LoanSystemUnavailable,
 )
-from handoff.loans.types import BorrowerProfile, LetterKind, LetterRequest, Loan, PayoffQuote
+from handoff.loans.types import (
+    BorrowerProfile,
+    LetterKind,
+    LetterRequest,
+    Loan,
+    PayoffQuote,
+    PostedPayment,
+    ReminderAccount,
+)
 
 log = logging.getLogger(__name__)
 CASE_ERRORS = (BorrowerNotFound, LoanNotFound, InvalidLoanRequest)
@@ -142,6 +150,24 @@ class HttpLoanSystem:
             )
         )
         return letter
+
+    def reminder_accounts(self, *, after: str | None = None, limit: int = 500) -> list[ReminderAccount]:
+        params: dict[str, Any] = {"limit": limit} | ({"after": after} if after is not None else {})
+
+        def run() -> list[ReminderAccount]:
+            body = self._read("/reminder-accounts", params=params)
+            return [ReminderAccount.from_json(item) for item in body["accounts"]]
+
+        return self._call(run)  # type: ignore[no-any-return]
+
+    def payments_between(self, *, start: date, end: date, limit: int = 10_000) -> list[PostedPayment]:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "limit": limit}
+
+        def run() -> list[PostedPayment]:
+            body = self._read("/payments", params=params)
+            return [PostedPayment.from_json(item) for item in body["payments"]]
+
+        return self._call(run)  # type: ignore[no-any-return]
 
 
 def _seg(value: str) -> str:

@@ -11,7 +11,7 @@ import hmac
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -62,5 +62,19 @@ def create_lender_api(system: LoanSystem, *, api_key: str) -> FastAPI:
         return system.request_letter(
             borrower_id, loan_id, kind=body.kind, idempotency_key=idempotency_key
         ).to_json()
+
+    @app.get("/reminder-accounts", dependencies=auth)
+    def reminder_accounts(
+        after: str | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+    ) -> dict[str, Any]:
+        found = system.reminder_accounts(after=after, limit=limit)
+        return {"accounts": [account.to_json() for account in found]}
+
+    @app.get("/payments", dependencies=auth)
+    def payments(
+        start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")],
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    ) -> dict[str, Any]:
+        return {"payments": [p.to_json() for p in system.payments_between(start=start, end=end, limit=limit)]}
 
     return app

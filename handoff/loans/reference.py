@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from handoff.loans.types import (
     Loan,
     Payment,
     PayoffQuote,
+    PostedPayment,
+    ReminderAccount,
     mask_loan_number,
 )
 
@@ -125,6 +127,42 @@ class ReferenceLoanSystem:
                     raise
                 return found
             return _letter(row)
+
+    def reminder_accounts(self, *, after: str | None = None, limit: int = 500) -> list[ReminderAccount]:
+        letters = (
+            select(LoanLetterRequest.loan_id, func.max(LoanLetterRequest.ready_on).label("ready_on"))
+            .where(LoanLetterRequest.kind == "payoff", LoanLetterRequest.ready_on.is_not(None))
+            .group_by(LoanLetterRequest.loan_id).subquery()
+        )
+        query = (
+            select(LoanAccount, LoanBorrower.language, LoanBorrower.time_zone, letters.c.ready_on)
+            .join(LoanBorrower, LoanBorrower.borrower_id == LoanAccount.borrower_id)
+            .outerjoin(letters, letters.c.loan_id == LoanAccount.loan_id)
+            .where(LoanAccount.status == "active").order_by(LoanAccount.loan_id).limit(limit)
+        )
+        if after is not None:
+            query = query.where(LoanAccount.loan_id > after)
+        with Session(self._engine) as session:
+            return [
+                ReminderAccount(
+                    loan_id=a.loan_id, borrower_id=a.borrower_id, masked_number=mask_loan_number(a.number),
+                    currency=a.currency, language="zh" if language == "zh" else "en", time_zone=time_zone,
+                    next_due_date=a.next_due_date, next_due_amount=a.next_due_amount, autopay=a.autopay,
+                    past_due_since=a.past_due_since, amount_past_due=a.amount_past_due,
+                    autopay_failed_on=a.autopay_failed_on, payoff_letter_ready_on=ready_on,
+                )
+                for a, language, time_zone, ready_on in session.execute(query).all()
+            ]
+
+    def payments_between(self, *, start: date, end: date, limit: int = 10_000) -> list[PostedPayment]:
+        query = (
+            select(LoanPayment, LoanAccount.borrower_id).join(LoanAccount, LoanAccount.loan_id == LoanPayment.loan_id)
+            .where(LoanPayment.posted_on >= start, LoanPayment.posted_on <= end)
+            .order_by(LoanPayment.posted_on, LoanPayment.id).limit(limit)
+        )
+        with Session(self._engine) as session:
+            return [PostedPayment(loan_id=p.loan_id, borrower_id=borrower_id, posted_on=p.posted_on, amount=p.amount)
+                    for p, borrower_id in session.execute(query).all()]
 
     @staticmethod
     def _earlier(session: Session, borrower_id: str, key: str) -> LetterRequest | None:

@@ -4,8 +4,9 @@ Two implementations: `handoff.loans.reference.ReferenceLoanSystem` (our own tabl
 as the contract's reference) and `handoff.loans.http_adapter.HttpLoanSystem` (a lender's REST API,
 docs/loan-system-api.yaml). Calls are synchronous: async callers run them on a worker thread.
 
-Every operation is scoped by `borrower_id`: a loan of another borrower is `LoanNotFound`, exactly as
-an unknown loan, so nobody learns that it exists.
+Every borrower operation is scoped by `borrower_id`: a loan of another borrower is `LoanNotFound`, exactly as
+an unknown loan, so nobody learns that it exists. The two listing operations (`reminder_accounts`, `payments_between`) are for
+the service's own periodic work (reminders, the dashboard), never for a borrower's request.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
-from handoff.loans.types import BorrowerProfile, LetterKind, LetterRequest, Loan, PayoffQuote
+from handoff.loans.types import (
+    BorrowerProfile,
+    LetterKind,
+    LetterRequest,
+    Loan,
+    PayoffQuote,
+    PostedPayment,
+    ReminderAccount,
+)
 
 
 class LoanSystemError(Exception):
@@ -60,4 +69,12 @@ class LoanSystem(Protocol):
         self, borrower_id: str, loan_id: str, *, kind: LetterKind, idempotency_key: str
     ) -> LetterRequest:
         """Ask for a payoff or paid-in-full letter; the same `idempotency_key` returns the same request."""
+        ...
+
+    def reminder_accounts(self, *, after: str | None = None, limit: int = 500) -> list[ReminderAccount]:
+        """Open loans ordered by `loan_id`, the first `limit` after `after` (keyset paging; [] at the end)."""
+        ...
+
+    def payments_between(self, *, start: date, end: date, limit: int = 10_000) -> list[PostedPayment]:
+        """Payments posted on `start` .. `end` (both included), oldest first."""
         ...

@@ -49,6 +49,8 @@ class LoanAccount(LoanBase):
     amount_past_due: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     autopay: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    past_due_since: Mapped[date | None] = mapped_column(Date, nullable=True)  # the oldest unpaid due date
+    autopay_failed_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # the latest failed debit
 
 
 class LoanPayment(LoanBase):
@@ -71,3 +73,4 @@ class LoanLetterRequest(LoanBase):
     status: Mapped[str] = mapped_column(String(16), default="requested")
     idempotency_key: Mapped[str] = mapped_column(String(128))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ready_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # the letter was issued

@@ -151,3 +151,74 @@ class LetterRequest:
             status="sent" if data.get("status") == "sent" else "requested",
             requested_at=datetime.fromisoformat(data["requested_at"]),
         )
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class ReminderAccount:
+    """What the reminder scheduler needs of one open loan, across all borrowers (a page of them at a time)."""
+
+    loan_id: str
+    borrower_id: str
+    masked_number: str
+    currency: str
+    language: str  # the borrower's: en | zh
+    time_zone: str  # the borrower's IANA time zone
+    next_due_date: date | None
+    next_due_amount: Decimal | None
+    autopay: bool
+    past_due_since: date | None  # the oldest unpaid due date; None when nothing is past due
+    amount_past_due: Decimal
+    autopay_failed_on: date | None  # the latest failed automatic debit
+    payoff_letter_ready_on: date | None  # the latest payoff letter issued
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "loan_id": self.loan_id, "borrower_id": self.borrower_id, "masked_number": self.masked_number,
+            "currency": self.currency, "language": self.language, "time_zone": self.time_zone,
+            "next_due_date": _iso(self.next_due_date),
+            "next_due_amount": str(self.next_due_amount) if self.next_due_amount is not None else None,
+            "autopay": self.autopay, "past_due_since": _iso(self.past_due_since),
+            "amount_past_due": str(self.amount_past_due), "autopay_failed_on": _iso(self.autopay_failed_on),
+            "payoff_letter_ready_on": _iso(self.payoff_letter_ready_on),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReminderAccount:
+        amount = data.get("next_due_amount")
+        return cls(
+            loan_id=str(data["loan_id"]), borrower_id=str(data["borrower_id"]),
+            masked_number=str(data["masked_number"]), currency=str(data["currency"]),
+            language="zh" if data.get("language") == "zh" else "en", time_zone=str(data.get("time_zone") or "UTC"),
+            next_due_date=_day(data.get("next_due_date")),
+            next_due_amount=Decimal(amount) if amount is not None else None, autopay=bool(data["autopay"]),
+            past_due_since=_day(data.get("past_due_since")), amount_past_due=Decimal(data["amount_past_due"]),
+            autopay_failed_on=_day(data.get("autopay_failed_on")),
+            payoff_letter_ready_on=_day(data.get("payoff_letter_ready_on")),
+        )
+
+
+@dataclass(frozen=True)
+class PostedPayment:
+    """A payment posted to a loan (for the dashboard's "paid within N days of a reminder")."""
+
+    loan_id: str
+    borrower_id: str
+    posted_on: date
+    amount: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        return {"loan_id": self.loan_id, "borrower_id": self.borrower_id, "posted_on": self.posted_on.isoformat(),
+                "amount": str(self.amount)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PostedPayment:
+        return cls(loan_id=str(data["loan_id"]), borrower_id=str(data["borrower_id"]),
+                   posted_on=date.fromisoformat(data["posted_on"]), amount=Decimal(data["amount"]))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
 
 from knowledge_base.cli import main
 
+REMINDERS = Path(__file__).resolve().parents[2] / "knowledge_base" / "reminders"
 GOOD = "---\nid: late-fee\nlang: en\ntitle: How much is the late fee?\ntags: [fees]\n---\nFive percent.\n"
 
 
@@ -23,6 +25,7 @@ def kb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "faq" / "en").mkdir(parents=True)
     (tmp_path / "faq" / "en" / "late-fee.md").write_text(GOOD, encoding="utf-8")
+    shutil.copytree(REMINDERS, tmp_path / "knowledge_base" / "reminders")  # validate checks them too
     return tmp_path
 
 

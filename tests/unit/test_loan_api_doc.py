@@ -11,7 +11,15 @@ from typing import Any
 import yaml
 
 from handoff.loans.lender_api import create_lender_api
-from handoff.loans.types import BorrowerProfile, LetterRequest, Loan, Payment, PayoffQuote
+from handoff.loans.types import (
+    BorrowerProfile,
+    LetterRequest,
+    Loan,
+    Payment,
+    PayoffQuote,
+    PostedPayment,
+    ReminderAccount,
+)
 
 DOC = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs" / "loan-system-api.yaml").read_text("utf-8"))
 
@@ -38,6 +46,10 @@ def test_every_schema_lists_exactly_the_fields_of_its_type() -> None:
         "Loan": Loan("l", "****1234", "USD", Decimal(1), Decimal(1), None, None, 0, Decimal(0), False, "active"),
         "PayoffQuote": PayoffQuote("l", "****1234", "USD", date(2026, 1, 1), Decimal(1), Decimal(0)),
         "LetterRequest": LetterRequest("r", "l", "payoff", "requested", datetime(2026, 1, 1, tzinfo=UTC)),
+        "ReminderAccount": ReminderAccount("l", "b", "****1234", "USD", "zh", "Asia/Shanghai", date(2026, 1, 5),
+                                           Decimal("1.00"), False, date(2025, 12, 5), Decimal("2.00"),
+                                           date(2026, 1, 2), None),
+        "PostedPayment": PostedPayment("l", "b", date(2026, 1, 1), Decimal("1.00")),
     }
     for name, sample in samples.items():
         schema = DOC["components"]["schemas"][name]

@@ -100,3 +100,27 @@ def test_letter_requests_are_idempotent_and_paid_in_full_needs_a_paid_off_loan(s
         system.request_letter("demo-alex", "L-ALEX-1", kind="paid_in_full", idempotency_key="conv-1:pif")
     done = system.request_letter("demo-chen", "L-CHEN-1", kind="paid_in_full", idempotency_key="conv-3:pif")
     assert done.kind == "paid_in_full"
+
+
+def test_reminder_accounts_page_through_the_open_loans_with_what_reminders_need(system: LoanSystem) -> None:
+    first = system.reminder_accounts(limit=2)
+    rest = system.reminder_accounts(after=first[-1].loan_id, limit=10)
+    assert [a.loan_id for a in first + rest] == ["L-ALEX-1", "L-CHEN-2", "L-JORDAN-1", "L-WANG-1"]  # not paid off
+    assert system.reminder_accounts(after="L-WANG-1") == []
+    wang = rest[-1]
+    assert (wang.borrower_id, wang.language, wang.time_zone) == ("demo-wang", "zh", "Asia/Shanghai")
+    assert (wang.past_due_since, wang.amount_past_due, wang.autopay) == (
+        TODAY - timedelta(days=12), Decimal("298.10"), False)
+    assert wang.masked_number == "****3105" and "00733105" not in repr(wang)
+    alex = first[0]
+    assert (alex.next_due_date, alex.next_due_amount, alex.autopay, alex.past_due_since) == (
+        TODAY + timedelta(days=12), Decimal("412.37"), True, None)
+    assert alex.autopay_failed_on is None and alex.payoff_letter_ready_on is None
+
+
+def test_payments_between_two_days_list_every_borrower_oldest_first(system: LoanSystem) -> None:
+    found = system.payments_between(start=TODAY - timedelta(days=30), end=TODAY)
+    assert [(p.loan_id, p.borrower_id, (TODAY - p.posted_on).days) for p in found] == [
+        ("L-JORDAN-1", "demo-jordan", 27), ("L-CHEN-2", "demo-chen", 23), ("L-ALEX-1", "demo-alex", 18)]
+    assert found[-1].amount == Decimal("412.37")
+    assert system.payments_between(start=TODAY + timedelta(days=1), end=TODAY + timedelta(days=9)) == []

@@ -22,6 +22,7 @@ from handoff.api.headers import PAGE_HEADERS
 from handoff.api.ids import AfterSeq, BodyId, PathId
 from handoff.api.routes import callbacks, canned, supervisor
 from handoff.api.schemas.messages import AgentMessageIn
+from handoff.conversations.pushes import PushContext
 from handoff.conversations.records import messages_after
 from handoff.errors import UnauthorizedError
 from handoff.masking import mask
@@ -146,14 +147,15 @@ async def queue_view(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
 @api.post("/queue/next")
 async def take_next(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     """Claim the first waiting chat in your languages; `entry` is null when none waits."""
-    entry = await svc.db(lambda s: operations.take_next_chat(s, agent=agent, clock=svc.clock))
+    entry = await svc.db(lambda s: operations.take_next_chat(s, agent=agent, clock=svc.clock, push=PushContext.of(svc)))
     return {"entry": entry}
 
 
 @api.post("/queue/{entry_id}/claim")
 async def claim(entry_id: PathId, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
     """Exactly one of several agents claiming the same chat wins; the others get 409 already_claimed."""
-    return await svc.db(lambda s: operations.claim_chat(s, entry_id=entry_id, agent=agent, clock=svc.clock))
+    return await svc.db(lambda s: operations.claim_chat(s, entry_id=entry_id, agent=agent, clock=svc.clock,
+                                                        push=PushContext.of(svc)))
 
 
 @api.post("/queue/{entry_id}/callback-done")
@@ -213,6 +215,7 @@ async def send_message(conversation_id: str, body: AgentMessageIn, svc: Services
         message = chat.reply(
             session, conversation_id=conversation_id, agent=operations.me(session, agent), text=body.text,
             clock=svc.clock, client_message_id=body.client_message_id, mask_policy=svc.mask_policy,
+            push=PushContext.of(svc),
         )
         return {"message": messages_after(session, conversation_id=conversation_id, after=message.seq - 1, limit=1)[0]}
 
@@ -241,7 +244,8 @@ async def transfer(conversation_id: str, body: TransferIn, svc: ServicesDep, age
     def work(session: Any) -> dict[str, Any]:
         entry_id = operations.held_entry_id(session, conversation_id=conversation_id, agent=agent)
         return operations.assign_chat(
-            session, entry_id=entry_id, to_agent_id=body.agent_id, actor=agent, clock=svc.clock
+            session, entry_id=entry_id, to_agent_id=body.agent_id, actor=agent, clock=svc.clock,
+            push=PushContext.of(svc),
         )
 
     return await svc.db(work)

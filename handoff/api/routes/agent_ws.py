@@ -52,6 +52,7 @@ from handoff.api.ws_protocol import (
     MAX_FRAME_CHARS,
     FrameBudget,
 )
+from handoff.conversations.pushes import PushContext
 from handoff.errors import (
     DATABASE_DOWN_ERRORS,
     HandoffError,
@@ -204,7 +205,7 @@ class AgentSocket:
                 lambda s: chat.reply(
                     s, conversation_id=message.conversation_id, agent=self._current(s), text=message.text,
                     clock=self.svc.clock, client_message_id=message.client_message_id,
-                    mask_policy=self.svc.mask_policy,
+                    mask_policy=self.svc.mask_policy, push=PushContext.of(self.svc),
                 )
             )
         else:

@@ -17,6 +17,7 @@ from handoff.api.schemas.messages import BorrowerMessageIn
 from handoff.borrower import presence, turns, views, waiting
 from handoff.conversations.records import LANGS, create_conversation, get_conversation, messages_after
 from handoff.identity import signin
+from handoff.reminders import sender
 
 router = APIRouter(
     prefix="/api/conversations",
@@ -89,6 +90,9 @@ async def start_conversation(
             identity = signin.link_in_session(
                 session, svc, conversation_id=conversation.id, claim=claim, profile=profile
             )
+            if svc.reminder_templates is not None:  # reminders that were waiting for a conversation
+                sender.deliver_pending(session, borrower_id=claim.borrower_id, conversation_id=conversation.id,
+                                       now=svc.clock.now(), templates=svc.reminder_templates)
         return {
             "id": conversation.id,
             "token": token,

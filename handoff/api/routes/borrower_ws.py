@@ -229,6 +229,7 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
     subscription = svc.bus.subscribe(conversation_topic(conversation_id))
     stream = Stream(ws, svc, conversation_id, after)
     reader: asyncio.Task[None] | None = None
+    socket_id = await svc.sockets.opened(conversation_id)  # no live-chat pushes while it is open
     try:
         await subscription.ready()  # live before the catch-up read, so nothing falls in between
         await stream.catch_up()
@@ -237,6 +238,7 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
         reader = asyncio.create_task(_reader(ws, svc, conversation_id))
         while not reader.done():
             await presence.seen(svc, conversation_id=conversation_id)  # a write at most once a minute
+            await svc.sockets.refresh(conversation_id, socket_id)
             event = await subscription.get(timeout=1.0)
             if event is not None:
                 await stream.on_event(event)
@@ -245,6 +247,8 @@ async def borrower_socket(ws: WebSocket, conversation_id: str) -> None:
         pass
     finally:
         subscription.close()
+        with contextlib.suppress(Exception):
+            await svc.sockets.closed(conversation_id, socket_id)
         if reader is not None:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):

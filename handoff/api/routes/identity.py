@@ -14,6 +14,7 @@ from handoff.api.errors import error_responses
 from handoff.api.schemas.identity import Resumed, SignedIn
 from handoff.errors import NotFoundError
 from handoff.identity import demo, signin
+from handoff.reminders import sender
 
 router = APIRouter(tags=["borrower identity"], responses=error_responses(401, 403, 404, 409, 422, 429))
 TOKEN_CHARS = 4096
@@ -31,8 +32,15 @@ class DemoTokenIn(BaseModel):
 
 @router.post("/api/conversations/{conversation_id}/identity", response_model=SignedIn)
 async def sign_in(svc: ServicesDep, conversation: ConversationDep, body: IdentityIn) -> dict[str, Any]:
-    """Sign in mid-chat: from now on the bot answers questions about the borrower's own loans."""
-    return await signin.sign_in(svc, conversation_id=conversation.id, token=body.token)
+    """Sign in mid-chat: from now on the bot answers questions about the borrower's own loans, and repayment
+    reminders that found no open conversation of the borrower's appear in this one."""
+    signed_in = await signin.sign_in(svc, conversation_id=conversation.id, token=body.token)
+    templates = svc.reminder_templates
+    if templates is not None:
+        await svc.db(lambda s: sender.deliver_pending(s, borrower_id=signed_in["borrower_id"],
+                                                      conversation_id=conversation.id, now=svc.clock.now(),
+                                                      templates=templates))
+    return signed_in
 
 
 @router.post("/api/identity/resume", response_model=Resumed)

@@ -12,6 +12,7 @@ from handoff.agents import accounts, admin, chat, operations
 from handoff.api.deps import ServicesDep
 from handoff.api.deps_agent import AdminDep, SupervisorDep
 from handoff.api.ids import BodyId, PathId
+from handoff.conversations.pushes import PushContext
 from handoff.errors import ConflictError, InvalidInputError
 from handoff.queue import complaints
 
@@ -55,7 +56,7 @@ async def assign(entry_id: PathId, body: AssignIn, svc: ServicesDep, sup: Superv
     """Assign a waiting chat to an agent, or move a held one to another agent."""
     return await svc.db(
         lambda s: operations.assign_chat(s, entry_id=entry_id, to_agent_id=body.agent_id, actor=sup,
-                                            clock=svc.clock)
+                                            clock=svc.clock, push=PushContext.of(svc))
     )
 
 

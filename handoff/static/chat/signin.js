@@ -11,11 +11,26 @@ export function createSignIn(app) {
   const button = byId("signin-button");
   const who = byId("signin-who");
   const label = byId("signin-label");
+  const remind = byId("demo-reminder");
+  let demoBorrower = null;
 
   function showSignedIn(identity) {
     bar.hidden = false;
     for (const part of [label, select, button]) part.hidden = true;
     who.textContent = t("signed_in_as", { name: identity.name || identity.borrower_id });
+    // Development only: the demo sign-in's borrowers can ask for a repayment reminder (POST /api/dev/reminders).
+    if (demoBorrower === identity.borrower_id) remind.hidden = false;
+  }
+
+  async function demoReminder() {
+    remind.disabled = true;
+    try {
+      await request("POST", "/api/dev/reminders", { borrower_id: demoBorrower, kind: "due_soon" });
+    } catch {
+      app.showBanner(t("signin_failed"));
+    } finally {
+      remind.disabled = false;
+    }
   }
 
   async function signInWith(token) {
@@ -30,6 +45,7 @@ export function createSignIn(app) {
     button.disabled = true;
     try {
       const { token } = await request("POST", "/api/identity/demo/token", { borrower_id: select.value });
+      demoBorrower = select.value;
       await signInWith(token);
     } catch {
       app.showBanner(t("signin_failed"));
@@ -57,5 +73,6 @@ export function createSignIn(app) {
   }
 
   button.addEventListener("click", demoSignIn);
+  remind.addEventListener("click", demoReminder);
   return { offerSignIn };
 }

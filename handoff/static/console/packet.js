@@ -50,6 +50,13 @@ export function createPacket(app) {
     return kv("verified_borrower", el("span", { id: "packet-borrower", text: `${who}. ${t(`routing_${borrower.routing}`)}` }));
   }
 
+  // The repayment reminder the borrower was answering (handoff/reminders/context.py).
+  function reminderRow(r) {
+    const amount = r.amount ? ` · ${r.amount} ${r.currency || ""}` : "";
+    const text = `${t(`reminder_${r.kind}`)} · ${r.loan || ""} · ${t("reminder_due")} ${r.due_on}${amount}`;
+    return kv("reminder", el("span", { id: "packet-reminder", text }));
+  }
+
   function renderPacket(packet, entry) {
     const rows = [];
     const reason = app.reason(packet.reason || (entry && entry.reason)) || packet.reason || "";
@@ -58,6 +65,7 @@ export function createPacket(app) {
     rows.push(kv("summary", el("span", { id: "packet-summary", text: packet.summary || (entry && entry.summary) || "" })));
     if (packet.topics && packet.topics.length) rows.push(kv("topics", el("span", { text: packet.topics.join(", ") })));
     if (packet.borrower) rows.push(borrowerRow(packet.borrower));
+    if (packet.reminder) rows.push(reminderRow(packet.reminder));
     const candidates = packet.faq_candidates || [];
     rows.push(kv("faq_candidates", candidates.length
       ? el("ul", { class: "candidates" }, candidates.map((c) => el("li", {}, [faqLink(c)]))) : el("span", { text: t("none") })));

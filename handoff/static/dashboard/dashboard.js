@@ -7,6 +7,7 @@ import { bars, resizeAll, staffing } from "/static/dashboard/charts.js";
 import { clock, compact, duration, number, percent } from "/static/dashboard/format.js";
 import { REASONS, STRINGS } from "/static/dashboard/i18n.js";
 import { barTable, heatmap, table } from "/static/dashboard/tables.js";
+import "/static/dashboard/reminders.js"; // the repayment-reminder card: its own request, same filters
 
 const i18n = createI18n(STRINGS, "console_lang");
 const t = (key, values) => i18n.t(key, values);

@@ -3,6 +3,7 @@ export { REASONS } from "/static/console/i18n.js";
 
 export const STRINGS = {
   en: {
+    reminders: "Repayment reminders",
     lang_switch: "中文", title: "Supervisor dashboard", from: "From", to: "To", language: "Language",
     channel: "Channel", all: "All", channel_web: "Web", channel_app: "App", apply: "Apply", back: "Console",
     waiting_title: "Borrowers waiting without an answer", oldest_wait: "Oldest wait", in_queue: "In the queue",
@@ -28,6 +29,7 @@ export const STRINGS = {
     load_failed: "Could not load the dashboard: {error}",
   },
   zh: {
+    reminders: "还款提醒",
     lang_switch: "English", title: "主管看板", from: "开始日期", to: "结束日期", language: "语言", channel: "渠道",
     all: "全部", channel_web: "网页", channel_app: "App", apply: "应用", back: "工作台",
     waiting_title: "等待人工回复的客户", oldest_wait: "最长等待", in_queue: "排队中", with_agent: "客服处理中",

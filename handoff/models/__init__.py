@@ -1,4 +1,6 @@
-"""SQLAlchemy 2 models: conversations, messages, the agent queue, agents, and the audit trail.
+"""SQLAlchemy 2 models: conversations, messages, the agent queue, agents, and the audit trail (the
+declarative `base` and further tables live in this package's modules; every one is imported here, so
+`Base.metadata` always holds them all).
 
 Shared by the borrower side and the agent side. Alembic migrations in `handoff/migrations/` mirror
 these tables; change both together.
@@ -6,14 +8,13 @@ these tables; change both together.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -23,20 +24,12 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-class Base(DeclarativeBase):
-    # SQLAlchemy reads this class attribute itself; it is configuration, not shared mutable state.
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}  # noqa: RUF012
+from handoff.models.base import Base as Base
+from handoff.models.base import new_id, utcnow
+from handoff.models.canned import CannedReply as CannedReply
+from handoff.models.devices import PushDevice as PushDevice
 
 
 class Conversation(Base):
@@ -336,17 +329,63 @@ class SurveyResponse(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class CannedReply(Base):
-    """A reply agents insert from the console, written by supervisors in both languages: the agent gets the
-    text in the chat's language (`handoff/agents/canned.py`)."""
+class Notification(Base):
+    """One borrower notification for the lender's push/SMS/WeChat gateway (`handoff.infra.notifier`):
+    status queued -> sent, or failed (retrying) -> dead after NOTIFY_MAX_ATTEMPTS."""
 
-    __tablename__ = "canned_replies"
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    shortcut: Mapped[str] = mapped_column(String(32), unique=True)
-    title_en: Mapped[str] = mapped_column(String(80))
-    title_zh: Mapped[str] = mapped_column(String(80))
-    text_en: Mapped[str] = mapped_column(Text)
-    text_zh: Mapped[str] = mapped_column(Text)
-    updated_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(48))
+    borrower_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    dead_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class Reminder(Base):
+    """One repayment reminder (`handoff.reminders`). The unique `idempotency_key` (loan:due date:kind) is
+    stored when it is planned, before anything is sent; status planned -> sent | suppressed | expired."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    borrower_id: Mapped[str] = mapped_column(String(64), index=True)
+    loan_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(24))
+    due_on: Mapped[date] = mapped_column(Date)
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the template's placeholders
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # why suppressed or expired
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)  # quiet hours and caps move it later
+    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    channels: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # {"used": [...]}
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    message_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    notification_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ReminderConsent(Base):
+    """A borrower's opt-in or opt-out of one reminder channel, with when and through what it was given."""
+
+    __tablename__ = "reminder_consents"
+
+    borrower_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(32))
