@@ -58,7 +58,6 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(length=32), nullable=True),
         sa.Column("message_seq", sa.Integer(), nullable=True),
         sa.Column("notification_id", sa.Integer(), nullable=True),
-        sa.Column("replied_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("idempotency_key"),
     )
