@@ -16,7 +16,7 @@ from handoff.analytics.filters import Filters
 from handoff.infra.clock import as_utc
 from handoff.loans.types import PostedPayment
 from handoff.models import Notification, Reminder
-from handoff.reminders import timing
+from handoff.reminders import context, timing
 from knowledge_base.reminder_templates import KINDS
 
 HELD_BACK = ("suppressed", "expired", "cancelled")
@@ -44,7 +44,9 @@ def reminder_figures(session: Session, *, filters: Filters, payments: Sequence[P
         query = query.where(Reminder.lang == filters.lang)
     paid = payment_days(payments or [])
     kinds: dict[str, dict[str, Any]] = {kind: _empty() for kind in KINDS}
-    for row, gateway in session.execute(query).all():
+    found = session.execute(query).all()
+    answered = context.replied(session, [row for row, _gateway in found if row.status == "sent"])
+    for row, gateway in found:
         figures = kinds.setdefault(row.kind, _empty())
         if row.status in HELD_BACK:
             figures["held_back"] += 1
@@ -56,7 +58,7 @@ def reminder_figures(session: Session, *, filters: Filters, payments: Sequence[P
         figures["gateway_sent"] += gateway == "sent"
         figures["delivered"] += in_chat or gateway == "sent"
         figures["failed"] += gateway == "dead" and not in_chat
-        figures["replied"] += row.replied_at is not None
+        figures["replied"] += row.id in answered
         sent_day = timing.local_day(as_utc(row.sent_at), row.time_zone)
         last = sent_day + timedelta(days=window_days)
         figures["paid_within"] += any(sent_day <= day <= last for day in paid.get(row.loan_id, ()))

@@ -39,7 +39,6 @@ from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask, may_continue
 from handoff.models import Message, QueueEntry
 from handoff.queue import entries, unread
-from handoff.reminders import context as reminder_context
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
 from handoff.triage.detector import Detection, detect
@@ -108,7 +107,6 @@ def _store_borrower(
         text=text,
         client_message_id=client_message_id,
     )
-    reminder_context.note_reply(session, conversation_id=conversation_id, seq=message.seq, now=svc.clock.now())
     if conversation.state != ConversationState.BOT:
         message.reply_to_seq = message.seq  # routed to the agent; no bot reply will follow
         session.execute(

@@ -376,7 +376,6 @@ class Reminder(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     message_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     notification_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    replied_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class ReminderConsent(Base):

@@ -1,8 +1,11 @@
-"""The reminder a borrower answers: a borrower message in a conversation that got a reminder recently is a
-reply to it (counted for the dashboard), and a chat that goes to an agent carries the reminder in its packet."""
+"""The reminder a borrower answers: a borrower message in the conversation after a reminder (and before the
+next one) is a reply to it. Worked out from the stored messages, so the turn's own writes stay as they are;
+a chat that goes to an agent carries the reminder in its packet."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.infra.clock import as_utc
-from handoff.models import Reminder
+from handoff.models import Message, Reminder
 from handoff.reminders.planner import SENT
+from handoff.states import Sender
 
-REPLY_WINDOW = timedelta(days=3)  # a message later than this is a new subject, not an answer
+REPLY_WINDOW = timedelta(days=3)  # a handoff later than this is a new subject, not about the reminder
 
 
 def latest_reminder(session: Session, *, conversation_id: str, now: datetime) -> Reminder | None:
@@ -28,14 +32,33 @@ def latest_reminder(session: Session, *, conversation_id: str, now: datetime) ->
     return row
 
 
-def note_reply(session: Session, *, conversation_id: str, seq: int, now: datetime) -> Reminder | None:
-    """A borrower message `seq` after a recent reminder answers it; the first one is recorded as the reply."""
-    row = latest_reminder(session, conversation_id=conversation_id, now=now)
-    if row is None or row.message_seq is None or row.message_seq >= seq:
-        return None
-    if row.replied_at is None:
-        row.replied_at = now
-    return row
+def replied(session: Session, reminders: Sequence[Reminder]) -> set[int]:
+    """Ids of the reminders the borrower answered: wrote in that conversation after it, before the next one."""
+    placed = [r for r in reminders if r.conversation_id is not None and r.message_seq is not None]
+    if not placed:
+        return set()
+    conversations = {r.conversation_id for r in placed}
+    borrower_seqs: dict[str, list[int]] = defaultdict(list)
+    for conversation_id, seq in session.execute(
+        select(Message.conversation_id, Message.seq).where(
+            Message.conversation_id.in_(conversations), Message.sender == Sender.BORROWER)
+    ):
+        borrower_seqs[conversation_id].append(seq)
+    reminder_seqs: dict[str, list[int]] = defaultdict(list)
+    for other_conversation, other_seq in session.execute(
+        select(Reminder.conversation_id, Reminder.message_seq).where(
+            Reminder.conversation_id.in_(conversations), Reminder.message_seq.is_not(None))
+    ):
+        if other_conversation is not None and other_seq is not None:
+            reminder_seqs[other_conversation].append(other_seq)
+    answered = set()
+    for row in placed:
+        assert row.conversation_id is not None and row.message_seq is not None
+        later = [s for s in reminder_seqs[row.conversation_id] if s > row.message_seq]
+        until = min(later, default=None)
+        if any(s > row.message_seq and (until is None or s < until) for s in borrower_seqs[row.conversation_id]):
+            answered.add(row.id)
+    return answered
 
 
 def packet_section(session: Session, *, conversation_id: str, now: datetime) -> dict[str, Any] | None:
@@ -47,5 +70,5 @@ def packet_section(session: Session, *, conversation_id: str, now: datetime) -> 
         "id": row.id, "kind": row.kind, "loan": row.data.get("loan"), "due_on": row.due_on.isoformat(),
         "amount": row.data.get("amount") or row.data.get("amount_past_due"), "currency": row.data.get("currency"),
         "sent_at": as_utc(row.sent_at).isoformat() if row.sent_at else None, "message_seq": row.message_seq,
-        "replied": row.replied_at is not None,
+        "replied": row.id in replied(session, [row]),
     }

@@ -19,7 +19,7 @@ from handoff.loans.demo import seed_demo_loans
 from handoff.models import QueueEntry
 
 pytestmark = pytest.mark.integration
-PAYMENT_FAQS = {"payment-methods", "pay-online", "pay-by-phone", "pay-by-mail"}
+PAYMENT_FAQS = {"payment-methods", "pay-online", "pay-by-phone", "pay-by-mail", "payment-methods-zh"}
 
 
 @pytest.fixture(scope="module")

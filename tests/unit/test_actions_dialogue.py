@@ -301,6 +301,17 @@ async def test_negative_feedback_asks_for_a_rephrase_then_offers_a_person() -> N
     assert slots_of(events) == {"route": "offer", "handoff_reason": "negative_feedback", "failure_count": 2.0}
 
 
+@pytest.mark.parametrize(("text", "lang"), [("这个月还不上", "zh"), ("no, I can't pay this month", "en")])
+async def test_money_trouble_read_as_negative_feedback_still_goes_to_a_person(text: str, lang: str) -> None:
+    # Right after an answer ("did this help?") NLU may read the borrower's reply to a reminder as "no".
+    tracker = make_tracker([user(text, "negative_feedback")])
+    events, messages = await run(ActionNegativeFeedback(), tracker)
+    assert messages == []
+    slots = slots_of(events)
+    assert slots["route"] == "handoff" and slots["handoff_reason"].startswith("sensitive_topic")
+    assert "hardship" in slots["handoff_reason"]
+
+
 async def test_declining_the_offer_resets_the_ladder() -> None:
     tracker = make_tracker([user("no, keep trying", "deny")], failure_count=2.0, route="offer")
     events, messages = await run(ActionDeclineHuman(), tracker)

@@ -2,7 +2,7 @@
 system's past-due date, failed autopay and letters issued
 
 Revision ID: 0008_reminders
-Revises: 0006_outcomes
+Revises: 0007_canned_replies
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(length=32), nullable=True),
         sa.Column("message_seq", sa.Integer(), nullable=True),
         sa.Column("notification_id", sa.Integer(), nullable=True),
-        sa.Column("replied_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("idempotency_key"),
     )
