@@ -36,6 +36,7 @@ from handoff.api.routes import (
     borrower_ws,
     dashboard,
     docs,
+    editor,
     identity,
     internal,
 )
@@ -65,7 +66,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
-    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router,
+    docs.router, borrower_survey.router, dashboard.router, dashboard.page_router, editor.router, editor.page_router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A question counts when its turn ended in `none`, `clarify` or `fallback`, when the borrower said the answer
 did not help, or when the turn handed off after the knowledge base had been tried (a nearest FAQ was
 recorded). The service stores each turn's outcome in its `turn_outcomes` table, the borrower's text already
-masked; this module reads that table by name with plain SQL (it does not import the service).
+masked; this module reads that table by name with plain SQL (it does not import the service). The command
+line (`collect`) and the editors' report in the console (`read`, on the service's own connection) share it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy import Connection, bindparam, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge_base.errors import KBError
@@ -20,12 +21,13 @@ from knowledge_base.errors import KBError
 SINCE_RE = re.compile(r"^(\d+)([dh])$")
 QUERY = text("""
     SELECT question, lang, kind, faq_id, score, at FROM turn_outcomes
-    WHERE at >= :since AND question <> '' AND question NOT LIKE '/%' AND (
+    WHERE at >= :since AND at < :until AND question <> '' AND question NOT LIKE '/%' AND (
         kind IN ('none', 'clarify', 'fallback')
         OR (kind = 'feedback' AND helped = :no)
         OR (kind = 'handoff' AND faq_id IS NOT NULL))
     ORDER BY at, id
 """).bindparams(bindparam("no", False))
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,15 @@ def _utc(value: datetime | str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def read(conn: Connection, *, since: datetime, until: datetime | None = None) -> list[Asked]:
+    """The unanswered questions asked in [since, until), oldest first, on an open connection."""
+    # In UTC, as the rows are stored: SQLite compares the text of the times.
+    bounds = {"since": since.astimezone(UTC), "until": (until or FAR_FUTURE).astimezone(UTC)}
+    rows = conn.execute(QUERY, bounds).all()
+    return [Asked(question=str(q), lang=str(lang), kind=str(kind), faq_id=faq, score=None if s is None else float(s),
+                  at=_utc(at)) for q, lang, kind, faq, s, at in rows]
+
+
 def collect(database_url: str, *, since: datetime) -> list[Asked]:
     """Every unanswered question asked since `since`, oldest first (KBError when the database cannot be read)."""
     url = database_url.replace("postgresql://", "postgresql+psycopg://", 1) if database_url.startswith(
@@ -64,12 +75,10 @@ def collect(database_url: str, *, since: datetime) -> list[Asked]:
         raise KBError(f"--database-url: {exc}") from None
     try:
         with engine.connect() as conn:
-            rows = conn.execute(QUERY, {"since": since}).all()
+            return read(conn, since=since)
     except SQLAlchemyError as exc:
         reason = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
         raise KBError(f"cannot read turn_outcomes from the service database ({reason}); is the service migrated?") \
             from None
     finally:
         engine.dispose()
-    return [Asked(question=str(q), lang=str(lang), kind=str(kind), faq_id=faq, score=None if s is None else float(s),
-                  at=_utc(at)) for q, lang, kind, faq, s, at in rows]
