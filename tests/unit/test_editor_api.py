@@ -54,7 +54,7 @@ def asked(engine: Engine) -> None:
     """Last week (Mon 5 - Sun 11 January; the range's midpoint is Thursday 12:00): bitcoin asked 3 times,
     once early and twice late; the towed car twice, both early; a Chinese question once; and rows that are
     not unanswered (an answer, a helpful feedback) or outside the range (the week before)."""
-    day = lambda d, h=10: datetime(2026, 1, d, h, tzinfo=UTC)  # noqa: E731
+    day = lambda d, h=10: datetime(2026, 1, d, h, tzinfo=UTC)
     with session_scope(engine) as s:
         s.add_all([Conversation(id=c, token_hash="0" * 64, lang=lang, last_seq=5)
                    for c, lang in (("e1", "en"), ("e2", "en"), ("z1", "zh"))])
