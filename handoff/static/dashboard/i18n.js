@@ -5,6 +5,9 @@ export const STRINGS = {
   en: {
     lang_switch: "中文", title: "Supervisor dashboard", from: "From", to: "To", language: "Language",
     channel: "Channel", all: "All", channel_web: "Web", channel_app: "App", apply: "Apply", back: "Console",
+    team: "Team", all_teams: "All teams", all_teams_note: "all teams",
+    all_teams_hint: "Not narrowed by team: it happens before any agent takes the chat.",
+    unanswered_link: "Unanswered questions",
     waiting_title: "Borrowers waiting without an answer", oldest_wait: "Oldest wait", in_queue: "In the queue",
     with_agent: "With an agent", updated: "updated {time}", csv: "CSV",
     containment: "Contained by the bot", containment_sub: "{contained} of {total} conversations",
@@ -30,6 +33,8 @@ export const STRINGS = {
   zh: {
     lang_switch: "English", title: "主管看板", from: "开始日期", to: "结束日期", language: "语言", channel: "渠道",
     all: "全部", channel_web: "网页", channel_app: "App", apply: "应用", back: "工作台",
+    team: "团队", all_teams: "全部团队", all_teams_note: "全部团队",
+    all_teams_hint: "不按团队筛选：发生在客服接手会话之前。", unanswered_link: "未解答的问题",
     waiting_title: "等待人工回复的客户", oldest_wait: "最长等待", in_queue: "排队中", with_agent: "客服处理中",
     updated: "更新于 {time}", csv: "导出 CSV",
     containment: "机器人独立解决", containment_sub: "{total} 个会话中的 {contained} 个",
