@@ -56,7 +56,7 @@ async def unanswered_report(svc: ServicesDep, request: Request, _reader: ReportR
 
     def grouped() -> dict[str, Any]:
         clusters = kb.clusters(asked, start=filters.start, end=until)
-        return unanswered.report(clusters, asked=len(asked), filed=kb.test_questions(), filters=filters,
+        return unanswered.report(clusters, asked=sum(a.count for a in asked), filed=kb.test_questions(), filters=filters,
                                  until=until)
 
     return await anyio.to_thread.run_sync(grouped)  # the embedder and the linkage: not on the event loop
