@@ -14,7 +14,7 @@ import numpy as np
 
 from knowledge_base import store
 from knowledge_base.config import KBSettings
-from knowledge_base.embedder import Embedder, model_id
+from knowledge_base.embedder import Embedder, OnnxEmbedder, QueryEmbedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, KBError
 from knowledge_base.faq import LANGS
 from knowledge_base.results import Decision, Hit, SearchResponse
@@ -31,13 +31,13 @@ class _Snapshot:
     entries: list[dict[str, Any]]
     by_id: dict[str, int]
     langs: dict[str, LangIndex]
-    embedder: Embedder  # the model the version was built with: query and index vectors always match
+    embedder: QueryEmbedder  # the model the version was built with: query and index vectors always match
 
 
 class KnowledgeBase:
     """Thread-safe FAQ search. ``embedder`` may be shared (e.g. one model for a whole test session)."""
 
-    def __init__(self, settings: KBSettings | None = None, *, embedder: Embedder | None = None,
+    def __init__(self, settings: KBSettings | None = None, *, embedder: QueryEmbedder | None = None,
                  tokenizer: Tokenizer | None = None) -> None:
         self.settings = settings or KBSettings()
         self.index_dir = self.settings.index_path()
@@ -69,13 +69,20 @@ class KnowledgeBase:
             # manifest may belong to another machine or virtualenv), else the recorded one.
             name = self.settings.model if model_id(self.settings.model) == manifest.get("model_id") \
                 else str(manifest["model"])
-            embedder = Embedder(name, self.settings.device, self.settings.batch_size,
-                                onnx_dir=self.settings.onnx_path(), query_threads=self.settings.query_threads)
+            embedder = self._embedder_for(name)
         entries: list[dict[str, Any]] = meta["entries"]
         langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
                  for lang in meta["texts"] if lang in indexes}
         self._embedder = embedder
         return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs, embedder)
+
+    def _embedder_for(self, name: str) -> QueryEmbedder:
+        """ONNX Runtime alone (no PyTorch in this process) unless KB_QUERY_RUNTIME=torch."""
+        onnx_dir = self.settings.onnx_path()
+        if onnx_dir is None:
+            return Embedder(name, self.settings.device, self.settings.batch_size)
+        return OnnxEmbedder(name, onnx_dir=onnx_dir, query_threads=self.settings.query_threads,
+                            batch_size=self.settings.batch_size)
 
     def reload(self, force: bool = False) -> bool:
         """Load the published version if it changed (or ``force``); True when a new one was loaded."""
@@ -150,7 +157,7 @@ class KnowledgeBase:
         return first or ("none", [])
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> QueryEmbedder:
         """The model the loaded index was built with (to embed other text in the same space)."""
         return self._snapshot.embedder
 
