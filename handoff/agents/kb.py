@@ -21,7 +21,7 @@ from handoff.errors import NotFoundError, UnavailableError
 from knowledge_base import KBError, KBSettings, KnowledgeBase, read_source
 from knowledge_base import question_set as qs
 from knowledge_base.clusters import Cluster, cluster
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import Embedder, QueryEmbedder
 from knowledge_base.text import Tokenizer
 from knowledge_base.unanswered import Asked
 from knowledge_base.unanswered_report import CLUSTER_DENSE_WEIGHT
@@ -41,7 +41,7 @@ class LazyKnowledgeBase:
         self._settings = settings
         self._kb: KnowledgeBase | None = None
         self._lock = threading.Lock()
-        self._embedder: Embedder | None = None
+        self._embedder: QueryEmbedder | None = None
         self._vectors: dict[str, np.ndarray] = {}
         self._tokenizer = Tokenizer()
 
@@ -80,7 +80,7 @@ class LazyKnowledgeBase:
         return {"id": faq_id, "lang": lang, "source": f"{settings.source.as_posix()}/{lang}/{faq_id}.md",
                 "markdown": path.read_text(encoding="utf-8")}
 
-    def _encoder(self) -> Embedder:
+    def _encoder(self) -> QueryEmbedder:
         with self._lock:
             if self._embedder is None:
                 if self._kb is not None:
