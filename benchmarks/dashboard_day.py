@@ -21,10 +21,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from handoff.analytics import dashboard
+from handoff.analytics import dashboard, unanswered
+from handoff.analytics.filters import TEAM_SCOPED
 from handoff.infra import db
 from handoff.models import (
     Agent,
@@ -46,6 +47,7 @@ AGENTS = [("li.na", "Li Na", "zh,en", (8, 16)), ("wang.wei", "Wang Wei", "zh", (
           ("maria", "Maria Lopez", "en", (8, 16)), ("sam", "Sam Carter", "en,zh", (9, 17)),
           ("zhang.min", "Zhang Min", "zh,en", (13, 21)), ("olivia", "Olivia Chen", "en,zh", (13, 21)),
           ("james", "James Park", "en", (14, 22)), ("chen.jie", "Chen Jie", "zh", (14, 22))]
+TEAMS = {8: "early", 9: "early", 13: "late", 14: "late"}  # by the hour a shift starts
 CHUNK = 5000
 
 
@@ -170,8 +172,9 @@ def _handoff(writer: Writer, rng: random.Random, *, cid: str, lang: str, reason:
     entry: dict[str, Any] = {
         "id": entry_id, "conversation_id": cid, "status": "done", "reason": reason, "priority": "normal",
         "priority_rank": 2, "lang": lang, "summary": "", "packet": {}, "enqueued_at": queued,
-        "assigned_agent_id": None, "assigned_at": None, "first_agent_reply_at": None, "last_agent_reply_at": None,
-        "last_borrower_msg_at": None, "sla_warned_at": None, "sla_breached_at": None, "requeue_count": 0,
+        "assigned_agent_id": None, "assigned_at": None, "first_agent_reply_at": None, "answered_at": None,
+        "last_agent_reply_at": None, "last_borrower_msg_at": None, "sla_warned_at": None, "sla_breached_at": None,
+        "first_breach_at": None, "requeue_count": 0,
         "closed_at": None, "resolution_code": None, "version": 0,
     }
     if queued + timedelta(seconds=wait) > now:  # still waiting when the day ends: the live counter
@@ -185,7 +188,7 @@ def _handoff(writer: Writer, rng: random.Random, *, cid: str, lang: str, reason:
         first = taken + timedelta(seconds=rng.uniform(8, 40) * speed)
         closed = first + timedelta(seconds=rng.uniform(180, 1200))
         entry.update(assigned_agent_id=agents[agent[0]], assigned_at=taken, first_agent_reply_at=first,
-                     last_agent_reply_at=first)
+                     answered_at=first, last_agent_reply_at=first)
         if closed > now:
             entry.update(status="assigned", last_borrower_msg_at=now - timedelta(seconds=rng.randrange(5, 200)))
         else:
@@ -197,7 +200,7 @@ def _handoff(writer: Writer, rng: random.Random, *, cid: str, lang: str, reason:
                            rating=rating, comment="", lang=lang, at=closed + timedelta(seconds=30))
     if (first_reply := entry["first_agent_reply_at"] or (now if entry["status"] == "waiting" else None)) and \
             (first_reply - queued).total_seconds() > 120:
-        entry["sla_breached_at"] = queued + timedelta(seconds=120)
+        entry["sla_breached_at"] = entry["first_breach_at"] = queued + timedelta(seconds=120)
     writer.add(QueueEntry, **entry)
     if rng.random() < 0.05:
         writer.add(CallbackTicket, conversation_id=cid, queue_entry_id=entry_id, contact_method="phone",
@@ -211,9 +214,9 @@ def seed(engine: Engine, *, conversations: int, days: int, end: datetime, messag
     writer = Writer(engine)
     start = end.date() - timedelta(days=days - 1)  # the last `days` calendar days, today up to `end`
     with Session(engine) as session:
-        for username, name, langs, _ in AGENTS:
+        for username, name, langs, shift in AGENTS:
             session.add(Agent(username=username, password_hash="!", display_name=name, role="agent",
-                              languages=langs, max_concurrent=3, status="offline"))
+                              languages=langs, max_concurrent=3, status="offline", team=TEAMS[shift[0]]))
         session.commit()
         agent_ids = {a.username: a.id for a in session.query(Agent).all()}
     _shifts(writer, agent_ids, start, days)
@@ -235,14 +238,29 @@ def seed(engine: Engine, *, conversations: int, days: int, end: datetime, messag
         _handoff(writer, random.Random(k), cid=cid, lang="zh" if k % 2 else "en", reason="explicit_request",
                  queued=queued, agents=agent_ids, now=queued, entry_id=n)
     writer.flush()
+    _live_states(engine)
     return writer.counts
 
 
-def time_queries(engine: Engine, *, end: datetime, days: int, repeat: int = 3) -> dict[str, float]:
-    """Milliseconds (best of `repeat`) for each dashboard figure over the whole seeded range."""
+def _live_states(engine: Engine) -> None:
+    """Conversations still in the queue or with an agent at the end are in that state (the rest are closed),
+    so that a service started on the database (screenshots) finds what its SLA clock expects."""
+    with engine.begin() as conn:
+        conn.execute(update(Conversation).where(Conversation.id.in_(
+            select(QueueEntry.conversation_id).where(QueueEntry.status == "waiting"))).values(state="queued"))
+        conn.execute(update(Conversation).where(Conversation.id.in_(
+            select(QueueEntry.conversation_id).where(QueueEntry.status == "assigned"))).values(
+            state="assigned", assigned_agent_id=select(QueueEntry.assigned_agent_id).where(
+                QueueEntry.conversation_id == Conversation.id, QueueEntry.status == "assigned").scalar_subquery()))
+
+
+def time_queries(engine: Engine, *, end: datetime, days: int, repeat: int = 3,
+                 team: str | None = None) -> dict[str, float]:
+    """Milliseconds (best of `repeat`) for each dashboard figure over the whole seeded range (with `team`:
+    the figures a team narrows, and the editors' read of the unanswered questions, instead)."""
     filters = dashboard.make_filters(start=end.date() - timedelta(days=days - 1), end=end.date(), lang=None,
-                                     channel=None, tz="UTC", today=end.date())
-    figures = {
+                                     channel=None, tz="UTC", today=end.date(), team=team)
+    figures: dict[str, Any] = {
         "waiting": lambda s: dashboard.live.unanswered(s, filters=filters, now=end),
         "containment": lambda s: dashboard.flow.containment(s, filters=filters),
         "handoffs_by_reason": lambda s: dashboard.flow.handoffs_by_reason(s, filters=filters),
@@ -253,8 +271,12 @@ def time_queries(engine: Engine, *, end: datetime, days: int, repeat: int = 3) -
         "helpfulness": lambda s: dashboard.quality.helpfulness(s, filters=filters),
         "bot_outcomes": lambda s: dashboard.quality.bot_outcomes(s, filters=filters),
         "hours": lambda s: dashboard.staffing.by_hour_of_week(s, filters=filters, now=end),
+        "complaints": lambda s: dashboard.flow.complaints(s, filters=filters, now=end),
         "agents": lambda s: dashboard.speed.per_agent(s, filters=filters),
+        "unanswered_rows": lambda s: unanswered.questions(s, filters=filters, now=end),
     }
+    if team:
+        figures = {name: work for name, work in figures.items() if name in TEAM_SCOPED}
     timings = {}
     for name, work in figures.items():
         best = float("inf")
@@ -277,18 +299,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--waiting", default="", help="ages in seconds of borrowers still waiting at the end, e.g. 40,150,290")
     parser.add_argument("--time", action="store_true", help="time every dashboard query afterwards")
+    parser.add_argument("--time-only", action="store_true", help="time the queries of an already seeded database")
+    parser.add_argument("--time-days", type=int, default=None, help="range of the timings (default --days)")
     args = parser.parse_args()
     end = datetime.fromisoformat(args.end) if args.end else datetime.now(UTC).replace(microsecond=0)
     end = end if end.tzinfo else end.replace(tzinfo=UTC)
     engine = db.make_engine(args.database_url)
     db.upgrade(engine)
     began = time.perf_counter()
-    counts = seed(engine, conversations=args.conversations, days=args.days, end=end,
-                  messages=args.messages_per_conversation, seed_value=args.seed,
-                  waiting_ages=tuple(int(a) for a in args.waiting.split(",") if a))
-    report: dict[str, Any] = {"rows": counts, "seed_s": round(time.perf_counter() - began, 1), "end": end.isoformat()}
-    if args.time:
-        report["query_ms"] = time_queries(engine, end=end, days=args.days)
+    report: dict[str, Any] = {"end": end.isoformat()}
+    if not args.time_only:
+        report["rows"] = seed(engine, conversations=args.conversations, days=args.days, end=end,
+                              messages=args.messages_per_conversation, seed_value=args.seed,
+                              waiting_ages=tuple(int(a) for a in args.waiting.split(",") if a))
+        report["seed_s"] = round(time.perf_counter() - began, 1)
+    if args.time or args.time_only:
+        days = args.time_days or args.days
+        report["query_ms"] = time_queries(engine, end=end, days=days, repeat=5)
+        report["team_query_ms"] = time_queries(engine, end=end, days=days, repeat=5, team="early")
     print(json.dumps(report, indent=2))
 
 

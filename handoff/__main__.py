@@ -121,7 +121,7 @@ def migrate(argv: list[str], settings: Settings) -> int:
 
 
 def create_agent(argv: list[str], settings: Settings) -> int:
-    """`python -m handoff create-agent --username U --password P --role agent|supervisor|admin`."""
+    """`python -m handoff create-agent --username U --password P --role agent|supervisor|admin|editor`."""
     parser = argparse.ArgumentParser(prog="python -m handoff create-agent", description="create an agent account")
     parser.add_argument("--username", required=True)
     parser.add_argument("--password", required=True)
@@ -129,6 +129,7 @@ def create_agent(argv: list[str], settings: Settings) -> int:
     parser.add_argument("--display-name", default=None, help="name/alias the borrower sees (default: username)")
     parser.add_argument("--languages", default="en,zh", help="comma-separated: en, zh (default en,zh)")
     parser.add_argument("--max-concurrent", type=int, default=None, help="chats at once (default AGENT_MAX_CONCURRENT)")
+    parser.add_argument("--team", default=None, help="the agent's team (the dashboard's team filter)")
     args = parser.parse_args(argv)
     engine = db.make_engine(settings.DATABASE_URL)
     try:
@@ -137,9 +138,10 @@ def create_agent(argv: list[str], settings: Settings) -> int:
             agent = accounts.create_agent(
                 session, username=args.username, password=args.password, role=args.role,
                 display_name=args.display_name, languages=args.languages,
-                max_concurrent=args.max_concurrent or settings.AGENT_MAX_CONCURRENT,
+                max_concurrent=args.max_concurrent or settings.AGENT_MAX_CONCURRENT, team=args.team,
             )
-            print(f"created {agent.role} {agent.username!r} (id {agent.id}, languages {agent.languages})")
+            team = f", team {agent.team}" if agent.team else ""
+            print(f"created {agent.role} {agent.username!r} (id {agent.id}, languages {agent.languages}{team})")
     except accounts.AgentAccountError as exc:
         print(f"create-agent: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
     disable-agent / enable-agent / revoke-sessions --username U
     reset-password --username U --password P
+    set-team --username U --team T    the agent's team for the dashboard's filter ('' = none)
     purge                          one retention pass now (the service also runs it periodically)
     erase-conversation --id C      erase one conversation from the service and Rasa's tracker store
 
@@ -52,6 +53,9 @@ def _account(command: str, args: argparse.Namespace, settings: Settings) -> str:
             return f"enabled {agent.username!r}"
         if command == "revoke-sessions":
             return f"revoked {admin.revoke_sessions(session, agent=agent, actor_id=None)} sessions of {agent.username!r}"
+        if command == "set-team":
+            admin.set_team(session, agent=agent, team=args.team, actor_id=None)
+            return f"{agent.username!r} is in team {agent.team!r}" if agent.team else f"{agent.username!r} has no team"
         admin.reset_password(session, agent=agent, password=args.password, actor_id=None)
         return f"password of {agent.username!r} reset; its sessions are revoked"
 
@@ -103,6 +107,9 @@ def parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-password", help="set a new password; sessions revoked")
     reset.add_argument("--username", required=True)
     reset.add_argument("--password", required=True)
+    team = commands.add_parser("set-team", help="move the agent to a team (the dashboard's team filter)")
+    team.add_argument("--username", required=True)
+    team.add_argument("--team", required=True, help="team name; '' for none")
     commands.add_parser("purge", help="one retention pass (RETENTION_* settings)")
     erase = commands.add_parser("erase-conversation", help="erase one conversation everywhere")
     erase.add_argument("--id", required=True, help="conversation id")
@@ -111,7 +118,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-COMMANDS = ("disable-agent", "enable-agent", "revoke-sessions", "reset-password", "purge", "erase-conversation")
+COMMANDS = ("disable-agent", "enable-agent", "revoke-sessions", "reset-password", "set-team", "purge", "erase-conversation")
 
 
 def run(argv: list[str], settings: Settings) -> int:

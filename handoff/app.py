@@ -40,6 +40,7 @@ from handoff.api.routes import (
     dashboard,
     dashboard_reminders,
     docs,
+    editor,
     identity,
     internal,
 )
@@ -77,6 +78,7 @@ ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
     docs.router, borrower_survey.router, borrower_devices.router, dashboard.router, dashboard.page_router,
     borrower_reminders.router, borrower_reminders.dev_router, dashboard_reminders.router,
+    editor.router, editor.page_router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:

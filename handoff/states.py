@@ -40,6 +40,7 @@ class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    EDITOR = "editor"  # FAQ content: the unanswered-questions report only, no chats, no dashboard
 
 
 ALLOWED_TRANSITIONS: dict[ConversationState, frozenset[ConversationState]] = {

@@ -8,7 +8,7 @@ FAQ the bot found nearest (and its best score), and a trend: the first half of t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,16 +71,24 @@ def _labels(vectors: np.ndarray, distance: float) -> np.ndarray:
     return labels
 
 
+def _tally(pairs: Iterator[tuple[str, int]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for key, n in pairs:
+        counts[key] += n
+    return counts
+
+
 def _one(lang: str, rows: list[Asked], midpoint: datetime) -> Cluster:
-    wordings = Counter(r.question for r in rows)
-    found = [(r.faq_id, r.score) for r in rows if r.faq_id]
-    nearest = Counter(faq for faq, _ in found).most_common(1)[0][0] if found else None
-    scores = [s for faq, s in found if faq == nearest and s is not None]
+    """Every figure weighs a row by its `count` (identical questions come added up)."""
+    wordings = _tally((r.question, r.count) for r in rows)
+    found = [(r.faq_id, r.score, r.count) for r in rows if r.faq_id]
+    nearest = _tally((faq, n) for faq, _, n in found).most_common(1)[0][0] if found else None
+    scores = [s for faq, s, _ in found if faq == nearest and s is not None]
     return Cluster(
-        lang=lang, count=len(rows), wordings=tuple(w for w, _ in wordings.most_common()),
-        kinds=dict(Counter(r.kind for r in rows).most_common()), nearest_faq=nearest,
+        lang=lang, count=sum(r.count for r in rows), wordings=tuple(w for w, _ in wordings.most_common()),
+        kinds=dict(_tally((r.kind, r.count) for r in rows).most_common()), nearest_faq=nearest,
         nearest_score=round(max(scores), 3) if scores else None,
-        earlier=sum(1 for r in rows if r.at < midpoint), later=sum(1 for r in rows if r.at >= midpoint),
+        earlier=sum(r.count for r in rows if r.at < midpoint), later=sum(r.count for r in rows if r.at >= midpoint),
     )
 
 
@@ -96,7 +104,8 @@ def cluster(asked: Sequence[Asked], encode: Encode, *, start: datetime, end: dat
         by_text: dict[str, list[Asked]] = {}
         for row in rows:
             by_text.setdefault(clean(row.question).lower(), []).append(row)
-        keys = sorted(by_text, key=lambda k: (-len(by_text[k]), k))[:MAX_WORDINGS]
+        asked_times = {k: sum(r.count for r in v) for k, v in by_text.items()}
+        keys = sorted(by_text, key=lambda k: (-asked_times[k], k))[:MAX_WORDINGS]
         labels = _labels(features(keys, encode, tokens, dense_weight(lang)), distance)
         groups: dict[int, list[Asked]] = {}
         for key, label in zip(keys, labels, strict=True):

@@ -31,7 +31,7 @@ def unanswered_report(settings: KBSettings, args: argparse.Namespace, *, databas
                       err: TextIO, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     since = parse_since(args.since, now=now)
-    asked = collect(database_url, since=since)
+    asked = collect(database_url, since=since, until=now)
     clusters: list[Cluster] = []
     if asked:
         kb = KnowledgeBase(settings)
@@ -40,12 +40,13 @@ def unanswered_report(settings: KBSettings, args: argparse.Namespace, *, databas
                            distance=args.distance if args.distance is not None else DEFAULT_DISTANCE)
     clusters = [c for c in clusters if c.count >= args.min_count]
     written = write_stubs(clusters, args.write_stubs) if args.write_stubs else []
+    total = sum(a.count for a in asked)
     if args.json:
-        print(json.dumps({"since": since.isoformat(), "until": now.isoformat(), "questions": len(asked),
+        print(json.dumps({"since": since.isoformat(), "until": now.isoformat(), "questions": total,
                           "clusters": [cluster_json(c) for c in clusters],
                           "stubs": [str(p) for p in written]}, ensure_ascii=False, indent=2), file=out)
         return 0
-    print(f"{len(asked)} unanswered question(s) since {since:%Y-%m-%d %H:%M} UTC in {len(clusters)} cluster(s)",
+    print(f"{total} unanswered question(s) since {since:%Y-%m-%d %H:%M} UTC in {len(clusters)} cluster(s)",
           file=out)
     for n, c in enumerate(clusters, start=1):
         nearest = f"{c.nearest_faq} ({c.nearest_score})" if c.nearest_faq else "none"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from handoff.states import Role
 LANGUAGES = ("en", "zh")
 STATUSES = ("online", "away", "offline")
 USERNAME_MAX = 64
+TEAM_RE = re.compile(r"^[\w][\w .-]{0,31}$")  # letters of any script, digits, space . - _; at most 32
 
 
 class AgentAccountError(ValueError):
@@ -59,6 +61,16 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+def parse_team(value: str | None) -> str | None:
+    """A team name as stored (trimmed), None for no team."""
+    team = (value or "").strip()
+    if not team:
+        return None
+    if not TEAM_RE.match(team):
+        raise AgentAccountError("--team must be 1-32 letters, digits, spaces, '.', '-' or '_'")
+    return team
+
+
 def check_password(password: str) -> None:
     if len(password) < 8:
         raise AgentAccountError("--password must be at least 8 characters")
@@ -73,12 +85,13 @@ def create_agent(
     display_name: str | None = None,
     languages: str = "en,zh",
     max_concurrent: int = 3,
+    team: str | None = None,
 ) -> Agent:
     if not username or len(username) > USERNAME_MAX or not username.replace("_", "").replace(".", "").isalnum():
         raise AgentAccountError("--username must be 1-64 letters, digits, '.' or '_'")
     check_password(password)
     if role not in {r.value for r in Role}:
-        raise AgentAccountError("--role must be agent, supervisor or admin")
+        raise AgentAccountError("--role must be agent, supervisor, admin or editor")
     if session.scalar(select(Agent.id).where(Agent.username == username)) is not None:
         raise AgentAccountError(f"an agent named {username!r} already exists")
     agent = Agent(
@@ -89,12 +102,13 @@ def create_agent(
         languages=parse_languages(languages),
         max_concurrent=max_concurrent,
         status="offline",
+        team=parse_team(team),
     )
     session.add(agent)
     session.flush()
     audit.record(
         session, actor_type="system", actor_id=None, conversation_id=None, action="agent_created",
-        detail={"agent_id": agent.id, "username": username, "role": role},
+        detail={"agent_id": agent.id, "username": username, "role": role, "team": agent.team},
     )
     return agent
 

@@ -1,5 +1,5 @@
 """Account administration by admins (API and command line): disable or enable an agent, revoke all of
-its sessions, reset its password. Every change is audited; nothing here needs the agent's cooperation.
+its sessions, reset its password, move it to another team. Every change is audited; nothing here needs the agent's cooperation.
 
 A disabled agent cannot log in, its sessions are gone (so every request of its console gets 401), and the
 chats it held go back to the queue at once, keeping their place.
@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.agents.accounts import AgentAccountError, announce_sessions_ended, hash_password
+from handoff.agents.accounts import AgentAccountError, announce_sessions_ended, hash_password, parse_team
 from handoff.errors import NotFoundError
 from handoff.infra.clock import Clock
 from handoff.models import Agent, AgentSession, QueueEntry
@@ -67,3 +67,10 @@ def reset_password(session: Session, *, agent: Agent, password: str, actor_id: i
     agent.password_hash = hash_password(password)
     revoke_sessions(session, agent=agent, actor_id=actor_id)
     _audit(session, actor_id=actor_id, action="password_reset", agent=agent)
+
+
+def set_team(session: Session, *, agent: Agent, team: str | None, actor_id: int | None) -> None:
+    """Put the agent in `team` (None or blank: no team). The dashboard counts a chat for the team of the agent
+    who holds or held it, so moving an agent moves their past chats along."""
+    before, agent.team = agent.team, parse_team(team)
+    _audit(session, actor_id=actor_id, action="agent_team", agent=agent, before=before, after=agent.team)

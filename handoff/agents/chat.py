@@ -33,7 +33,7 @@ def _iso(value: Any) -> str | None:
 def agent_dict(agent: Agent, *, load: int | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": agent.id, "username": agent.username, "display_name": agent.display_name, "role": agent.role,
-        "languages": agent.languages.split(","), "status": agent.status, "max_concurrent": agent.max_concurrent,
+        "team": agent.team, "languages": agent.languages.split(","), "status": agent.status, "max_concurrent": agent.max_concurrent,
         "last_seen_at": _iso(agent.last_seen_at),
     }
     if load is not None:
@@ -229,6 +229,7 @@ def reply(
     )
     now = clock.now()
     entry.first_agent_reply_at = entry.first_agent_reply_at or now
+    entry.answered_at = entry.answered_at or now
     entry.last_agent_reply_at = now
     entry.agent_read_seq = message.seq  # whoever replies has read the chat
     queue_live_push(session, push=push, conversation_id=conversation_id, event=AGENT_REPLY,

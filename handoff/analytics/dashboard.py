@@ -9,18 +9,21 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.analytics import flow, live, quality, speed, staffing
-from handoff.analytics.filters import Filters
+from handoff.analytics.filters import TEAM_SCOPED, Filters
 from handoff.errors import InvalidInputError
+from handoff.models import Agent
 
 DEFAULT_DAYS: Final = 7
 MAX_DAYS: Final = 366
 
 
 def make_filters(
-    *, start: date | None, end: date | None, lang: str | None, channel: str | None, tz: str, today: date
+    *, start: date | None, end: date | None, lang: str | None, channel: str | None, tz: str, today: date,
+    team: str | None = None,
 ) -> Filters:
     """Whole days in the business time zone, `end` inclusive (default: the last seven days up to today)."""
     end = end or today
@@ -32,14 +35,21 @@ def make_filters(
     zone = ZoneInfo(tz)
     return Filters(
         start=datetime.combine(start, time(), zone), end=datetime.combine(end + timedelta(days=1), time(), zone),
-        lang=lang or None, channel=channel or None, tz=zone,
+        lang=lang or None, channel=channel or None, tz=zone, team=team or None,
     )
+
+
+def teams(session: Session) -> list[str]:
+    """The teams agents are in, for the filter's choices."""
+    return list(session.scalars(select(Agent.team).where(Agent.team.is_not(None)).distinct().order_by(Agent.team)))
 
 
 def overview(session: Session, *, filters: Filters, now: datetime, sla_s: int) -> dict[str, Any]:
     return {
         "range": {"from": filters.start.isoformat(), "to": filters.end.isoformat(), "tz": str(filters.tz),
-                  "lang": filters.lang, "channel": filters.channel},
+                  "lang": filters.lang, "channel": filters.channel, "team": filters.team},
+        "teams": teams(session),
+        "team_scoped": list(TEAM_SCOPED),
         "waiting": live.unanswered(session, filters=filters, now=now),
         "containment": flow.containment(session, filters=filters),
         "handoffs_by_reason": flow.handoffs_by_reason(session, filters=filters),

@@ -35,7 +35,7 @@ def handoffs_by_reason(session: Session, *, filters: Filters) -> list[dict[str, 
     """Queue entries created in the range, per reason, most first."""
     query = select(QueueEntry.reason, func.count()).where(*filters.between(QueueEntry.enqueued_at))
     rows = session.execute(
-        filters.scope(query, QueueEntry).group_by(QueueEntry.reason).order_by(func.count().desc(), QueueEntry.reason)
+        filters.by_team(filters.scope(query, QueueEntry), QueueEntry).group_by(QueueEntry.reason).order_by(func.count().desc(), QueueEntry.reason)
     ).all()
     return [{"reason": reason, "count": int(count)} for reason, count in rows]
 
@@ -56,13 +56,13 @@ def callbacks(session: Session, *, filters: Filters, now: datetime) -> dict[str,
     overdue = or_(and_(CallbackTicket.due_at.is_not(None), CallbackTicket.due_at < now),
                   and_(CallbackTicket.due_at.is_(None), CallbackTicket.created_at < now - CALLBACK_OVERDUE_AFTER))
     is_open = CallbackTicket.status.in_(("open", "in_progress"))
-    opened, late = session.execute(filters.scope(
+    opened, late = session.execute(filters.by_team(filters.scope(
         select(func.count(), func.coalesce(func.sum(case((overdue, 1), else_=0)), 0))
-        .select_from(CallbackTicket).where(is_open), CallbackTicket)
+        .select_from(CallbackTicket).where(is_open), CallbackTicket), CallbackTicket)
     ).one()
-    requested = session.scalar(filters.scope(
+    requested = session.scalar(filters.by_team(filters.scope(
         select(func.count()).select_from(CallbackTicket).where(*filters.between(CallbackTicket.created_at)),
-        CallbackTicket))
+        CallbackTicket), CallbackTicket))
     return {"open": int(opened), "overdue": int(late), "requested": int(requested or 0),
             "overdue_after_h": int(CALLBACK_OVERDUE_AFTER.total_seconds() // 3600)}
 
@@ -71,9 +71,10 @@ def complaints(session: Session, *, filters: Filters, now: datetime) -> dict[str
     """Complaints now unresolved, how many are past their due date, and how many were opened in the range."""
     unresolved = Complaint.status != "resolved"
     late = case((Complaint.due_at < now, 1), else_=0)
-    opened, overdue = session.execute(filters.scope(
-        select(func.count(), func.coalesce(func.sum(late), 0)).select_from(Complaint).where(unresolved), Complaint)
-    ).one()
-    new = session.scalar(filters.scope(
-        select(func.count()).select_from(Complaint).where(*filters.between(Complaint.opened_at)), Complaint))
+    opened, overdue = session.execute(filters.by_team(filters.scope(
+        select(func.count(), func.coalesce(func.sum(late), 0)).select_from(Complaint).where(unresolved), Complaint),
+        Complaint)).one()
+    new = session.scalar(filters.by_team(filters.scope(
+        select(func.count()).select_from(Complaint).where(*filters.between(Complaint.opened_at)), Complaint),
+        Complaint))
     return {"open": int(opened), "overdue": int(overdue), "opened": int(new or 0)}

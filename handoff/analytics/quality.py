@@ -17,7 +17,8 @@ TOP_FAQS = 20
 def satisfaction(session: Session, *, filters: Filters) -> dict[str, Any]:
     """Ratings given in the range: count, average, and how many of each 1-5."""
     query = select(SurveyResponse.rating, func.count()).where(*filters.between(SurveyResponse.at))
-    rows = session.execute(filters.scope(query, SurveyResponse).group_by(SurveyResponse.rating)).all()
+    rows = session.execute(
+        filters.by_team(filters.scope(query, SurveyResponse), SurveyResponse).group_by(SurveyResponse.rating)).all()
     counts = {int(rating): int(n) for rating, n in rows}
     total = sum(counts.values())
     average = sum(r * n for r, n in counts.items()) / total if total else None

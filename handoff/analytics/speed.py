@@ -17,12 +17,13 @@ def _round(value: float | None) -> float | None:
 
 
 def first_response(session: Session, *, filters: Filters, sla_s: int) -> dict[str, Any]:
-    """Seconds from the handoff to a person's first reply, for the entries created in the range that got
-    one; p50/p90 (nearest rank), how many replies came within the SLA, and the breaches the SLA clock
-    recorded (`sla_breached_at`, answered or not)."""
-    wait = epoch_seconds(QueueEntry.first_agent_reply_at) - epoch_seconds(QueueEntry.enqueued_at)
-    query = select(wait, QueueEntry.sla_breached_at.is_not(None)).where(*filters.between(QueueEntry.enqueued_at))
-    rows = session.execute(filters.scope(query, QueueEntry)).all()
+    """Seconds from the handoff to a person's first reply (`answered_at`, kept when the chat is requeued or
+    transferred later), for the entries created in the range that got one; p50/p90 (nearest rank), how many
+    replies came within the SLA, and the entries the SLA clock found in breach (`first_breach_at`, answered
+    or not)."""
+    wait = epoch_seconds(QueueEntry.answered_at) - epoch_seconds(QueueEntry.enqueued_at)
+    query = select(wait, QueueEntry.first_breach_at.is_not(None)).where(*filters.between(QueueEntry.enqueued_at))
+    rows = session.execute(filters.by_team(filters.scope(query, QueueEntry), QueueEntry)).all()
     waits = [float(w) for w, _ in rows if w is not None]
     within = sum(1 for w in waits if w <= sla_s)
     return {
@@ -45,7 +46,7 @@ def per_agent(session: Session, *, filters: Filters) -> list[dict[str, Any]]:
                    epoch_seconds(QueueEntry.closed_at) - taken).where(
         QueueEntry.assigned_agent_id.is_not(None), QueueEntry.assigned_at.is_not(None),
         *filters.between(QueueEntry.assigned_at))
-    rows = session.execute(filters.scope(query, QueueEntry)).all()
+    rows = session.execute(filters.by_team(filters.scope(query, QueueEntry), QueueEntry)).all()
     firsts: dict[int, list[float]] = defaultdict(list)
     handles: dict[int, list[float]] = defaultdict(list)
     chats: dict[int, int] = defaultdict(int)
@@ -57,10 +58,10 @@ def per_agent(session: Session, *, filters: Filters) -> list[dict[str, Any]]:
             handles[agent_id].append(max(0.0, float(closed)))
     ratings = {
         agent_id: (float(avg), int(n))
-        for agent_id, avg, n in session.execute(filters.scope(
+        for agent_id, avg, n in session.execute(filters.by_team(filters.scope(
             select(SurveyResponse.agent_id, func.avg(SurveyResponse.rating), func.count())
-            .where(SurveyResponse.agent_id.is_not(None), *filters.between(SurveyResponse.at)), SurveyResponse)
-            .group_by(SurveyResponse.agent_id)
+            .where(SurveyResponse.agent_id.is_not(None), *filters.between(SurveyResponse.at)), SurveyResponse),
+            SurveyResponse).group_by(SurveyResponse.agent_id)
         ).all()
     }
     ids = sorted(set(chats) | set(ratings))

@@ -18,8 +18,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from handoff.analytics.filters import Filters, epoch_seconds
+from handoff.conversations.place import STAFF_ROLES
 from handoff.infra.clock import as_utc
-from handoff.models import AuditEvent, QueueEntry
+from handoff.models import Agent, AuditEvent, QueueEntry
 
 HOUR: Final = timedelta(hours=1)
 STATUS_ACTIONS: Final = ("login", "logout", "agent_status")
@@ -82,7 +83,7 @@ def _waits(session: Session, filters: Filters, clock: _Clock, now: datetime) -> 
     query = select(epoch_seconds(QueueEntry.enqueued_at), epoch_seconds(QueueEntry.assigned_at), epoch_seconds(QueueEntry.closed_at)).where(
         QueueEntry.enqueued_at < filters.end,
         or_(QueueEntry.closed_at.is_(None), QueueEntry.closed_at >= filters.start))
-    rows = session.execute(filters.scope(query, QueueEntry)).all()
+    rows = session.execute(filters.by_team(filters.scope(query, QueueEntry), QueueEntry)).all()
     arrivals, waiting = np.zeros(168), np.zeros(168)
     if not rows:
         return arrivals, waiting
@@ -108,7 +109,11 @@ def _waits(session: Session, filters: Filters, clock: _Clock, now: datetime) -> 
 
 def _online_intervals(session: Session, *, filters: Filters) -> list[tuple[datetime, datetime]]:
     """Intervals agents were online in the range, from the login/logout/status audit trail. An agent whose
-    first event in the range moves them *from* online counts as online since the range began."""
+    first event in the range moves them *from* online counts as online since the range began. Only accounts
+    that take chats count (agents and supervisors, not admins or editors), and with a team filter only the
+    team's."""
+    staff = {str(i) for i in session.scalars(
+        filters.team_agents().where(Agent.role.in_([str(r) for r in STAFF_ROLES])))}
     events = session.execute(
         select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.action, AuditEvent.detail)
         .where(AuditEvent.action.in_(STATUS_ACTIONS), *filters.between(AuditEvent.at))
@@ -119,6 +124,8 @@ def _online_intervals(session: Session, *, filters: Filters) -> list[tuple[datet
     for at, actor_id, action, detail in events:
         detail = detail or {}
         agent = str(detail.get("agent_id") or actor_id)
+        if agent not in staff:
+            continue
         at = as_utc(at)
         if agent not in since:
             since[agent] = filters.start if detail.get("from") == "online" else None
@@ -134,7 +141,8 @@ def _online_intervals(session: Session, *, filters: Filters) -> list[tuple[datet
 
 def by_hour_of_week(session: Session, *, filters: Filters, now: datetime) -> list[dict[str, Any]]:
     """168 rows (Monday 00:00 first) with the hours of the range in that slot, arrivals (total and per
-    hour), average queue depth and average agents online. A chat waits from its handoff until it is taken
+    hour), average queue depth and average agents online (with a team filter: the chats the team took and
+    the team's agents). A chat waits from its handoff until it is taken
     (`assigned_at`) or ends (`closed_at`), or until now."""
     clock = _Clock(filters.tz)
     arrivals, waiting = _waits(session, filters, clock, now)

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from handoff.agents.accounts import agent_for_token, touch
+from handoff.agents.kb import KBUnavailableError, LazyKnowledgeBase
 from handoff.api.deps import ServicesDep, bearer_token
 from handoff.errors import ForbiddenError, UnauthorizedError
 from handoff.infra.clock import Clock
@@ -40,6 +41,14 @@ def check_role(agent: Agent, roles: tuple[str, ...]) -> None:
         raise ForbiddenError(f"this needs the role {' or '.join(roles)}", target_id=agent.id)
 
 
+def console_kb(request: Request) -> LazyKnowledgeBase:
+    """The app's knowledge base (`create_app(kb_settings=...)`); 503 when the app was built without one."""
+    kb: LazyKnowledgeBase | None = request.app.state.agent_kb
+    if kb is None:
+        raise KBUnavailableError("the FAQ search is not configured in this service")
+    return kb
+
+
 async def current_agent(request: Request, svc: ServicesDep) -> Agent:
     token = request_token(request)
     return await svc.db(lambda s: resolve_agent(s, token=token, clock=svc.clock))
@@ -55,7 +64,13 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Agent]]:
 
 STAFF = (Role.AGENT.value, Role.SUPERVISOR.value, Role.ADMIN.value)
 SUPERVISORS = (Role.SUPERVISOR.value, Role.ADMIN.value)
+EVERYONE = (*STAFF, Role.EDITOR.value)  # who may see themselves and log out
+REPORT_READERS = (Role.EDITOR.value, Role.SUPERVISOR.value, Role.ADMIN.value)  # the unanswered questions
+EDITORS = (Role.EDITOR.value, Role.ADMIN.value)  # who may file them as an FAQ's test questions
 
 AgentDep = Annotated[Agent, Depends(require_role(*STAFF))]
 SupervisorDep = Annotated[Agent, Depends(require_role(*SUPERVISORS))]
 AdminDep = Annotated[Agent, Depends(require_role(Role.ADMIN.value))]
+AccountDep = Annotated[Agent, Depends(require_role(*EVERYONE))]
+ReportReaderDep = Annotated[Agent, Depends(require_role(*REPORT_READERS))]
+EditorDep = Annotated[Agent, Depends(require_role(*EDITORS))]

@@ -137,6 +137,11 @@ class QueueEntry(Base):
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
     assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     first_agent_reply_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # History for the dashboard, never reset: the first person's reply to this handoff and its first SLA
+    # breach. `first_agent_reply_at` / `sla_breached_at` are the SLA clock's and start again on a requeue or
+    # transfer, which erased an answered chat's first response (and its breach) from the figures.
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_breach_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # When the first-reply SLA clock last started: NULL = at enqueued_at; set again when the chat goes
     # back to the queue (released, requeued for an idle agent), so a requeued chat is clocked anew.
     sla_clock_started_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -231,7 +236,8 @@ class Agent(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     display_name: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16), default="agent")
+    role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | supervisor | admin | editor
+    team: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # the dashboard's team filter
     languages: Mapped[str] = mapped_column(String(32), default="en,zh")  # comma-separated
     max_concurrent: Mapped[int] = mapped_column(Integer, default=3)
     status: Mapped[str] = mapped_column(String(16), default="offline")  # online | away | offline

@@ -191,6 +191,7 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
             elapsed = _business_elapsed(hours, entry, now)  # released meanwhile?
         if elapsed >= target and entry.sla_breached_at is None:
             entry.sla_breached_at = now
+            entry.first_breach_at = entry.first_breach_at or now
             entry.sla_warned_at = entry.sla_warned_at or now
             entries.set_priority(entry, RANK_PRIORITY[max(0, entry.priority_rank - 1)])
             audit.record(

@@ -113,11 +113,11 @@ def run_service(
 
 def create_agent(
     service: ServiceProcess, *, username: str, password: str, role: str = "agent", display_name: str | None = None,
-    languages: str = "en,zh",
+    languages: str = "en,zh", team: str | None = None,
 ) -> None:
     """`python -m handoff create-agent` against the service's database."""
     shown = ["--display-name", display_name] if display_name else []
-    shown += ["--languages", languages]
+    shown += ["--languages", languages] + (["--team", team] if team else [])
     done = subprocess.run(
         [str(APP_PYTHON), "-m", "handoff", "create-agent", "--username", username, "--password", password,
          "--role", role, *shown],

@@ -1,5 +1,9 @@
 """A hand-made Monday (2026-01-05, UTC) of rows for the dashboard queries; every expected figure in
-tests/unit/test_dashboard_queries.py is worked out by hand from these rows (see the comments there)."""
+tests/unit/test_dashboard_queries.py is worked out by hand from these rows (see the comments there).
+
+The rows are also a state the running service keeps as it is at NOW (the app's SLA pass runs on them in
+test_dashboard_api.py): Alice, who holds c7, was seen 30 s ago (away, not offline); Bob holds nothing. Alice
+is in team "east", Bob in team "west"."""
 
 from __future__ import annotations
 
@@ -35,16 +39,19 @@ def _conversation(session: Session, cid: str, *, lang: str = "en", channel: str 
 
 
 def _entry(session: Session, cid: str, **values: Any) -> QueueEntry:
+    """An entry as the service writes it: the first reply and breach also go to the history columns."""
+    values.setdefault("answered_at", values.get("first_agent_reply_at"))
+    values.setdefault("first_breach_at", values.get("sla_breached_at"))
     entry = QueueEntry(conversation_id=cid, lang=values.pop("lang", "en"), **values)
     session.add(entry)
     session.flush()
     return entry
 
 
-def _agent(session: Session, username: str, name: str) -> Agent:
+def _agent(session: Session, username: str, name: str, team: str, **values: Any) -> Agent:
     """An account that never logs in (no password hash worth the time to compute)."""
     agent = Agent(username=username, password_hash="!", display_name=name, role="agent", languages="en,zh",
-                  max_concurrent=3)
+                  max_concurrent=3, team=team, **values)
     session.add(agent)
     session.flush()
     return agent
@@ -53,7 +60,8 @@ def _agent(session: Session, username: str, name: str) -> Agent:
 def build(engine: Engine) -> dict[str, int]:
     """Insert the day; returns the ids the tests refer to."""
     with session_scope(engine) as s:
-        alice, bob = _agent(s, "alice", "Alice"), _agent(s, "bob", "Bob")
+        alice = _agent(s, "alice", "Alice", "east", status="away", last_seen_at=NOW - timedelta(seconds=30))
+        bob = _agent(s, "bob", "Bob", "west", status="offline")
         for cid, lang, channel in [("c1", "en", "web"), ("c2", "en", "web"), ("c3", "zh", "app"),
                                    ("c4", "en", "web"), ("c5", "en", "web"), ("c6", "zh", "web"),
                                    ("c7", "en", "web")]:

@@ -26,8 +26,11 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def api(engine: Engine, clock: FakeClock, tmp_path: Any) -> Iterator[TestClient]:
-    app = create_app(make_settings(DATABASE_URL=str(engine.url)), engine,
-                     kb_settings=KBSettings(index_dir=tmp_path / "no-index"), clock=clock)
+    # The app's SLA pass runs on the fixture's rows (on the leader, at start-up and every few seconds). With
+    # the default 180 s reply target it would take c7 back from Alice at noon (the borrower wrote at 11:55);
+    # 15 minutes keep the hand-made day as it is, so that every figure is the one computed by hand.
+    settings = make_settings(DATABASE_URL=str(engine.url), AGENT_RESPONSE_TARGET_S=900)
+    app = create_app(settings, engine, kb_settings=KBSettings(index_dir=tmp_path / "no-index"), clock=clock)
     with TestClient(app) as client:
         yield client
 
@@ -49,8 +52,6 @@ def test_dashboard_is_for_supervisors_and_admins(api: TestClient, engine: Engine
     assert api.get("/api/agent/dashboard", headers=login(api, "sam")).status_code == 200
 
 
-@pytest.mark.xfail(strict=False, reason="after the last merges the first-response p90 of this fixture reads 420 s, not "
-                   "660 s, through the app (the query test on the same rows passes); not yet explained")
 def test_overview_and_csv_with_filters(api: TestClient, engine: Engine, clock: FakeClock) -> None:
     ids = build(engine)
     make_agent(engine, clock, "sam", role="supervisor")
@@ -70,6 +71,15 @@ def test_overview_and_csv_with_filters(api: TestClient, engine: Engine, clock: F
     backwards = api.get("/api/agent/dashboard", params={"from": "2026-01-06", "to": "2026-01-05"}, headers=sup)
     assert backwards.status_code == 422 and backwards.json()["error"]["code"] == "invalid_input"
     assert api.get("/api/agent/dashboard", params={"lang": "fr"}, headers=sup).status_code == 422
+    east = api.get("/api/agent/dashboard", params={"from": "2026-01-05", "to": "2026-01-05", "team": "east"},
+                   headers=sup).json()
+    assert east["range"]["team"] == "east" and east["teams"] == ["east", "west"]
+    assert east["first_response"]["p90_s"] == 660.0 and [a["name"] for a in east["agents"]] == ["Alice"]
+    assert east["containment"]["conversations"] == 7  # the bot's figures belong to no team
+    west_csv = api.get("/api/agent/dashboard/agents.csv", params={"from": "2026-01-05", "to": "2026-01-05",
+                                                                 "team": "west"}, headers=sup).text.splitlines()
+    assert len(west_csv) == 2 and ",Bob,1," in west_csv[1]
+    assert api.get("/api/agent/dashboard", params={"team": "x" * 33}, headers=sup).status_code == 422
 
 
 def borrower(api: TestClient, lang: str) -> tuple[str, dict[str, str]]:

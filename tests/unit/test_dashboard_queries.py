@@ -8,19 +8,24 @@ from datetime import date
 from typing import Any
 
 import pytest
+from agent_support import make_settings
 from dashboard_fixture import NOW, build
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from handoff.analytics import dashboard, flow, live, quality, speed, staffing
-from handoff.analytics.filters import Filters, percentile
+from handoff.analytics.filters import TEAM_SCOPED, Filters, percentile
 from handoff.errors import InvalidInputError
+from handoff.infra.clock import FakeClock
 from handoff.infra.db import session_scope
+from handoff.models import Agent, QueueEntry
+from handoff.queue import sla
 
 MONDAY = date(2026, 1, 5)
 
 
-def monday(lang: str | None = None, channel: str | None = None) -> Filters:
-    return dashboard.make_filters(start=MONDAY, end=MONDAY, tz="UTC", today=MONDAY, lang=lang, channel=channel)
+def monday(lang: str | None = None, channel: str | None = None, team: str | None = None) -> Filters:
+    return dashboard.make_filters(start=MONDAY, end=MONDAY, tz="UTC", today=MONDAY, lang=lang, channel=channel,
+                                  team=team)
 
 
 @pytest.fixture
@@ -160,3 +165,70 @@ def test_every_table_exports_as_csv(engine: Engine, ids: dict[str, int]) -> None
         assert text.count("\r\n") >= 2, name  # a header and at least one row on this day
     with pytest.raises(InvalidInputError, match="table must be one of"):
         run(engine, lambda s: dashboard.table_csv(s, name="secrets", filters=monday(), now=NOW))
+
+
+def test_first_response_and_breaches_survive_a_requeue(engine: Engine, ids: dict[str, int]) -> None:
+    # Alice vanishes: the SLA pass at noon takes c7 back (agent_offline) and its SLA clock starts again. The
+    # borrower was still answered at 11:41 (660 s) and the 11:32 breach still happened: the figures keep both.
+    run(engine, lambda s: s.execute(update(Agent).where(Agent.id == ids["alice"]).values(status="offline")))
+    report = run(engine, lambda s: sla.check(s, clock=FakeClock(NOW), settings=make_settings()))
+    assert report.requeued == ["c7"]
+    entry = run(engine, lambda s: s.scalars(select(QueueEntry).where(QueueEntry.conversation_id == "c7")).one())
+    assert (entry.status, entry.first_agent_reply_at, entry.sla_breached_at) == ("waiting", None, None)
+    got = run(engine, lambda s: speed.first_response(s, filters=monday(), sla_s=120))
+    assert (got["answered"], got["p50_s"], got["p90_s"], got["breaches"]) == (3, 420.0, 660.0, 3)
+
+
+def test_team_filter_narrows_the_chats_of_the_teams_agents(engine: Engine, ids: dict[str, int]) -> None:
+    # east = Alice: c3 (zh, anger, 120 s to the first reply) and c7 (repeated_fallback, 660 s, breached 11:32).
+    east, west = monday(team="east"), monday(team="west")
+    assert run(engine, lambda s: flow.handoffs_by_reason(s, filters=east)) == [
+        {"reason": "anger", "count": 1}, {"reason": "repeated_fallback", "count": 1}]
+    # Nearest rank of [120, 660]: p50 = rank 1, p90 = rank ceil(1.8) = 2.
+    assert run(engine, lambda s: speed.first_response(s, filters=east, sla_s=120)) == {
+        "sla_s": 120, "answered": 2, "p50_s": 120.0, "p90_s": 660.0, "within_sla": 1, "within_sla_rate": 0.5,
+        "breaches": 1}
+    # west = Bob: c4 only (420 s, breached).
+    assert run(engine, lambda s: speed.first_response(s, filters=west, sla_s=120)) == {
+        "sla_s": 120, "answered": 1, "p50_s": 420.0, "p90_s": 420.0, "within_sla": 0, "within_sla_rate": 0.0,
+        "breaches": 1}
+    # Callbacks: c3's (done, requested Monday) is east's; c4's (in progress, overdue since 11:30) is west's;
+    # c9's and c5's belong to conversations no person took.
+    assert run(engine, lambda s: flow.callbacks(s, filters=east, now=NOW)) == {
+        "open": 0, "overdue": 0, "requested": 1, "overdue_after_h": 24}
+    assert run(engine, lambda s: flow.callbacks(s, filters=west, now=NOW)) == {
+        "open": 1, "overdue": 1, "requested": 1, "overdue_after_h": 24}
+    # Complaints: C-1 (c3, open) is east's; C-3 (c4, resolved, opened Monday) is west's; C-2 (c9) nobody's.
+    assert run(engine, lambda s: flow.complaints(s, filters=east, now=NOW)) == {"open": 1, "overdue": 0, "opened": 1}
+    assert run(engine, lambda s: flow.complaints(s, filters=west, now=NOW)) == {"open": 0, "overdue": 0, "opened": 1}
+    assert run(engine, lambda s: quality.satisfaction(s, filters=east))["average"] == 5.0
+    assert run(engine, lambda s: quality.satisfaction(s, filters=west))["average"] == 2.0
+    assert [r["name"] for r in run(engine, lambda s: speed.per_agent(s, filters=east))] == ["Alice"]
+    assert [r["name"] for r in run(engine, lambda s: speed.per_agent(s, filters=west))] == ["Bob"]
+
+
+def test_team_filter_on_staffing_counts_the_teams_chats_and_agents(engine: Engine, ids: dict[str, int]) -> None:
+    by_slot = {(r["weekday"], r["hour"]): r for r in run(
+        engine, lambda s: staffing.by_hour_of_week(s, filters=monday(team="east"), now=NOW))}
+    # 09: c3 (waited 60 s = 0.02), Alice online all hour, Bob not counted. 10: c4 is Bob's; Alice until 10:30.
+    # 11: c7 waited 11:30-11:40 (600 s = 0.17); c5 and c6 were taken by nobody; Alice away since 10:30.
+    assert [(by_slot[(0, h)]["arrivals"], by_slot[(0, h)]["queue_depth"], by_slot[(0, h)]["agents_online"])
+            for h in (9, 10, 11)] == [(1, 0.02, 1.0), (0, 0.0, 0.5), (1, 0.17, 0.0)]
+
+
+def test_team_filter_leaves_what_no_team_owns_alone(engine: Engine, ids: dict[str, int]) -> None:
+    # The bot's figures, the live counter and the borrowers who left the queue are the same for any team.
+    for team in ("east", "nobody"):
+        overview = run(engine, lambda s, t=team: dashboard.overview(s, filters=monday(team=t), now=NOW, sla_s=120))
+        assert overview["containment"]["conversations"] == 7 and overview["waiting"]["count"] == 2
+        assert overview["abandonment"] == {"handoffs": 5, "abandoned": 1, "rate": 0.2}
+        assert overview["helpfulness"]["answers"] == 2 and overview["range"]["team"] == team
+        assert overview["teams"] == ["east", "west"] and overview["team_scoped"] == list(TEAM_SCOPED)
+    nobody = run(engine, lambda s: dashboard.overview(s, filters=monday(team="nobody"), now=NOW, sla_s=120))
+    assert nobody["first_response"]["answered"] == 0 and nobody["agents"] == [] and nobody["handoffs_by_reason"] == []
+    assert nobody["satisfaction"]["responses"] == 0 and sum(r["arrivals"] for r in nobody["hours"]) == 0
+
+
+def test_csv_follows_the_team_filter(engine: Engine, ids: dict[str, int]) -> None:
+    text = run(engine, lambda s: dashboard.table_csv(s, name="reasons", filters=monday(team="west"), now=NOW))
+    assert text.splitlines() == ["reason,count", "explicit_request,1"]

@@ -49,7 +49,7 @@ def rows(engine: Engine) -> None:
 
 def test_collect_reads_what_the_bot_did_not_answer(engine: Engine) -> None:
     rows(engine)
-    found = collect(str(engine.url.render_as_string(hide_password=False)), since=NOW - timedelta(days=7))
+    found = collect(str(engine.url.render_as_string(hide_password=False)), since=NOW - timedelta(days=7), until=NOW)
     # Not the answer, not the helpful feedback, not the button payload, not the handoff without a KB attempt,
     # not the question older than the window.
     assert [(a.question, a.kind) for a in found] == [
@@ -58,13 +58,30 @@ def test_collect_reads_what_the_bot_did_not_answer(engine: Engine) -> None:
     assert found[0].faq_id == "payment-methods" and found[0].score == 0.41 and found[0].at.tzinfo is not None
 
 
+def test_identical_questions_come_added_up_per_half_of_the_window(engine: Engine) -> None:
+    rows(engine)
+    with session_scope(engine) as s:  # the bitcoin question twice more: 6 days ago (first half) and today
+        s.add_all([TurnOutcome(conversation_id="c1", at=NOW - timedelta(days=6), kind="none", score=0.47,
+                               question="can I pay with bitcoin", faq_id="payment-methods"),
+                   TurnOutcome(conversation_id="c1", at=NOW - timedelta(hours=1), kind="none",
+                               question="can I pay with bitcoin", faq_id="payment-methods", score=0.2)])
+    url = str(engine.url.render_as_string(hide_password=False))
+    found = [a for a in collect(url, since=NOW - timedelta(days=7), until=NOW) if "bitcoin" in a.question]
+    # Midpoint 3.5 days ago: 2 days ago and 1 hour ago are the second half, 6 days ago the first.
+    assert [(a.count, a.score, a.at) for a in found] == [
+        (1, 0.47, NOW - timedelta(days=6)), (2, 0.41, NOW - timedelta(days=2))]
+    (c,) = cluster(found, lambda texts: np.ones((len(texts), 3), dtype=np.float32) / np.sqrt(3),
+                   start=NOW - timedelta(days=7), end=NOW)
+    assert (c.count, c.earlier, c.later, c.kinds, c.nearest_score) == (3, 1, 2, {"none": 3}, 0.47)
+
+
 def test_since_and_a_database_without_the_table() -> None:
     assert parse_since("7d", now=NOW) == NOW - timedelta(days=7)
     assert parse_since("12h", now=NOW) == NOW - timedelta(hours=12)
     with pytest.raises(KBError, match="like 7d or 12h"):
         parse_since("a week", now=NOW)
     with pytest.raises(KBError, match="turn_outcomes"):
-        collect("sqlite://", since=NOW)
+        collect("sqlite://", since=NOW, until=NOW)
 
 
 VECTORS = {  # two clear groups in English, one in Chinese

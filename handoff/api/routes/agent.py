@@ -15,9 +15,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.agents import accounts, borrower, chat, operations
-from handoff.agents.kb import KBUnavailableError, LazyKnowledgeBase
 from handoff.api.deps import ServicesDep, client_address
-from handoff.api.deps_agent import SESSION_COOKIE, AgentDep, request_token
+from handoff.api.deps_agent import SESSION_COOKIE, AccountDep, AgentDep, console_kb, request_token
 from handoff.api.headers import PAGE_HEADERS
 from handoff.api.ids import AfterSeq, BodyId, PathId
 from handoff.api.routes import callbacks, canned, supervisor
@@ -104,7 +103,7 @@ async def login(body: LoginIn, request: Request, response: Response, svc: Servic
 
 
 @api.post("/logout")
-async def logout(request: Request, response: Response, svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+async def logout(request: Request, response: Response, svc: ServicesDep, agent: AccountDep) -> dict[str, Any]:
     token = request_token(request) or ""
     await svc.db(lambda s: accounts.end_session(s, token=token, agent=operations.me(s, agent)))
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -112,7 +111,7 @@ async def logout(request: Request, response: Response, svc: ServicesDep, agent: 
 
 
 @api.get("/me")
-async def whoami(svc: ServicesDep, agent: AgentDep) -> dict[str, Any]:
+async def whoami(svc: ServicesDep, agent: AccountDep) -> dict[str, Any]:
     me = await svc.db(lambda s: chat.agent_dict(agent, load=claims.load_count(s, agent_id=agent.id)), write=False)
     # The console warns the holder of a chat before the idle requeue takes it away.
     return {**me, "agent_response_target_s": svc.settings.AGENT_RESPONSE_TARGET_S}
@@ -276,24 +275,16 @@ async def close(conversation_id: str, body: CloseIn, svc: ServicesDep, agent: Ag
     )
 
 
-def _kb(request: Request) -> LazyKnowledgeBase:
-    """The app's knowledge base (`create_app(kb_settings=...)`); 503 when the app was built without one."""
-    kb: LazyKnowledgeBase | None = request.app.state.agent_kb
-    if kb is None:
-        raise KBUnavailableError("the FAQ search is not configured in this service")
-    return kb
-
-
 @api.post("/kb/search")
 async def kb_search(body: KbSearchIn, request: Request, agent: AgentDep) -> dict[str, Any]:
     """A POST, so the query (often the borrower's words) stays out of URLs and access logs."""
-    kb = _kb(request)
+    kb = console_kb(request)
     return await anyio.to_thread.run_sync(lambda: kb.search(body.q, lang=body.lang))
 
 
 @api.get("/kb/faq/{lang}/{faq_id}")
 async def kb_faq_source(lang: str, faq_id: str, request: Request, agent: AgentDep) -> dict[str, str]:
-    kb = _kb(request)
+    kb = console_kb(request)
     return await anyio.to_thread.run_sync(lambda: kb.source_text(lang=lang, faq_id=faq_id))
 
 

@@ -27,18 +27,21 @@ From = Annotated[date | None, Query(alias="from", description="first day (busine
 To = Annotated[date | None, Query(alias="to", description="last day, inclusive; default today")]
 Lang = Annotated[Literal["en", "zh"] | None, Query()]
 Channel = Annotated[Literal["web", "app"] | None, Query()]
+Team = Annotated[str | None, Query(max_length=32, description="agents' team: the chats its agents took (figures "
+                                   "listed in `team_scoped`)")]
 
 
-def _filters(svc: Services, start: date | None, end: date | None, lang: str | None, channel: str | None) -> Filters:
+def _filters(svc: Services, start: date | None, end: date | None, lang: str | None, channel: str | None,
+             team: str | None = None) -> Filters:
     tz = svc.settings.BUSINESS_TZ
     today = svc.clock.now().astimezone(ZoneInfo(tz)).date()
-    return dashboard.make_filters(start=start, end=end, lang=lang, channel=channel, tz=tz, today=today)
+    return dashboard.make_filters(start=start, end=end, lang=lang, channel=channel, tz=tz, today=today, team=team)
 
 
 @router.get("")
 async def overview(svc: ServicesDep, _sup: SupervisorDep, start: From = None, end: To = None, lang: Lang = None,
-                   channel: Channel = None) -> dict[str, Any]:
-    filters = _filters(svc, start, end, lang, channel)
+                   channel: Channel = None, team: Team = None) -> dict[str, Any]:
+    filters = _filters(svc, start, end, lang, channel, team)
     return await svc.db(lambda s: dashboard.overview(
         s, filters=filters, now=svc.clock.now(), sla_s=svc.settings.SLA_FIRST_REPLY_S), write=False)
 
@@ -52,8 +55,8 @@ async def waiting(svc: ServicesDep, _sup: SupervisorDep, lang: Lang = None, chan
 
 @router.get("/{table}.csv", response_class=Response)
 async def table_csv(table: str, svc: ServicesDep, _sup: SupervisorDep, start: From = None, end: To = None,
-                    lang: Lang = None, channel: Channel = None) -> Response:
-    filters = _filters(svc, start, end, lang, channel)
+                    lang: Lang = None, channel: Channel = None, team: Team = None) -> Response:
+    filters = _filters(svc, start, end, lang, channel, team)
     body = await svc.db(lambda s: dashboard.table_csv(s, name=table, filters=filters, now=svc.clock.now()),
                         write=False)
     return Response(body, media_type="text/csv; charset=utf-8",

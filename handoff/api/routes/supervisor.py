@@ -34,10 +34,15 @@ class PasswordIn(Strict):
 class AgentIn(Strict):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=8, max_length=256)
-    role: Literal["agent", "supervisor", "admin"] = "agent"
+    role: Literal["agent", "supervisor", "admin", "editor"] = "agent"
     display_name: str | None = Field(None, max_length=64)
     languages: str = Field("en,zh", max_length=16)
     max_concurrent: int | None = Field(None, ge=1, le=20)
+    team: str | None = Field(None, max_length=32, description="the dashboard's team filter")
+
+
+class TeamIn(Strict):
+    team: str | None = Field(None, max_length=32, description="null or blank: no team")
 
 
 @router.get("/supervisor/agents")
@@ -94,7 +99,7 @@ async def create_agent(body: AgentIn, svc: ServicesDep, _admin: AdminDep) -> dic
             agent = accounts.create_agent(
                 session, username=body.username, password=body.password, role=body.role,
                 display_name=body.display_name, languages=body.languages,
-                max_concurrent=body.max_concurrent or svc.settings.AGENT_MAX_CONCURRENT,
+                max_concurrent=body.max_concurrent or svc.settings.AGENT_MAX_CONCURRENT, team=body.team,
             )
         except accounts.AgentAccountError as exc:
             error = ConflictError if "already exists" in str(exc) else InvalidInputError
@@ -154,3 +159,17 @@ async def reset_password(agent_id: PathId, body: PasswordIn, svc: ServicesDep, a
         return {"ok": True}
 
     return await svc.db(work, offload=True)  # hashes the password: not on the event loop
+
+
+@router.post("/admin/agents/{agent_id}/team")
+async def set_team(agent_id: PathId, body: TeamIn, svc: ServicesDep, admin_agent: AdminDep) -> dict[str, Any]:
+    """Move the agent to a team (the dashboard's team filter), or to none."""
+    def work(session: Any) -> dict[str, Any]:
+        agent = admin.find_agent(session, agent_id=agent_id)
+        try:
+            admin.set_team(session, agent=agent, team=body.team, actor_id=admin_agent.id)
+        except accounts.AgentAccountError as exc:
+            raise _account_error(exc) from None
+        return chat.agent_dict(agent)
+
+    return await svc.db(work)

@@ -1,7 +1,7 @@
 // Every console string in English and Simplified Chinese (read through /static/shared/i18n.js).
 export const STRINGS = {
   en: {
-    lang_switch: "中文", dashboard: "Dashboard", transfer_label: "Transfer to", resolution_label: "Resolution",
+    lang_switch: "中文", dashboard: "Dashboard", unanswered: "Unanswered questions", transfer_label: "Transfer to", resolution_label: "Resolution",
     console_title: "Agent console", username: "Username", password: "Password", log_in: "Log in",
     log_out: "Log out", my_status: "Status", status_online: "Online", status_away: "Away", status_offline: "Offline",
     queue: "Queue", take_next: "Take next", queue_empty: "Nobody is waiting.", agents: "Agents",
@@ -41,7 +41,7 @@ export const STRINGS = {
     chat_not_yours: "This chat is no longer assigned to you.",
     toast_requeued: "Chat {id} went back to the queue: no reply in time.", toast_transferred: "Chat {id} is now with {agent}.",
     cite: "Source: {title}", quick_replies: "Quick replies", preview: "{who}: {text}",
-    role_agent: "agent", role_supervisor: "supervisor", role_admin: "admin",
+    role_agent: "agent", role_supervisor: "supervisor", role_admin: "admin", role_editor: "editor",
     err_not_holder: "Another agent holds this chat now.", err_not_assigned: "This chat is no longer assigned to anyone.",
     err_already_claimed: "Another agent claimed this chat first.", err_at_capacity: "You already hold as many chats as you can.",
     err_agent_unavailable: "That agent is not online to take chats.", err_wrong_language: "That agent does not take chats in this language.",
@@ -74,7 +74,7 @@ export const STRINGS = {
     cb_done: "Callback finished: {outcome}.", cb_again: "Recorded: {outcome}. It is back in the list, due {due}.",
   },
   zh: {
-    lang_switch: "English", dashboard: "主管看板", transfer_label: "转接给", resolution_label: "处理结果",
+    lang_switch: "English", dashboard: "主管看板", unanswered: "未解答的问题", transfer_label: "转接给", resolution_label: "处理结果",
     console_title: "客服工作台", username: "用户名", password: "密码", log_in: "登录",
     log_out: "退出登录", my_status: "状态", status_online: "在线", status_away: "离开", status_offline: "离线",
     queue: "排队", take_next: "接入下一位", queue_empty: "当前无人排队。", agents: "客服",
@@ -114,7 +114,7 @@ export const STRINGS = {
     chat_not_yours: "此会话已不再分配给您。",
     toast_requeued: "会话 {id} 未及时回复，已退回排队。", toast_transferred: "会话 {id} 已转给 {agent}。",
     cite: "来源：{title}", quick_replies: "快捷回复", preview: "{who}：{text}",
-    role_agent: "客服", role_supervisor: "主管", role_admin: "管理员",
+    role_agent: "客服", role_supervisor: "主管", role_admin: "管理员", role_editor: "内容编辑",
     err_not_holder: "此会话现由其他客服处理。", err_not_assigned: "此会话已不再分配给任何客服。",
     err_already_claimed: "其他客服已先接入此会话。", err_at_capacity: "您的会话数已达上限。",
     err_agent_unavailable: "该客服不在线，无法接收会话。", err_wrong_language: "该客服不处理此语言的会话。",

@@ -26,6 +26,10 @@ export function createSession(app) {
       showLogin();
       return;
     }
+    if (state.me.role === "editor") {  // editors take no chats: their page is the unanswered questions
+      location.replace("/console/unanswered");
+      return;
+    }
     $("login-view").hidden = true;
     $("main-view").hidden = false;
     $("me-name").textContent = state.me.display_name;
@@ -34,6 +38,7 @@ export function createSession(app) {
     $("supervisor-panel").hidden = !(state.me.role === "supervisor" || state.me.role === "admin");
     $("dashboard-link").hidden = $("supervisor-panel").hidden;
     $("canned-manage").hidden = $("supervisor-panel").hidden;
+    $("unanswered-link").hidden = $("supervisor-panel").hidden;
     if (state.me.status === "offline") await app.api("POST", "/api/agent/me/status", { status: "online" });
     app.openSocket();
     await Promise.all([app.refresh(), app.loadCanned()]);

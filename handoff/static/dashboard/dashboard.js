@@ -25,6 +25,7 @@ function query({ live = false } = {}) {
   if (!live) { params.set("from", $("f-from").value); params.set("to", $("f-to").value); }
   if ($("f-lang").value) params.set("lang", $("f-lang").value);
   if ($("f-channel").value) params.set("channel", $("f-channel").value);
+  if (!live && $("f-team").value) params.set("team", $("f-team").value);
   return params.toString();
 }
 
@@ -42,8 +43,18 @@ function renderWaiting(w) {
   $("waiting").dataset.level = w.count === 0 ? "zero" : (w.oldest_wait_s > data?.first_response?.sla_s ? "late" : "some");
 }
 
-function kpi(label, value, sub, tone = "") {
-  return el("div", { class: `kpi ${tone}` }, [el("span", { class: "kpi-label", text: label }),
+// With a team filter, the figures no team owns (the bot's, the live queue, borrowers who left) say so.
+function allTeams(figure) {
+  return Boolean(figure && data && data.range.team) && !data.team_scoped.includes(figure);
+}
+
+function scopeTag(figure) {
+  return allTeams(figure) ? el("span", { class: "scope-tag", text: t("all_teams_note"), title: t("all_teams_hint") }) : null;
+}
+
+function kpi(label, value, sub, tone = "", figure = "") {
+  return el("div", { class: `kpi ${tone}` }, [
+    el("span", { class: "kpi-label" }, [el("span", { text: label }), scopeTag(figure)]),
     el("span", { class: "kpi-value", text: value }), el("span", { class: "kpi-sub", text: sub })]);
 }
 
@@ -51,19 +62,20 @@ function renderKpis(d) {
   const fr = d.first_response, c = d.containment, cb = d.callbacks, s = d.satisfaction, h = d.helpfulness;
   const lang = i18n.lang;
   $("kpis").replaceChildren(
-    kpi(t("containment"), percent(c.rate), t("containment_sub", { contained: c.contained, total: c.conversations })),
+    kpi(t("containment"), percent(c.rate), t("containment_sub", { contained: c.contained, total: c.conversations }),
+      "", "containment"),
     kpi(t("first_response"), `${compact(fr.p50_s, lang)} / ${compact(fr.p90_s, lang)}`,
       t("first_response_sub", { sla: duration(fr.sla_s, lang), within: percent(fr.within_sla_rate) }),
       `wide ${fr.p90_s !== null && fr.p90_s > fr.sla_s ? "bad" : ""}`),
     kpi(t("breaches"), number(fr.breaches), t("breaches_sub", { answered: fr.answered }), fr.breaches ? "bad" : ""),
     kpi(t("abandonment"), percent(d.abandonment.rate),
-      t("abandonment_sub", { abandoned: d.abandonment.abandoned, handoffs: d.abandonment.handoffs })),
+      t("abandonment_sub", { abandoned: d.abandonment.abandoned, handoffs: d.abandonment.handoffs }), "", "abandonment"),
     kpi(t("callbacks"), number(cb.open), t("callbacks_sub", { overdue: cb.overdue, hours: cb.overdue_after_h,
       requested: cb.requested }), cb.overdue ? "bad" : ""),
     kpi(t("complaints"), number(d.complaints.open), t("complaints_sub", { overdue: d.complaints.overdue,
       opened: d.complaints.opened }), d.complaints.overdue ? "bad" : ""),
     kpi(t("satisfaction"), s.average === null ? "–" : `${number(s.average, 1)} / 5`, t("satisfaction_sub", { n: s.responses })),
-    kpi(t("helpful"), percent(h.rate), t("helpful_sub", { yes: h.helped, n: h.answers })),
+    kpi(t("helpful"), percent(h.rate), t("helpful_sub", { yes: h.helped, n: h.answers }), "", "helpfulness"),
   );
 }
 
@@ -100,8 +112,23 @@ function renderTables(d) {
   }
 }
 
+function renderTeams(d) {
+  const select = $("f-team"), chosen = d.range.team || select.value;
+  select.replaceChildren(el("option", { value: "", text: t("all_teams") }),
+    ...d.teams.map((team) => el("option", { value: team, text: team })));
+  select.value = d.teams.includes(chosen) ? chosen : "";
+  for (const node of document.querySelectorAll("[data-figure]")) {
+    node.querySelector(":scope > .scope-tag, :scope > header > .scope-tag")?.remove();
+    const tag = scopeTag(node.dataset.figure);
+    const header = node.querySelector(":scope > header");
+    if (tag && header) header.insertBefore(tag, header.querySelector(".csv"));
+    else if (tag) node.append(tag);
+  }
+}
+
 function render() {
   if (!data) return;
+  renderTeams(data);
   renderWaiting(data.waiting);
   renderKpis(data);
   renderCharts(data);

@@ -1,0 +1,46 @@
+// Every string of the editors' page in English and Simplified Chinese (read through /static/shared/i18n.js).
+export const STRINGS = {
+  en: {
+    lang_switch: "中文", title: "Unanswered questions", from: "From", to: "To", language: "Language", all: "All",
+    apply: "Apply", dashboard: "Dashboard", console: "Console", logout: "Log out",
+    hint: "Questions that ended in no answer, a clarify choice, a fallback, \"didn't help\" or a handoff after the "
+      + "FAQ search, grouped by meaning. Mark a group as answered by an FAQ to add its wordings to that FAQ's test "
+      + "questions.",
+    summary: "{questions} unanswered questions in {clusters} groups, {from} – {to}",
+    asked: "{count}× asked", lang_en: "English", lang_zh: "Chinese",
+    trend_rising: "Rising", trend_falling: "Falling", trend_steady: "Steady",
+    trend_detail: "{earlier} → {later} (first half → second half)",
+    kind_none: "no answer", kind_clarify: "clarify", kind_fallback: "fallback", kind_feedback: "didn't help",
+    kind_handoff: "handed off",
+    nearest: "Nearest FAQ", nearest_none: "none found", score: "score {score}",
+    more_wordings: "All {n} wordings", answered_by: "Answered by FAQ", mark: "Mark answered",
+    pick_faq: "Choose an FAQ…", filed_as: "Filed as test questions of {faq}",
+    filed_some: "{filed} of {n} wordings already filed", added: "Added {n} wordings to the test questions of {faq}.",
+    added_none: "Every wording was already filed for {faq}.",
+    show_more: "Show {n} more ({left} left)", no_clusters: "No unanswered questions in this range.", login_first: "Log in to the console first.",
+    login_link: "Go to the console", not_allowed: "This page is for editors, supervisors and admins.",
+    load_failed: "Could not load the report: {error}", mark_failed: "Could not file the questions: {error}",
+    editors_only: "Only editors and admins file test questions.",
+  },
+  zh: {
+    lang_switch: "English", title: "未解答的问题", from: "开始日期", to: "结束日期", language: "语言", all: "全部",
+    apply: "应用", dashboard: "主管看板", console: "工作台", logout: "退出登录",
+    hint: "以无答案、请客户选择、未理解、“没有帮助”或在查找常见问题后转人工结束的问题，按语义分组。"
+      + "将一组标记为由某个常见问题解答，即可把这些问法加入该常见问题的测试问题。",
+    summary: "{from} – {to}：{questions} 个未解答的问题，共 {clusters} 组",
+    asked: "被问 {count} 次", lang_en: "英文", lang_zh: "中文",
+    trend_rising: "上升", trend_falling: "下降", trend_steady: "平稳",
+    trend_detail: "{earlier} → {later}（前半段 → 后半段）",
+    kind_none: "无答案", kind_clarify: "请客户选择", kind_fallback: "未理解", kind_feedback: "没有帮助",
+    kind_handoff: "转人工",
+    nearest: "最接近的常见问题", nearest_none: "未找到", score: "得分 {score}",
+    more_wordings: "全部 {n} 种问法", answered_by: "解答的常见问题", mark: "标记为已解答",
+    pick_faq: "选择常见问题…", filed_as: "已作为 {faq} 的测试问题",
+    filed_some: "{n} 种问法中已归档 {filed} 种", added: "已将 {n} 种问法加入 {faq} 的测试问题。",
+    added_none: "这些问法都已归档到 {faq}。",
+    show_more: "再显示 {n} 组（还有 {left} 组）", no_clusters: "该时间段没有未解答的问题。", login_first: "请先登录客服工作台。", login_link: "前往工作台",
+    not_allowed: "此页面仅供内容编辑、主管和管理员使用。",
+    load_failed: "报告加载失败：{error}", mark_failed: "归档失败：{error}",
+    editors_only: "只有内容编辑和管理员可以归档测试问题。",
+  },
+};
