@@ -1,90 +1,105 @@
-"""Hybrid retrieval over one loaded index version: dense cosine (FAISS) + TF-IDF cosine, then a decision."""
+"""Retrieval signals over one loaded index version: per FAQ entry, how well a query matches it, four ways.
+
+Every signal is on a scale that means the same on any KB (cosines, or a share of the query's own weight),
+so the decision model (``decision.py``) that turns them into probabilities carries over from one lender's
+FAQs to another's.
+"""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import bm25s
 import numpy as np
 
-from knowledge_base.config import KBSettings
 from knowledge_base.lexical import LexicalIndex
-from knowledge_base.results import Decision, Hit
 
 DENSE_K = 4096  # texts fetched from FAISS per query; entries beyond it count as dense 0
+BM25_K1 = 1.2
+QUESTION_KINDS = ("title", "question")
 
 
 @dataclass(frozen=True)
-class Scored:
-    entry: int
-    score: float
-    dense: float
-    lexical: float
+class Signals:
+    """Per entry of one language (aligned with ``entries``): the raw match of one query."""
+
+    entries: np.ndarray  # entry numbers (into the snapshot's entries list)
+    dense: np.ndarray  # best cosine over the entry's title and questions
+    passage: np.ndarray  # best cosine over the entry's answer passages (0 when none are indexed)
+    tfidf: np.ndarray  # TF-IDF cosine (mean of best text and pooled texts)
+    bm25: np.ndarray  # BM25 over the pooled title + questions, as a share of the query's best possible
+    passage_words: np.ndarray  # best TF-IDF cosine over the entry's answer passages
+    coverage: float  # idf-weighted share of the query's tokens that this language's FAQs (answers too) contain
 
 
 class LangIndex:
-    """The texts of one language: FAISS vectors, lexical index, and which entry each text belongs to."""
+    """The texts of one language: FAISS vectors, lexical indexes, and which entry each text belongs to."""
 
     def __init__(self, lang: str, faiss_index: Any, texts: list[dict[str, Any]], n_entries: int) -> None:
         self.lang = lang
         self.faiss = faiss_index
         self.text_entry = np.asarray([t["entry"] for t in texts], dtype=np.int64)
-        self.entries = np.unique(self.text_entry)
+        self.is_question = np.asarray([t["kind"] in QUESTION_KINDS for t in texts], dtype=bool)
+        self.entries = np.unique(self.text_entry[self.is_question]) if len(texts) else np.zeros(0, np.int64)
         self.n_entries = n_entries
-        self.lexical = LexicalIndex([t["tokens"] for t in texts])
+        asked = [t for t in texts if t["kind"] in QUESTION_KINDS]
+        passages = [t for t in texts if t["kind"] not in QUESTION_KINDS]
+        self._passage_entry = np.asarray([t["entry"] for t in passages], dtype=np.int64)
+        self._vocabulary = {tok for t in texts for tok in t["tokens"]}
+        self.passage_lexical = LexicalIndex([t["tokens"] for t in passages])
+        self._asked_entry = np.asarray([t["entry"] for t in asked], dtype=np.int64)
+        self.lexical = LexicalIndex([t["tokens"] for t in asked])
         # The same tokens pooled per entry: a query may share words with the title and with a question.
-        pooled: dict[int, list[str]] = {}
-        for t in texts:
-            if t["kind"] != "answer":
-                pooled.setdefault(t["entry"], []).extend(t["tokens"])
-        self.pooled_entries = np.asarray(sorted(pooled), dtype=np.int64)
-        self.pooled = LexicalIndex([pooled[int(e)] for e in self.pooled_entries])
+        pooled: dict[int, list[str]] = {int(e): [] for e in self.entries}
+        for t in asked:
+            pooled[t["entry"]].extend(t["tokens"])
+        docs = [pooled[int(e)] for e in self.entries]
+        self.pooled = LexicalIndex(docs)
+        self._bm25 = bm25s.BM25(k1=BM25_K1, b=0.75)
+        if docs:
+            self._bm25.index([d or [""] for d in docs], show_progress=False)
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(set(d))
+        n = max(len(docs), 1)
+        self._idf = {t: math.log(1.0 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self._unseen_idf = math.log(1.0 + (n + 0.5) / 0.5)
 
     def __len__(self) -> int:
         return len(self.text_entry)
 
-    def score(self, qvec: np.ndarray, tokens: list[str], dense_weight: float, limit: int) -> list[Scored]:
-        """Per entry: max dense cosine over its texts; lexical = mean of (max cosine over its texts, cosine
-        of its pooled texts); total = weighted sum. Pooling measured: zh top-1 0.849 -> 0.858."""
-        if not len(self):
-            return []
-        dense = np.full(self.n_entries, -1.0, dtype=np.float32)
+    def signals(self, qvec: np.ndarray, tokens: list[str]) -> Signals:
+        """Every signal for every entry of this language (vectorised; about a millisecond at 1,000 FAQs)."""
+        n = len(self.entries)
+        if not n:
+            empty = np.zeros(0, dtype=np.float32)
+            return Signals(self.entries, empty, empty, empty, empty, empty, 0.0)
+        dense = np.zeros(self.n_entries, dtype=np.float32)
+        passage = np.zeros(self.n_entries, dtype=np.float32)
         k = min(len(self), DENSE_K)
-        sims, rows = self.faiss.search(qvec.reshape(1, -1), k)
+        sims, rows = self.faiss.search(qvec.reshape(1, -1).astype(np.float32), k)
         valid = rows[0] >= 0
-        np.maximum.at(dense, self.text_entry[rows[0][valid]], sims[0][valid])
+        rows_v, sims_v = rows[0][valid], np.clip(sims[0][valid], 0.0, 1.0)
+        asked = self.is_question[rows_v]
+        np.maximum.at(dense, self.text_entry[rows_v[asked]], sims_v[asked])
+        np.maximum.at(passage, self.text_entry[rows_v[~asked]], sims_v[~asked])
         lex = np.zeros(self.n_entries, dtype=np.float32)
-        np.maximum.at(lex, self.text_entry, self.lexical.scores(tokens))
-        pooled = np.zeros(self.n_entries, dtype=np.float32)
-        pooled[self.pooled_entries] = self.pooled.scores(tokens)
-        lex = (lex + pooled) / 2.0
-        dense_e = np.clip(dense[self.entries], 0.0, 1.0)
-        lex_e = lex[self.entries]
-        total = dense_weight * dense_e + (1.0 - dense_weight) * lex_e
-        if limit < len(total):  # only the best few become Python objects
-            top = np.argpartition(-total, limit)[:limit]
-            order = top[np.argsort(-total[top], kind="stable")]
-        else:
-            order = np.argsort(-total, kind="stable")
-        return [Scored(int(self.entries[i]), float(total[i]), float(dense_e[i]), float(lex_e[i])) for i in order]
-
-
-def decide(scored: list[Scored], settings: KBSettings, lang: str) -> tuple[Decision, list[Scored]]:
-    """``answer`` when the best clears answer_threshold with a margin over the runner-up; ``clarify`` with
-    the 1-3 near-equal candidates above clarify_threshold; ``none`` otherwise (the bot must not guess)."""
-    answer_at, clarify_at, margin = settings.thresholds(lang)
-    if not scored or scored[0].score < clarify_at:
-        return "none", scored[: settings.top_k]
-    best = scored[0].score
-    runner_up = scored[1].score if len(scored) > 1 else 0.0
-    if best >= answer_at and best - runner_up >= margin:
-        return "answer", scored[: settings.top_k]
-    # Close to the best: within the margin when the best is confident, else everything above clarify_at.
-    window = margin if best >= answer_at else best - clarify_at
-    close = [s for s in scored[: settings.clarify_max] if s.score >= clarify_at and best - s.score <= window]
-    return "clarify", close
-
-
-def to_hit(entry: dict[str, Any], s: Scored) -> Hit:
-    return Hit(id=entry["id"], title=entry["title"], score=s.score, source=entry["source"], lang=entry["lang"],
-               answer=entry["answer"], tags=tuple(entry["tags"]), dense=s.dense, lexical=s.lexical)
+        np.maximum.at(lex, self._asked_entry, self.lexical.scores(tokens))
+        tfidf = (lex[self.entries] + self.pooled.scores(tokens)) / 2.0
+        weights = [self._idf.get(t, self._unseen_idf) for t in tokens]
+        total = sum(weights)
+        known = [t for t in tokens if t in self._idf]
+        bm25 = np.zeros(n, dtype=np.float32)
+        if known:
+            bm25 = np.asarray(self._bm25.get_scores(known), dtype=np.float32) / (total * (BM25_K1 + 1.0))
+        # Words of the answers count too: a borrower may use the answer's words and none of the title's.
+        coverage = sum(w for t, w in zip(tokens, weights, strict=True) if t in self._vocabulary) / total \
+            if total else 0.0
+        words = np.zeros(self.n_entries, dtype=np.float32)
+        if len(self._passage_entry):
+            np.maximum.at(words, self._passage_entry, self.passage_lexical.scores(tokens))
+        return Signals(self.entries, dense[self.entries], passage[self.entries], tfidf.astype(np.float32),
+                       np.clip(bm25, 0.0, 1.0), words[self.entries], float(coverage))
