@@ -49,6 +49,22 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Products and things that are not a car loan. A query naming one that none of the KB's FAQs (of that
+# language) names is most likely about another lender's product ("can I prepay my mortgage", 信用卡怎么提前还款):
+# the decision gets that as a feature (``foreign``), whatever else the query shares with the FAQs.
+OTHER_PRODUCTS: tuple[str, ...] = (
+    "credit card", "mortgage", "home loan", "home equity", "heloc", "student loan", "personal loan",
+    "business loan", "line of credit", "savings account", "certificate of deposit", "brokerage", "stock",
+    "stocks", "bitcoin", "crypto", "401k", "retirement account", "boat", "motorcycle", "rv", "camper",
+    "netflix", "tax return", "pension",
+    # looking after the car is the garage's business, not the lender's
+    "repair", "repairs", "windshield", "oil change", "tire", "tires", "mechanic", "car wash",
+    "信用卡", "房贷", "房屋贷款", "按揭", "助学贷款", "学生贷款", "花呗", "借呗", "白条", "股票", "基金", "比特币",
+    "存款", "定期", "理财", "公积金", "医保", "个税", "社保", "摩托车", "房车", "游艇", "经营贷", "消费贷", "信用贷",
+    "手机银行", "保养", "维修", "修车", "机油", "轮胎", "洗车", "违章", "年检", "驾照", "加油",
+)
+
+
 def _latin(words: tuple[str, ...]) -> re.Pattern[str]:
     latin = sorted((w for w in words if w.isascii()), key=len, reverse=True)
     return re.compile("|".join(rf"\b{re.escape(w)}(?:s|es)?\b" for w in latin))
@@ -64,6 +80,9 @@ def _cjk(words: tuple[str, ...]) -> re.Pattern[str]:
 _MATCHERS = tuple((f"~{name}", _latin(words), f"~{name}-zh", _cjk(words)) for name, words in CONCEPTS.items())
 
 
+_OTHER = tuple((f"~other:{w}", _latin((w,)) if w.isascii() else _cjk((w,))) for w in OTHER_PRODUCTS)
+
+
 def concept_tokens(text: str) -> list[str]:
     """``~concept`` (English wordings) and ``~concept-zh`` (Chinese ones) for every concept the cleaned,
     lower-cased text names."""
@@ -73,4 +92,5 @@ def concept_tokens(text: str) -> list[str]:
             out.append(en_token)
         if zh_pattern.search(text):
             out.append(zh_token)
+    out.extend(token for token, pattern in _OTHER if pattern.search(text))
     return out

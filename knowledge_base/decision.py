@@ -1,10 +1,17 @@
-"""From retrieval signals to a decision: candidate features, a calibrated logistic model, thresholds.
+"""From retrieval signals to a decision: one fused ranking, a dozen relative features, two calibrated models.
 
-The model gives each candidate FAQ the probability that it is the one the borrower means. Its features are
-relative (ranks, margins to the best other entry, rank fusion) or on fixed scales (cosines, shares of the
-query's weight), never raw scores whose meaning depends on how many alternative questions a KB has. Weights
-and thresholds are chosen by leave-one-KB-out on five lenders' FAQ sets (benchmarks/kb_lenders.py) and
-shipped in ``decision_model.json``.
+1. Every FAQ of the query's language gets ``fused = w * dense + (1 - w) * lexical`` (``w`` per language:
+   MiniLM reads English, so Chinese leans on words). The FAQs are ranked by it.
+2. The query's features describe the leader against the rest of *this* query's results: its z-score among
+   all FAQs, its margins to the 2nd and 3rd, whether dense and lexical agree on it, its rank by each, plus
+   the best dense cosine, the leader's lexical share, how much of the query's words the KB knows and
+   whether it names another product no FAQ names (``concepts.OTHER_PRODUCTS``).
+3. Two logistic models per language turn the features into probabilities: ``answer`` = P(the leader is the
+   FAQ meant), ``offer`` = P(the FAQ meant is among the first three). Answer when P(answer) clears the
+   answer threshold; else offer 2-3 buttons when P(offer) clears the clarify threshold; else "I don't know".
+
+Weights, dense weight and thresholds are chosen by leave-one-KB-out over five lenders' FAQ sets
+(benchmarks/kb_lenders.py) and shipped in ``decision_model.json``.
 """
 
 from __future__ import annotations
@@ -19,83 +26,64 @@ import numpy as np
 from knowledge_base.results import Decision
 from knowledge_base.search import Signals
 
-CANDIDATES = 10  # entries scored by the model per query: the best by reciprocal-rank fusion
-RRF_K = 60.0
-SIGNALS = ("dense", "passage", "tfidf", "bm25", "passage_words")
-FEATURES = (*SIGNALS, *(f"{s}_gap" for s in SIGNALS), *(f"{s}_rank" for s in SIGNALS), "rrf", "coverage",
-            "fused_rank")
+FEATURES = ("z", "gap_z", "gap_rel", "gap3_rel", "dense_rank", "lexical_rank", "agree", "dense_z", "lexical_z",
+            "dense", "lexical", "coverage", "foreign")
+ANSWER_COVERAGE = 0.3  # share of the query's words (idf-weighted) the KB must know before it answers
+THIRD_SHARE = 0.5  # a third clarify option must score at least this share of the leader's fused score
+EPS = 1e-6
 
 
-@dataclass(frozen=True)
-class Candidates:
-    """The entries worth scoring for one query, with their features (one row per entry)."""
-
-    entries: np.ndarray
-    features: np.ndarray  # shape (len(entries), len(FEATURES))
+def fused(sig: Signals, dense_weight: float) -> np.ndarray:
+    out: np.ndarray = dense_weight * sig.dense + (1.0 - dense_weight) * sig.lexical
+    return out
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float32)
-    ranks[order] = np.arange(len(values), dtype=np.float32)
-    return ranks
+def _z(values: np.ndarray, i: int) -> float:
+    return float((values[i] - values.mean()) / (values.std() + EPS))
 
 
-def _gap(values: np.ndarray) -> np.ndarray:
-    """Each value minus the best value of any other entry (the margin to the runner-up for the leader)."""
-    if len(values) < 2:
-        return values.copy()
-    top2 = np.partition(values, -2)[-2:]
-    best, second = float(top2.max()), float(top2.min())
-    return values - np.where(values >= best, second, best)
-
-
-def candidates(sig: Signals, limit: int = CANDIDATES) -> Candidates:
-    """The ``limit`` entries best by reciprocal-rank fusion of the signals, with their features."""
+def query_features(sig: Signals, dense_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features of the query's leader, positions of the entries best first, their fused scores)."""
     n = len(sig.entries)
     if not n:
-        return Candidates(sig.entries, np.zeros((0, len(FEATURES)), dtype=np.float32))
-    columns = tuple(getattr(sig, name) for name in SIGNALS)
-    ranks = [_ranks(c) for c in columns]
-    rrf = np.sum([1.0 / (RRF_K + r + 1.0) for r in ranks], axis=0)
-    fused = _ranks(rrf)
-    pick = np.argsort(fused, kind="stable")[:limit]
-    feats = np.column_stack([
-        *(c[pick] for c in columns),
-        *(_gap(c)[pick] for c in columns),
-        *(1.0 / (1.0 + r[pick]) for r in ranks),
-        rrf[pick] * RRF_K / len(SIGNALS),  # 1.0 when first by every signal
-        np.full(len(pick), sig.coverage, dtype=np.float32),
-        1.0 / (1.0 + fused[pick]),
-    ]).astype(np.float32)
-    return Candidates(sig.entries[pick], feats)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Probabilities (not scores) that the decision needs; the same meaning on any KB."""
-
-    answer: float  # best candidate's probability needed to answer
-    margin: float  # and its lead over the runner-up
-    clarify: float  # best candidate's probability needed to offer anything
-    option: float  # probability each further clarify option needs
+        return np.zeros(len(FEATURES), dtype=np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    score = fused(sig, dense_weight)
+    order = np.argsort(-score, kind="stable")
+    top = [float(score[order[min(k, n - 1)]]) if k < n else 0.0 for k in range(3)]
+    lead = int(order[0])
+    sd = float(score.std()) + EPS
+    dense_rank = float((sig.dense > sig.dense[lead]).sum())
+    lexical_rank = float((sig.lexical > sig.lexical[lead]).sum())
+    feats = [
+        (top[0] - float(score.mean())) / sd,
+        (top[0] - top[1]) / sd,
+        (top[0] - top[1]) / (top[0] + EPS),
+        (top[0] - top[2]) / (top[0] + EPS),
+        1.0 / (1.0 + dense_rank),
+        1.0 / (1.0 + lexical_rank),
+        float(int(np.argmax(sig.dense)) == int(np.argmax(sig.lexical))),
+        _z(sig.dense, lead),
+        _z(sig.lexical, lead),
+        float(sig.dense[lead]),
+        float(sig.lexical[lead]),
+        float(sig.coverage),
+        float(sig.foreign),
+    ]
+    return np.asarray(feats, dtype=np.float32), order, score[order].astype(np.float32)
 
 
 @dataclass(frozen=True)
 class LogisticModel:
-    """P(candidate is the FAQ meant) = sigmoid(standardised features . weights + bias)."""
+    """P = sigmoid(standardised features . weights + bias)."""
 
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
     bias: float
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        if not len(features):
-            return np.zeros(0, dtype=np.float32)
-        z = ((features - self.mean) / self.scale) @ self.weights + self.bias
-        probs: np.ndarray = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
-        return probs
+    def probability(self, features: np.ndarray) -> float:
+        z = float(((features - self.mean) / self.scale) @ self.weights + self.bias)
+        return float(1.0 / (1.0 + np.exp(-z)))
 
     def to_json(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist(), "weights": self.weights.tolist(),
@@ -109,24 +97,66 @@ class LogisticModel:
         return cls(arrays["mean"], arrays["scale"], arrays["weights"], float(data["bias"]))
 
 
-def load_models(text: str | None = None) -> dict[str, LogisticModel]:
+@dataclass(frozen=True)
+class LangModel:
+    """The decision of one language: the dense weight of the fused ranking and the two models."""
+
+    dense_weight: float
+    answer: LogisticModel
+    offer: LogisticModel
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dense_weight": self.dense_weight, "answer": self.answer.to_json(), "offer": self.offer.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LangModel:
+        return cls(float(data["dense_weight"]), LogisticModel.from_json(data["answer"]),
+                   LogisticModel.from_json(data["offer"]))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Probabilities (not scores) that the decision needs; the same meaning on any KB."""
+
+    answer: float  # P(the leader is the FAQ meant) needed to answer
+    clarify: float  # P(the FAQ meant is among the first three) needed to offer buttons
+
+
+def load_models(text: str | None = None) -> dict[str, LangModel]:
     """{lang: model} from ``decision_model.json`` shipped with the package (or the given JSON text)."""
     if text is None:
         text = resources.files("knowledge_base").joinpath("decision_model.json").read_text(encoding="utf-8")
     data = json.loads(text)
-    return {lang: LogisticModel.from_json(m) for lang, m in data["models"].items()}
+    return {lang: LangModel.from_json(m) for lang, m in data["models"].items()}
 
 
-def decide(probs: np.ndarray, limits: Thresholds, clarify_max: int) -> tuple[Decision, list[int]]:
-    """Positions (into ``probs``, best first) to show: one to answer, 2 to ``clarify_max`` to clarify."""
-    order = [int(i) for i in np.argsort(-probs, kind="stable")]
-    if not order or probs[order[0]] < limits.clarify:
-        return "none", order
-    best = float(probs[order[0]])
-    runner_up = float(probs[order[1]]) if len(order) > 1 else 0.0
-    if best >= limits.answer and best - runner_up >= limits.margin:
-        return "answer", order
-    options = [order[0]] + [i for i in order[1:clarify_max] if probs[i] >= limits.option]
-    if len(options) < 2:  # one plausible FAQ is not a choice: below the answer bar it is "I don't know"
-        return "none", order
-    return "clarify", options
+@dataclass(frozen=True)
+class Verdict:
+    """One language's decision for one query: positions into the signals' entries, best first."""
+
+    decision: Decision
+    positions: list[int]
+    scores: list[float]  # shown with the hits: P(answer) scaled by each entry's share of the leader's score
+    p_answer: float
+    p_offer: float
+
+
+def decide(sig: Signals, model: LangModel, limits: Thresholds, clarify_max: int, keep: int = 5) -> Verdict:
+    """answer / clarify (2 to ``clarify_max`` distinct FAQs, never one) / none for one query's signals."""
+    feats, order, scores = query_features(sig, model.dense_weight)
+    if not len(order):
+        return Verdict("none", [], [], 0.0, 0.0)
+    p_answer, p_offer = model.answer.probability(feats), model.offer.probability(feats)
+    lead = float(scores[0]) or EPS
+    shown = [p_answer * max(float(s), 0.0) / lead for s in scores]
+    if sig.foreign:  # names a product no FAQ here is about: "I don't know" is the honest reply
+        return Verdict("none", [int(i) for i in order[:keep]], shown[:keep], p_answer, p_offer)
+    if p_answer >= limits.answer and sig.coverage >= ANSWER_COVERAGE:
+        decision: Decision = "answer"
+        k = keep
+    elif p_offer >= limits.clarify and len(order) >= 2:
+        decision = "clarify"
+        k = 2 + sum(1 for s in scores[2:clarify_max] if float(s) >= THIRD_SHARE * lead)
+    else:
+        decision, k = "none", keep
+    return Verdict(decision, [int(i) for i in order[:k]], shown[:k], p_answer, p_offer)

@@ -14,62 +14,44 @@ import numpy as np
 
 from knowledge_base import store
 from knowledge_base.config import KBSettings
-from knowledge_base.decision import (
-    FEATURES,
-    Candidates,
-    LogisticModel,
-    Thresholds,
-    candidates,
-    decide,
-    load_models,
-)
+from knowledge_base.decision import LangModel, Thresholds, Verdict, decide, load_models
 from knowledge_base.embedder import Embedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, KBError
 from knowledge_base.faq import LANGS
 from knowledge_base.results import Decision, Hit, SearchResponse
-from knowledge_base.search import LangIndex
+from knowledge_base.search import LangIndex, Signals
 from knowledge_base.text import Tokenizer, clean, detect_lang
 
 
-def shares_words(cands: Candidates) -> bool:
-    """Whether the query has any word (or car-loan concept) that some FAQ of this language has."""
-    return bool(len(cands.features)) and float(cands.features[0, COVERAGE]) > 0.0
-
-
 def limits(settings: KBSettings, lang: str) -> Thresholds:
-    answer, clarify, margin = settings.thresholds(lang)
-    return Thresholds(answer=answer, margin=margin, clarify=clarify, option=settings.option_threshold(lang))
-
-
-COVERAGE = FEATURES.index("coverage")
+    answer, clarify = settings.thresholds(lang)
+    return Thresholds(answer=answer, clarify=clarify)
 
 
 @dataclass(frozen=True)
 class Analysis:
     """What one query looks like to the decision: its language and, per language to try in order, the
-    candidate entries with their features (the part benchmarks re-decide with other models)."""
+    retrieval signals (the part benchmarks re-decide with other models)."""
 
     lang: str
-    tried: list[tuple[str, Candidates]]
+    tried: list[tuple[str, Signals]]
 
 
-def resolve(analysis: Analysis, models: dict[str, LogisticModel], limits: dict[str, Thresholds],
+def resolve(analysis: Analysis, models: dict[str, LangModel], limits: dict[str, Thresholds],
             clarify_max: int) -> tuple[Decision, list[tuple[int, float]]]:
-    """Decide in the query's language first; when nothing fits there, an FAQ of the other language is
-    answered if it clearly fits (buttons in a language the borrower did not write in help nobody).
-    Returns the decision and (entry, probability) pairs to show, best first."""
+    """Decide in the query's language first; when nothing fits there and the other language is tried
+    (``cross_lingual_fallback``), only a clear answer there counts (buttons in a language the borrower did
+    not write in help nobody). Returns the decision and (entry, score) pairs to show, best first."""
     first: tuple[Decision, list[tuple[int, float]]] | None = None
-    for search_lang, cands in analysis.tried:
-        probs = models[search_lang].probabilities(cands.features)
-        decision, picked = decide(probs, limits[search_lang], clarify_max)
-        if decision == "clarify" and not shares_words(cands):
-            decision = "none"  # buttons for a question that shares no word with any FAQ here help nobody
-        found = (decision, [(int(cands.entries[i]), float(probs[i])) for i in picked])
+    for search_lang, sig in analysis.tried:
+        verdict: Verdict = decide(sig, models[search_lang], limits[search_lang], clarify_max)
+        found = (verdict.decision, [(int(sig.entries[i]), s) for i, s in zip(verdict.positions, verdict.scores,
+                                                                              strict=True)])
         if first is None:
-            if decision != "none":
+            if verdict.decision != "none":
                 return found
             first = found
-        elif decision == "answer":
+        elif verdict.decision == "answer":
             return found
     return first or ("none", [])
 
@@ -90,7 +72,7 @@ class KnowledgeBase:
     """Thread-safe FAQ search. ``embedder`` may be shared (e.g. one model for a whole test session)."""
 
     def __init__(self, settings: KBSettings, *, embedder: Embedder | None = None,
-                 tokenizer: Tokenizer | None = None, models: dict[str, LogisticModel] | None = None) -> None:
+                 tokenizer: Tokenizer | None = None, models: dict[str, LangModel] | None = None) -> None:
         self.settings = settings
         self.index_dir = self.settings.index_path()
         self._embedder = embedder
@@ -179,7 +161,7 @@ class KnowledgeBase:
         return out
 
     def analyse_many(self, texts: Sequence[str], lang: str | None = None) -> list[Analysis]:
-        """Candidates and features of each query, in every language it would be tried in."""
+        """Retrieval signals of each query, in every language it would be tried in."""
         if lang is not None and lang not in LANGS:
             raise ValueError(f"lang must be one of {', '.join(LANGS)} or None, not {lang!r}")
         self._maybe_reload()
@@ -198,7 +180,7 @@ class KnowledgeBase:
 
     def _analyse(self, snap: _Snapshot, qvec: np.ndarray, tokens: list[str], primary: str) -> Analysis:
         order = [primary] + ([o for o in LANGS if o != primary] if self.settings.cross_lingual_fallback else [])
-        return Analysis(primary, [(search_lang, candidates(snap.langs[search_lang].signals(qvec, tokens)))
+        return Analysis(primary, [(search_lang, snap.langs[search_lang].signals(qvec, tokens))
                                   for search_lang in order if search_lang in snap.langs])
 
     @property

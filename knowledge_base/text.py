@@ -11,7 +11,7 @@ from typing import Any
 
 from knowledge_base.concepts import concept_tokens
 
-TOKENS_VERSION = 2  # stored with each index: a change of the tokens below makes the next build rebuild
+TOKENS_VERSION = 3  # stored with each index: a change of the tokens below makes the next build rebuild
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -64,14 +64,9 @@ def _stem(word: str) -> str:
 class Tokenizer:
     """Lexical tokens for both languages; jieba is loaded on first Chinese text, once, thread-safely."""
 
-    def __init__(self, concepts: bool = True, english: str = "stem") -> None:
-        """``concepts``: add the ``~concept`` tokens of knowledge_base/concepts.py; ``english``: "stem" (the
-        suffix stripper below) or "spacy" (spaCy's lookup lemmas; measured in benchmarks/kb_lenders.py)."""
-        if english not in ("stem", "spacy"):
-            raise ValueError("english must be stem or spacy")
+    def __init__(self, concepts: bool = True) -> None:
+        """``concepts``: add the ``~concept`` tokens of knowledge_base/concepts.py."""
         self._concepts = concepts
-        self._english = english
-        self._spacy: Any = None
         self._jieba: Any = None
         self._lock = threading.Lock()
 
@@ -90,22 +85,9 @@ class Tokenizer:
                     self._jieba = tok
         return [w for w in self._jieba.lcut(run, HMM=True) if w.strip()]
 
-    def _lemmas(self, words: list[str]) -> list[str]:
-        if self._spacy is None:
-            with self._lock:
-                if self._spacy is None:
-                    import spacy
-
-                    nlp = spacy.blank("en")
-                    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-                    nlp.initialize()
-                    self._spacy = nlp
-        return [t.lemma_ for t in self._spacy(" ".join(words))]
-
     def tokens(self, text: str) -> list[str]:
         text = clean(text).lower()
-        words = [w.replace("'", "") for w in _LATIN_WORD.findall(text) if w not in EN_STOP]
-        out = self._lemmas(words) if self._english == "spacy" and words else [_stem(w) for w in words]
+        out = [_stem(w.replace("'", "")) for w in _LATIN_WORD.findall(text) if w not in EN_STOP]
         for run in _CJK_RUN.findall(text):
             out.extend(w for w in self._zh_words(run) if w not in ZH_STOP)
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
