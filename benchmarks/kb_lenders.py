@@ -377,7 +377,7 @@ def markdown(report: dict[str, Any]) -> str:
                             for lang, c in report["held_out"][n]["chosen"].items()) for n in names)]
     out += ["", "## In-set: the shipped model (chosen on all five sets)", "", HEADER, TARGETS]
     out += [_row(n, report["in_set"][n]) for n in names]
-    out += ["", "Same, with the cross-lingual fallback on (off by default):", "", HEADER]
+    out += ["", "Same, with the cross-lingual fallback (on by default; the tables above search the question's language only):", "", HEADER]
     out += [_row(n, report["in_set_fallback"][n]) for n in names]
     if report["extra_results"]:
         out += ["", "## Extra lenders (never tuned on; the shipped model)", "", HEADER, TARGETS]
