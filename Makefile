@@ -14,7 +14,7 @@ env:  ## create/update .venv (app, Python 3.11) and .venv-bot (Rasa, Python 3.10
 browser:  ## Debian chromium for the browser tests
 	@scripts/ensure_browser.sh
 
-kb: env  ## validate the FAQ markdown and (incrementally) rebuild the FAISS index in var/kb_index
+kb: env  ## validate the FAQ markdown, (incrementally) rebuild the FAISS index in var/kb_index, write the ONNX export in var/kb_onnx
 	@$(PY) -m knowledge_base validate
 	@$(PY) -m knowledge_base build
 

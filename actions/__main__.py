@@ -36,7 +36,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT)
 
-    import torch
     import uvicorn
 
     from actions.account_client import AccountClient
@@ -46,10 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     from actions.server import create_app
     from knowledge_base import KBSettings, KnowledgeBase
 
+    # Queries are embedded with ONNX Runtime alone (KB_QUERY_RUNTIME=onnx): PyTorch is never imported here
+    # (tests/integration/test_action_server_memory.py); `python -m knowledge_base build` made the export.
     kb_settings = KBSettings()
-    # One question at a time is too little work to split: more threads only spin (PyTorch fallback path;
-    # ONNX Runtime gets the same number, knowledge_base/onnx_query.py).
-    torch.set_num_threads(kb_settings.query_threads)
     metrics = ActionMetrics()
     kb = KnowledgeBaseProvider(
         lambda: KnowledgeBase(settings=kb_settings), search_timeout_s=settings.ACTION_KB_TIMEOUT_S, metrics=metrics

@@ -53,9 +53,10 @@ class Counter:
         self.kinds: collections.Counter[str] = collections.Counter()
         self.statements: list[str] = []
         event.listen(engine, "before_cursor_execute", self._statement)
-        event.listen(engine, "begin", lambda conn: self._count("BEGIN"))
-        event.listen(engine, "commit", lambda conn: self._count("COMMIT"))
-        event.listen(engine, "rollback", lambda conn: self._count("ROLLBACK"))
+        if engine.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is a statement (counted below)
+            event.listen(engine, "begin", lambda conn: self._transaction("BEGIN", conn))
+        event.listen(engine, "commit", lambda conn: self._transaction("COMMIT", conn))
+        event.listen(engine, "rollback", lambda conn: self._transaction("ROLLBACK", conn))
         if engine.dialect.name != "sqlite":
             # The checks of idle connections (handoff/infra/db.py) run through the DBAPI cursor: count
             # them where the pool hands a connection out after its idle time.
@@ -66,6 +67,12 @@ class Counter:
             self._count("pre-ping")
         elif (since := record.info.get(db.IDLE_SINCE)) is not None and time.monotonic() - since >= db.PING_IDLE_S:
             self._count("idle check")
+
+    def _transaction(self, kind: str, conn: Any) -> None:
+        """A BEGIN, COMMIT or ROLLBACK reaches the server unless the connection commits each statement
+        itself (autocommit: psycopg then sends neither)."""
+        if not getattr(conn.connection.dbapi_connection, "autocommit", False):
+            self._count(kind)
 
     def _count(self, kind: str) -> None:
         if self.active:
@@ -95,7 +102,11 @@ def scripted_rasa() -> tuple[ThreadingHTTPServer, str]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-            data = json.dumps([{"text": f"answer to: {body.get('message', '')}"}]).encode()
+            # What an FAQ answer looks like (actions/faq.py): the text with its quick replies, and the outcome.
+            data = json.dumps([
+                {"text": f"answer to: {body.get('message', '')}", "buttons": [{"title": "Yes", "payload": "/affirm"}]},
+                {"custom": {"type": "turn_outcome", "outcome": "answer", "faq_id": "late-fee", "score": 0.9}},
+            ]).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import Engine, text
 
 from handoff.agents.kb import LazyKnowledgeBase
@@ -50,6 +51,7 @@ from handoff.infra.locks import TurnLocks
 from handoff.infra.metrics import Metrics, WaitingLine, serve_metrics
 from handoff.infra.ratelimit import RateLimiter
 from handoff.infra.requestlog import RequestContext
+from handoff.infra.tracing import make_tracer
 from handoff.loans.factory import make_loan_system
 from handoff.loans.system import LoanSystem
 from handoff.masking import policy_from_settings
@@ -103,8 +105,10 @@ def create_app(
     clock: Clock | None = None,
     migrate: bool = True,
     loans: LoanSystem | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
-    """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search)."""
+    """The service. `kb_settings` describe the knowledge base the agent console searches (None: no search);
+    `span_exporter` receives the trace spans (tests), as TRACING_OTLP_ENDPOINT's collector would."""
     owns_engine = engine is None
     engine = engine or db.make_engine(settings.DATABASE_URL)
     metrics = Metrics()
@@ -119,6 +123,7 @@ def create_app(
         if settings.REDIS_URL:
             redis = aioredis.from_url(settings.REDIS_URL)
         http = httpx.AsyncClient(trust_env=False)
+        tracer, stop_tracing = make_tracer(settings.TRACING_OTLP_ENDPOINT, exporter=span_exporter)
         loan_system, release_loans = (loans, _nothing) if loans is not None else make_loan_system(settings, engine)
         app.state.services = Services(
             settings=settings,
@@ -141,6 +146,7 @@ def create_app(
             metrics=metrics,
             loans=loan_system,
             mask_policy=policy_from_settings(settings),
+            tracer=tracer,
         )
         svc = app.state.services
         metrics.set_queue_probe(lambda: _waiting_lines(svc))
@@ -180,6 +186,7 @@ def create_app(
                 tracker.close()
             if redis is not None:
                 await redis.aclose()
+            stop_tracing()
             if owns_engine:
                 engine.dispose()
 

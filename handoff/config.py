@@ -44,6 +44,7 @@ class Settings(StrictSettings):
         "APP_", "DATABASE_", "SLA_", "AGENT_", "RATE_LIMIT_", "CALLBACK_", "BUSINESS_", "SQLITE_", "MASK_",
         "METRICS_", "LEADER_", "MIGRATE_", "LOGIN_", "RETENTION_", "IDENTITY_", "LOAN_", "KEY_CUSTOMER_",
         "ALLOWED_", "CONTACT_", "COMPLAINT_", "SUPERVISOR_", "WEBHOOK_", "BORROWER_", "STUCK_",
+        "TRACING_",
     )
 
     APP_ENV: Literal["development", "production"] = Field(
@@ -128,6 +129,10 @@ class Settings(StrictSettings):
         None, ge=1, le=65535, description="serve Prometheus /metrics on this port (None: no metrics listener)"
     )
     METRICS_HOST: str = Field("127.0.0.1", description="address of the metrics listener")
+    TRACING_OTLP_ENDPOINT: str | None = Field(
+        None, description="OpenTelemetry traces over OTLP/HTTP to this URL (e.g. http://otel-collector:4318/v1/traces); "
+        "unset: no tracing",
+    )
     MIGRATE_ON_START: bool = Field(
         True, description="migrate the database at start-up; off where `python -m handoff migrate` runs as a Job"
     )

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 import httpx
+from opentelemetry import trace
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,7 @@ class Services:
     mask_policy: MaskPolicy = field(default_factory=MaskPolicy)  # handoff.masking.policy_from_settings
     # Decrypts callback contacts (CONTACT_KEYS); built from the settings unless given.
     box: SecretBox | None = None
+    tracer: trace.Tracer = field(default_factory=trace.NoOpTracer)  # handoff.infra.tracing (TRACING_OTLP_ENDPOINT)
     # When this replica last wrote a waiting borrower's `borrower_seen_at` (handoff.borrower.presence).
     seen_marks: dict[str, float] = field(default_factory=dict)
 
@@ -56,8 +58,12 @@ class Services:
         assert self.box is not None  # set in __post_init__
         return self.box
 
-    async def db(self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False) -> T:
+    async def db(
+        self, work: Callable[[Session], T], *, write: bool = True, offload: bool = False, single_statement: bool = False
+    ) -> T:
         """Run `work(session)` in one transaction; bus events it queued are published after the commit.
+        `single_statement`: `work` writes with one statement at most (no BEGIN/COMMIT on PostgreSQL,
+        `handoff.infra.db.session_scope`).
 
         PostgreSQL work runs on a worker thread, so the event loop never waits on the network. SQLite
         work (SQLITE_IN_EVENT_LOOP) runs right here: a turn's transactions take about a millisecond each,
@@ -67,7 +73,7 @@ class Services:
         that is slow for other reasons (password hashing at login)."""
 
         def run() -> T:
-            with session_scope(self.engine, bus=self.bus, write=write) as session:
+            with self.tracer.start_as_current_span("handoff.db"), session_scope(self.engine, bus=self.bus, write=write, single_statement=single_statement) as session:
                 return work(session)
 
         if self.settings.SQLITE_IN_EVENT_LOOP and not offload:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge_base import store
+from knowledge_base import onnx_query, store
 from knowledge_base.cache import EmbeddingCache, text_hash
 from knowledge_base.config import KBSettings
 from knowledge_base.embedder import Embedder, model_id
@@ -167,3 +167,20 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
         })
         store.prune_versions(index_dir, settings.keep_versions, report.version)
         return report
+
+
+def ensure_query_export(settings: KBSettings, *, embedder: Embedder | None = None) -> Path | None:
+    """The ONNX export (with its probe vectors) that searches embed queries with, made now for the model of
+    the published index when it is missing (PyTorch is loaded only then). None when KB_QUERY_RUNTIME=torch."""
+    onnx_dir = settings.onnx_path()
+    if onnx_dir is None:
+        return None
+    manifest = store.read_manifest(settings.index_path())
+    mid = str(manifest["model_id"])
+    target = onnx_query.export_path(onnx_dir, mid)
+    if target.exists() and onnx_query.probes_path(target).exists():
+        return target
+    if embedder is None or embedder.id != mid:
+        name = settings.model if model_id(settings.model) == mid else str(manifest["model"])
+        embedder = Embedder(name, settings.device, settings.batch_size)
+    return embedder.export_onnx(onnx_dir)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from knowledge_base import store
-from knowledge_base.build import build_index
+from knowledge_base.build import build_index, ensure_query_export
 from knowledge_base.config import KBSettings, UnknownSettingError
 from knowledge_base.errors import InvalidKnowledgeBaseError, KBError
 from knowledge_base.evaluation import TABLE_HEADER, TEST_QUESTIONS, evaluate, read_test_questions, table_rows
@@ -133,6 +133,9 @@ def _build(settings: KBSettings, force: bool, out: TextIO, err: TextIO) -> int:
         return EXIT_CONTENT
     for line in report.lines():
         print(line, file=out)
+    export = ensure_query_export(settings)  # what searches embed queries with, without PyTorch
+    if export is not None:
+        print(f"query model (ONNX): {export}", file=out)
     return EXIT_OK
 
 

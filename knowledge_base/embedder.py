@@ -1,8 +1,13 @@
-"""The sentence-transformers model: resolved to a local folder (no downloads), loaded once, encodes texts."""
+"""The embedding model: resolved to a local folder (no downloads), loaded once, encodes texts.
+
+`Embedder` is the sentence-transformers model on PyTorch: index builds (batches of FAQ texts) and the ONNX
+export. `OnnxEmbedder` encodes with the export alone (knowledge_base/onnx_query.py), without importing
+PyTorch: what the action server and the service load to search (KB_QUERY_RUNTIME=onnx, the default)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import warnings
 from pathlib import Path
 
@@ -10,7 +15,9 @@ import numpy as np
 
 from knowledge_base import onnx_query
 from knowledge_base.config import MODEL_PACKAGE, default_model
-from knowledge_base.errors import ModelLoadError
+from knowledge_base.errors import KBError, ModelLoadError
+
+log = logging.getLogger(__name__)
 
 ONNX_MAX_BATCH = 8  # queries go to ONNX Runtime; index builds (large batches) stay on PyTorch
 _FINGERPRINT_FILES = ("config.json", "modules.json", "config_sentence_transformers.json", "tokenizer.json")
@@ -48,7 +55,7 @@ class Embedder:
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 32, *,
                  onnx_dir: Path | None = None, query_threads: int = 1) -> None:
         """`onnx_dir`: encode small batches (queries) on ONNX Runtime, exported there once
-        (knowledge_base/onnx_query.py); None keeps everything on PyTorch."""
+        (knowledge_base/onnx_query.py); None, or an export that cannot be used, keeps everything on PyTorch."""
         self.model = model
         self.id = model_id(model)
         self.batch_size = batch_size
@@ -75,7 +82,20 @@ class Embedder:
         self._onnx = None
         self.dimension = int(dim) if dim is not None else int(self.encode(["x"]).shape[1])
         if onnx_dir is not None and device == "cpu":
-            self._onnx = onnx_query.load(self._st, self.id, onnx_dir, query_threads)
+            try:
+                self.export_onnx(onnx_dir)
+                self._onnx = onnx_query.OnnxQueryEncoder(
+                    Path(resolve_model(model)), onnx_query.export_path(onnx_dir, self.id), query_threads
+                )
+            except KBError as exc:
+                log.warning("query embeddings on PyTorch: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - any failure keeps the (slower, equal) PyTorch path
+                log.warning("query embeddings on PyTorch: ONNX Runtime unavailable (%s: %s)", type(exc).__name__, exc)
+
+    def export_onnx(self, onnx_dir: Path) -> Path:
+        """Export this model for `OnnxEmbedder` (once per model id) and check it; OnnxExportError if it cannot."""
+        return onnx_query.export(self._st, model_dir=Path(resolve_model(self.model)), model_id=self.id,
+                                 onnx_dir=onnx_dir)
 
     @property
     def runtime(self) -> str:
@@ -99,3 +119,37 @@ class Embedder:
     def max_chars(self) -> int:
         """Rough character budget of the model's input window (longer text is truncated by the model)."""
         return int(getattr(self._st, "max_seq_length", 256) or 256) * 8
+
+
+class OnnxEmbedder:
+    """`Embedder`'s vectors from the ONNX export alone: ONNX Runtime, `tokenizers` and numpy, no PyTorch.
+    OnnxExportError (with the fix) when `python -m knowledge_base build` has not exported this model."""
+
+    runtime = "onnx"
+
+    def __init__(self, model: str, *, onnx_dir: Path, query_threads: int = 1, batch_size: int = 32) -> None:
+        self.model = model
+        self.id = model_id(model)
+        self.batch_size = batch_size
+        self._onnx = onnx_query.load_encoder(
+            model_dir=Path(resolve_model(model)), model_id=self.id, onnx_dir=onnx_dir, threads=query_threads
+        )
+        self.dimension = self._onnx.dimension
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = [self._onnx.encode(texts[n:n + self.batch_size]) for n in range(0, len(texts), self.batch_size)]
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.encode([text])[0]
+        return vector
+
+    @property
+    def max_chars(self) -> int:
+        """Rough character budget of the model's input window (longer text is truncated by the model)."""
+        return self._onnx.max_tokens * 8
+
+
+QueryEmbedder = Embedder | OnnxEmbedder

@@ -58,3 +58,11 @@ class ModelLoadError(KBError):
             f"cannot load embedding model {model!r}: {detail}; set KB_MODEL to a local "
             "sentence-transformers folder (no downloads happen at run time)"
         )
+
+
+class OnnxExportError(KBError):
+    """The ONNX export that query embeddings need is missing, unreadable or does not match PyTorch."""
+
+    def __init__(self, model: str, detail: str) -> None:
+        self.model = model
+        super().__init__(f"cannot embed queries of {model!r} on ONNX Runtime: {detail}")

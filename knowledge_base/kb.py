@@ -15,7 +15,7 @@ import numpy as np
 from knowledge_base import store
 from knowledge_base.config import KBSettings
 from knowledge_base.decision import LangModel, Thresholds, Verdict, decide, load_models
-from knowledge_base.embedder import Embedder, model_id
+from knowledge_base.embedder import Embedder, OnnxEmbedder, QueryEmbedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, KBError
 from knowledge_base.faq import LANGS
 from knowledge_base.results import Decision, Hit, SearchResponse
@@ -65,27 +65,27 @@ class _Snapshot:
     entries: list[dict[str, Any]]
     by_id: dict[str, int]
     langs: dict[str, LangIndex]
-    embedder: Embedder  # the model the version was built with: query and index vectors always match
+    embedder: QueryEmbedder  # the model the version was built with: query and index vectors always match
 
 
 class KnowledgeBase:
     """Thread-safe FAQ search. ``embedder`` may be shared (e.g. one model for a whole test session)."""
 
-    def __init__(self, settings: KBSettings, *, embedder: Embedder | None = None,
+    def __init__(self, settings: KBSettings | None = None, *, embedder: QueryEmbedder | None = None,
                  tokenizer: Tokenizer | None = None, models: dict[str, LangModel] | None = None) -> None:
-        self.settings = settings
+        self.settings = settings or KBSettings()
         self.index_dir = self.settings.index_path()
         self._embedder = embedder
         self._tokenizer = tokenizer or Tokenizer()
         self.models = models or load_models()
-        self.limits = {lang: limits(settings, lang) for lang in LANGS}
+        self.limits = {lang: limits(self.settings, lang) for lang in LANGS}
         self._reload_lock = threading.Lock()
         self._checked = time.monotonic()
         self._snapshot = self._load()
 
     @classmethod
-    def open(cls, index_dir: str | Path, settings: KBSettings, **kwargs: Any) -> KnowledgeBase:
-        settings = settings.model_copy(update={"index_dir": Path(index_dir)})
+    def open(cls, index_dir: str | Path, settings: KBSettings | None = None, **kwargs: Any) -> KnowledgeBase:
+        settings = (settings or KBSettings()).model_copy(update={"index_dir": Path(index_dir)})
         return cls(settings, **kwargs)
 
     # -- loading ---------------------------------------------------------------------------------------
@@ -105,13 +105,20 @@ class KnowledgeBase:
             # manifest may belong to another machine or virtualenv), else the recorded one.
             name = self.settings.model if model_id(self.settings.model) == manifest.get("model_id") \
                 else str(manifest["model"])
-            embedder = Embedder(name, self.settings.device, self.settings.batch_size,
-                                onnx_dir=self.settings.onnx_path(), query_threads=self.settings.query_threads)
+            embedder = self._embedder_for(name)
         entries: list[dict[str, Any]] = meta["entries"]
         langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
                  for lang in meta["texts"] if lang in indexes}
         self._embedder = embedder
         return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs, embedder)
+
+    def _embedder_for(self, name: str) -> QueryEmbedder:
+        """ONNX Runtime alone (no PyTorch in this process) unless KB_QUERY_RUNTIME=torch."""
+        onnx_dir = self.settings.onnx_path()
+        if onnx_dir is None:
+            return Embedder(name, self.settings.device, self.settings.batch_size)
+        return OnnxEmbedder(name, onnx_dir=onnx_dir, query_threads=self.settings.query_threads,
+                            batch_size=self.settings.batch_size)
 
     def reload(self, force: bool = False) -> bool:
         """Load the published version if it changed (or ``force``); True when a new one was loaded."""
@@ -184,7 +191,7 @@ class KnowledgeBase:
                                   for search_lang in order if search_lang in snap.langs])
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> QueryEmbedder:
         """The model the loaded index was built with (to embed other text in the same space)."""
         return self._snapshot.embedder
 

@@ -1,19 +1,23 @@
-"""Query embeddings on ONNX Runtime: the vectors sentence-transformers gives, for a third of the CPU.
+"""Query embeddings on ONNX Runtime: the vectors sentence-transformers gives, without PyTorch in the process.
 
 A borrower's question is one short sentence, and for one sentence PyTorch spends most of its time on
 per-operator overhead (benchmarks/results/onnx_query.md: about 19 ms of CPU per query in PyTorch, 6 ms
-here, on one thread). The action server therefore runs the model's transformer exported to ONNX,
-followed by the same mean pooling and L2 normalisation as the sentence-transformers pipeline.
+here, on one thread), and PyTorch alone is most of the action server's memory (benchmarks/results/
+onnx_only_rss.md). So the work is split in two:
 
-Safe by construction: the exported file is cached under `KB_ONNX_DIR`, named after the model id, so a
-changed model gets a new export; and before it is used, probe sentences (short, Chinese, and one longer
-than the model's window, which tests truncation) must give the PyTorch vectors to within `TOLERANCE`.
-Any failure - no onnxruntime, export error, another pooling, a mismatch - leaves the caller on PyTorch
-with one log line. Index vectors (built in batches) still come from PyTorch; the two agree to ~1e-7.
+- build time (`python -m knowledge_base build`, which has PyTorch anyway to embed the FAQs): `export`
+  writes the model's transformer to ONNX under `KB_ONNX_DIR`, named after the model id (a changed model
+  gets a new export), and next to it the PyTorch vectors of the probe sentences (short, Chinese, and one
+  longer than the model's window, which tests truncation);
+- query time (`OnnxQueryEncoder`, `load_encoder`): ONNX Runtime, the model's own `tokenizer.json` (the
+  `tokenizers` package) and numpy, followed by the same mean pooling and L2 normalisation as the
+  sentence-transformers pipeline. Nothing here imports PyTorch. Before the encoder is used the probes must
+  give the stored PyTorch vectors to within `TOLERANCE` (seen: 0 to 1e-7).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -24,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from knowledge_base.errors import OnnxExportError
+
 log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-4  # max absolute difference per vector component against PyTorch (seen: ~1e-7)
@@ -33,10 +39,42 @@ PROBES = (
     "Can I change my due date? " * 60,  # longer than the model's window: truncation must match
 )
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+DEFAULT_MAX_TOKENS = 256
 
 
-def _export(st: Any, target: Path) -> None:
-    import torch
+def export_path(onnx_dir: Path, model_id: str) -> Path:
+    return onnx_dir / f"{re.sub(r'[^A-Za-z0-9_.@-]', '_', model_id)}.onnx"
+
+
+def probes_path(export: Path) -> Path:
+    """The PyTorch vectors of `PROBES`, written with the export."""
+    return export.with_suffix(".probes.json")
+
+
+def is_mean_pooled_and_normalised(st: Any) -> bool:
+    kinds = [type(module).__name__ for module in st]
+    if kinds != ["Transformer", "Pooling", "Normalize"]:
+        return False
+    pooling = st[1].get_config_dict()
+    mode = pooling.get("pooling_mode") or ("mean" if pooling.get("pooling_mode_mean_tokens") else None)
+    return mode == "mean"
+
+
+def _write_atomically(target: Path, write: Any) -> None:
+    """`write(tmp_path)`, then rename: concurrent exporters leave the last complete file, never a partial one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=target.suffix + ".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _export_model(st: Any, target: Path) -> None:
+    import torch  # build time only: the query side of this module never imports it
 
     transformer = st[0]
     sample = transformer.tokenizer(["probe"], return_tensors="pt")
@@ -51,71 +89,89 @@ def _export(st: Any, target: Path) -> None:
             return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(LastHiddenState(transformer.auto_model).eval(), tuple(sample[n] for n in names), tmp,
                               input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes,
                               opset_version=17, dynamo=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)  # concurrent exporters: the last complete file wins, never a partial one
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    _write_atomically(target, write)
+
+
+def export(st: Any, *, model_dir: Path, model_id: str, onnx_dir: Path) -> Path:
+    """Export the model for queries (once per model id) with its probe vectors, and check that the export
+    gives PyTorch's vectors. Returns the export's path; OnnxExportError when the model cannot be served
+    this way (another pooling, a mismatch)."""
+    if not is_mean_pooled_and_normalised(st):
+        raise OnnxExportError(model_id, "ONNX queries need Transformer -> mean Pooling -> Normalize; "
+                                       "set KB_QUERY_RUNTIME=torch for this model")
+    target = export_path(onnx_dir, model_id)
+    if not target.exists():
+        _export_model(st, target)
+    expected = st.encode(list(PROBES), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+    worst = float(np.abs(OnnxQueryEncoder(model_dir, target, 1).encode(list(PROBES)) - expected).max())
+    if worst > TOLERANCE:
+        raise OnnxExportError(model_id, f"the ONNX export differs from PyTorch by {worst:.1e}; "
+                                       "set KB_QUERY_RUNTIME=torch for this model")
+    probes = probes_path(target)
+    _write_atomically(probes, lambda tmp: Path(tmp).write_text(
+        json.dumps({"probes": list(PROBES), "vectors": expected.tolist()}), encoding="utf-8"))
+    return target
 
 
 class OnnxQueryEncoder:
-    """Encodes a few texts at a time like `SentenceTransformer.encode(..., normalize_embeddings=True)`."""
+    """Encodes texts like `SentenceTransformer.encode(..., normalize_embeddings=True)`, without PyTorch."""
 
-    def __init__(self, st: Any, model_path: Path, threads: int) -> None:
+    def __init__(self, model_dir: Path, export: Path, threads: int) -> None:
         import onnxruntime as ort
+        from tokenizers import Tokenizer
 
+        config = model_dir / "sentence_bert_config.json"
+        max_tokens = DEFAULT_MAX_TOKENS
+        if config.exists():
+            max_tokens = int(json.loads(config.read_text(encoding="utf-8")).get("max_seq_length") or max_tokens)
+        self.max_tokens = max_tokens
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=max_tokens)
+        self._tokenizer.enable_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(export), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
-        self._tokenizer = st[0].tokenizer
-        self._max_tokens = int(st.max_seq_length)
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        batch = self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self._max_tokens,
-                                return_tensors="np")
-        hidden = self._session.run(None, {name: batch[name].astype(np.int64) for name in self._inputs})[0]
-        mask = batch["attention_mask"][..., None].astype(np.float32)
+        batch = self._tokenizer.encode_batch(texts)
+        arrays = {
+            "input_ids": np.array([b.ids for b in batch], dtype=np.int64),
+            "attention_mask": np.array([b.attention_mask for b in batch], dtype=np.int64),
+            "token_type_ids": np.array([b.type_ids for b in batch], dtype=np.int64),
+        }
+        hidden = self._session.run(None, {name: arrays[name] for name in self._inputs})[0]
+        mask = arrays["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return np.ascontiguousarray(pooled / norms, dtype=np.float32)
 
 
-def _is_mean_pooled_and_normalised(st: Any) -> bool:
-    kinds = [type(module).__name__ for module in st]
-    if kinds != ["Transformer", "Pooling", "Normalize"]:
-        return False
-    pooling = st[1].get_config_dict()
-    mode = pooling.get("pooling_mode") or ("mean" if pooling.get("pooling_mode_mean_tokens") else None)
-    return mode == "mean"
-
-
-def load(st: Any, model_id: str, onnx_dir: Path, threads: int) -> OnnxQueryEncoder | None:
-    """The ONNX encoder for this sentence-transformers model, or None (then use PyTorch)."""
-    if not _is_mean_pooled_and_normalised(st):
-        log.info("query embeddings on PyTorch: the model is not Transformer -> mean Pooling -> Normalize")
-        return None
-    target = onnx_dir / f"{re.sub(r'[^A-Za-z0-9_.@-]', '_', model_id)}.onnx"
+def load_encoder(*, model_dir: Path, model_id: str, onnx_dir: Path, threads: int) -> OnnxQueryEncoder:
+    """The query encoder of an export made by `python -m knowledge_base build`, checked against the
+    PyTorch probe vectors stored with it. OnnxExportError (with the fix) when there is none or it differs."""
+    target = export_path(onnx_dir, model_id)
+    probes = probes_path(target)
+    if not target.exists() or not probes.exists():
+        raise OnnxExportError(model_id, f"no ONNX export in {onnx_dir}: run `python -m knowledge_base build` "
+                                       "(it writes the export with the index), or set KB_QUERY_RUNTIME=torch")
     try:
-        if not target.exists():
-            _export(st, target)
-        encoder = OnnxQueryEncoder(st, target, threads)
-        for probe in PROBES:
-            expected = st.encode([probe], convert_to_numpy=True, normalize_embeddings=True,
-                                 show_progress_bar=False)
-            if float(np.abs(encoder.encode([probe]) - expected).max()) > TOLERANCE:
-                log.warning("query embeddings on PyTorch: the ONNX export of %s does not match it", model_id)
-                return None
-        return encoder
-    except Exception as exc:  # noqa: BLE001 - any failure keeps the (slower, equal) PyTorch path
-        log.warning("query embeddings on PyTorch: ONNX Runtime unavailable (%s: %s)", type(exc).__name__, exc)
-        return None
+        encoder = OnnxQueryEncoder(model_dir, target, threads)
+        stored = json.loads(probes.read_text(encoding="utf-8"))
+        worst = float(np.abs(encoder.encode(list(stored["probes"])) - np.array(stored["vectors"])).max())
+    except Exception as exc:  # any loader failure becomes one clear error
+        raise OnnxExportError(model_id, f"cannot load the ONNX export {target}: {type(exc).__name__}: {exc}") from exc
+    if worst > TOLERANCE:
+        raise OnnxExportError(model_id, f"the ONNX export {target} differs from its probe vectors by {worst:.1e}: "
+                                       "delete it and run `python -m knowledge_base build`")
+    return encoder

@@ -31,11 +31,10 @@ COPY actions actions
 COPY handoff handoff
 COPY telemetry telemetry
 COPY contract contract
-# The FAQ index and the ONNX export of the query model, baked in and read-only at run time.
+# The FAQ index and the ONNX export of the query model (written by the build, checked against PyTorch),
+# baked in and read-only at run time: the action server and the service search without PyTorch.
 RUN /opt/venv/bin/python -m knowledge_base validate \
- && KB_INDEX_DIR=/src/var/kb_index /opt/venv/bin/python -m knowledge_base build \
- && KB_INDEX_DIR=/src/var/kb_index KB_ONNX_DIR=/src/var/kb_onnx /opt/venv/bin/python -c \
-      "from knowledge_base import KnowledgeBase, KBSettings; KnowledgeBase(settings=KBSettings()).search('payoff', lang='en')"
+ && KB_INDEX_DIR=/src/var/kb_index KB_ONNX_DIR=/src/var/kb_onnx /opt/venv/bin/python -m knowledge_base build
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app app

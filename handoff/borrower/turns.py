@@ -21,20 +21,22 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from contract.codes import PUBLIC_PAYLOAD_TYPES, HandoffReason, PayloadType
+from contract.codes import HandoffReason, PayloadType
 from handoff import texts
 from handoff.borrower import queued
 from handoff.borrower.handoffs import put_in_queue
 from handoff.borrower.masking_tail import mask_next_message
 from handoff.borrower.outcome import ERROR, turn_outcome
 from handoff.borrower.packets import service_packet
+from handoff.borrower.replies import visible_replies
 from handoff.borrower.views import turn_result
-from handoff.conversations import outcomes
+from handoff.conversations import outcomes, turn_writes
 from handoff.conversations.records import append_message, get_conversation, message_dict
+from handoff.conversations.turn_writes import Reply
 from handoff.errors import BotUnavailableError, ConflictError
 from handoff.infra.bus import agent_topic, conversation_topic
 from handoff.infra.outbox import publish_after_commit
-from handoff.masking import mask
+from handoff.masking import mask, may_continue
 from handoff.models import Message, QueueEntry
 from handoff.queue import entries, unread
 from handoff.services import Services
@@ -93,8 +95,8 @@ def finish_stuck_turn(session: Session, *, message: Message, svc: Services) -> d
 
 def _store_borrower(
     session: Session, *, conversation_id: str, text: str, client_message_id: str | None, svc: Services
-) -> tuple[int, str, str]:
-    """Store the masked borrower message. Returns (seq, state, lang)."""
+) -> tuple[int, str, str, str]:
+    """Store the masked borrower message. Returns (seq, state, lang, channel)."""
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
@@ -123,25 +125,30 @@ def _store_borrower(
                 agent_topic(conversation.assigned_agent_id),
                 {"type": "held_message", "conversation_id": conversation_id, "message": message_dict(message)},
             )
-    return message.seq, conversation.state, conversation.lang
+    return message.seq, conversation.state, conversation.lang, conversation.channel
 
 
-def _bot_message(element: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    payload: dict[str, Any] = {}
-    if isinstance(element.get("buttons"), list):
-        payload["buttons"] = [
-            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-            for b in element["buttons"]
-            if isinstance(b, dict)
-        ]
-    custom = element.get("custom")
-    if isinstance(custom, dict):
-        payload["custom"] = (
-            custom if custom.get("type") in PUBLIC_PAYLOAD_TYPES else {"type": custom.get("type")}
-        )
-    if element.get("image"):
-        payload["image"] = str(element["image"])
-    return str(element.get("text") or ""), payload
+def _store_answer(
+    session: Session,
+    *,
+    conversation_id: str,
+    borrower: tuple[int, str, str],
+    replies: list[Reply],
+    reply: list[dict[str, Any]],
+    question: str,
+    svc: Services,
+) -> dict[str, Any]:
+    """A bot turn without a handoff, written in one statement (`turn_writes`); `borrower`: the borrower
+    message's (seq, lang, channel)."""
+    seq, lang, channel = borrower
+    rows = outcomes.turn_rows(
+        session, conversation_id=conversation_id, lang=lang, channel=channel, borrower_seq=seq,
+        question=question, reply=reply, packet=None, now=svc.clock.now(),
+    )
+    conversation = turn_writes.store_bot_replies(
+        session, conversation_id=conversation_id, borrower_seq=seq, replies=replies, outcomes=rows
+    )
+    return turn_result(session, conversation=conversation, first_seq=seq, last_seq=conversation.last_seq, svc=svc)
 
 
 def _queue_without_bot(session: Session, *, conversation_id: str, detected: Detection, svc: Services) -> None:
@@ -183,18 +190,13 @@ def _store_replies(
             },
         )
     else:
-        said_something = False
-        for element in reply:
-            text, payload = _bot_message(element)
-            public_custom = payload.get("custom", {}).get("type") in PUBLIC_PAYLOAD_TYPES
-            if text or payload.get("buttons") or payload.get("image") or public_custom:
-                append_message(
-                    session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload
-                )
-                said_something = said_something or bool(text)
-            custom = element.get("custom")
-            if isinstance(custom, dict) and custom.get("type") == PayloadType.HANDOFF:
-                packet = custom.get("packet") if isinstance(custom.get("packet"), dict) else {}
+        replies, packet = visible_replies(reply)
+        for element in replies:
+            append_message(
+                session, conversation_id=conversation_id, sender=Sender.BOT, text=element.text,
+                payload=element.payload or {},
+            )
+        said_something = any(element.text for element in replies)
         # The queue entry (and our notices) come after everything the bot said in this turn.
         if packet is not None and conversation.state == ConversationState.BOT:
             put_in_queue(
@@ -226,7 +228,7 @@ def _begin_turn(
     """Under the turn lock, in one transaction: the earlier result when this `client_message_id` was
     seen before (a retry); else store the borrower message (`text`: `raw` masked; masked again with
     the borrower's previous messages, `masking_tail`) and either return the turn's result (a person
-    is in charge, the message goes to them) or (seq, state, lang, stored text) for the bot to answer."""
+    is in charge, the message goes to them) or (seq, lang, channel, stored text) for the bot to answer."""
     if client_message_id:
         earlier = _previous(
             session, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc,
@@ -237,13 +239,13 @@ def _begin_turn(
     text = mask_next_message(
         session, conversation_id=conversation_id, raw=raw, masked=text, policy=svc.mask_policy
     )
-    seq, state, lang = _store_borrower(
+    seq, state, lang, channel = _store_borrower(
         session, conversation_id=conversation_id, text=text, client_message_id=client_message_id, svc=svc
     )
     if state != ConversationState.BOT:  # routed to the agent: the turn ends here
         conversation = get_conversation(session, conversation_id=conversation_id)
         return turn_result(session, conversation=conversation, first_seq=seq, last_seq=seq, svc=svc)
-    return seq, state, lang, text
+    return seq, lang, channel, text
 
 
 @contextlib.asynccontextmanager
@@ -277,9 +279,10 @@ async def borrower_message(
     started = time.perf_counter()
     outcome = ERROR
     try:
-        result = await _borrower_message(
-            svc, conversation_id=conversation_id, text=text, client_message_id=client_message_id
-        )
+        with svc.tracer.start_as_current_span("handoff.turn", attributes={"conversation.id": conversation_id}):
+            result = await _borrower_message(
+                svc, conversation_id=conversation_id, text=text, client_message_id=client_message_id
+            )
         outcome = turn_outcome(result)
         return result
     finally:
@@ -296,27 +299,12 @@ async def _borrower_message(
     the new one, so a turn costs two write transactions around the Rasa call and nothing more."""
     masked = mask(text, svc.mask_policy).text
     async with svc.locks.hold(conversation_id):
-        try:
-            begun = await svc.db(
-                lambda s: _begin_turn(
-                    s, conversation_id=conversation_id, text=masked, raw=text,
-                    client_message_id=client_message_id, svc=svc,
-                )
-            )
-        except IntegrityError:  # the same client_message_id stored by another replica just now
-            earlier = await svc.db(
-                lambda s: _previous(
-                    s, conversation_id=conversation_id, client_message_id=client_message_id or "", svc=svc
-                )
-            )
-            if earlier is None:
-                raise ConflictError(
-                    "this message is still being processed; retry shortly", target_id=conversation_id
-                ) from None
-            return earlier
+        begun = await _store_first(
+            svc, conversation_id=conversation_id, text=masked, raw=text, client_message_id=client_message_id
+        )
         if isinstance(begun, dict):
             return begun
-        seq, _state, lang, masked = begun
+        seq, lang, channel, masked = begun
         # A message that needs a person anyway gets a shorter budget: a frozen Rasa must not keep a
         # borrower who asked for a person (or is upset) waiting for the full RASA_TIMEOUT_S.
         detected = detect(masked)
@@ -324,15 +312,64 @@ async def _borrower_message(
         reply: list[dict[str, Any]] | None
         async with _bot_typing(svc, conversation_id):
             try:
-                reply = await svc.rasa.send(
-                    conversation_id=conversation_id, text=masked, lang=lang, budget_s=budget
-                )
+                with svc.tracer.start_as_current_span("rasa.turn"):
+                    reply = await svc.rasa.send(
+                        conversation_id=conversation_id, text=masked, lang=lang, budget_s=budget
+                    )
             except BotUnavailableError as exc:
                 log.warning("conversation %s: bot unavailable: %s", conversation_id, exc.message)
                 reply = None
+        if reply is not None:
+            replies, packet = visible_replies(reply)
+            if packet is None:  # the common turn: one statement (no handoff, nothing else changes)
+                answered = reply
+                with contextlib.suppress(IntegrityError):  # the conversation has gone: the ORM path says so
+                    return await svc.db(
+                        lambda s: _store_answer(
+                            s, conversation_id=conversation_id, borrower=(seq, lang, channel), replies=replies,
+                            reply=answered, question=masked, svc=svc,
+                        ),
+                        single_statement=True,
+                    )
         return await svc.db(
             lambda s: _store_replies(
                 s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc, detected=detected,
                 question=masked,
             )
         )
+
+
+async def _store_first(
+    svc: Services, *, conversation_id: str, text: str, raw: str, client_message_id: str | None
+) -> dict[str, Any] | tuple[int, str, str, str]:
+    """The first transaction of a turn (`_begin_turn`). In the bot state, when no earlier message is
+    re-masked (`may_continue`), one statement (`turn_writes`); a retried `client_message_id` makes it
+    fail without writing anything, and the ORM path then finds the earlier turn."""
+    if not may_continue(raw):
+        try:
+            stored = await svc.db(
+                lambda s: turn_writes.store_borrower_message(
+                    s, conversation_id=conversation_id, text=text, client_message_id=client_message_id
+                ),
+                single_statement=True,
+            )
+        except IntegrityError:
+            stored = None
+        if stored is not None:
+            seq, lang, channel = stored
+            return seq, lang, channel, text
+    try:
+        return await svc.db(
+            lambda s: _begin_turn(
+                s, conversation_id=conversation_id, text=text, raw=raw, client_message_id=client_message_id, svc=svc,
+            )
+        )
+    except IntegrityError:  # the same client_message_id stored by another replica just now
+        earlier = await svc.db(
+            lambda s: _previous(s, conversation_id=conversation_id, client_message_id=client_message_id or "", svc=svc)
+        )
+        if earlier is None:
+            raise ConflictError(
+                "this message is still being processed; retry shortly", target_id=conversation_id
+            ) from None
+        return earlier

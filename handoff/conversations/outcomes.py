@@ -53,15 +53,14 @@ def previous_bot_outcome(session: Session, *, conversation_id: str) -> TurnOutco
 
 
 def _feedback(
-    session: Session, *, conversation: Conversation, seq: int, helped: bool, now: datetime
+    session: Session, *, conversation_id: str, lang: str, channel: str, seq: int, helped: bool, now: datetime
 ) -> TurnOutcome | None:
     """A "did this help?" answer about the previous answer or clarify (nothing to rate: no row)."""
-    earlier = previous_bot_outcome(session, conversation_id=conversation.id)
+    earlier = previous_bot_outcome(session, conversation_id=conversation_id)
     if earlier is None or earlier.kind not in (TurnOutcomeKind.ANSWER, TurnOutcomeKind.CLARIFY):
         return None
     return TurnOutcome(
-        conversation_id=conversation.id, borrower_seq=seq, at=now, lang=conversation.lang,
-        channel=conversation.channel, kind=TurnOutcomeKind.FEEDBACK, faq_id=earlier.faq_id,
+        conversation_id=conversation_id, borrower_seq=seq, at=now, lang=lang, channel=channel, kind=TurnOutcomeKind.FEEDBACK, faq_id=earlier.faq_id,
         score=earlier.score, options=earlier.options, helped=helped, question=earlier.question,
     )
 
@@ -90,6 +89,42 @@ def _from_packet(packet: dict[str, Any], base: dict[str, Any]) -> TurnOutcome:
     )
 
 
+def turn_rows(
+    session: Session,
+    *,
+    conversation_id: str,
+    lang: str,
+    channel: str,
+    borrower_seq: int,
+    question: str,
+    reply: Sequence[dict[str, Any]] | None,
+    packet: dict[str, Any] | None,
+    now: datetime,
+) -> list[TurnOutcome]:
+    """The outcome rows of one bot turn (`question`: the borrower's masked text), not yet added to the
+    session. Reads only to rate an earlier answer ("did this help?")."""
+    base = {
+        "conversation_id": conversation_id, "borrower_seq": borrower_seq, "at": now, "lang": lang,
+        "channel": channel, "question": question,
+    }
+    rows: list[TurnOutcome] = []
+    if reply is None:
+        rows.append(TurnOutcome(**base, kind=TurnOutcomeKind.BOT_UNAVAILABLE))
+    else:
+        payloads = outcome_payloads(reply)
+        negative = any(p.get("outcome") == TurnOutcomeKind.FEEDBACK and p.get("helped") is False for p in payloads)
+        if negative or question.strip() in HELPED_PAYLOADS:
+            feedback = _feedback(
+                session, conversation_id=conversation_id, lang=lang, channel=channel, seq=borrower_seq,
+                helped=not negative, now=now,
+            )
+            rows.extend([feedback] if feedback is not None else [])
+        rows.extend(row for p in payloads if (row := _from_payload(p, base)) is not None)
+        if packet is not None:
+            rows.append(_from_packet(packet, base))
+    return rows
+
+
 def record_turn(
     session: Session,
     *,
@@ -101,21 +136,9 @@ def record_turn(
     now: datetime,
 ) -> list[TurnOutcome]:
     """Store the outcomes of one bot turn (`question`: the borrower's masked text). Returns the rows."""
-    base = {
-        "conversation_id": conversation.id, "borrower_seq": borrower_seq, "at": now, "lang": conversation.lang,
-        "channel": conversation.channel, "question": question,
-    }
-    rows: list[TurnOutcome] = []
-    if reply is None:
-        rows.append(TurnOutcome(**base, kind=TurnOutcomeKind.BOT_UNAVAILABLE))
-    else:
-        payloads = outcome_payloads(reply)
-        negative = any(p.get("outcome") == TurnOutcomeKind.FEEDBACK and p.get("helped") is False for p in payloads)
-        if negative or question.strip() in HELPED_PAYLOADS:
-            feedback = _feedback(session, conversation=conversation, seq=borrower_seq, helped=not negative, now=now)
-            rows.extend([feedback] if feedback is not None else [])
-        rows.extend(row for p in payloads if (row := _from_payload(p, base)) is not None)
-        if packet is not None:
-            rows.append(_from_packet(packet, base))
+    rows = turn_rows(
+        session, conversation_id=conversation.id, lang=conversation.lang, channel=conversation.channel,
+        borrower_seq=borrower_seq, question=question, reply=reply, packet=packet, now=now,
+    )
     session.add_all(rows)
     return rows

@@ -131,15 +131,24 @@ def _one_writer_at_a_time(engine: Engine, write: bool) -> AbstractContextManager
 
 
 @contextmanager
-def session_scope(engine: Engine, *, bus: Any = None, write: bool = True) -> Iterator[Session]:
+def session_scope(
+    engine: Engine, *, bus: Any = None, write: bool = True, single_statement: bool = False
+) -> Iterator[Session]:
     """One transaction: commit on success, roll back on error.
+
+    `single_statement`: the work writes with one statement at most (handoff.conversations.turn_writes), so
+    on PostgreSQL it runs without BEGIN and COMMIT, each a round trip of its own with psycopg: the server
+    commits each statement by itself, atomically. Ignored on SQLite (in-process: no round trips).
 
     `write=False` starts a deferred (read) transaction on SQLite; everything else takes the write
     lock up front. `bus` (a `handoff.infra.bus.Bus`) receives the events that data functions queued with
     `handoff.infra.outbox.publish_after_commit` once the transaction has committed - never before, so a subscriber
     that reads the database always finds what the event announces.
     """
-    bind = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE" if write else "DEFERRED"})
+    options: dict[str, Any] = {BEGIN_OPTION: "IMMEDIATE" if write else "DEFERRED"}
+    if single_statement and engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    bind = engine.execution_options(**options)
     with _one_writer_at_a_time(engine, write):
         session = Session(bind=bind, expire_on_commit=False)
         try:

@@ -38,6 +38,7 @@ import httpx
 
 from contract.turns import PacketTurn, packet_turn
 from handoff.errors import BotUnavailableError
+from handoff.infra import tracing
 from handoff.infra.metrics import Metrics
 from handoff.rasa.pool import COOL_DOWN_S, RasaPool
 from telemetry import REQUEST_ID, outgoing_headers
@@ -211,7 +212,7 @@ class RasaClient:
                     conversation_id=conversation_id,
                     budget_s=deadline - loop.time(),
                     json=body,
-                    headers=outgoing_headers(),
+                    headers=tracing.inject(outgoing_headers()),
                 )
         except (TimeoutError, RasaTimeout):
             cause, detail = ("timeout", "did not answer") if sent else ("busy", "was busy (no free slot)")

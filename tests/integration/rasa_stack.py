@@ -43,6 +43,7 @@ from contract.codes import PayloadType
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_PATH = REPO_ROOT / "var" / "models" / "bot.tar.gz"
 KB_INDEX = REPO_ROOT / "var" / "kb_index"
+KB_ONNX = REPO_ROOT / "var" / "kb_onnx"  # written by `python -m knowledge_base build` run in REPO_ROOT
 APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 BOT_PYTHON = REPO_ROOT / ".venv-bot" / "bin" / "python"
 
@@ -97,7 +98,8 @@ def ensure_model(timeout_s: float = 900) -> Path:
 
 
 def ensure_kb_index(index_dir: Path = KB_INDEX, timeout_s: float = 600) -> Path:
-    """Build (incrementally) the FAQ index with the knowledge base's own command line."""
+    """Build (incrementally) the FAQ index, and the ONNX export queries need, with the knowledge base's own
+    command line."""
     with _file_lock(index_dir.parent / f".{index_dir.name}.build.lock"):
         result = subprocess.run(
             [str(APP_PYTHON), "-m", "knowledge_base", "build", "--index", str(index_dir)],
@@ -229,8 +231,9 @@ def launch_rasa_stack(
     )
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("KB_", "RASA_", "ACTION_"))}
     base_env.update(extra_env or {})
+    # The ONNX export `ensure_kb_index` wrote (the action server runs in `workdir`, without PyTorch).
     action_env = {**base_env, "ACTION_SERVER_TOKEN": stack.action_token, "KB_INDEX_DIR": str(kb_index),
-                  "APP_ENV": "development", "PYTHONPATH": str(REPO_ROOT)}
+                  "KB_ONNX_DIR": str(KB_ONNX), "APP_ENV": "development", "PYTHONPATH": str(REPO_ROOT)}
     bot_env = {**base_env, "RASA_PORT": str(rasa_port), "RASA_TOKEN": stack.rasa_token, "RASA_MODEL": str(model),
                "ACTION_SERVER_URL": stack.action_url, "ACTION_SERVER_TOKEN": stack.action_token,
                "RASA_TRACKER_DB": str(workdir / "tracker.db"), **(rasa_env or {})}

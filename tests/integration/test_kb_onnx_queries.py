@@ -1,16 +1,20 @@
 """Query embeddings on ONNX Runtime (knowledge_base/onnx_query.py) with the real model: the same vectors as
-PyTorch on every evaluation question, the same search answers, the export cached, and PyTorch kept
-whenever the export cannot be trusted."""
+PyTorch on every evaluation question, the same search answers, the export made once; an export that
+cannot be trusted is refused at build time, and at query time (no PyTorch to fall back on) it is an error
+that names the fix."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from knowledge_base import KBSettings, KnowledgeBase, onnx_query
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import Embedder, OnnxEmbedder
+from knowledge_base.errors import OnnxExportError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,7 +50,7 @@ def test_onnx_queries_give_the_pytorch_vectors(both: tuple[Embedder, Embedder], 
     assert float(np.abs(fast.encode(batch) - reference.encode(batch)).max()) < onnx_query.TOLERANCE
 
 
-def test_search_answers_are_unchanged(onnx_dir: Path) -> None:
+def test_search_answers_are_unchanged(both: tuple[Embedder, Embedder], onnx_dir: Path) -> None:
     index = KBSettings().index_path()
     if not (index / "manifest.json").exists():
         pytest.skip("no built index (make kb)")
@@ -60,10 +64,33 @@ def test_search_answers_are_unchanged(onnx_dir: Path) -> None:
 
 def test_an_export_that_does_not_match_keeps_pytorch(tmp_path: Path, both: tuple[Embedder, Embedder],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """At build time: an export that differs from PyTorch is refused (and an `Embedder` stays on PyTorch)."""
     _, reference = both
     real_encode = onnx_query.OnnxQueryEncoder.encode
     monkeypatch.setattr(onnx_query.OnnxQueryEncoder, "encode",
                         lambda self, texts: real_encode(self, texts) * 0.5)  # a wrong export
-    assert onnx_query.load(reference._st, reference.id, tmp_path, 1) is None
-    monkeypatch.setattr(onnx_query, "_export", lambda st, target: (_ for _ in ()).throw(OSError("disk full")))
-    assert onnx_query.load(reference._st, reference.id, tmp_path / "other", 1) is None
+    with pytest.raises(OnnxExportError, match="differs from PyTorch"):
+        reference.export_onnx(tmp_path)
+    assert not onnx_query.probes_path(onnx_query.export_path(tmp_path, reference.id)).exists()
+    assert Embedder(reference.model, onnx_dir=tmp_path).runtime == "torch"
+    monkeypatch.setattr(onnx_query, "_export_model", lambda st, target: (_ for _ in ()).throw(OSError("disk full")))
+    assert Embedder(reference.model, onnx_dir=tmp_path / "other").runtime == "torch"
+
+
+def test_queries_without_pytorch_need_a_checked_export(tmp_path: Path, both: tuple[Embedder, Embedder],
+                                                        onnx_dir: Path) -> None:
+    """At query time (no PyTorch): no export, or one whose probe vectors it no longer gives, is an error
+    that names the fix; a good one gives PyTorch's vectors."""
+    _, reference = both
+    with pytest.raises(OnnxExportError, match=r"python -m knowledge_base build"):
+        OnnxEmbedder(reference.model, onnx_dir=tmp_path)
+    export = onnx_query.export_path(onnx_dir, reference.id)
+    shutil.copy(export, tmp_path / export.name)
+    stored = json.loads(onnx_query.probes_path(export).read_text(encoding="utf-8"))
+    stored["vectors"] = (np.array(stored["vectors"]) * 0.5).tolist()
+    onnx_query.probes_path(tmp_path / export.name).write_text(json.dumps(stored), encoding="utf-8")
+    with pytest.raises(OnnxExportError, match="differs from its probe vectors"):
+        OnnxEmbedder(reference.model, onnx_dir=tmp_path)
+    alone = OnnxEmbedder(reference.model, onnx_dir=onnx_dir)
+    questions = eval_questions()[::9]
+    assert float(np.abs(alone.encode(questions) - reference.encode(questions)).max()) < onnx_query.TOLERANCE

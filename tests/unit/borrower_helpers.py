@@ -52,7 +52,7 @@ class ScriptedRasa:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"null")
-                outer.requests.append({"path": self.path, "body": body})
+                outer.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
                 status, reply, delay = (
                     outer.script(body) if self.path.startswith("/webhooks") else (200, {}, 0.0)
                 )

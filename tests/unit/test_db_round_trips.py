@@ -1,0 +1,156 @@
+"""A bot turn costs at most 5 round trips to PostgreSQL (issue 17; benchmarks/db_round_trips.py measures it).
+
+Real turns through the borrower API on the test's own database, Rasa's REST channel scripted to answer as an
+FAQ answer does (text, quick replies, the turn's outcome). SQLAlchemy event listeners, registered here and
+removed afterwards, count every statement, BEGIN, COMMIT and ROLLBACK of the turn's own request (its X-Request-ID, which the
+service keeps in a context variable that follows the work onto worker threads, so the background loops are
+not counted) and every check of an
+idle pooled connection. On SQLite (in-process, no round trips) the same turns are counted as statements:
+SQLite has no data-modifying CTEs, so each write of a turn is a short transaction of its own statements
+there (handoff/conversations/turn_writes.py), and the bound is SQLite's.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from borrower_helpers import ScriptedRasa, faq_reply, start
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, select
+
+from handoff.infra import db
+from handoff.infra.db import session_scope
+from handoff.models import Message, TurnOutcome
+from telemetry.logs import REQUEST_ID, REQUEST_ID_HEADER
+
+POSTGRES_ROUND_TRIPS = 5  # the issue's budget per bot turn
+SQLITE_STATEMENTS = 12  # two transactions: BEGIN, the writes, COMMIT; then the turn's two reads
+
+
+class RoundTrips:
+    """What reaches the database while `counting()`, by kind."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.request_id: str | None = None
+        self.kinds: collections.Counter[str] = collections.Counter()
+        self.statements: list[str] = []
+        self._listeners: list[tuple[str, Any]] = [
+            ("before_cursor_execute", self._statement),
+            ("commit", lambda conn: self._transaction("COMMIT", conn)),
+            ("rollback", lambda conn: self._transaction("ROLLBACK", conn)),
+            ("checkout", self._checkout),
+        ]
+        if engine.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is a statement, counted as one
+            self._listeners.append(("begin", lambda conn: self._transaction("BEGIN", conn)))
+
+    @property
+    def active(self) -> bool:
+        return self.request_id is not None and REQUEST_ID.get() == self.request_id
+
+    def _transaction(self, kind: str, conn: Any) -> None:
+        # In autocommit psycopg sends neither BEGIN nor COMMIT; SQLAlchemy's events still fire.
+        if self.active and not getattr(conn.connection.dbapi_connection, "autocommit", False):
+            self.kinds[kind] += 1
+
+    def _checkout(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(db.IDLE_SINCE)
+        if self.active and self.engine.dialect.name != "sqlite" and (
+            getattr(self.engine.pool, "_pre_ping", False)
+            or (since is not None and time.monotonic() - since >= db.PING_IDLE_S)
+        ):
+            self.kinds["connection check"] += 1
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.active:
+            self.kinds[statement.split(None, 1)[0].upper()] += 1
+            self.statements.append(" ".join(statement.split())[:100])
+
+    @contextmanager
+    def listening(self) -> Iterator[RoundTrips]:
+        for name, listener in self._listeners:
+            event.listen(self.engine, name, listener)
+        try:
+            yield self
+        finally:
+            for name, listener in self._listeners:
+                event.remove(self.engine, name, listener)
+
+    @contextmanager
+    def counting(self, request_id: str) -> Iterator[dict[str, str]]:
+        """Count the work of the request sent with the headers yielded."""
+        self.kinds.clear()
+        self.statements.clear()
+        self.request_id = request_id
+        try:
+            yield {REQUEST_ID_HEADER: request_id}
+        finally:
+            self.request_id = None
+
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+
+def answer(text: str, faq_id: str) -> list[dict[str, Any]]:
+    return [*faq_reply(text), {"custom": {"type": "turn_outcome", "outcome": "answer", "faq_id": faq_id, "score": 0.8}}]
+
+
+def test_a_bot_turn_stays_within_its_round_trips(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
+    bound = POSTGRES_ROUND_TRIPS if engine.dialect.name == "postgresql" else SQLITE_STATEMENTS
+    questions = {
+        "en": ["how do I get a payoff quote", "what is the late fee", "can I change my due date"],
+        "zh": ["怎么申请提前还款", "逾期费是多少", "可以改还款日吗"],
+    }
+    per_turn: list[tuple[str, int, list[str]]] = []
+    conversations: dict[str, str] = {}
+    with RoundTrips(engine).listening() as trips:
+        for lang, asked in questions.items():
+            cid, headers = start(bot_client, lang=lang)
+            conversations[lang] = cid
+            scripted_rasa.script = lambda body: (200, answer(f"answer: {body['message']}", "payoff-quote"), 0.0)
+            for n, question in enumerate(asked):
+                with trips.counting(f"turn-{lang}-{n}") as request_id:
+                    sent = bot_client.post(
+                        f"/api/conversations/{cid}/messages", headers={**headers, **request_id},
+                        json={"text": question, "client_message_id": f"{lang}-{n}"},
+                    )
+                assert sent.status_code == 200, sent.text
+                assert [m["sender"] for m in sent.json()["messages"]] == ["borrower", "bot"]
+                per_turn.append((question, trips.total(), list(trips.statements)))
+    over = [(question, count, statements) for question, count, statements in per_turn if count > bound]
+    assert not over, f"more than {bound} round trips in a bot turn ({engine.dialect.name}): {over}"
+    # The turns were stored whole: gap-free seqs, every borrower message answered, one outcome a turn.
+    with session_scope(engine) as s:
+        for lang, cid in conversations.items():
+            stored = s.execute(
+                select(Message.seq, Message.sender, Message.reply_to_seq).where(Message.conversation_id == cid)
+                .order_by(Message.seq)
+            ).all()
+            turns = [(seq, reply_to) for seq, sender, reply_to in stored if sender == "borrower"]
+            assert [seq for seq, _, _ in stored] == list(range(1, len(stored) + 1)), lang
+            assert turns == [(seq, seq + 1) for seq, _ in turns] and len(turns) == len(questions[lang]), lang
+            kinds = s.scalars(select(TurnOutcome.kind).where(TurnOutcome.conversation_id == cid)).all()
+            assert kinds == ["answer"] * len(questions[lang]), lang
+
+
+def test_a_retried_message_still_gets_its_first_answer(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
+    """The one-statement write fails on a `client_message_id` seen before and writes nothing; the turn
+    then finds the earlier result, as before (no second borrower message, no gap)."""
+    cid, headers = start(bot_client, lang="zh")
+    scripted_rasa.script = lambda body: (200, answer("逾期费为每期 25 元。", "late-fee"), 0.0)
+    body = {"text": "逾期费是多少", "client_message_id": "once"}
+    first = bot_client.post(f"/api/conversations/{cid}/messages", headers=headers, json=body)
+    again = bot_client.post(f"/api/conversations/{cid}/messages", headers=headers, json=body)
+    assert first.status_code == again.status_code == 200
+    assert again.json()["messages"] == first.json()["messages"]
+    later = bot_client.post(f"/api/conversations/{cid}/messages", headers=headers, json={"text": "谢谢"}).json()
+    assert [m["seq"] for m in later["messages"]] == [3, 4]
+    assert len(scripted_rasa.requests) == 2
