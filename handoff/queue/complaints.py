@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from handoff import audit, texts
@@ -87,14 +87,21 @@ def complaint_dict(complaint: Complaint, *, now: datetime | None = None) -> dict
 
 
 def list_complaints(session: Session, *, which: str, clock: Clock) -> list[dict[str, Any]]:
-    """`open` (open or in progress), `overdue` (open past the deadline) or `all`, oldest deadline first."""
+    """`open` (open or in progress), `overdue` (open past the deadline) or `all`; open ones first, oldest
+    deadline first (so the overdue lead), then the resolved ones, most recently resolved first. Each carries
+    its owner's display name."""
     now = clock.now()
     query = select(Complaint)
     if which in ("open", "overdue"):
         query = query.where(Complaint.status.in_(OPEN_STATUSES))
     if which == "overdue":
         query = query.where(Complaint.due_at <= now)
-    return [complaint_dict(c, now=now) for c in session.scalars(query.order_by(Complaint.due_at, Complaint.id))]
+    still_open = case((Complaint.status.in_(OPEN_STATUSES), 0), else_=1)
+    due_if_open = case((Complaint.status.in_(OPEN_STATUSES), Complaint.due_at), else_=None)
+    found = session.scalars(query.order_by(still_open, due_if_open, Complaint.resolved_at.desc(), Complaint.id)).all()
+    owner_ids = {c.owner_agent_id for c in found if c.owner_agent_id is not None}
+    names = {a.id: a.display_name for a in session.scalars(select(Agent).where(Agent.id.in_(owner_ids)))} if owner_ids else {}
+    return [{**complaint_dict(c, now=now), "owner_name": names.get(c.owner_agent_id or 0)} for c in found]
 
 
 def update_complaint(
@@ -107,10 +114,18 @@ def update_complaint(
     complaint = session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFoundError(f"complaint {complaint_id} does not exist", target_id=complaint_id)
+    if owner_agent_id is None and status is None and outcome is None and complex_case is None:
+        raise InvalidInputError("nothing to change: send owner_agent_id, status, outcome or complex")
+    if outcome is not None and not outcome.strip():
+        raise InvalidInputError("outcome: write what was done, or leave the field out")
+    before = {"owner_agent_id": complaint.owner_agent_id, "status": complaint.status}
     changes: dict[str, Any] = {}
     if owner_agent_id is not None:
-        if session.get(Agent, owner_agent_id) is None:
+        owner = session.get(Agent, owner_agent_id)
+        if owner is None:
             raise NotFoundError("agent not found", target_id=owner_agent_id)
+        if owner.disabled_at is not None or owner.role == "editor":
+            raise InvalidInputError(f"owner_agent_id: {owner.username} cannot own complaints (disabled or an editor)")
         complaint.owner_agent_id = changes["owner_agent_id"] = owner_agent_id
     if complex_case is not None and complex_case != complaint.complex:
         complaint.complex = changes["complex"] = complex_case
@@ -127,9 +142,12 @@ def update_complaint(
         complaint.resolved_at = clock.now() if status == "resolved" else None
     audit.record(
         session, actor_type="agent", actor_id=actor.id, conversation_id=complaint.conversation_id,
-        action="complaint_updated", detail={"complaint_id": complaint.id, **changes},
+        action="complaint_updated", detail={"complaint_id": complaint.id, "reference": complaint.reference,
+                                            "before": before, **changes},
+        from_state=before["status"], to_state=complaint.status,
     )
-    return complaint_dict(complaint, now=clock.now())
+    owner = session.get(Agent, complaint.owner_agent_id) if complaint.owner_agent_id is not None else None
+    return {**complaint_dict(complaint, now=clock.now()), "owner_name": owner.display_name if owner else None}
 
 
 def notify_overdue(session: Session, *, settings: Any, clock: Clock) -> list[Complaint]:

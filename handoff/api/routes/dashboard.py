@@ -22,6 +22,7 @@ from handoff.services import Services
 router = APIRouter(prefix="/api/agent/dashboard", tags=["dashboard"], responses=error_responses(401, 403, 422))
 page_router = APIRouter(include_in_schema=False)
 PAGE = Path(__file__).resolve().parents[2] / "static" / "dashboard" / "index.html"
+COMPLAINTS_PAGE = PAGE.parents[1] / "complaints" / "index.html"
 
 From = Annotated[date | None, Query(alias="from", description="first day (business time zone); default 7 days ago")]
 To = Annotated[date | None, Query(alias="to", description="last day, inclusive; default today")]
@@ -67,3 +68,9 @@ async def table_csv(table: str, svc: ServicesDep, _sup: SupervisorDep, start: Fr
 async def dashboard_page() -> FileResponse:
     """The page; its data needs a supervisor's session (the console's login cookie)."""
     return FileResponse(PAGE, headers=PAGE_HEADERS)
+
+
+@page_router.get("/console/complaints")
+async def complaints_page() -> FileResponse:
+    """The supervisors' complaints page; its data (`/api/agent/supervisor/complaints`) needs a supervisor."""
+    return FileResponse(COMPLAINTS_PAGE, headers=PAGE_HEADERS)

@@ -76,16 +76,18 @@ class ComplaintIn(Strict):
 async def complaint_list(
     svc: ServicesDep, _sup: SupervisorDep, which: Literal["open", "overdue", "all"] = "open"
 ) -> dict[str, Any]:
-    """Complaint records: `open` (default), `overdue` (open past the deadline) or `all`."""
-    return {"complaints": await svc.db(
-        lambda s: complaints.list_complaints(s, which=which, clock=svc.clock), write=False)}
+    """Complaint records: `open` (default), `overdue` (open past the deadline) or `all` (open ones first).
+    `tz` is the business time zone that deadlines are stated in to borrowers."""
+    found = await svc.db(lambda s: complaints.list_complaints(s, which=which, clock=svc.clock), write=False)
+    return {"complaints": found, "tz": svc.settings.BUSINESS_TZ}
 
 
 @router.patch("/supervisor/complaints/{complaint_id}")
 async def complaint_update(
     complaint_id: PathId, body: ComplaintIn, svc: ServicesDep, sup: SupervisorDep
 ) -> dict[str, Any]:
-    """Assign an owner, mark complex, record the outcome, move the status on."""
+    """Assign an owner, mark complex, record the outcome, move the status on (resolving needs an outcome).
+    Audited as `complaint_updated`, with the status and owner before the change."""
     return await svc.db(lambda s: complaints.update_complaint(
         s, complaint_id=complaint_id, actor=sup, settings=svc.settings, clock=svc.clock,
         owner_agent_id=body.owner_agent_id, status=body.status, outcome=body.outcome, complex_case=body.complex,

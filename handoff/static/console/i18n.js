@@ -1,7 +1,7 @@
 // Every console string in English and Simplified Chinese (read through /static/shared/i18n.js).
 export const STRINGS = {
   en: {
-    lang_switch: "中文", dashboard: "Dashboard", unanswered: "Unanswered questions", transfer_label: "Transfer to", resolution_label: "Resolution",
+    lang_switch: "中文", dashboard: "Dashboard", unanswered: "Unanswered questions", complaints: "Complaints", transfer_label: "Transfer to", resolution_label: "Resolution",
     console_title: "Agent console", username: "Username", password: "Password", log_in: "Log in",
     log_out: "Log out", my_status: "Status", status_online: "Online", status_away: "Away", status_offline: "Offline",
     queue: "Queue", take_next: "Take next", queue_empty: "Nobody is waiting.", agents: "Agents",
@@ -74,7 +74,7 @@ export const STRINGS = {
     cb_done: "Callback finished: {outcome}.", cb_again: "Recorded: {outcome}. It is back in the list, due {due}.",
   },
   zh: {
-    lang_switch: "English", dashboard: "主管看板", unanswered: "未解答的问题", transfer_label: "转接给", resolution_label: "处理结果",
+    lang_switch: "English", dashboard: "主管看板", unanswered: "未解答的问题", complaints: "投诉", transfer_label: "转接给", resolution_label: "处理结果",
     console_title: "客服工作台", username: "用户名", password: "密码", log_in: "登录",
     log_out: "退出登录", my_status: "状态", status_online: "在线", status_away: "离开", status_offline: "离线",
     queue: "排队", take_next: "接入下一位", queue_empty: "当前无人排队。", agents: "客服",

@@ -39,9 +39,16 @@ export function createSession(app) {
     $("dashboard-link").hidden = $("supervisor-panel").hidden;
     $("canned-manage").hidden = $("supervisor-panel").hidden;
     $("unanswered-link").hidden = $("supervisor-panel").hidden;
+    $("complaints-link").hidden = $("supervisor-panel").hidden;
     if (state.me.status === "offline") await app.api("POST", "/api/agent/me/status", { status: "online" });
     app.openSocket();
     await Promise.all([app.refresh(), app.loadCanned()]);
+    // `/console?chat=<id>` (the complaints page links conversations so) opens that chat once.
+    const linked = new URLSearchParams(location.search).get("chat");
+    if (linked) {
+      history.replaceState(null, "", location.pathname);
+      await app.openChat(linked);
+    }
   }
 
   function wireSession() {

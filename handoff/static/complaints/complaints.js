@@ -1,0 +1,177 @@
+// The supervisors' complaints page: open and overdue complaints first (reference, the borrower's language,
+// opened, deadline in the business time zone, owner, status, a link to the conversation), and for each a
+// form that assigns an owner, moves the status on, marks it complex and records the outcome, all through
+// PATCH /api/agent/supervisor/complaints/{id}. Text goes in through textContent only.
+import { request } from "/static/shared/api.js";
+import { byId as $, el } from "/static/shared/dom.js";
+import { createI18n } from "/static/shared/i18n.js";
+import { STRINGS } from "/static/complaints/i18n.js";
+
+const i18n = createI18n(STRINGS, "console_lang");  // the console's key: one language choice for both
+const t = (key, values) => i18n.t(key, values);
+const STATUSES = ["open", "in_progress", "resolved"];
+let data = null;
+let owners = [];
+
+function notice(text, link) {
+  $("notice").replaceChildren(...(text ? [el("span", { text })] : []),
+    ...(link ? [" ", el("a", { href: link.href, text: link.text })] : []));
+  $("notice").hidden = !text;
+}
+
+let toastTimer = null;
+function toast(text, kind = "ok") {
+  $("toast").textContent = text;
+  $("toast").className = `toast ${kind}`;
+  $("toast").hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { $("toast").hidden = true; }, 5000);
+}
+
+const locale = () => (i18n.lang === "zh" ? "zh-CN" : "en-GB");
+
+// A moment in the business time zone, with the zone's short name ("EST", "GMT-5").
+function when(iso, withZone = true) {
+  return new Intl.DateTimeFormat(locale(), { timeZone: data.tz, day: "numeric", month: "short", year: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: withZone ? "short" : undefined }).format(new Date(iso));
+}
+
+function relative(iso) {
+  const days = (new Date(iso).getTime() - Date.now()) / 86400000;
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
+  return Math.abs(days) < 1 ? rtf.format(Math.round(days * 24), "hour") : rtf.format(Math.round(days), "day");
+}
+
+function statusBadge(complaint) {
+  if (complaint.overdue) return el("span", { class: "badge overdue", text: t("overdue") });
+  return el("span", { class: `badge status-${complaint.status}`, text: t(`status_${complaint.status}`) });
+}
+
+function field(label, value, extra) {
+  return el("div", { class: "fact" }, [el("dt", { text: label }), el("dd", {}, [value, extra])]);
+}
+
+function options(list, selected) {
+  return list.map(([value, text]) => {
+    const option = el("option", { value, text });
+    option.selected = value === selected;
+    return option;
+  });
+}
+
+function editForm(complaint) {
+  const ref = complaint.reference;
+  const ownerList = owners.some((a) => a.id === complaint.owner_agent_id) || complaint.owner_agent_id === null ? owners
+    : [...owners, { id: complaint.owner_agent_id, display_name: complaint.owner_name || `#${complaint.owner_agent_id}` }];
+  const owner = el("select", { name: "owner" }, [
+    ...(complaint.owner_agent_id === null ? [el("option", { value: "", text: t("no_owner") })] : []),
+    ...options(ownerList.map((a) => [String(a.id), a.display_name]), String(complaint.owner_agent_id ?? ""))]);
+  const status = el("select", { name: "status" },
+    options(STATUSES.map((s) => [s, t(`status_${s}`)]), complaint.status));
+  const complex = el("input", { type: "checkbox", name: "complex" });
+  complex.checked = complaint.complex;
+  const outcome = el("textarea", { name: "outcome", rows: "2", maxlength: "2000", placeholder: t("outcome_hint") });
+  outcome.value = complaint.outcome || "";
+  const save = el("button", { type: "submit", class: "save", text: t("save") });
+  const form = el("form", { class: "edit", "aria-label": ref }, [
+    el("label", { class: "pick" }, [el("span", { text: t("owner") }), owner]),
+    el("label", { class: "pick" }, [el("span", { text: t("status") }), status]),
+    el("label", { class: "check" }, [complex, el("span", { text: t("complex") })]),
+    el("label", { class: "outcome" }, [el("span", { text: t("outcome") }), outcome]),
+    el("div", { class: "actions" }, [save]),
+  ]);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    if (owner.value && Number(owner.value) !== complaint.owner_agent_id) body.owner_agent_id = Number(owner.value);
+    if (status.value !== complaint.status) body.status = status.value;
+    if (complex.checked !== complaint.complex) body.complex = complex.checked;
+    if (outcome.value.trim() && outcome.value.trim() !== (complaint.outcome || "")) body.outcome = outcome.value.trim();
+    if (!Object.keys(body).length) { toast(t("nothing_changed")); return; }
+    if (body.status === "resolved" && !outcome.value.trim()) {
+      toast(t("outcome_needed", { ref }), "error");
+      outcome.focus();
+      return;
+    }
+    save.disabled = true;
+    try {
+      await request("PATCH", `/api/agent/supervisor/complaints/${complaint.id}`, body);
+      toast(t("saved", { ref }));
+      await load();  // what is stored now, as the server sees it (a resolved one may leave this list)
+    } catch (error) {
+      toast(t("save_failed", { ref, error: error.message || String(error) }), "error");
+      save.disabled = false;
+    }
+  });
+  return form;
+}
+
+function card(complaint) {
+  const due = complaint.overdue ? t("overdue_by", { when: relative(complaint.due_at) })
+    : t("due_in", { when: relative(complaint.due_at) });
+  const facts = [
+    field(t("opened"), when(complaint.opened_at, false)),
+    field(t("deadline"), el("time", { datetime: complaint.due_at, text: when(complaint.due_at) }),
+      complaint.status === "resolved" ? null : el("span", { class: `due${complaint.overdue ? " late" : ""}`, text: due })),
+    field(t("owner"), complaint.owner_name || el("span", { class: "muted", text: t("no_owner") })),
+    field(t("source"), t(`source_${complaint.source}`)),
+    complaint.resolved_at ? field(t("resolved_at"), when(complaint.resolved_at, false)) : null,
+  ];
+  return el("article", { class: `complaint${complaint.overdue ? " is-overdue" : ""} ${complaint.status}`,
+    "data-id": complaint.id, "data-reference": complaint.reference }, [
+    el("header", { class: "complaint-head" }, [
+      el("code", { class: "ref", text: complaint.reference }),
+      statusBadge(complaint),
+      complaint.overdue ? el("span", { class: `badge status-${complaint.status}`, text: t(`status_${complaint.status}`) }) : null,
+      el("span", { class: "lang-tag", title: t("borrower_lang"), text: t(`lang_${complaint.lang}`) }),
+    ]),
+    complaint.summary ? el("p", { class: "said", text: `“${complaint.summary}”` }) : null,
+    el("dl", { class: "facts" }, facts),
+    el("a", { class: "chat-link", href: `/console?chat=${encodeURIComponent(complaint.conversation_id)}`, text: `${t("open_chat")} →` }),
+    editForm(complaint),
+  ]);
+}
+
+function render() {
+  if (!data) return;
+  const which = $("f-which").value;
+  const list = data.complaints;
+  const open = list.filter((c) => c.status !== "resolved").length;
+  const overdue = list.filter((c) => c.overdue).length;
+  $("summary").textContent = which === "all"
+    ? t("summary_all", { open, overdue, resolved: list.length - open }) : t("summary", { open, overdue });
+  $("tz-note").textContent = t("tz_note", { tz: data.tz });
+  $("complaints").replaceChildren(...(list.length ? list.map(card) : [el("p", { class: "empty", text: t(`none_${which}`) })]));
+}
+
+function failed(error) {
+  if (error.status === 401) notice(t("login_first"), { href: "/console", text: t("login_link") });
+  else if (error.status === 403) notice(t("not_allowed"));
+  else notice(t("load_failed", { error: error.message || String(error) }));
+  $("report").hidden = true;
+}
+
+async function load() {
+  try {
+    if (!owners.length) {
+      const me = await request("GET", "/api/agent/me");
+      $("me").textContent = me.display_name;
+      const agents = (await request("GET", "/api/agent/supervisor/agents")).agents;
+      owners = agents.filter((a) => a.role !== "editor" && !a.disabled);
+    }
+    data = await request("GET", `/api/agent/supervisor/complaints?which=${$("f-which").value}`);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  notice("");
+  $("report").hidden = false;
+  render();
+}
+
+$("f-which").addEventListener("change", () => load());
+for (const button of document.querySelectorAll("[data-lang-toggle]")) {
+  button.addEventListener("click", () => { i18n.toggle(); i18n.apply(); render(); });
+}
+i18n.apply();
+load();
