@@ -30,16 +30,22 @@ function toast(text, kind = "ok") {
 
 const locale = () => (i18n.lang === "zh" ? "zh-CN" : "en-GB");
 
-// A moment in the business time zone, with the zone's short name ("EST", "GMT-5").
-function when(iso, withZone = true) {
-  return new Intl.DateTimeFormat(locale(), { timeZone: data.tz, day: "numeric", month: "short", year: "numeric",
-    hour: "2-digit", minute: "2-digit", timeZoneName: withZone ? "short" : undefined }).format(new Date(iso));
+// A moment in the business time zone; with `zone`, the zone's short name ("GMT+8", "EST") after the time.
+function when(iso, zone = false) {
+  const parts = new Intl.DateTimeFormat(locale(), { timeZone: data.tz, day: "numeric", month: "short", year: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).formatToParts(new Date(iso));
+  const text = parts.filter((p) => p.type !== "timeZoneName").map((p) => p.value).join("").trim();
+  const name = parts.find((p) => p.type === "timeZoneName");
+  return zone && name ? [text, el("span", { class: "tz", text: name.value })] : [text];
 }
 
-function relative(iso) {
-  const days = (new Date(iso).getTime() - Date.now()) / 86400000;
-  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
-  return Math.abs(days) < 1 ? rtf.format(Math.round(days * 24), "hour") : rtf.format(Math.round(days), "day");
+// How far the deadline is: "15 days left", or how long it has passed ("2 days overdue").
+function dueText(complaint) {
+  const hours = (new Date(complaint.due_at).getTime() - Date.now()) / 3600000;
+  const big = Math.abs(hours) >= 24;
+  const n = Math.max(1, Math.round(big ? Math.abs(hours) / 24 : Math.abs(hours)));
+  const unit = `${big ? "days" : "hours"}${n === 1 ? "_one" : ""}`;
+  return t(complaint.overdue ? `late_${unit}` : `left_${unit}`, { n });
 }
 
 function statusBadge(complaint) {
@@ -47,8 +53,8 @@ function statusBadge(complaint) {
   return el("span", { class: `badge status-${complaint.status}`, text: t(`status_${complaint.status}`) });
 }
 
-function field(label, value, extra) {
-  return el("div", { class: "fact" }, [el("dt", { text: label }), el("dd", {}, [value, extra])]);
+function field(label, value, extra, wide = false) {
+  return el("div", { class: `fact${wide ? " wide" : ""}` }, [el("dt", { text: label }), el("dd", {}, [].concat(value, extra || []))]);
 }
 
 function options(list, selected) {
@@ -72,7 +78,7 @@ function editForm(complaint) {
   complex.checked = complaint.complex;
   const outcome = el("textarea", { name: "outcome", rows: "2", maxlength: "2000", placeholder: t("outcome_hint") });
   outcome.value = complaint.outcome || "";
-  const save = el("button", { type: "submit", class: "save", text: t("save") });
+  const save = el("button", { type: "submit", class: "save", text: t("save"), disabled: "" });
   const form = el("form", { class: "edit", "aria-label": ref }, [
     el("label", { class: "pick" }, [el("span", { text: t("owner") }), owner]),
     el("label", { class: "pick" }, [el("span", { text: t("status") }), status]),
@@ -80,14 +86,20 @@ function editForm(complaint) {
     el("label", { class: "outcome" }, [el("span", { text: t("outcome") }), outcome]),
     el("div", { class: "actions" }, [save]),
   ]);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
+  const changes = () => {
     const body = {};
     if (owner.value && Number(owner.value) !== complaint.owner_agent_id) body.owner_agent_id = Number(owner.value);
     if (status.value !== complaint.status) body.status = status.value;
     if (complex.checked !== complaint.complex) body.complex = complex.checked;
     if (outcome.value.trim() && outcome.value.trim() !== (complaint.outcome || "")) body.outcome = outcome.value.trim();
-    if (!Object.keys(body).length) { toast(t("nothing_changed")); return; }
+    return body;
+  };
+  form.addEventListener("input", () => { save.disabled = !Object.keys(changes()).length; });  // Save: only with a change
+  form.addEventListener("change", () => { save.disabled = !Object.keys(changes()).length; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = changes();
+    if (!Object.keys(body).length) return;
     if (body.status === "resolved" && !outcome.value.trim()) {
       toast(t("outcome_needed", { ref }), "error");
       outcome.focus();
@@ -107,16 +119,17 @@ function editForm(complaint) {
 }
 
 function card(complaint) {
-  const due = complaint.overdue ? t("overdue_by", { when: relative(complaint.due_at) })
-    : t("due_in", { when: relative(complaint.due_at) });
+  const resolved = complaint.status === "resolved";
   const facts = [
-    field(t("opened"), when(complaint.opened_at, false)),
-    field(t("deadline"), el("time", { datetime: complaint.due_at, text: when(complaint.due_at) }),
-      complaint.status === "resolved" ? null : el("span", { class: `due${complaint.overdue ? " late" : ""}`, text: due })),
+    field(t("opened"), when(complaint.opened_at)),
+    field(t("deadline"), el("time", { datetime: complaint.due_at }, when(complaint.due_at, true)),
+      resolved ? null : el("span", { class: `due${complaint.overdue ? " late" : ""}`, text: dueText(complaint) })),
     field(t("owner"), complaint.owner_name || el("span", { class: "muted", text: t("no_owner") })),
     field(t("source"), t(`source_${complaint.source}`)),
-    complaint.resolved_at ? field(t("resolved_at"), when(complaint.resolved_at, false)) : null,
+    resolved && complaint.resolved_at ? field(t("resolved_at"), when(complaint.resolved_at)) : null,
+    resolved && complaint.outcome ? field(t("outcome"), complaint.outcome, null, true) : null,
   ];
+  const form = editForm(complaint);
   return el("article", { class: `complaint${complaint.overdue ? " is-overdue" : ""} ${complaint.status}`,
     "data-id": complaint.id, "data-reference": complaint.reference }, [
     el("header", { class: "complaint-head" }, [
@@ -128,7 +141,8 @@ function card(complaint) {
     complaint.summary ? el("p", { class: "said", text: `“${complaint.summary}”` }) : null,
     el("dl", { class: "facts" }, facts),
     el("a", { class: "chat-link", href: `/console?chat=${encodeURIComponent(complaint.conversation_id)}`, text: `${t("open_chat")} →` }),
-    editForm(complaint),
+    // A resolved complaint keeps its form folded away: reopening it or correcting the outcome is the exception.
+    resolved ? el("details", { class: "edit-fold" }, [el("summary", { text: t("reopen") }), form]) : form,
   ]);
 }
 
@@ -171,7 +185,7 @@ async function load() {
 
 $("f-which").addEventListener("change", () => load());
 for (const button of document.querySelectorAll("[data-lang-toggle]")) {
-  button.addEventListener("click", () => { i18n.toggle(); i18n.apply(); render(); });
+  button.addEventListener("click", () => { i18n.toggle(); i18n.apply(); $("toast").hidden = true; render(); });
 }
 i18n.apply();
 load();

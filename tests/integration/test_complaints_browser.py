@@ -1,0 +1,159 @@
+"""The supervisors' complaints page in headless Chromium against the real service process (issue 13, item 7):
+reached from the console, open and overdue complaints first with the deadline in the business time zone, an
+owner assigned and the status moved on, resolving refused until the outcome is written, the conversation
+opened in the console from its link, the page closed to agents, and both languages. With COMPLAINT_SHOTS=<dir>
+it saves desktop (1366x850) and phone (390x844) screenshots in English and Chinese there."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from service_process import ServiceProcess, create_agent, run_service
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+from test_console_inbox_browser import PASSWORD, borrower_says, browser, queued_borrower
+
+from handoff.models import Complaint
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+__all__ = ["browser"]
+
+SHOTS = os.environ.get("COMPLAINT_SHOTS")
+DESKTOP = {"width": 1366, "height": 850}
+PHONE = {"width": 390, "height": 844}
+
+
+def shot(page: Any, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def logged_in(browser: Any, service: ServiceProcess, username: str, *, viewport: dict[str, int],
+              locale: str = "en-US") -> Any:
+    context = browser.new_context(locale=locale, viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{service.url}/console")
+    page.fill("#login-username", username)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#connection[data-state=online]")
+    return page
+
+
+def complain(service: ServiceProcess, lang: str, text: str) -> str:
+    conv_id, borrower = queued_borrower(service, lang=lang)
+    borrower_says(service, conv_id, borrower, text)
+    return conv_id
+
+
+def make_overdue(service: ServiceProcess, conv_id: str) -> str:
+    """Move one complaint's deadline two days into the past, as if 17 days had gone by."""
+    engine = create_engine(service.env["DATABASE_URL"])
+    try:
+        with Session(engine) as session, session.begin():
+            complaint = session.scalars(select(Complaint).where(Complaint.conversation_id == conv_id)).one()
+            complaint.opened_at -= timedelta(days=17)
+            complaint.due_at -= timedelta(days=17)
+            return complaint.reference
+    finally:
+        engine.dispose()
+
+
+def stored(service: ServiceProcess, reference: str) -> dict[str, Any]:
+    login = httpx.post(f"{service.url}/api/agent/login", json={"username": "sue", "password": PASSWORD}, trust_env=False)
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    listed = httpx.get(f"{service.url}/api/agent/supervisor/complaints?which=all", headers=headers, trust_env=False)
+    return next(c for c in listed.json()["complaints"] if c["reference"] == reference)
+
+
+def test_a_supervisor_works_complaints_from_the_console_in_both_languages(browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with run_service(tmp_path / "svc", BUSINESS_TZ="Asia/Shanghai") as service:
+        create_agent(service, username="sue", password=PASSWORD, role="supervisor", display_name="Sue Chen")
+        create_agent(service, username="ann", password=PASSWORD, display_name="Ann Lee")
+        fresh = complain(service, "zh", "我要投诉，这笔滞纳金收得不合理，我已经按时还款了")
+        late = complain(service, "en", "I dispute this late fee and I want to file a complaint")
+        late_ref = make_overdue(service, late)
+
+        page = logged_in(browser, service, "sue", viewport=DESKTOP)
+        expect(page.locator("#complaints-link")).to_be_visible()
+        page.click("#complaints-link")
+        page.wait_for_url("**/console/complaints")
+        cards = page.locator("article.complaint")
+        expect(cards).to_have_count(2)
+        first = cards.nth(0)
+        expect(first).to_have_attribute("data-reference", late_ref)  # the overdue one leads
+        expect(first.locator(".badge.overdue")).to_have_text("Overdue")
+        due = datetime.fromisoformat(stored(service, late_ref)["due_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+        expect(first.locator("time")).to_contain_text(f"{due.day} {due:%b %Y, %H:%M}")  # in Shanghai time
+        expect(first.locator("time")).to_contain_text("GMT+8")
+        expect(first.locator(".due.late")).to_have_text("2 days overdue")
+        expect(page.locator("#summary")).to_have_text("2 open · 1 overdue")
+        expect(page.locator("#tz-note")).to_contain_text("Asia/Shanghai")
+        second = cards.nth(1)
+        expect(second.locator(".lang-tag")).to_have_text("Chinese")
+        expect(second.locator(".badge.overdue")).to_have_count(0)
+        fresh_ref = second.get_attribute("data-reference")
+        shot(page, "desktop-en")
+
+        expect(second.locator(".due")).to_have_text("15 days left")
+        expect(second.locator("button.save")).to_be_disabled()  # nothing to save yet
+        second.locator("select[name=owner]").select_option(label="Ann Lee")
+        second.locator("select[name=status]").select_option("in_progress")
+        second.locator("button.save").click()
+        expect(page.locator("#toast")).to_have_text(f"{fresh_ref} saved.")
+        expect(cards.nth(1).locator(".fact", has_text="Owner")).to_contain_text("Ann Lee")
+        assert stored(service, fresh_ref)["status"] == "in_progress"
+
+        first.locator("select[name=status]").select_option("resolved")  # no outcome yet: refused in the page
+        first.locator("button.save").click()
+        expect(page.locator("#toast")).to_have_text(f"Write the outcome before resolving {late_ref}.")
+        assert stored(service, late_ref)["status"] == "open"
+        first.locator("textarea[name=outcome]").fill("Late fee refunded; apology sent by email.")
+        first.locator("button.save").click()
+        expect(cards).to_have_count(1)  # resolved: it leaves the open list
+        page.select_option("#f-which", "all")
+        expect(cards).to_have_count(2)
+        expect(cards.nth(1).locator(".badge")).to_have_text(["Resolved"])
+        expect(cards.nth(1).locator(".fact.wide")).to_contain_text("Late fee refunded; apology sent by email.")
+        assert stored(service, late_ref)["outcome"] == "Late fee refunded; apology sent by email."
+
+        page.click("[data-lang-toggle]")
+        expect(page.locator("h1")).to_have_text("投诉")
+        expect(page.locator("#summary")).to_have_text("未结 1 件 · 逾期 0 件 · 已解决 1 件")
+        expect(cards.nth(0).locator(".badge")).to_have_text(["处理中"])
+        shot(page, "desktop-zh-all")
+        page.click("[data-lang-toggle]")
+
+        cards.nth(0).locator("a.chat-link").click()  # the conversation, opened in the console
+        page.wait_for_url("**/console")
+        expect(page.locator("#chat-id")).to_contain_text(fresh[:8])
+        shot(page, "console-opened-from-link-desktop-en")
+
+        phone = logged_in(browser, service, "sue", viewport=PHONE, locale="zh-CN")
+        expect(phone.locator("#complaints-link")).to_be_visible()
+        shot(phone, "console-phone-zh")
+        phone.goto(f"{service.url}/console/complaints?")
+        phone.select_option("#f-which", "all")
+        expect(phone.locator("article.complaint")).to_have_count(2)
+        expect(phone.locator("h1")).to_have_text("投诉")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the phone page scrolls sideways ({width}px)"
+        shot(phone, "phone-zh")
+        phone.click("[data-lang-toggle]")
+        expect(phone.locator("h1")).to_have_text("Complaints")
+        shot(phone, "phone-en")
+
+        agent = logged_in(browser, service, "ann", viewport=DESKTOP)
+        expect(agent.locator("#complaints-link")).to_be_hidden()
+        agent.goto(f"{service.url}/console/complaints")
+        expect(agent.locator("#notice")).to_have_text("This page is for supervisors and admins.")
+        expect(agent.locator("article.complaint")).to_have_count(0)
