@@ -144,7 +144,7 @@ def update_complaint(
         session, actor_type="agent", actor_id=actor.id, conversation_id=complaint.conversation_id,
         action="complaint_updated", detail={"complaint_id": complaint.id, "reference": complaint.reference,
                                             "before": before, **changes},
-        from_state=before["status"], to_state=complaint.status,
+        from_state=str(before["status"]), to_state=complaint.status,
     )
     owner = session.get(Agent, complaint.owner_agent_id) if complaint.owner_agent_id is not None else None
     return {**complaint_dict(complaint, now=clock.now()), "owner_name": owner.display_name if owner else None}
