@@ -77,7 +77,7 @@ def _purge(_args: argparse.Namespace, settings: Settings) -> str:
             tracker.close()
     return (f"purged: {len(report.conversations_erased)} conversations erased, {report.callbacks_deleted} "
             f"callbacks deleted, {report.client_addrs_cleared} client addresses cleared, {events} tracker events "
-            "deleted")
+            f"deleted, {report.reminders_deleted} reminders and {report.notifications_deleted} notifications deleted")
 
 
 def _erase(args: argparse.Namespace, settings: Settings) -> str:

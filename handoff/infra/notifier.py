@@ -109,7 +109,7 @@ def _lease_due(session: Session, *, now: datetime, fence: Fence | None) -> list[
 def _record(session: Session, *, settings: NotifierSettings, notification_id: int, error: str | None,
             permanent: bool, now: datetime) -> None:
     row = session.get(Notification, notification_id)
-    if row is None or row.status in (SENT, DEAD):
+    if row is None or row.status not in (QUEUED, FAILED):  # erased meanwhile (skipped), or already recorded
         return
     row.attempts += 1
     if error is None:
