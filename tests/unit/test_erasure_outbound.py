@@ -32,6 +32,7 @@ from handoff.privacy.erasure import erase_conversation
 from handoff.reminder_settings import ReminderSettings
 from handoff.reminders import kinds, scheduler, sender, templates
 from handoff.services import Services
+from knowledge_base.reminder_templates import KINDS as REMINDER_KINDS
 
 TODAY = date(2026, 12, 1)
 NOON_IN_CALIFORNIA = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)  # Jordan (Los Angeles) is due in 3 days
@@ -80,7 +81,7 @@ def _dump(engine: Engine) -> str:
         rows = [*session.scalars(select(Reminder).where(Reminder.borrower_id == JORDAN)),
                 *session.scalars(select(Notification)),
                 *session.scalars(select(PushDevice))]
-        return json.dumps([{c: str(getattr(r, c)) for c in r.__table__.columns.keys()} for r in rows],  # noqa: SIM118
+        return json.dumps([{c.name: str(getattr(r, c.name)) for c in r.__table__.columns} for r in rows],
                           ensure_ascii=False)
     return tx(engine, work)
 
@@ -195,10 +196,9 @@ def test_no_reminder_is_due_once_its_key_date_is_a_key_window_old() -> None:
     about = date(2026, 11, 2)
     account = ReminderAccount(
         loan_id="L-1", borrower_id="b-1", masked_number="****0001", currency="USD", language="en", time_zone="UTC",
-        next_due_date=about, next_due_amount=Decimal("10"), autopay=True, past_due_since=about,
-        amount_past_due=Decimal("10"), autopay_failed_on=about, payoff_letter_ready_on=about)
-    every_kind = frozenset(kinds.idempotency_key("x", about, k).rsplit(":", 1)[1] for k in (
-        "due_soon", "due_today", "missed_1", "missed_7", "payoff_letter_ready", "autopay_failed"))
+        next_due_date=about, next_due_amount=Decimal(10), autopay=True, past_due_since=about,
+        amount_past_due=Decimal(10), autopay_failed_on=about, payoff_letter_ready_on=about)
+    every_kind = frozenset(REMINDER_KINDS)
 
     def due(day: date) -> list[kinds.DueReminder]:
         return [d for d in kinds.due_reminders(account, today=day, due_soon_days=30, kinds=every_kind)
