@@ -6,6 +6,7 @@ reminders and notifications after RETENTION_MESSAGES_DAYS, but no reminder key t
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from handoff.conversations.pushes import AGENT_REPLY, PushContext, queue_live_pu
 from handoff.conversations.records import append_message, create_conversation
 from handoff.infra import notifier
 from handoff.infra.clock import FakeClock
+from handoff.infra.db import session_scope
 from handoff.infra.secretbox import SecretBox
 from handoff.loans.demo import seed_demo_loans
 from handoff.loans.reference import ReferenceLoanSystem
@@ -208,3 +210,46 @@ def test_no_reminder_is_due_once_its_key_date_is_a_key_window_old() -> None:
     assert all(not due(about + timedelta(days=n)) for n in range(kinds.KEY_WINDOW_DAYS, 60))
     assert outbound.key_floor(datetime(2026, 12, 1, tzinfo=UTC)) < date(2026, 12, 1) - timedelta(
         days=kinds.KEY_WINDOW_DAYS)
+
+
+def test_a_reminder_sent_while_its_conversation_is_erased_waits_and_then_finds_none(engine: Engine) -> None:
+    """PostgreSQL (SQLite has one writer): the sender locks the borrower's open conversation before it claims
+    the reminder, the erasure's order, so it waits for the erasure and then sends the reminder for the next
+    sign-in instead of failing on the conversation that vanished under it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only")
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def seed(session: Session) -> tuple[str, int]:
+        conversation, _token = create_conversation(session, secret_key="k" * 20)
+        conversation.borrower_id = "b-9"
+        row = Reminder(idempotency_key="L-9:2026-12-04:due_soon", borrower_id="b-9", loan_id="L-9", kind="due_soon",
+                       due_on=date(2026, 12, 4), data={"loan": "****0042", "amount": "965.00", "currency": "USD",
+                                                       "due_date": "2026-12-04"},
+                       status="planned", planned_at=now, not_before=now, expires_at=now + timedelta(days=3))
+        session.add(row)
+        session.flush()
+        return conversation.id, row.id
+
+    cid, reminder_id = tx(engine, seed)
+    outcome: list[str | BaseException] = []
+
+    def send() -> None:
+        try:
+            outcome.append(tx(engine, lambda s: sender.send_one(
+                s, reminder_id=reminder_id, now=now, settings=ReminderSettings(),
+                gateway=notifier_settings(None), templates=templates.load(), clock=FakeClock(now))))
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            outcome.append(exc)
+
+    with session_scope(engine) as eraser:
+        erase_conversation(eraser, conversation_id=cid)
+        eraser.flush()
+        thread = threading.Thread(target=send)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive() and not outcome  # waiting for the conversation's row lock
+    thread.join(10)
+    assert outcome == ["sent"]
+    row = tx(engine, lambda s: s.get(Reminder, reminder_id))
+    assert (row.status, row.conversation_id, row.message_seq) == ("sent", None, None)  # for the next sign-in
