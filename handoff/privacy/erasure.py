@@ -53,7 +53,8 @@ def erase_conversation(session: Session, *, conversation_id: str, actor_type: st
     caller's transaction. `force` also erases a conversation that is in the queue or held."""
     # The row lock first: a concurrent writer (a message, a turn outcome, the sweeper) locks the same row
     # before it adds rows that reference it, so it waits for this erasure instead of slipping a row in
-    # between the deletes (PostgreSQL; SQLite has one writer anyway).
+    # between the deletes (PostgreSQL; SQLite has one writer anyway). The reminder sender locks it too, before
+    # its reminder; reminders, then notifications come next here (`outbound`).
     conversation = session.scalars(
         select(Conversation).where(Conversation.id == conversation_id).with_for_update()
     ).first()
