@@ -19,7 +19,7 @@ from knowledge_base.embedder import Embedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, InvalidKnowledgeBaseError
 from knowledge_base.faq import FAQ, LANGS
 from knowledge_base.source import read_source
-from knowledge_base.text import Tokenizer
+from knowledge_base.text import TOKENS_VERSION, Tokenizer
 
 
 @dataclass
@@ -34,6 +34,8 @@ class BuildReport:
     embedded: int = 0
     reused: int = 0
     texts: int = 0
+    passages: int = 0  # answer passages (include_answer), embedded apart from the texts
+    passages_reused: int = 0
     full_rebuild_reason: str = ""
     up_to_date: bool = False
     seconds: float = 0.0
@@ -48,6 +50,9 @@ class BuildReport:
             out.append(f"{label}: {len(ids)}" + (f" ({', '.join(ids)})" if ids and len(ids) <= 20 else ""))
         out.append(f"unchanged: {self.unchanged}")
         out.append(f"texts: {self.texts} ({self.embedded} embedded, {self.reused} reused from cache)")
+        if self.passages:
+            out.append(f"answer passages: {self.passages} ({self.passages - self.passages_reused} embedded, "
+                       f"{self.passages_reused} reused from cache)")
         return out
 
 
@@ -79,7 +84,7 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
     faqs = sorted(source.faqs, key=lambda f: (f.lang, f.id))
     hashes = {f.id: entry_hash(f) for f in faqs}
     content_hash = hashlib.sha256(
-        json.dumps([settings.include_answer, sorted(hashes.values())]).encode()).hexdigest()
+        json.dumps([settings.include_answer, TOKENS_VERSION, sorted(hashes.values())]).encode()).hexdigest()
     mid = embedder.id if embedder is not None else model_id(settings.model)
     index_dir = settings.index_path()
 
@@ -101,20 +106,27 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
         report.unchanged = len(faqs) - len(report.added) - len(report.changed)
 
         units = [(n, kind, text, text_hash(text))
-                 for n, faq in enumerate(faqs) for kind, text in faq.texts(settings.include_answer)]
-        report.texts = len(units)
+                 for n, faq in enumerate(faqs) for kind, text in faq.texts()]
+        if settings.include_answer:
+            units += [(n, "passage", text, text_hash(text))
+                      for n, faq in enumerate(faqs) for text in faq.passages()]
         cache = EmbeddingCache(index_dir / store.CACHE)
         try:
             vectors = cache.get_many(mid, (h for *_, h in units))
             missing = list(dict.fromkeys((h, text) for _, _, text, h in units if h not in vectors))
-            report.reused = len(units) - sum(1 for *_, h in units if h not in vectors)
+            # Titles and questions ("texts") and answer passages are counted apart: editors think in the former.
+            asked = [h for _, kind, _, h in units if kind != "passage"]
+            told = [h for _, kind, _, h in units if kind == "passage"]
+            report.texts, report.passages = len(asked), len(told)
+            report.reused = sum(1 for h in asked if h in vectors)
+            report.passages_reused = sum(1 for h in told if h in vectors)
             if missing:
                 embedder = embedder or Embedder(settings.model, settings.device, settings.batch_size)
                 fresh = embedder.encode([text for _, text in missing], progress=progress)
                 new = {h: fresh[i] for i, (h, _) in enumerate(missing)}
                 cache.put_many(mid, new)
                 vectors.update(new)
-            report.embedded = len(units) - report.reused
+            report.embedded = report.texts - report.reused
             cache.prune(mid, {h for *_, h in units})
         finally:
             cache.close()

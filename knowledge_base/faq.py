@@ -15,6 +15,8 @@ LANGS = ("en", "zh")
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KNOWN_KEYS = ("id", "lang", "title", "questions", "tags")
 FENCE = "---"
+PASSAGE_CHARS = 600  # the model reads about 256 word pieces
+_MARKS = re.compile(r"(\*\*|__|`|^\s*(?:[-*+]|\d+[.)])\s|^#+\s)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,18 @@ class FAQ:
         out = [("title", self.title)] + [("question", q) for q in self.questions]
         if include_answer:
             out.append(("answer", self.answer))
+        return out
+
+    def passages(self) -> list[str]:
+        """The answer cut into paragraphs and list items, markdown marks removed: each is embedded on its
+        own so that one topic of a long, many-topic answer can be found."""
+        out: list[str] = []
+        for block in re.split(r"\n\s*\n", self.answer):
+            items = re.split(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)", block)
+            for item in items:
+                text = " ".join(_MARKS.sub(" ", item).split())
+                if len(text) >= 8:
+                    out.append(text[:PASSAGE_CHARS])
         return out
 
 

@@ -14,12 +14,46 @@ import numpy as np
 
 from knowledge_base import store
 from knowledge_base.config import KBSettings
+from knowledge_base.decision import LangModel, Thresholds, Verdict, decide, load_models
 from knowledge_base.embedder import Embedder, OnnxEmbedder, QueryEmbedder, model_id
 from knowledge_base.errors import IndexNotBuiltError, KBError
 from knowledge_base.faq import LANGS
 from knowledge_base.results import Decision, Hit, SearchResponse
-from knowledge_base.search import LangIndex, Scored, decide, to_hit
+from knowledge_base.search import LangIndex, Signals
 from knowledge_base.text import Tokenizer, clean, detect_lang
+
+
+def limits(settings: KBSettings, lang: str) -> Thresholds:
+    answer, clarify = settings.thresholds(lang)
+    return Thresholds(answer=answer, clarify=clarify)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one query looks like to the decision: its language and, per language to try in order, the
+    retrieval signals (the part benchmarks re-decide with other models)."""
+
+    lang: str
+    tried: list[tuple[str, Signals]]
+
+
+def resolve(analysis: Analysis, models: dict[str, LangModel], limits: dict[str, Thresholds],
+            clarify_max: int) -> tuple[Decision, list[tuple[int, float]]]:
+    """Decide in the query's language first; when nothing fits there and the other language is tried
+    (``cross_lingual_fallback``), only a clear answer there counts (buttons in a language the borrower did
+    not write in help nobody). Returns the decision and (entry, score) pairs to show, best first."""
+    first: tuple[Decision, list[tuple[int, float]]] | None = None
+    for search_lang, sig in analysis.tried:
+        verdict: Verdict = decide(sig, models[search_lang], limits[search_lang], clarify_max)
+        found = (verdict.decision, [(int(sig.entries[i]), s) for i, s in zip(verdict.positions, verdict.scores,
+                                                                              strict=True)])
+        if first is None:
+            if verdict.decision != "none":
+                return found
+            first = found
+        elif verdict.decision == "answer":
+            return found
+    return first or ("none", [])
 
 
 @dataclass(frozen=True)
@@ -38,11 +72,13 @@ class KnowledgeBase:
     """Thread-safe FAQ search. ``embedder`` may be shared (e.g. one model for a whole test session)."""
 
     def __init__(self, settings: KBSettings | None = None, *, embedder: QueryEmbedder | None = None,
-                 tokenizer: Tokenizer | None = None) -> None:
+                 tokenizer: Tokenizer | None = None, models: dict[str, LangModel] | None = None) -> None:
         self.settings = settings or KBSettings()
         self.index_dir = self.settings.index_path()
         self._embedder = embedder
         self._tokenizer = tokenizer or Tokenizer()
+        self.models = models or load_models()
+        self.limits = {lang: limits(self.settings, lang) for lang in LANGS}
         self._reload_lock = threading.Lock()
         self._checked = time.monotonic()
         self._snapshot = self._load()
@@ -120,6 +156,19 @@ class KnowledgeBase:
 
     def search_many(self, texts: Sequence[str], lang: str | None = None) -> list[SearchResponse]:
         """``search`` for several queries with one batched encode (benchmarks, bulk reports)."""
+        snap = self._snapshot
+        out = []
+        for text, analysis in zip(texts, self.analyse_many(texts, lang), strict=True):
+            decision, chosen = resolve(analysis, self.models, self.limits, self.settings.clarify_max)
+            if decision != "clarify":
+                chosen = chosen[: self.settings.top_k]
+            out.append(SearchResponse(str(text), analysis.lang, decision,
+                                      [to_hit(snap.entries[e], p) for e, p in chosen],
+                                      str(snap.manifest["version"])))
+        return out
+
+    def analyse_many(self, texts: Sequence[str], lang: str | None = None) -> list[Analysis]:
+        """Retrieval signals of each query, in every language it would be tried in."""
         if lang is not None and lang not in LANGS:
             raise ValueError(f"lang must be one of {', '.join(LANGS)} or None, not {lang!r}")
         self._maybe_reload()
@@ -128,33 +177,18 @@ class KnowledgeBase:
         todo = [q for q in queries if q]
         vectors = iter(snap.embedder.encode(todo) if todo else [])
         out = []
-        for text, query in zip(texts, queries, strict=True):
+        for query in queries:
             primary = lang or detect_lang(query, self.settings.zh_ratio)
             if not query:
-                out.append(SearchResponse(str(text), primary, "none", [], str(snap.manifest["version"])))
+                out.append(Analysis(primary, []))
                 continue
-            decision, chosen = self._rank(snap, next(vectors), self._tokenizer.tokens(query), primary)
-            out.append(SearchResponse(str(text), primary, decision,
-                                      [to_hit(snap.entries[s.entry], s) for s in chosen],
-                                      str(snap.manifest["version"])))
+            out.append(self._analyse(snap, next(vectors), self._tokenizer.tokens(query), primary))
         return out
 
-    def _rank(self, snap: _Snapshot, qvec: np.ndarray, tokens: list[str],
-              primary: str) -> tuple[Decision, list[Scored]]:
-        settings = self.settings
-        order = [primary] + ([o for o in LANGS if o != primary] if settings.cross_lingual_fallback else [])
-        first: tuple[Decision, list[Scored]] | None = None
-        for search_lang in order:
-            index = snap.langs.get(search_lang)
-            if index is None:
-                continue
-            limit = max(settings.top_k, settings.clarify_max) + 1
-            scored = index.score(qvec, tokens, settings.dense_weight(search_lang), limit)
-            found = decide(scored, settings, search_lang)
-            if found[0] != "none":
-                return found
-            first = first or found
-        return first or ("none", [])
+    def _analyse(self, snap: _Snapshot, qvec: np.ndarray, tokens: list[str], primary: str) -> Analysis:
+        order = [primary] + ([o for o in LANGS if o != primary] if self.settings.cross_lingual_fallback else [])
+        return Analysis(primary, [(search_lang, snap.langs[search_lang].signals(qvec, tokens))
+                                  for search_lang in order if search_lang in snap.langs])
 
     @property
     def embedder(self) -> QueryEmbedder:
@@ -166,7 +200,12 @@ class KnowledgeBase:
         n = snap.by_id.get(faq_id)
         if n is None:
             return None
-        return to_hit(snap.entries[n], Scored(n, 1.0, 1.0, 1.0))
+        return to_hit(snap.entries[n], 1.0)
 
     def entries(self) -> list[dict[str, Any]]:
         return list(self._snapshot.entries)
+
+
+def to_hit(entry: dict[str, Any], probability: float) -> Hit:
+    return Hit(id=entry["id"], title=entry["title"], score=probability, source=entry["source"],
+               lang=entry["lang"], answer=entry["answer"], tags=tuple(entry["tags"]))

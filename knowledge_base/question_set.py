@@ -1,8 +1,9 @@
 """The editors' test questions: `knowledge_base/faq/test-questions.tsv`, next to the FAQs.
 
-One question per line, three tab-separated columns and no header: the question as a borrower asked it
-(masked), the id of the FAQ that should answer it or `none` (nothing should: out of scope), and the language
-(`en` or `zh`). Lines starting with `#` and blank lines are ignored, and so is a first line that reads
+One question per line, tab-separated, no header: the question as a borrower asked it (masked), the id of
+the FAQ that should answer it or `none` (nothing should: out of scope), and optionally the language (`en` or
+`zh`; without it, an id ending in `-zh` or a question in Chinese characters is Chinese). `append` always
+writes all three. Lines starting with `#` and blank lines are ignored, and so is a first line that reads
 `question<TAB>faq_id<TAB>lang`. Marking a cluster of unanswered questions "answered by FAQ X" in the console
 appends its wordings here with X (`append`); a wording already in the file for its language is not added
 again.
@@ -24,6 +25,7 @@ NONE: Final = "none"
 HEADER: Final = ("question", "faq_id", "lang")
 LANGS: Final = ("en", "zh")
 _SPACE = re.compile(r"[\t\r\n]+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 _LOCK = threading.Lock()  # one writer per process; appends are single writes (O_APPEND) besides
 
 
@@ -44,6 +46,12 @@ def one_line(question: str) -> str:
     return _SPACE.sub(" ", question).strip()
 
 
+def _lang_of(question: str, faq_id: str) -> str:
+    if faq_id != NONE:
+        return "zh" if faq_id.endswith("-zh") else "en"
+    return "zh" if _HAN.search(question) else "en"
+
+
 def read(path: Path) -> list[QuestionCase]:
     """Every test question of the file (none when it does not exist); KBError names the line at fault."""
     if not path.exists():
@@ -52,10 +60,12 @@ def read(path: Path) -> list[QuestionCase]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#") or (number == 1 and tuple(line.split("\t")) == HEADER):
             continue
-        cells = line.split("\t")
-        if len(cells) != 3 or not cells[0].strip() or not cells[1].strip() or cells[2] not in LANGS:
-            raise KBError(f"{path}:{number}: write question<TAB>faq_id or none<TAB>en or zh")
-        found.append(QuestionCase(question=cells[0].strip(), faq_id=cells[1].strip(), lang=cells[2]))
+        cells = [cell.strip() for cell in line.split("\t")]
+        if len(cells) not in (2, 3) or not cells[0] or not cells[1] or (len(cells) == 3 and cells[2] not in LANGS):
+            raise KBError(f"{path}:{number}: write question<TAB>faq_id or none<TAB>en or zh (the language may be "
+                          "left out)")
+        lang = cells[2] if len(cells) == 3 else _lang_of(cells[0], cells[1])
+        found.append(QuestionCase(question=cells[0], faq_id=cells[1], lang=lang))
     return found
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Decision = Literal["answer", "clarify", "none"]
@@ -10,7 +10,7 @@ Decision = Literal["answer", "clarify", "none"]
 
 @dataclass(frozen=True)
 class Hit:
-    """One FAQ entry, with the score it got for the query (1.0 when fetched by id)."""
+    """One FAQ entry, with the probability the decision model gave it for the query (1.0 when fetched by id)."""
 
     id: str
     title: str
@@ -19,8 +19,6 @@ class Hit:
     lang: str
     answer: str
     tags: tuple[str, ...] = ()
-    dense: float = field(default=0.0, compare=False)
-    lexical: float = field(default=0.0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "score": round(self.score, 4), "source": self.source}
@@ -29,7 +27,7 @@ class Hit:
 @dataclass(frozen=True)
 class SearchResponse:
     """``results`` are best first: for ``answer`` results[0] is the answer (then runners-up); for ``clarify``
-    the 1-3 candidates to offer; for ``none`` the nearest entries tried (never to be shown as an answer)."""
+    the 2-3 candidates to offer (``clarify_max``); for ``none`` the nearest entries tried (never to be shown as an answer)."""
 
     query: str
     lang: str

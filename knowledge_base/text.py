@@ -9,6 +9,9 @@ import unicodedata
 import warnings
 from typing import Any
 
+from knowledge_base.concepts import concept_tokens
+
+TOKENS_VERSION = 3  # stored with each index: a change of the tokens below makes the next build rebuild
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -61,7 +64,9 @@ def _stem(word: str) -> str:
 class Tokenizer:
     """Lexical tokens for both languages; jieba is loaded on first Chinese text, once, thread-safely."""
 
-    def __init__(self) -> None:
+    def __init__(self, concepts: bool = True) -> None:
+        """``concepts``: add the ``~concept`` tokens of knowledge_base/concepts.py."""
+        self._concepts = concepts
         self._jieba: Any = None
         self._lock = threading.Lock()
 
@@ -86,4 +91,6 @@ class Tokenizer:
         for run in _CJK_RUN.findall(text):
             out.extend(w for w in self._zh_words(run) if w not in ZH_STOP)
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        if self._concepts:
+            out.extend(concept_tokens(text))
         return out

@@ -82,6 +82,5 @@ def test_settings_env_prefix_unknown_keys_and_threshold_order(monkeypatch: pytes
         KBSettings()
     monkeypatch.delenv("KB_ANSWER_TRESHOLD")
     with pytest.raises(ValidationError):
-        KBSettings(answer_threshold=0.3, clarify_threshold=0.4)
-    assert settings.thresholds("zh") == (settings.zh_answer_threshold, settings.zh_clarify_threshold,
-                                         settings.zh_margin)
+        KBSettings(answer_threshold=1.3)
+    assert settings.thresholds("zh") == (settings.zh_answer_threshold, settings.zh_clarify_threshold)
