@@ -77,7 +77,7 @@ def _purge(_args: argparse.Namespace, settings: Settings) -> str:
             tracker.close()
     return (f"purged: {len(report.conversations_erased)} conversations erased, {report.callbacks_deleted} "
             f"callbacks deleted, {report.client_addrs_cleared} client addresses cleared, {events} tracker events "
-            "deleted")
+            f"deleted, {report.reminders_deleted} reminders and {report.notifications_deleted} notifications deleted")
 
 
 def _erase(args: argparse.Namespace, settings: Settings) -> str:
@@ -94,8 +94,9 @@ def _erase(args: argparse.Namespace, settings: Settings) -> str:
             tracker.close()
     rows = ", ".join(f"{table} {count}" for table, count in report.deleted.items() if count)
     shown = "not touched" if events is None else f"{events} events deleted"
-    return (f"erased conversation {args.id}: {rows}; audit: {report.audit_rows} rows anonymised as "
-            f"{report.pseudonym}; tracker store: {shown}")
+    scrubbed = ", ".join(f"{table} {count}" for table, count in report.scrubbed.items() if count) or "none"
+    return (f"erased conversation {args.id}: {rows}; scrubbed (kept without personal data): {scrubbed}; audit: "
+            f"{report.audit_rows} rows anonymised as {report.pseudonym}; tracker store: {shown}")
 
 
 def parser() -> argparse.ArgumentParser:

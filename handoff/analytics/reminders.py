@@ -53,7 +53,7 @@ def reminder_figures(session: Session, *, filters: Filters, payments: Sequence[P
         if row.status != "sent" or row.sent_at is None:
             continue
         figures["sent"] += 1
-        in_chat = row.conversation_id is not None
+        in_chat = row.message_seq is not None  # also once the conversation was erased (its id is unset)
         figures["in_chat"] += in_chat
         figures["gateway_sent"] += gateway == "sent"
         figures["delivered"] += in_chat or gateway == "sent"

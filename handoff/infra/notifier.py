@@ -15,7 +15,7 @@ Public API (stable; used by repayment reminders and by live-chat pushes):
     run_forever(svc, *, fence=None, prepare=None)   the loop the leader runs (NOTIFY_INTERVAL_S)
     status_counts(session, *, since=None) -> dict[str, int]     per status, for the dashboard
     STATUSES: queued (not tried yet) -> sent (2xx) | failed (retrying, exponential back-off) -> dead;
-              skipped (`prepare` said no)
+              skipped (`prepare` said no, or its conversation was erased: `handoff.privacy.outbound`)
     sign / verify_signature                  the same as handoff.infra.webhooks
 
 Each request is a JSON POST to NOTIFY_GATEWAY_URL with the headers of the supervisor webhooks:
@@ -109,7 +109,7 @@ def _lease_due(session: Session, *, now: datetime, fence: Fence | None) -> list[
 def _record(session: Session, *, settings: NotifierSettings, notification_id: int, error: str | None,
             permanent: bool, now: datetime) -> None:
     row = session.get(Notification, notification_id)
-    if row is None or row.status in (SENT, DEAD):
+    if row is None or row.status not in (QUEUED, FAILED):  # erased meanwhile (skipped), or already recorded
         return
     row.attempts += 1
     if error is None:

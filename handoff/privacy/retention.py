@@ -2,7 +2,8 @@
 
 - RETENTION_MESSAGES_DAYS: a conversation silent that long (last message, or creation) and no longer in
   the queue is erased whole (`erasure.erase_conversation`: messages, notes, queue entries, callbacks; the
-  audit trail is anonymised).
+  audit trail is anonymised). The same period deletes finished repayment reminders (a key stays while it could
+  still be planned again) and notifications sent, dead or skipped that long ago (`outbound.purge_old`).
 - RETENTION_CALLBACKS_DAYS: callback requests done that long ago lose their row (the contact details).
 - RETENTION_CLIENT_ADDR_DAYS: conversations created that long ago forget the client address.
 - RETENTION_TRACKER_DAYS: Rasa's tracker events of conversations silent that long are deleted
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from handoff.errors import DATABASE_DOWN_ERRORS
 from handoff.infra.clock import Clock
 from handoff.models import CallbackTicket, Conversation, Message, QueueEntry
+from handoff.privacy import outbound
 from handoff.privacy.erasure import ACTIVE_STATES, erase_conversation
 from handoff.queue.entries import ACTIVE_STATUSES
 from handoff.rasa.tracker_store import TrackerStore
@@ -39,11 +41,13 @@ class PurgeReport:
     callbacks_deleted: int = 0
     client_addrs_cleared: int = 0
     tracker_events_deleted: int = 0
+    reminders_deleted: int = 0
+    notifications_deleted: int = 0
 
     @property
     def changed(self) -> bool:
         return bool(self.conversations_erased or self.callbacks_deleted or self.client_addrs_cleared
-                    or self.tracker_events_deleted)
+                    or self.tracker_events_deleted or self.reminders_deleted or self.notifications_deleted)
 
 
 def _cutoff(clock: Clock, days: int) -> datetime | None:
@@ -77,6 +81,9 @@ def purge(session: Session, *, clock: Clock, settings: Any) -> PurgeReport:
         for conversation_id in _silent_conversations(session, before=before):
             erase_conversation(session, conversation_id=conversation_id, actor_type="system")
             report.conversations_erased.append(conversation_id)
+        # After the erasures, in their lock order (conversations, reminders, notifications).
+        old = outbound.purge_old(session, before=before, now=clock.now())
+        report.reminders_deleted, report.notifications_deleted = old.reminders, old.notifications
     if (before := _cutoff(clock, settings.RETENTION_CALLBACKS_DAYS)) is not None:
         done = session.scalars(select(CallbackTicket).where(
             CallbackTicket.status == "done", CallbackTicket.created_at < before)).all()
@@ -108,8 +115,9 @@ async def run_forever(svc: Services, tracker: TrackerStore | None) -> None:
                 purge_tracker, tracker, clock=svc.clock, settings=svc.settings)
             if report.changed:  # counts only: the ids of erased conversations are not logged
                 log.info("retention: %d conversations erased, %d callbacks deleted, %d client addresses "
-                         "cleared, %d tracker events deleted", len(report.conversations_erased),
-                         report.callbacks_deleted, report.client_addrs_cleared, report.tracker_events_deleted)
+                         "cleared, %d tracker events deleted, %d reminders and %d notifications deleted",
+                         len(report.conversations_erased), report.callbacks_deleted, report.client_addrs_cleared,
+                         report.tracker_events_deleted, report.reminders_deleted, report.notifications_deleted)
         except asyncio.CancelledError:
             raise
         except DATABASE_DOWN_ERRORS as exc:

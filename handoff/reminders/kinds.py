@@ -21,6 +21,10 @@ from datetime import date, timedelta
 
 from handoff.loans.types import ReminderAccount
 
+# No kind is due this many days or more after the date its key is about (missed_7: + 14, exclusive): older
+# keys can never be planned again, so retention may delete them (`handoff.privacy.outbound`).
+KEY_WINDOW_DAYS = 14
+
 
 @dataclass(frozen=True)
 class DueReminder:

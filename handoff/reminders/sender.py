@@ -48,6 +48,7 @@ def _latest_open_conversation(session: Session, borrower_id: str) -> Conversatio
         select(Conversation)
         .where(Conversation.borrower_id == borrower_id, Conversation.state != ConversationState.CLOSED)
         .order_by(Conversation.last_seq.desc(), Conversation.created_at.desc(), Conversation.id).limit(1)
+        .with_for_update()
     ).first()
 
 
@@ -99,6 +100,9 @@ def send_one(session: Session, *, reminder_id: int, now: datetime, settings: Rem
                               max_per_day=settings.REMINDER_MAX_PER_DAY)
     if capped is not None:
         return _defer(session, row, capped + timedelta(seconds=1), "frequency_cap")
+    # The conversation row is locked before the reminder's (erasure's order: conversation, then reminders),
+    # so an erasure in between is waited for, and then the conversation is simply not found (PostgreSQL).
+    conversation = _latest_open_conversation(session, row.borrower_id) if CHAT in channels else None
     claimed = session.execute(
         update(Reminder).where(Reminder.id == reminder_id, Reminder.status == PLANNED)
         .values(status=SENT, sent_at=now, reason=None).returning(Reminder.id)
@@ -106,10 +110,8 @@ def send_one(session: Session, *, reminder_id: int, now: datetime, settings: Rem
     if claimed is None:  # another scheduler sent it a moment ago
         return "skipped"
     row.channels = {"used": channels}
-    if CHAT in channels:
-        conversation = _latest_open_conversation(session, row.borrower_id)
-        if conversation is not None:
-            _into_conversation(session, row, conversation.id, templates)
+    if conversation is not None:
+        _into_conversation(session, row, conversation.id, templates)
     if outbound:
         title, body = render(templates, kind=row.kind, lang=row.lang, data=row.data)
         sent = notifier.queue_notification(
@@ -129,6 +131,7 @@ def deliver_pending(session: Session, *, borrower_id: str, conversation_id: str,
     rows = session.scalars(
         select(Reminder).where(
             Reminder.borrower_id == borrower_id, Reminder.status == SENT, Reminder.conversation_id.is_(None),
+            Reminder.message_seq.is_(None),  # set: delivered into a chat since erased (handoff.privacy.outbound)
             Reminder.expires_at > now,
         ).order_by(Reminder.sent_at, Reminder.id)
     ).all()

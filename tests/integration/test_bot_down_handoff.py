@@ -121,7 +121,7 @@ def test_the_chat_page_queues_an_explicit_request_within_2_s_while_rasa_is_froze
         try:
             page = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}).new_page()
             page.goto(f"{service.url}/")
-            page.wait_for_function("localStorage.getItem('carloan.chat.conversation') !== null")
+            page.wait_for_function("() => localStorage.getItem('carloan.chat.conversation') !== null")
             page.wait_for_selector("#status-text")
             with frozen(stack.processes["rasa"]):
                 page.fill("#input", text)

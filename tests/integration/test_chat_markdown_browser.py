@@ -106,7 +106,7 @@ def open_chat(browser: Any, service: ServiceProcess, lang: str, size: str) -> tu
     context = browser.new_context(locale="zh-CN" if lang == "zh" else "en-US", viewport=SIZES[size])
     page = context.new_page()
     page.goto(f"{service.url}/")
-    page.wait_for_function("localStorage.getItem('carloan.chat.conversation') !== null")
+    page.wait_for_function("() => localStorage.getItem('carloan.chat.conversation') !== null")
     conv_id = page.evaluate("JSON.parse(localStorage.getItem('carloan.chat.conversation')).id")
     return context, page, conv_id
 
@@ -218,7 +218,7 @@ def test_a_message_not_yet_acknowledged_survives_a_reload_and_is_sent_once(
         page = context.new_page()
         page.route_web_socket("**/ws/**", lambda ws: None)  # a socket that never says anything
         page.goto(f"{service.url}/")
-        page.wait_for_function("localStorage.getItem('carloan.chat.conversation') !== null")
+        page.wait_for_function("() => localStorage.getItem('carloan.chat.conversation') !== null")
         conv_id = page.evaluate("JSON.parse(localStorage.getItem('carloan.chat.conversation')).id")
         lost: list[str] = []
 

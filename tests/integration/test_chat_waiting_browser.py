@@ -56,7 +56,7 @@ def test_waiting_shows_the_next_opening_and_one_callback_request_only(
     try:
         page = context.new_page()
         page.goto(f"{service.url}/")
-        page.wait_for_function("localStorage.getItem('carloan.chat.conversation') !== null")
+        page.wait_for_function("() => localStorage.getItem('carloan.chat.conversation') !== null")
         page.click("#person-btn")
         detail = page.locator("#queue-detail")
         expect(detail).to_contain_text(NEXT_SHIFT[lang], timeout=10000)

@@ -114,8 +114,8 @@ def test_unread_badges_title_sound_and_notification_across_held_chats(browser: A
         card_b = page.locator(f"#my-chats li[data-conversation-id='{chat_b}']")
         expect(card_b.locator(".unread-count")).to_have_text("1", timeout=10000)
         expect(card_b.locator(".held-preview")).to_have_text("Borrower: Hello?? Is anyone there?")
-        page.wait_for_function("document.title.startsWith('(1) ')")
-        page.wait_for_function("window.__notes.length === 1")
+        page.wait_for_function("() => document.title.startsWith('(1) ')")
+        page.wait_for_function("() => window.__notes.length === 1")
         assert page.evaluate("window.__notes[0].body") == "Hello?? Is anyone there?"
         assert page.evaluate("window.__beeps") == beeps + 1
 
@@ -126,12 +126,12 @@ def test_unread_badges_title_sound_and_notification_across_held_chats(browser: A
         expect(card_a.locator(".unread-count")).to_be_hidden()
         borrower_says(service, chat_b, borrower_b, "Hello???")
         expect(card_b.locator(".unread-count")).to_have_text("2", timeout=10000)
-        page.wait_for_function("document.title.startsWith('(2) ')")
+        page.wait_for_function("() => document.title.startsWith('(2) ')")
 
         card_b.click()
         page.wait_for_selector("#transcript li.msg.borrower >> text=Hello???")
         expect(card_b.locator(".unread-count")).to_be_hidden()
-        page.wait_for_function("document.title === 'Agent console'")
+        page.wait_for_function("() => document.title === 'Agent console'")
         page.reload()  # what was read stays read; the server's count of unanswered messages is not unread
         page.wait_for_selector(f"#my-chats li[data-conversation-id='{chat_b}']")
         expect(page.locator("#my-chats .unread-count:visible")).to_have_count(0)
@@ -222,7 +222,7 @@ def test_transfer_freezes_the_old_chat_and_the_idle_requeue_is_warned_and_told(b
         page.fill("#reply-text", "您好，我来帮您查一下。")
         page.click("#reply-send")
         expect(page.locator("#idle-warning")).to_be_hidden(timeout=10000)  # replied: no clock on this chat
-        page.wait_for_function("document.querySelectorAll('#transfer-to option').length > 1")
+        page.wait_for_function("() => document.querySelectorAll('#transfer-to option').length > 1")
         options = page.locator("#transfer-to option").all_inner_texts()
         assert "林晓" in options and "Bob" not in options  # Bob takes no Chinese chats
         page.select_option("#transfer-to", label="林晓")

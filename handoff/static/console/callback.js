@@ -23,6 +23,16 @@ export function createCallback(app) {
     { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }) : "-");
   const kv = (label, value) => el("div", { class: "kv" }, [el("b", { text: `${t(label)}: ` }), value]);
 
+  // What the service said about `chat`'s ticket, kept on the chat shown now too: a reload of the chat while
+  // we waited replaced state.chat with a fresh object that still holds the ticket as it was before.
+  function keep(chat, fields) {
+    Object.assign(chat, fields);
+    const now = state.chat;
+    if (now && now !== chat && now.conversation && chat.conversation && now.conversation.id === chat.conversation.id) {
+      Object.assign(now, fields);
+    }
+  }
+
   // A chat opened on a callback that this agent is working: ask for the full number (audited).
   async function loadTicket() {
     const chat = state.chat;
@@ -30,14 +40,15 @@ export function createCallback(app) {
     if (!ticket || chat.ticket || !isMine(ticket)) return;
     try {
       const full = await app.api("GET", base(ticket));
-      if (state.chat === chat) { chat.ticket = full; renderCallback(); }
+      keep(chat, { ticket: full });
+      renderCallback();
     } catch (error) { app.showError("chat-error", error); }
   }
 
   async function start() {
     const chat = state.chat;
     try {
-      chat.ticket = await app.api("POST", `${base(ticketOf(chat))}/start`);
+      keep(chat, { ticket: await app.api("POST", `${base(ticketOf(chat))}/start`) });
       app.showError("chat-error", null);
     } catch (error) { app.showError("chat-error", error); }
     renderCallback();
@@ -47,10 +58,10 @@ export function createCallback(app) {
     const chat = state.chat;
     const outcome = $("cb-outcome").value;
     try {
-      chat.ticket = await app.api("POST", `${base(ticketOf(chat))}/outcome`, { outcome, note: $("cb-note").value });
+      const ticket = await app.api("POST", `${base(ticketOf(chat))}/outcome`, { outcome, note: $("cb-note").value });
       const words = t(`outcome_${outcome}`);
-      chat.ticketNotice = FINAL.includes(outcome) ? t("cb_done", { outcome: words })
-        : t("cb_again", { outcome: words, due: when(chat.ticket.due_at) });
+      keep(chat, { ticket, ticketNotice: FINAL.includes(outcome) ? t("cb_done", { outcome: words })
+        : t("cb_again", { outcome: words, due: when(ticket.due_at) }) });
       app.showError("chat-error", null);
     } catch (error) { app.showError("chat-error", error); }
     renderCallback();
