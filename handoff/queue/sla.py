@@ -157,10 +157,10 @@ def entry_name(entry: QueueEntry) -> str | None:
     return str(name) if name else None
 
 
-def _sla_event(entry: QueueEntry, level: str) -> dict[str, Any]:
-    """What a gateway's message needs to be readable: the card's number, language, reason and summary,
-    not just a 32-character id."""
-    return {"type": "sla", "level": level, "conversation_id": entry.conversation_id, "entry_id": entry.id,
+def _sla_fields(entry: QueueEntry, level: str) -> dict[str, Any]:
+    """The `sla` frame's fields, and what a gateway's message needs to be readable: the card's number,
+    language, reason and summary, not just a 32-character id."""
+    return {"level": level, "conversation_id": entry.conversation_id, "entry_id": entry.id,
             "priority": entry.priority, "lang": entry.lang, "reason": entry.reason,
             "summary": (entry.summary or "")[:200], "label": f"#{entry.id} · {entry.lang} · {entry.reason}",
             "borrower_name": entry_name(entry)}
@@ -205,10 +205,10 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
             )
             publish_after_commit(
                 session, AGENTS_TOPIC,
-                _sla_event(entry, "breach"),
+                {"type": "sla", **_sla_fields(entry, "breach")},
             )
             queue_webhook(session, settings=settings, clock=clock, event="sla_breach",
-                          data=_sla_event(entry, "breach"))
+                          data={"type": "sla", **_sla_fields(entry, "breach")})
             report.breached.append(entry.conversation_id)
         elif elapsed >= warn_after and entry.sla_warned_at is None:
             entry.sla_warned_at = now
@@ -217,10 +217,10 @@ def _first_reply_clock(session: Session, *, clock: Clock, settings: Any, report:
                 action="sla_warning", detail={"waited_s": int(elapsed.total_seconds())},
             )
             publish_after_commit(
-                session, AGENTS_TOPIC, _sla_event(entry, "warning")
+                session, AGENTS_TOPIC, {"type": "sla", **_sla_fields(entry, "warning")}
             )
             queue_webhook(session, settings=settings, clock=clock, event="sla_warning",
-                          data=_sla_event(entry, "warning"))
+                          data={"type": "sla", **_sla_fields(entry, "warning")})
             report.warned.append(entry.conversation_id)
 
 

@@ -103,6 +103,7 @@ def log_in(page: Any, service: ServiceProcess, username: str) -> None:
 
 def test_an_editor_marks_a_cluster_answered(service: ServiceProcess, browser: Any, source: Path) -> None:
     seed(service)
+    before = (source / "test-questions.tsv").read_text("utf-8").splitlines()  # the editors' own questions
     page, errors = new_page(browser)
     log_in(page, service, "eve")
     page.wait_for_url("**/console/unanswered")  # an editor has no queue to see
@@ -120,7 +121,8 @@ def test_an_editor_marks_a_cluster_answered(service: ServiceProcess, browser: An
     page.wait_for_selector(".cluster.done .filed")
     assert "Added 2 wordings" in page.inner_text("#toast")
     lines = (source / "test-questions.tsv").read_text("utf-8").splitlines()
-    assert lines == ["can I pay with bitcoin\tpayment-methods\ten", "do you take bitcoin payments\tpayment-methods\ten"]
+    assert lines == before + [
+        "can I pay with bitcoin\tpayment-methods\ten", "do you take bitcoin payments\tpayment-methods\ten"]
     assert "Filed as test questions of" in page.locator(".cluster.done .filed").inner_text()
 
     page.select_option("#f-lang", "zh")

@@ -61,14 +61,18 @@ def test_similarity_bar_is_a_parameter(kb_dir: Path) -> None:
 def test_test_questions_file_errors_name_the_line(kb_dir: Path) -> None:
     path = kb_dir / "faq" / "test-questions.tsv"
     path.write_text("# comment\nhow much is the late fee\tlate-fee\n晚还几天会罚款吗\tlate-fee-zh\n"
-                    "what's the weather\tnone\nno tab here\nwho are you\tno-such-faq\n", encoding="utf-8")
+                    "what's the weather\tnone\nno tab here\nwho are you\tno-such-faq\n今天天气怎么样\tnone\tzh\n"
+                    "late again\tlate-fee\tfr\n", encoding="utf-8")
     faqs = read_source(kb_dir / "faq", kb_dir).faqs
     questions, issues = read_test_questions(path, "faq/test-questions.tsv", faqs)
     assert [(q.expected, q.lang, q.line) for q in questions] == [
-        ("late-fee", "en", 2), ("late-fee-zh", "zh", 3), (NONE, "en", 4)]
+        ("late-fee", "en", 2), ("late-fee-zh", "zh", 3), (NONE, "en", 4), (NONE, "zh", 7)]
+    how = "write the question, one tab, then the FAQ id it should get (or 'none'), and optionally a tab and its " \
+        "language (en or zh)"
     assert [str(i) for i in issues] == [
-        "faq/test-questions.tsv:5: write the question, one tab, then the FAQ id it should get (or 'none')",
-        "faq/test-questions.tsv:6: no FAQ has the id 'no-such-faq'; use an existing id or 'none'"]
+        f"faq/test-questions.tsv:5: {how}",
+        "faq/test-questions.tsv:6: no FAQ has the id 'no-such-faq'; use an existing id or 'none'",
+        f"faq/test-questions.tsv:8: {how}"]
     code, _, err = run(["evaluate", "--source", "faq", "--index", "idx"])
     assert code == 1 and "faq/test-questions.tsv:6: no FAQ has the id" in err
 

@@ -20,6 +20,17 @@ def test_read_skips_comments_blank_lines_and_a_header(tmp_path: Path) -> None:
     assert qs.read(tmp_path / "missing.tsv") == []
 
 
+def test_the_language_column_may_be_left_out(tmp_path: Path) -> None:
+    """Hand-written lines (question<TAB>id) and the console's three columns are one format."""
+    path = tmp_path / qs.FILE_NAME
+    path.write_text("how do I pay\tpayment-methods\n怎么还款\tpayment-methods-zh\n能用比特币吗\tnone\n"
+                    "can I pay in bitcoin\tnone\n", encoding="utf-8")
+    assert [(q.faq_id, q.lang) for q in qs.read(path)] == [
+        ("payment-methods", "en"), ("payment-methods-zh", "zh"), ("none", "zh"), ("none", "en")]
+    qs.append(path, [qs.QuestionCase("how can I pay", "payment-methods", "en")])
+    assert qs.read(path)[-1] == qs.QuestionCase("how can I pay", "payment-methods", "en")
+
+
 @pytest.mark.parametrize("line", ["only a question", "q\tfaq\tfr", "\tfaq\ten", "q\tfaq\ten\textra"])
 def test_bad_lines_name_the_file_and_line(tmp_path: Path, line: str) -> None:
     path = tmp_path / qs.FILE_NAME
