@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from kb_lenders_report import markdown, row  # the script's folder is on sys.path when it runs
 from sklearn.linear_model import LogisticRegression
 
 from knowledge_base import KBSettings, KnowledgeBase, build_index, read_source
@@ -299,20 +300,6 @@ def score(r: dict[str, Any]) -> float:
     return -10 * misses + en["right"] + en["useful"] + zh["right"] + zh["useful"]
 
 
-def _row(name: str, r: dict[str, Any]) -> str:
-    cells = []
-    for lang in LANGS:
-        x = r[lang]
-        cells += [f"{x['right']:.2f}", f"{x['useful']:.2f}", f"{x['wrong']:.3f}", f"{x['none']:.2f}",
-                  f"{x['oos_answered']:.2f}"]
-    return f"| {name} | " + " | ".join(cells) + " |"
-
-
-HEADER = ("| set | en right | en useful | en wrong | en none | en OOS answered | zh right | zh useful | zh wrong "
-          "| zh none | zh OOS answered |\n|---|" + "---:|" * 10)
-TARGETS = "| target | >= 0.70 | >= 0.92 | <= 0.03 | | <= 0.05 | | >= 0.88 | <= 0.05 | <= 0.10 | <= 0.05 |"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="northwind,kestrel,harborlane,ruitong,mapleridge")
@@ -339,7 +326,7 @@ def main() -> int:
         report["methods"][method] = held
         print(f"{method}: mean held-out score {np.mean([score(r) for r in held.values()]):.3f}", file=sys.stderr)
         for name, r in held.items():
-            print("  " + _row(name, r), file=sys.stderr)
+            print("  " + row(name, r), file=sys.stderr)
     chosen = max(METHODS, key=lambda m: np.mean([score(r) for r in report["methods"][m].values()]))
     report["chosen"] = chosen
     report["held_out"] = report["methods"][chosen]
@@ -362,43 +349,6 @@ def main() -> int:
         (args.out / "kb_lenders.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))
     return 0
-
-
-def markdown(report: dict[str, Any]) -> str:
-    names = report["sets"]
-    final = "; ".join(f"{lang}: dense weight {t['dense_weight']}, answer at P >= {t['answer']}, clarify at "
-                      f"P >= {t['clarify']}" for lang, t in report["final"].items())
-    out = ["# Knowledge base on five lenders' FAQs: leave-one-KB-out", "",
-           (f"Chosen method: **{report['chosen']}** (best mean held-out result). Shipped (chosen on all sets): "
-            f"{final}."), "", "## Held out: everything chosen on the other sets only", "", HEADER, TARGETS]
-    out += [_row(n, report["held_out"][n]) for n in names]
-    out += ["", "Chosen per held-out set: " + "; ".join(
-        f"{n} " + ", ".join(f"{lang} w={c['dense_weight']} a={c['answer']} c={c['clarify']}"
-                            for lang, c in report["held_out"][n]["chosen"].items()) for n in names)]
-    out += ["", "## In-set: the shipped model (chosen on all five sets)", "", HEADER, TARGETS]
-    out += [_row(n, report["in_set"][n]) for n in names]
-    out += ["", "Same, with the cross-lingual fallback (on by default; the tables above search the question's language only):", "", HEADER]
-    out += [_row(n, report["in_set_fallback"][n]) for n in names]
-    if report["extra_results"]:
-        out += ["", "## Extra lenders (never tuned on; the shipped model)", "", HEADER, TARGETS]
-        out += [_row(n, r) for n, r in report["extra_results"].items()]
-    public = report["in_set"].get("northwind", {}).get("public_oos")
-    held_public = report["held_out"].get("northwind", {}).get("public_oos")
-    if public and held_public:
-        out += [""] + [f"{name} ({t['n']} questions, asked of our KB): answered in-set {t['answered']:.3f} "
-                       f"(buttons {t['offered']:.3f}), held-out {held_public[name]['answered']:.3f}."
-                       for name, t in public.items()]
-    sizes = sorted({s for r in report["in_set"].values() for lang in LANGS for s in r[lang]["clarify_options"]})
-    out += ["", f"Clarify options offered (in-set, any set): {sizes} (never one)."]
-    out += ["", "## Methods compared (held out, each set chosen without it)", ""]
-    for method, held in report["methods"].items():
-        out += [f"### {method}", "", HEADER] + [_row(n, held[n]) for n in names] + [""]
-    out += ["## Held-out mistakes of the chosen method (wrong answers, out-of-scope answered)", ""]
-    for n in names:
-        out += [f"- {n}: {m}" for m in report["held_out"][n]["mistakes"]]
-    for n, r in report["extra_results"].items():
-        out += [f"- {n} (extra): {m}" for m in r["mistakes"]]
-    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
