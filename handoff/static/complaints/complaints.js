@@ -5,6 +5,7 @@
 import { request } from "/static/shared/api.js";
 import { byId as $, el } from "/static/shared/dom.js";
 import { createI18n } from "/static/shared/i18n.js";
+import { notice, toast } from "/static/shared/notices.js";
 import { STRINGS } from "/static/complaints/i18n.js";
 
 const i18n = createI18n(STRINGS, "console_lang");  // the console's key: one language choice for both
@@ -12,21 +13,6 @@ const t = (key, values) => i18n.t(key, values);
 const STATUSES = ["open", "in_progress", "resolved"];
 let data = null;
 let owners = [];
-
-function notice(text, link) {
-  $("notice").replaceChildren(...(text ? [el("span", { text })] : []),
-    ...(link ? [" ", el("a", { href: link.href, text: link.text })] : []));
-  $("notice").hidden = !text;
-}
-
-let toastTimer = null;
-function toast(text, kind = "ok") {
-  $("toast").textContent = text;
-  $("toast").className = `toast ${kind}`;
-  $("toast").hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { $("toast").hidden = true; }, 5000);
-}
 
 const locale = () => (i18n.lang === "zh" ? "zh-CN" : "en-GB");
 

@@ -4,6 +4,7 @@
 import { request } from "/static/shared/api.js";
 import { byId as $, el } from "/static/shared/dom.js";
 import { createI18n } from "/static/shared/i18n.js";
+import { notice, toast } from "/static/shared/notices.js";
 import { STRINGS } from "/static/editor/i18n.js";
 
 const i18n = createI18n(STRINGS, "console_lang");
@@ -18,21 +19,6 @@ const faqs = { en: [], zh: [] };
 
 function isoDay(date) {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
-}
-
-function notice(text, link) {
-  $("notice").replaceChildren(...(text ? [el("span", { text })] : []),
-    ...(link ? [" ", el("a", { href: link.href, text: link.text })] : []));
-  $("notice").hidden = !text;
-}
-
-let toastTimer = null;
-function toast(text, kind = "ok") {
-  $("toast").textContent = text;
-  $("toast").className = `toast ${kind}`;
-  $("toast").hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { $("toast").hidden = true; }, 5000);
 }
 
 function query() {
