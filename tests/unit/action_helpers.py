@@ -132,3 +132,9 @@ async def run(action_obj: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], 
 
 def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def packet_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    customs = [m["custom"] for m in messages if m.get("custom")]
+    assert len(customs) == 1 and customs[0]["type"] == "handoff"
+    return customs[0]["packet"]

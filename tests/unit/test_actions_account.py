@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from action_helpers import make_tracker, run, slots_of, user
 from loan_support import free_port, serve_app
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
-from test_actions_dialogue import make_tracker, run, slots_of, user
 
 from actions.account import ActionAnswerAccount
 from actions.account_client import AccountClient

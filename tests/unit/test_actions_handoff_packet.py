@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from action_helpers import (
     PAYOFF,
     MemoryKnowledgeBase,
     action,
     make_tracker,
+    packet_of,
     run,
     slot,
     slots_of,
@@ -19,12 +18,6 @@ from action_helpers import (
 from actions.handoff import ActionHandoff
 
 # --- handoff packet ------------------------------------------------------------------------------------------
-
-
-def packet_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    customs = [m["custom"] for m in messages if m.get("custom")]
-    assert len(customs) == 1 and customs[0]["type"] == "handoff"
-    return customs[0]["packet"]
 
 
 async def test_explicit_request_packet_then_tells_the_borrower_what_happens() -> None:

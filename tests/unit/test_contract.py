@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from action_helpers import make_tracker, packet_of, run, user
 from borrower_helpers import ScriptedRasa, start
 from fastapi.testclient import TestClient
 from pydantic import ConfigDict, TypeAdapter
 from sqlalchemy import Engine, select
-from test_actions_dialogue import make_tracker, packet_of, run, user
 
 from actions.handoff import ActionHandoff
 from contract.packet import SERVICE_KEYS, HandoffPacket

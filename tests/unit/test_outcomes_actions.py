@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_actions_dialogue import (
+from action_helpers import (
     GOOD_THROUGH,
     PAYOFF,
     ZH_PAYOFF,
