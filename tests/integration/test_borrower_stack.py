@@ -187,39 +187,33 @@ def test_websocket_conversation_greeting_answer_handoff(service: ServiceProcess,
 
 @pytest.mark.browser
 @pytest.mark.parametrize(("locale", "lang"), [("en-US", "en"), ("zh-CN", "zh")])
-def test_chat_page_in_a_real_browser(service: ServiceProcess, locale: str, lang: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_chat_page_in_a_real_browser(
+    service: ServiceProcess, browser: Any, locale: str, lang: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
 
     script = SCRIPTS[lang]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            context = browser.new_context(locale=locale, viewport={"width": 390, "height": 800})
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(service.url + "/")
-            expect(page.locator("#disclosure")).to_be_visible()
-            expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh" else "en")
-            page.fill("#input", script["faq"])
-            page.keyboard.press("Enter")
-            expect(page.locator(".row.mine .bubble").last).to_have_text(script["faq"], timeout=15000)
-            cite = page.locator(".cite").first
-            expect(cite).to_be_visible(timeout=15000)
-            expect(cite).to_contain_text("来源" if lang == "zh" else "Source")
-            page.click("#person-btn")
-            expect(page.locator("#queue-panel")).to_be_visible(timeout=10000)
-            position = re.compile(r"下一位|第 \d+ 位" if lang == "zh" else r"next|number \d+")
-            expect(page.locator("#queue-detail")).to_contain_text(position, timeout=10000)
-            # After CALLBACK_OFFER_AFTER_S the callback alternative appears.
-            expect(page.locator("#callback-offer")).to_be_visible(timeout=10000)
-            page.screenshot(path=str(tmp_path / f"chat-{lang}.png"))
-            assert errors == []
-        finally:
-            browser.close()
+    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(service.url + "/")
+    expect(page.locator("#disclosure")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh" else "en")
+    page.fill("#input", script["faq"])
+    page.keyboard.press("Enter")
+    expect(page.locator(".row.mine .bubble").last).to_have_text(script["faq"], timeout=15000)
+    cite = page.locator(".cite").first
+    expect(cite).to_be_visible(timeout=15000)
+    expect(cite).to_contain_text("来源" if lang == "zh" else "Source")
+    page.click("#person-btn")
+    expect(page.locator("#queue-panel")).to_be_visible(timeout=10000)
+    position = re.compile(r"下一位|第 \d+ 位" if lang == "zh" else r"next|number \d+")
+    expect(page.locator("#queue-detail")).to_contain_text(position, timeout=10000)
+    # After CALLBACK_OFFER_AFTER_S the callback alternative appears.
+    expect(page.locator("#callback-offer")).to_be_visible(timeout=10000)
+    page.screenshot(path=str(tmp_path / f"chat-{lang}.png"))
+    assert errors == []
 
 
 def test_bot_going_down_mid_conversation(service: ServiceProcess, stack: RasaStack) -> None:

@@ -26,7 +26,6 @@ from knowledge_base.faq import parse_faq
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 FAQ_ROOT = Path(__file__).resolve().parents[2] / "knowledge_base" / "faq"
 PASSWORD = "markdown-test-password"
 SIZES = {"desktop": {"width": 1366, "height": 850}, "phone": {"width": 390, "height": 844}}
@@ -59,22 +58,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
     with run_service(tmp_path_factory.mktemp("svc")) as svc:
         create_agent(svc, username="ann", password=PASSWORD, display_name="Ann")
         yield svc
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def faq(lang: str, faq_id: str) -> tuple[str, dict[str, str]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from service_process import ServiceProcess, run_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NEXT_SHIFT = {"en": "when our team is next on shift", "zh": "届时客服上班"}
 CONTACT = "+1 212 555 0188"
@@ -28,22 +26,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
     with run_service(tmp_path_factory.mktemp("svc"), BUSINESS_HOURS=f"{closed_day} 09:00-17:00",
                      CALLBACK_OFFER_AFTER_S="0") as svc:
         yield svc
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

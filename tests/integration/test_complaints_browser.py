@@ -17,12 +17,11 @@ import pytest
 from service_process import ServiceProcess, create_agent, run_service
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from test_console_inbox_browser import PASSWORD, borrower_says, browser, queued_borrower
+from test_console_inbox_browser import PASSWORD, borrower_says, queued_borrower
 
 from handoff.models import Complaint
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-__all__ = ["browser"]
 
 SHOTS = os.environ.get("COMPLAINT_SHOTS")
 DESKTOP = {"width": 1366, "height": 850}

@@ -15,7 +15,6 @@ from service_process import ServiceProcess, create_agent, run_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "console-test-password"
 
 
@@ -27,20 +26,8 @@ def service(tmp_path: Path) -> Iterator[ServiceProcess]:
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            context = browser.new_context(locale="en-US")
-            yield context.new_page()
-        finally:
-            browser.close()
+def page(browser: Any) -> Any:
+    return browser.new_context(locale="en-US").new_page()
 
 
 def borrower_waiting(service: ServiceProcess) -> tuple[str, dict[str, str]]:

@@ -8,7 +8,6 @@ says who answers: the assistant, nobody yet, a person, nobody any more."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from handoff.models import QueueEntry
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "console-test-password"
 
 # The desktop notifications and the beeps are the outside world: record them, keep the real ones working.
@@ -41,23 +39,6 @@ if (window.AudioContext) {
   AudioContext.prototype.createOscillator = function () { window.__beeps += 1; return create.call(this); };
 }
 """
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def queued_borrower(service: ServiceProcess, lang: str = "en") -> tuple[str, dict[str, str]]:

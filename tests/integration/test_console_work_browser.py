@@ -18,14 +18,12 @@ from service_process import ServiceProcess, create_agent, run_service
 from test_console_inbox_browser import (
     PASSWORD,
     borrower_says,
-    browser,
     claim_in_console,
     console,
     queued_borrower,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-__all__ = ["browser"]  # the fixture, shared with the inbox tests
 
 PHONE = "+1 (212) 555-0188"
 LONG_ID = re.compile(r"[0-9a-f]{32}")

@@ -16,7 +16,6 @@ from service_process import ServiceProcess, create_agent, run_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "dashboard-test-password"
 
 
@@ -29,20 +28,11 @@ def service(tmp_path: Path) -> Iterator[ServiceProcess]:
 
 
 @pytest.fixture
-def browser_page() -> Iterator[tuple[Any, list[str]]]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield page, errors
-        finally:
-            browser.close()
+def browser_page(browser: Any) -> tuple[Any, list[str]]:
+    page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
 
 
 def api(service: ServiceProcess, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -131,38 +121,29 @@ def test_an_agent_is_told_the_dashboard_is_for_supervisors(service: ServiceProce
     ("en-US", "How did we do? Rate this chat (optional)", "Thank you for your feedback."),
     ("zh-CN", "请为本次服务评分（可选）", "感谢您的反馈。"),
 ])
-def test_borrower_rates_the_chat_after_the_agent_closed_it(service: ServiceProcess, locale: str, question: str,
-                                                           thanks: str) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}).new_page()
-            page.goto(f"{service.url}/")
-            page.wait_for_function("() => localStorage.getItem('carloan.chat.conversation')")
-            saved = page.evaluate("() => JSON.parse(localStorage.getItem('carloan.chat.conversation'))")
-            borrower = {"Authorization": f"Bearer {saved['token']}"}
-            cid = saved["id"]
-            assert api(service, "POST", f"/api/conversations/{cid}/handoff", headers=borrower).status_code == 200
-            login = api(service, "POST", "/api/agent/login", json={"username": "ann", "password": PASSWORD})
-            ann = {"Authorization": f"Bearer {login.json()['token']}"}
-            assert api(service, "POST", "/api/agent/queue/next", headers=ann).status_code == 200
-            api(service, "POST", f"/api/agent/conversations/{cid}/messages", headers=ann, json={"text": "Done!"})
-            closed = api(service, "POST", f"/api/agent/conversations/{cid}/close", headers=ann,
-                         json={"resolution_code": "resolved"})
-            assert closed.status_code == 200
-            page.wait_for_selector("#survey:not([hidden]) .survey-stars", timeout=15000)
-            assert page.inner_text("#survey .survey-question") == question
-            assert page.is_disabled("#survey-send")
-            page.locator("#survey .star").nth(3).click()
-            page.fill("#survey-comment", "耐心 / patient")
-            page.click("#survey-send")
-            page.wait_for_selector("#survey .survey-thanks")
-            assert page.inner_text("#survey .survey-thanks") == thanks
-        finally:
-            browser.close()
+def test_borrower_rates_the_chat_after_the_agent_closed_it(service: ServiceProcess, browser: Any, locale: str,
+                                                           question: str, thanks: str) -> None:
+    page = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{service.url}/")
+    page.wait_for_function("() => localStorage.getItem('carloan.chat.conversation')")
+    saved = page.evaluate("() => JSON.parse(localStorage.getItem('carloan.chat.conversation'))")
+    borrower = {"Authorization": f"Bearer {saved['token']}"}
+    cid = saved["id"]
+    assert api(service, "POST", f"/api/conversations/{cid}/handoff", headers=borrower).status_code == 200
+    login = api(service, "POST", "/api/agent/login", json={"username": "ann", "password": PASSWORD})
+    ann = {"Authorization": f"Bearer {login.json()['token']}"}
+    assert api(service, "POST", "/api/agent/queue/next", headers=ann).status_code == 200
+    api(service, "POST", f"/api/agent/conversations/{cid}/messages", headers=ann, json={"text": "Done!"})
+    closed = api(service, "POST", f"/api/agent/conversations/{cid}/close", headers=ann,
+                 json={"resolution_code": "resolved"})
+    assert closed.status_code == 200
+    page.wait_for_selector("#survey:not([hidden]) .survey-stars", timeout=15000)
+    assert page.inner_text("#survey .survey-question") == question
+    assert page.is_disabled("#survey-send")
+    page.locator("#survey .star").nth(3).click()
+    page.fill("#survey-comment", "耐心 / patient")
+    page.click("#survey-send")
+    page.wait_for_selector("#survey .survey-thanks")
+    assert page.inner_text("#survey .survey-thanks") == thanks
     state = api(service, "GET", f"/api/conversations/{cid}/survey", headers=borrower).json()
     assert state == {"offered": True, "answered": True, "rating": 4}

@@ -19,7 +19,6 @@ from handoff.models import Agent, Conversation, QueueEntry, TurnOutcome
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "editor-test-password"
 FAQ = Path(__file__).resolve().parents[2] / "knowledge_base" / "faq"
 
@@ -70,20 +69,6 @@ def seed(service: ServiceProcess) -> None:
                              resolution_code="resolved"))
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def new_page(browser: Any, *, locale: str = "en-US", phone: bool = False) -> tuple[Any, list[str]]:

@@ -5,7 +5,6 @@ every string the HTML asks for (data-i18n, -placeholder, -label) exists and is s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from service_process import ServiceProcess, run_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 DICTIONARIES = {"/": ["/static/chat/i18n.js"], "/console": ["/static/console/i18n.js"]}
 READY = {"/": "#status-text", "/console": "#login-view:not([hidden])"}
 
@@ -46,22 +44,6 @@ CHECK = """async (modules) => {
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     with run_service(tmp_path_factory.mktemp("svc")) as svc:
         yield svc
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.mark.parametrize("path", ["/", "/console"])

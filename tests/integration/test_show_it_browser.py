@@ -30,10 +30,9 @@ from show_support import (
     queue_card,
     shoot,
 )
-from test_console_inbox_browser import PASSWORD, browser, claim_in_console, console
+from test_console_inbox_browser import PASSWORD, claim_in_console, console
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-__all__ = ["browser"]  # the fixture, shared with the inbox tests
 
 IDLE_S = 30  # AGENT_RESPONSE_TARGET_S: the console warns from the start (under a minute), requeues after 30 s
 PHONE = "+1 (212) 555-0188"

@@ -19,7 +19,6 @@ from handoff.models import Conversation
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -28,22 +27,6 @@ def service(tmp_path: Path) -> Iterator[ServiceProcess]:
         subprocess.run([str(APP_PYTHON), "-m", "handoff", "seed-demo-loans"], cwd=ROOT, env=svc.env, check=True,
                        capture_output=True, timeout=60)
         yield svc
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def linked_borrowers(service: ServiceProcess) -> list[str | None]:
