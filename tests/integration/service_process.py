@@ -22,6 +22,10 @@ from pathlib import Path
 
 import httpx
 
+from handoff.agents import accounts
+from handoff.config import Settings
+from handoff.infra import db
+
 ROOT = Path(__file__).resolve().parents[2]
 APP_PYTHON = ROOT / ".venv" / "bin" / "python"
 LOOPBACK = "127.0.0.1"
@@ -115,13 +119,16 @@ def create_agent(
     service: ServiceProcess, *, username: str, password: str, role: str = "agent", display_name: str | None = None,
     languages: str = "en,zh", team: str | None = None,
 ) -> None:
-    """`python -m handoff create-agent` against the service's database."""
-    shown = ["--display-name", display_name] if display_name else []
-    shown += ["--languages", languages] + (["--team", team] if team else [])
-    done = subprocess.run(
-        [str(APP_PYTHON), "-m", "handoff", "create-agent", "--username", username, "--password", password,
-         "--role", role, *shown],
-        cwd=ROOT, env=service.env, capture_output=True, text=True, timeout=60, check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"create-agent failed ({done.returncode}): {done.stderr[-2000:]}")
+    """What `python -m handoff create-agent` does (tests/unit/test_agents_accounts.py runs the command itself),
+    in this process, on the service's database: a new Python process per agent cost seconds on 2 cores."""
+    default_limit = Settings.model_fields["AGENT_MAX_CONCURRENT"].default
+    engine = db.make_engine(service.env["DATABASE_URL"])
+    try:
+        with db.session_scope(engine) as session:
+            accounts.create_agent(
+                session, username=username, password=password, role=role, display_name=display_name,
+                languages=languages, team=team,
+                max_concurrent=int(service.env.get("AGENT_MAX_CONCURRENT", default_limit)),
+            )
+    finally:
+        engine.dispose()
