@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rasa_stack import start_rasa_stack
+from rasa_stack import RasaStack
 from service_process import ServiceProcess, run_service
 from sqlalchemy import select
 
@@ -23,18 +23,15 @@ PAYMENT_FAQS = {"payment-methods", "pay-online", "pay-by-phone", "pay-by-mail", 
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+def service(stack: RasaStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The session's Rasa stack (each test's conversation is a new one) behind a service of this module."""
     work = tmp_path_factory.mktemp("service")
     engine = make_engine(f"sqlite:///{work / 'handoff.db'}")
     upgrade(engine)
     seed_demo_loans(engine)
     engine.dispose()
-    with start_rasa_stack(workdir=tmp_path_factory.mktemp("rasa")) as stack:
-        for lang, text in {"en": "How do I pay?", "zh": "怎么还款？"}.items():
-            stack.send(f"warm-up-{lang}", text, lang=lang, timeout_s=120)
-        with run_service(work, RASA_URL=stack.rasa_url, RASA_TOKEN=stack.rasa_token, REMINDER_ENABLED="false"
-                         ) as running:
-            yield running
+    with run_service(work, RASA_URL=stack.rasa_url, RASA_TOKEN=stack.rasa_token, REMINDER_ENABLED="false") as running:
+        yield running
 
 
 def _start(service: ServiceProcess, lang: str, borrower_id: str) -> tuple[str, dict[str, str]]:
