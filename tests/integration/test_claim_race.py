@@ -1,5 +1,6 @@
-"""Claim race: 8 agents (threads, each with its own session) claim the same chat at once, 200 times,
-both calling the data functions directly and through the real server over HTTP.
+"""Claim race: 8 agents (threads, each with its own session) claim the same chat at once, 40 times in
+`make test` and 200 times in the stress run (`pytest -m slow`), both calling the data functions directly and
+through the real server over HTTP.
 
 Exactly one winner every time, every loser gets the 409 `already_claimed`, nothing else (no
 "database is locked", no deadlock). On SQLite always; on PostgreSQL when TEST_DATABASE_URL is set.
@@ -30,13 +31,15 @@ from handoff.queue import claims
 pytestmark = pytest.mark.integration
 
 AGENTS = 8
-ROUNDS = 200
+# Every round is the whole race (8 claims at one barrier); the long stress repeats it 200 times.
+ROUNDS = [40, pytest.param(200, marks=pytest.mark.slow)]
 HTTP_PASSWORD = "race-agent-password"
 
 
-def test_exactly_one_winner_every_time(race_engine: Engine) -> None:
+@pytest.mark.parametrize("rounds", ROUNDS)
+def test_exactly_one_winner_every_time(race_engine: Engine, rounds: int) -> None:
     clock = FakeClock()
-    agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=ROUNDS) for i in range(AGENTS)]
+    agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=rounds) for i in range(AGENTS)]
     barrier = threading.Barrier(AGENTS)
 
     def attempt(agent_index: int, entry_id: int) -> str:
@@ -49,7 +52,7 @@ def test_exactly_one_winner_every_time(race_engine: Engine) -> None:
             return "409"
 
     with ThreadPoolExecutor(AGENTS) as pool:
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             conv_id, entry_id = waiting_chat(race_engine, clock)
             outcomes = list(pool.map(attempt, range(AGENTS), [entry_id] * AGENTS))
             assert sorted(outcomes) == ["409"] * (AGENTS - 1) + ["won"], outcomes
@@ -90,7 +93,8 @@ def service(tmp_path: Path, make_database_url: Any) -> Iterator[ServiceProcess]:
         yield running
 
 
-def test_over_http_exactly_one_200_and_seven_409(service: ServiceProcess) -> None:
+@pytest.mark.parametrize("rounds", ROUNDS)
+def test_over_http_exactly_one_200_and_seven_409(service: ServiceProcess, rounds: int) -> None:
     """The same race through the real server (uvicorn, worker threads, the agents' own sessions)."""
     clients = []
     for i in range(AGENTS):
@@ -107,7 +111,7 @@ def test_over_http_exactly_one_200_and_seven_409(service: ServiceProcess) -> Non
 
     try:
         with ThreadPoolExecutor(AGENTS) as pool:
-            for _ in range(ROUNDS):
+            for _ in range(rounds):
                 created = borrower.post("/api/conversations", json={"lang": "en"}).json()
                 handoff = borrower.post(f"/api/conversations/{created['id']}/handoff", json={},
                                         headers={"Authorization": f"Bearer {created['token']}"})
@@ -126,7 +130,8 @@ def test_over_http_exactly_one_200_and_seven_409(service: ServiceProcess) -> Non
     assert "database is locked" not in service.log_tail(200_000)
 
 
-def test_claims_and_borrower_turns_interleave_without_deadlock(race_engine: Engine) -> None:
+@pytest.mark.parametrize("rounds", [10, pytest.param(50, marks=pytest.mark.slow)])
+def test_claims_and_borrower_turns_interleave_without_deadlock(race_engine: Engine, rounds: int) -> None:
     """Claims (entry, then conversation) against borrower messages (conversation, then entry): the
     agent side takes the conversation lock first, so PostgreSQL never has to break a deadlock."""
     from types import SimpleNamespace
@@ -134,7 +139,7 @@ def test_claims_and_borrower_turns_interleave_without_deadlock(race_engine: Engi
     from handoff.borrower import turns
 
     clock = FakeClock()
-    agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=ROUNDS) for i in range(4)]
+    agents = [make_agent(race_engine, clock, f"agent{i}", max_concurrent=rounds) for i in range(4)]
     borrower_svc = SimpleNamespace(clock=clock)
     barrier = threading.Barrier(8)
 
@@ -155,7 +160,7 @@ def test_claims_and_borrower_turns_interleave_without_deadlock(race_engine: Engi
         return "stored"
 
     with ThreadPoolExecutor(8) as pool:
-        for _ in range(50):
+        for _ in range(rounds):
             conv_id, entry_id = waiting_chat(race_engine, clock)
             futures = [pool.submit(claimer, i, entry_id) for i in range(4)]
             futures += [pool.submit(borrower, i, conv_id) for i in range(4)]
