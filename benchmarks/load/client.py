@@ -55,6 +55,8 @@ class Session:
     ws_seqs: set[int] = field(default_factory=set)
     route: Route = ONE_REPLICA
     turns: int = 0  # messages sent
+    state: str = "bot"  # the conversation's state after the last answer
+    bot_turns: int = 0  # messages sent while the bot was in charge: these went to Rasa
     answered: int = 0  # of which the bot answered (answer or handoff): Rasa took them whole
     replica: int = 0  # the replica of the current turn
 
@@ -165,12 +167,16 @@ class ServiceTarget:
         for message in body.get("messages", []):
             session.last_seq = max(session.last_seq, int(message.get("seq", 0)))
         outcome = classify_service(status, body)
-        session.answered += outcome in ("answer", "handoff")
+        if session.state == "bot":
+            session.bot_turns += 1
+            session.answered += outcome in ("answer", "handoff")
+        session.state = str(body.get("state", session.state))
         return outcome
 
     async def close(self, session: Session) -> None:
         if session.route.hops:
-            self.hopped.append({"id": session.id, "turns": session.turns, "answered": session.answered})
+            self.hopped.append({"id": session.id, "turns": session.turns, "bot_turns": session.bot_turns,
+                                "answered": session.answered})
         if session.ws is None:
             return
         expected = set(range(1, session.last_seq + 1))

@@ -89,16 +89,17 @@ def rasa_turns(split: dict[str, dict[str, Counts]]) -> dict[str, float]:
 
 
 def check_trackers(pod: Pod, hopped: list[dict[str, Any]]) -> dict[str, Any]:
-    """Conversations that alternated replicas (so Rasa servers) and had every turn answered: the shared
-    tracker must hold each of their user turns once."""
-    eligible = [h for h in hopped if h["turns"] >= 2 and h["answered"] == h["turns"]]
+    """Conversations that alternated replicas (so Rasa servers) and had every bot turn answered: the shared
+    tracker must hold each of their user turns once. (Messages sent once a person was in charge never went
+    to Rasa, so they are not counted.)"""
+    eligible = [h for h in hopped if h["turns"] >= 2 and h["answered"] == h["bot_turns"]]
     checked, missing, extra = 0, 0, 0
     for conv in eligible[:TRACKERS_CHECKED_PER_ROUND]:
         events = pod.rasa.tracker(conv["id"]).get("events", [])
         users = sum(1 for e in events if e.get("event") == "user")
         checked += 1
-        missing += max(0, conv["turns"] - users)
-        extra += max(0, users - conv["turns"])
+        missing += max(0, conv["bot_turns"] - users)
+        extra += max(0, users - conv["bot_turns"])
     return {"hopped": len(hopped), "checked": checked, "user_turns_missing": missing, "user_turns_extra": extra}
 
 

@@ -91,7 +91,7 @@ def _split_table(result: dict[str, Any]) -> list[str]:
 
 def _lost_table(result: dict[str, Any]) -> list[str]:
     lines = [("| borrowers | layout | turns sent (client) | turns counted by the replicas | no reply | "
-             "WebSocket messages missing (all / on the other replica) | trackers checked | user turns missing / extra |"),
+             "WebSocket messages missing: all / on sockets held by the other replica | trackers checked | user turns missing / extra |"),
              "|---:|---|---:|---:|---:|---|---:|---|"]
     for level in result["levels"]:
         for layout, data in level["layouts"].items():
@@ -100,7 +100,7 @@ def _lost_table(result: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {level['borrowers']} | {layout} | {data['turns'] + data.get('warm_up_turns', 0)} | {server:g} | "
                 f"{_unanswered(data)} | {ws.get('messages_missing', 0)} of {ws.get('messages_expected', 0)} / "
-                f"{ws.get('elsewhere_missing', 0)} of {ws.get('elsewhere', 0)} sockets | {trackers['checked']:g} | "
+                f"{ws.get('elsewhere_missing', 0)} ({ws.get('elsewhere', 0)} sockets) | {trackers['checked']:g} | "
                 f"{trackers['user_turns_missing']:g} / {trackers['user_turns_extra']:g} |")
     return lines
 
