@@ -56,8 +56,8 @@ class Session:
     route: Route = ONE_REPLICA
     turns: int = 0  # messages sent
     state: str = "bot"  # the conversation's state after the last answer
-    bot_turns: int = 0  # messages sent while the bot was in charge: these went to Rasa
-    answered: int = 0  # of which the bot answered (answer or handoff): Rasa took them whole
+    bot_turns: int = 0  # messages sent while the bot was in charge: these went to Rasa or waited for it
+    answered: int = 0  # of which Rasa answered (`rasa_answered`): Rasa took them whole, tracker saved
     replica: int = 0  # the replica of the current turn
 
 
@@ -96,6 +96,23 @@ def classify_rasa(status: int, body: Any) -> str:
     if any(isinstance(e.get("custom"), dict) and e["custom"].get("type") == "handoff" for e in body):
         return "handoff"
     return "answer"
+
+
+def rasa_answered(status: int, body: dict[str, Any]) -> bool:
+    """Whether Rasa answered this turn: the service stores only Rasa's reply as messages from the bot. A turn
+    it ends itself has none: the fallback, and a message that asks for a person (the local detector) queued at
+    once when Rasa had no free slot (RASA_MAX_IN_FLIGHT) or did not answer within RASA_HANDOFF_BUDGET_S - a
+    handoff to the borrower, but one that Rasa never took whole (handoff/borrower/turns.py)."""
+    return status == 200 and any(m.get("sender") == "bot" for m in body.get("messages", []))
+
+
+def count_turn(session: Session, status: int, body: dict[str, Any]) -> None:
+    """Count one turn of `session` that got an HTTP answer: whether it was sent while the bot was in charge (so
+    it went to Rasa, or waited for a slot), whether Rasa answered it, and the conversation's state after it."""
+    if session.state == "bot":
+        session.bot_turns += 1
+        session.answered += rasa_answered(status, body)
+    session.state = str(body.get("state", session.state))
 
 
 async def post_json(
@@ -167,10 +184,7 @@ class ServiceTarget:
         for message in body.get("messages", []):
             session.last_seq = max(session.last_seq, int(message.get("seq", 0)))
         outcome = classify_service(status, body)
-        if session.state == "bot":
-            session.bot_turns += 1
-            session.answered += outcome in ("answer", "handoff")
-        session.state = str(body.get("state", session.state))
+        count_turn(session, status, body)
         return outcome
 
     async def close(self, session: Session) -> None:

@@ -89,10 +89,17 @@ def rasa_turns(split: dict[str, dict[str, Counts]]) -> dict[str, float]:
 
 
 def check_trackers(pod: Pod, hopped: list[dict[str, Any]]) -> dict[str, Any]:
-    """Conversations that alternated replicas (so Rasa servers) and had every bot turn answered: the shared
-    tracker must hold each of their user turns once. (Messages sent once a person was in charge never went
-    to Rasa, so they are not counted.)"""
-    eligible = [h for h in hopped if h["turns"] >= 2 and h["answered"] == h["bot_turns"]]
+    """Conversations that alternated replicas (so Rasa servers) and had every bot turn answered by Rasa: the
+    shared tracker must hold each of their user turns once, since Rasa saves a turn's tracker before it
+    answers. Left out (counted in `unanswered`): conversations with a turn the service ended without Rasa's
+    answer (the fallback, or a request for a person queued at once because Rasa had no free slot or missed
+    RASA_HANDOFF_BUDGET_S; client.py `rasa_answered`). Such a message either never reached Rasa (no slot) or
+    had its turn cancelled there when the service gave up and closed the connection (Rasa's REST channel
+    catches the cancellation; the tracker is saved only at the end of a turn) - unless the cancellation came
+    after the save, so whether the tracker holds it cannot be told from outside. (Messages sent once a person
+    was in charge never went to Rasa, so they are not counted either.)"""
+    candidates = [h for h in hopped if h["turns"] >= 2]
+    eligible = [h for h in candidates if h["answered"] == h["bot_turns"]]
     checked, missing, extra = 0, 0, 0
     for conv in eligible[:TRACKERS_CHECKED_PER_ROUND]:
         events = pod.rasa.tracker(conv["id"]).get("events", [])
@@ -100,7 +107,8 @@ def check_trackers(pod: Pod, hopped: list[dict[str, Any]]) -> dict[str, Any]:
         checked += 1
         missing += max(0, conv["bot_turns"] - users)
         extra += max(0, users - conv["bot_turns"])
-    return {"hopped": len(hopped), "checked": checked, "user_turns_missing": missing, "user_turns_extra": extra}
+    return {"hopped": len(hopped), "unanswered": len(candidates) - len(eligible), "checked": checked,
+            "user_turns_missing": missing, "user_turns_extra": extra}
 
 
 def one_round(pods: Pods, layout: str, borrowers: int, round_: int, args: argparse.Namespace,

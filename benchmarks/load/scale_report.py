@@ -91,7 +91,8 @@ def _split_table(result: dict[str, Any]) -> list[str]:
 
 def _lost_table(result: dict[str, Any]) -> list[str]:
     lines = [("| borrowers | layout | turns sent (client) | turns counted by the replicas | no reply | "
-             "WebSocket messages missing: all / on sockets held by the other replica | trackers checked | user turns missing / extra |"),
+             "WebSocket messages missing: all / on sockets held by the other replica | trackers checked (left out) | "
+             "user turns missing / extra |"),
              "|---:|---|---:|---:|---:|---|---:|---|"]
     for level in result["levels"]:
         for layout, data in level["layouts"].items():
@@ -100,7 +101,8 @@ def _lost_table(result: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {level['borrowers']} | {layout} | {data['turns'] + data.get('warm_up_turns', 0)} | {server:g} | "
                 f"{_unanswered(data)} | {ws.get('messages_missing', 0)} of {ws.get('messages_expected', 0)} / "
-                f"{ws.get('elsewhere_missing', 0)} ({ws.get('elsewhere', 0)} sockets) | {trackers['checked']:g} | "
+                f"{ws.get('elsewhere_missing', 0)} ({ws.get('elsewhere', 0)} sockets) | {trackers['checked']:g} "
+                f"({trackers.get('unanswered', 0):g}) | "
                 f"{trackers['user_turns_missing']:g} / {trackers['user_turns_extra']:g} |")
     return lines
 
@@ -162,7 +164,10 @@ def render(result: dict[str, Any]) -> str:
         "go to its own Rasa; the Rasa column is the replicas' calls to Rasa with the failovers they logged moved "
         "over, and the action servers' counts (one per Rasa) are that Rasa's own record. A conversation that hops "
         "between replicas is therefore served by both Rasa servers turn by turn, from the one tracker store; the "
-        "check reads each such conversation's tracker back and counts its user turns."),
+        "check reads each such conversation's tracker back and counts its user turns. Left out: hopped conversations "
+        "with a turn Rasa did not answer (a fallback, or a request for a person that the replica queued itself "
+        "because Rasa had no free slot or missed RASA_HANDOFF_BUDGET_S): that message never reached Rasa, or its "
+        "turn there was cancelled when the replica gave up, so whether the tracker holds it is not known."),
         ("- No reply: the turn's HTTP answer carried no bot message (Rasa's `200 []`) or failed. A fallback is a "
         "reply (the honest 'assistant is having trouble' message)."),
     ]
