@@ -34,10 +34,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"{n} " + ", ".join(f"{lang} w={c['dense_weight']} a={c['answer']} c={c['clarify']}"
                             for lang, c in report["held_out"][n]["chosen"].items()) for n in names)]
     out += ["", "## Held out: the ceiling of ranking and separation", "",
-            "The fused ranking's top-1 and top-3 (in-scope questions), and the most *right* any answer threshold "
-            "could reach on the held-out set itself with wrong answers within the cap (0.03 en, 0.05 zh): an "
-            "oracle, for telling a threshold problem (right far below it) from a ranking or separation one "
-            "(the oracle itself is low).", "",
+            ("The fused ranking's top-1 and top-3 (in-scope questions), and the most *right* any answer threshold "
+             "could reach on the held-out set itself with wrong answers within the cap (0.03 en, 0.05 zh): an "
+             "oracle, for telling a threshold problem (right far below it) from a ranking or separation one "
+             "(the oracle itself is low)."), "",
             "| set | en top-1 | en top-3 | en best right | en right | zh top-1 | zh top-3 | zh best right | zh right |",
             "|---|" + "---:|" * 8]
     out += [f"| {n} | " + " | ".join(
