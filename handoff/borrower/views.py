@@ -55,13 +55,22 @@ def conversation_view(
 
 
 def turn_result(
-    session: Session, *, conversation: Conversation, first_seq: int, last_seq: int, svc: Services
+    session: Session,
+    *,
+    conversation: Conversation,
+    first_seq: int,
+    last_seq: int,
+    svc: Services,
+    messages: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    messages = [
-        m
-        for m in messages_after(session, conversation_id=conversation.id, after=first_seq - 1)
-        if m["seq"] <= last_seq
-    ]
+    """The turn's messages (seq `first_seq` to `last_seq`) and the conversation's view. `messages`: the
+    caller has just written exactly those (as `message_dict` shows them), so they are not read back."""
+    if messages is None:
+        messages = [
+            m
+            for m in messages_after(session, conversation_id=conversation.id, after=first_seq - 1)
+            if m["seq"] <= last_seq
+        ]
     return {
         "messages": messages,
         **conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings),

@@ -37,6 +37,17 @@ MESSAGE_COLUMNS = ("conversation_id", "seq", "sender", "text", "payload", "clien
 
 
 @dataclass(frozen=True)
+class StoredBorrower:
+    """A bot turn's borrower message as stored: its seq, the conversation's lang and channel, and the
+    message as the API and the bus show it (`message_dict`), so that the turn's answer needs no re-read."""
+
+    seq: int
+    lang: str
+    channel: str
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Reply:
     """One reply element to store: a bot message's text and payload."""
 
@@ -48,18 +59,18 @@ def _ctes_allowed(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _publish(session: Session, message: Message) -> None:
-    publish_after_commit(
-        session, conversation_topic(message.conversation_id), {"type": "message", "message": message_dict(message)}
-    )
+def _publish(session: Session, message: Message) -> dict[str, Any]:
+    shown = message_dict(message)
+    publish_after_commit(session, conversation_topic(message.conversation_id), {"type": "message", "message": shown})
+    return shown
 
 
 def store_borrower_message(
     session: Session, *, conversation_id: str, text: str, client_message_id: str | None
-) -> tuple[int, str, str] | None:
+) -> StoredBorrower | None:
     """Store the (masked) borrower message of a conversation in the bot state with the next seq.
 
-    Returns (seq, lang, channel), or None when the conversation is not in the bot state (or does not exist) and
+    Returns what was stored, or None when the conversation is not in the bot state (or does not exist) and
     nothing was written. A `client_message_id` stored before raises IntegrityError (nothing written)."""
     now = utcnow()
     take_seq = (
@@ -67,6 +78,7 @@ def store_borrower_message(
         .where(Conversation.id == conversation_id, Conversation.state == ConversationState.BOT)
         .values(last_seq=Conversation.last_seq + 1, updated_at=now)  # explicit: a CTE skips onupdate
         .returning(Conversation.id, Conversation.last_seq, Conversation.lang, Conversation.channel)
+        .execution_options(synchronize_session=False)  # a fresh session: nothing loaded to keep in step
     )
     if _ctes_allowed(session):
         taken = take_seq.cte("taken")
@@ -98,12 +110,12 @@ def store_borrower_message(
             row = (found.last_seq, found.lang, found.channel)
     if row is None:
         return None
-    seq, lang, channel = int(row[0]), str(row[1]), str(row[2])
-    _publish(session, Message(
+    seq = int(row[0])
+    shown = _publish(session, Message(
         conversation_id=conversation_id, seq=seq, sender=str(Sender.BORROWER), text=text, payload=None,
         client_message_id=client_message_id, created_at=now,
     ))
-    return seq, lang, channel
+    return StoredBorrower(seq=seq, lang=str(row[1]), channel=str(row[2]), message=shown)
 
 
 def _outcome_values(rows: Sequence[TurnOutcome]) -> list[dict[str, Any]]:
@@ -118,9 +130,10 @@ def store_bot_replies(
     borrower_seq: int,
     replies: Sequence[Reply],
     outcomes: Sequence[TurnOutcome],
-) -> Conversation:
+) -> tuple[Conversation, list[dict[str, Any]]]:
     """Store a bot turn's replies with the next seqs, its outcome rows, and mark the borrower message
-    answered (`reply_to_seq`); returns the conversation as it is after the turn. When the conversation has
+    answered (`reply_to_seq`); returns the conversation as it is after the turn and the replies as the
+    API shows them (`message_dict`). When the conversation has
     gone (erased meanwhile) nothing is written: NotFoundError, or IntegrityError on PostgreSQL."""
     now = utcnow()
     count = len(replies)
@@ -129,6 +142,7 @@ def store_bot_replies(
         .where(Conversation.id == conversation_id)
         .values(last_seq=Conversation.last_seq + count, updated_at=now)
         .returning(*Conversation.__table__.columns)
+        .execution_options(synchronize_session=False)
     )
     outcome_values = _outcome_values(outcomes)
 
@@ -147,6 +161,7 @@ def store_bot_replies(
             update(Message)
             .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
             .values(reply_to_seq=last_seq)
+            .execution_options(synchronize_session=False)
         )
         if outcome_values:
             statements.append(insert(TurnOutcome).values(outcome_values))
@@ -171,10 +186,12 @@ def store_bot_replies(
     if conversation is None:
         raise NotFoundError("conversation not found", target_id=conversation_id)
     first = conversation.last_seq - count + 1
-    for n, reply in enumerate(replies):
+    shown = [
         _publish(session, Message(
             conversation_id=conversation_id, seq=first + n, sender=str(Sender.BOT), text=reply.text,
             payload=reply.payload or None, client_message_id=None, created_at=now,
         ))
-    return conversation
+        for n, reply in enumerate(replies)
+    ]
+    return conversation, shown
 
