@@ -20,17 +20,23 @@ from handoff.states import ConversationState
 
 
 def conversation_view(
-    session: Session, *, conversation: Conversation, clock: Clock, settings: Settings
+    session: Session, *, conversation: Conversation, clock: Clock, settings: Settings,
+    known_place: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
+    """What the borrower's page shows of the conversation. `known_place`: the queue position and wait a
+    `state` event has just announced (the WebSocket), so they are not worked out again."""
     now = clock.now()
     opens_at = closed_until(settings, now)
-    view = state_event(session, conversation=conversation, clock=clock, opens_at=opens_at)
-    view.pop("type")
-    waiting_s = None
+    entry = None
     if conversation.state == ConversationState.QUEUED:
         entry = entries.active_entry(session, conversation_id=conversation.id)
-        if entry is not None:
-            waiting_s = max(0, int((now - as_utc(entry.enqueued_at)).total_seconds()))
+    view = state_event(
+        session, conversation=conversation, clock=clock, opens_at=opens_at, entry=entry, known_place=known_place
+    )
+    view.pop("type")
+    waiting_s = None
+    if entry is not None:
+        waiting_s = max(0, int((now - as_utc(entry.enqueued_at)).total_seconds()))
     hours = business_hours_of(settings)
     wait = view.get("estimated_wait_s")
     wait_text = None
