@@ -13,7 +13,7 @@ from handoff.conversations.records import messages_after
 from handoff.infra.clock import Clock, as_utc
 from handoff.models import Conversation
 from handoff.queue import entries
-from handoff.queue.callbacks import open_callback
+from handoff.queue.callbacks import open_callback_reference
 from handoff.queue.hours import business_hours_of, closed_until
 from handoff.services import Services
 from handoff.states import ConversationState
@@ -44,7 +44,7 @@ def conversation_view(
         wait_text = texts.wait_text(
             wait, conversation.lang, opens=hours.describe_opening(now, conversation.lang) if opens_at else ""
         )
-    ticket = open_callback(session, conversation_id=conversation.id)
+    requested, reference = open_callback_reference(session, conversation_id=conversation.id)
     return {
         "id": conversation.id,
         "lang": conversation.lang,
@@ -54,8 +54,8 @@ def conversation_view(
         "wait_text": wait_text,
         "business_hours": hours.describe(conversation.lang),
         "callback_offer_after_s": settings.CALLBACK_OFFER_AFTER_S,
-        "callback_requested": ticket is not None,
-        "callback_reference": None if ticket is None else ticket.reference,
+        "callback_requested": requested,
+        "callback_reference": reference,
         "max_message_chars": settings.MAX_MESSAGE_CHARS,
     }
 

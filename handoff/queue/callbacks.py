@@ -34,13 +34,22 @@ def new_reference(prefix: str) -> str:
     return f"{prefix}-" + "".join(secrets.choice(_ALPHABET) for _ in range(8))
 
 
+def _open(*columns: Any, conversation_id: str) -> Any:
+    return select(*columns).where(
+        CallbackTicket.conversation_id == conversation_id, CallbackTicket.status.in_(OPEN_STATUSES)
+    ).order_by(CallbackTicket.id.desc()).limit(1)
+
+
 def open_callback(session: Session, *, conversation_id: str) -> CallbackTicket | None:
     """The conversation's callback request that is not done yet, if any."""
-    return session.scalars(
-        select(CallbackTicket).where(
-            CallbackTicket.conversation_id == conversation_id, CallbackTicket.status.in_(OPEN_STATUSES)
-        ).order_by(CallbackTicket.id.desc())
-    ).first()
+    return session.scalars(_open(CallbackTicket, conversation_id=conversation_id)).first()
+
+
+def open_callback_reference(session: Session, *, conversation_id: str) -> tuple[bool, str | None]:
+    """Whether there is an `open_callback`, and its reference: what every borrower view shows, read
+    without loading the ticket (every bot turn reads it)."""
+    row = session.execute(_open(CallbackTicket.id, CallbackTicket.reference, conversation_id=conversation_id)).first()
+    return (False, None) if row is None else (True, row.reference)
 
 
 def due_time(settings: Any, now: datetime, *, business_hours: float) -> datetime:
