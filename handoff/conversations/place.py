@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,6 +90,7 @@ def _mean(values: list[float], default: float) -> float:
 PICKED, HANDLED, ONLINE = 0, 1, 2  # the parts of `wait_stats`'s one statement
 
 
+@functools.cache  # built once: the statement has no parameters of its own
 def _stats_statement() -> Any:
     """The recent pickups, the recent handling times and the agent slots online, in one statement
     (rows of kind, start, end, slots): a queue change reads them for every state event it sends."""
