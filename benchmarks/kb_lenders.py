@@ -291,6 +291,23 @@ def measure(s: KBSet, models: dict[str, LangModel], limits: dict[str, Thresholds
     return rates
 
 
+def ceiling(s: KBSet, models: dict[str, LangModel]) -> dict[str, dict[str, float]]:
+    """How far the decision could go on ``s`` with these models, per language: the fused ranking's top-1 and
+    top-3 (in-scope questions), and the most "right" any answer threshold could reach on ``s`` itself while
+    wrong answers stay within the cap (an oracle: it tells ranking and separation limits from threshold choice)."""
+    out = {}
+    for lang in LANGS:
+        t = table(s, lang, models[lang].dense_weight)
+        ins = ~t["oos"]
+        p = np.asarray([models[lang].answer.probability(x) for x in t["x"][ins]])
+        y, n = t["top1"][ins], max(int(ins.sum()), 1)
+        best = max([float((y & (p >= a)).sum()) / n for a in p if float((~y & (p >= a)).sum()) / n
+                    <= CAPS[lang]["wrong"]], default=0.0)
+        out[lang] = {"top1": float(y.mean()) if len(y) else 0.0, "top3": float(t["top3"][ins].mean()) if len(y)
+                     else 0.0, "best_right": best}
+    return out
+
+
 def score(r: dict[str, Any]) -> float:
     """One number to rank methods by held-out results: met targets first, then right + useful."""
     en, zh = r["en"], r["zh"]
@@ -323,6 +340,7 @@ def main() -> int:
             held[name] = measure(sets[name], models, limits)
             held[name]["chosen"] = {lang: {"dense_weight": models[lang].dense_weight, **vars(limits[lang])}
                                     for lang in LANGS}
+            held[name]["ceiling"] = ceiling(sets[name], models)
         report["methods"][method] = held
         print(f"{method}: mean held-out score {np.mean([score(r) for r in held.values()]):.3f}", file=sys.stderr)
         for name, r in held.items():

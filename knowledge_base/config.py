@@ -54,7 +54,7 @@ class KBSettings(BaseSettings):
     # any KB. Chosen by leave-one-KB-out over five lenders' FAQ sets (benchmarks/kb_lenders.py --write-model).
     answer_threshold: float = Field(0.88, ge=0.0, le=1.0, description="P(the best FAQ is the one meant) needed "
                                     "to answer (en)")
-    clarify_threshold: float = Field(0.675, ge=0.0, le=1.0, description="P(the FAQ meant is among the first "
+    clarify_threshold: float = Field(0.65, ge=0.0, le=1.0, description="P(the FAQ meant is among the first "
                                      "three) needed to offer choices (en)")
     zh_answer_threshold: float = Field(0.92, ge=0.0, le=1.0, description="answer_threshold for zh")
     zh_clarify_threshold: float = Field(0.575, ge=0.0, le=1.0, description="clarify_threshold for zh")

@@ -9,6 +9,11 @@ Rasa's REST webhook, the floor the service adds its work to. Each borrower: pick
 `--turns` messages with `--think-s` (mean) between them, start a new conversation after a handoff.
 Loopback only; the loop stops by itself at the deadline.
 
+`--url` may list several service replicas separated by commas: conversations are then spread over them as a
+load balancer would (benchmarks/load/balancer.py; `--ws-elsewhere`, `--hop-share`), each turn is recorded with
+the replica that took it, and the conversations that hopped between replicas are listed in the result so that
+their Rasa trackers can be checked afterwards (benchmarks/load/scale.py).
+
 It runs on the same machine as the servers it measures, so it is built to spend little CPU: aiohttp (C HTTP
 parser and WebSocket reader) on one shared keep-alive connection pool, no WebSocket compression, and
 uvloop's event loop when it is installed (it comes with uvicorn[standard]).
@@ -30,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from balancer import ONE_REPLICA, Balancer, Route
 from mix import Mix
 from stats import TurnRecord, as_rows, summarise
 
@@ -47,6 +53,12 @@ class Session:
     ws: aiohttp.ClientWebSocketResponse | None = None
     ws_reader: asyncio.Task[None] | None = None
     ws_seqs: set[int] = field(default_factory=set)
+    route: Route = ONE_REPLICA
+    turns: int = 0  # messages sent
+    state: str = "bot"  # the conversation's state after the last answer
+    bot_turns: int = 0  # messages sent while the bot was in charge: these went to Rasa or waited for it
+    answered: int = 0  # of which Rasa answered (`rasa_answered`): Rasa took them whole, tracker saved
+    replica: int = 0  # the replica of the current turn
 
 
 @dataclass
@@ -55,6 +67,8 @@ class WsStats:
     failed: int = 0
     messages_expected: int = 0
     messages_missing: int = 0
+    elsewhere: int = 0  # sockets on another replica than the conversation's requests
+    elsewhere_missing: int = 0  # stored messages those sockets did not get
 
 
 class HTTPStatusError(Exception):
@@ -84,6 +98,23 @@ def classify_rasa(status: int, body: Any) -> str:
     return "answer"
 
 
+def rasa_answered(status: int, body: dict[str, Any]) -> bool:
+    """Whether Rasa answered this turn: the service stores only Rasa's reply as messages from the bot. A turn
+    it ends itself has none: the fallback, and a message that asks for a person (the local detector) queued at
+    once when Rasa had no free slot (RASA_MAX_IN_FLIGHT) or did not answer within RASA_HANDOFF_BUDGET_S - a
+    handoff to the borrower, but one that Rasa never took whole (handoff/borrower/turns.py)."""
+    return status == 200 and any(m.get("sender") == "bot" for m in body.get("messages", []))
+
+
+def count_turn(session: Session, status: int, body: dict[str, Any]) -> None:
+    """Count one turn of `session` that got an HTTP answer: whether it was sent while the bot was in charge (so
+    it went to Rasa, or waited for a slot), whether Rasa answered it, and the conversation's state after it."""
+    if session.state == "bot":
+        session.bot_turns += 1
+        session.answered += rasa_answered(status, body)
+    session.state = str(body.get("state", session.state))
+
+
 async def post_json(
     http: aiohttp.ClientSession, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None,
 ) -> tuple[int, str, bytes]:
@@ -94,25 +125,30 @@ async def post_json(
 
 
 class ServiceTarget:
-    def __init__(self, url: str, http: aiohttp.ClientSession, *, websocket: bool, ws_stats: WsStats) -> None:
-        self.url = url.rstrip("/")
+    def __init__(self, urls: list[str], http: aiohttp.ClientSession, *, websocket: bool, ws_stats: WsStats,
+                 balancer: Balancer) -> None:
+        self.urls = [url.rstrip("/") for url in urls]
         self.http = http
         self.websocket = websocket
         self.ws_stats = ws_stats
+        self.balancer = balancer
+        self.hopped: list[dict[str, Any]] = []  # conversations whose turns alternated between replicas
 
     async def open(self, lang: str) -> Session:
-        url = f"{self.url}/api/conversations"
+        route = self.balancer.place()
+        url = f"{self.urls[route.home]}/api/conversations"
         status, _, raw = await post_json(self.http, url, {"lang": lang, "channel": "web"})
         if not 200 <= status < 300:
             raise HTTPStatusError(f"creating a conversation answered {status}")
         created = json.loads(raw)
-        session = Session(id=created["id"], lang=lang, token=created["token"])
+        session = Session(id=created["id"], lang=lang, token=created["token"], route=route)
         if self.websocket:
             await self._open_ws(session)
         return session
 
     async def _open_ws(self, session: Session) -> None:
-        ws_url = self.url.replace("http://", "ws://", 1) + f"/ws/conversations/{session.id}"
+        base = self.urls[session.route.ws]
+        ws_url = base.replace("http://", "ws://", 1) + f"/ws/conversations/{session.id}"
         try:
             async with asyncio.timeout(WS_OPEN_TIMEOUT_S):
                 session.ws = await self.http.ws_connect(ws_url, compress=0, autoping=True)
@@ -122,6 +158,7 @@ class ServiceTarget:
             session.ws = None
             return
         self.ws_stats.sessions += 1
+        self.ws_stats.elsewhere += session.route.ws != session.route.home
         session.ws_reader = asyncio.create_task(self._read_ws(session))
 
     @staticmethod
@@ -136,17 +173,24 @@ class ServiceTarget:
                     session.ws_seqs.add(int(event["message"]["seq"]))
 
     async def say(self, session: Session, text: str) -> str:
+        session.replica = session.route.replica_for(session.turns, len(self.urls))
+        session.turns += 1
         status, content_type, raw = await post_json(
-            self.http, f"{self.url}/api/conversations/{session.id}/messages",
+            self.http, f"{self.urls[session.replica]}/api/conversations/{session.id}/messages",
             {"text": text, "client_message_id": uuid.uuid4().hex},
             headers={"Authorization": f"Bearer {session.token}"},
         )
         body = json.loads(raw) if content_type.startswith("application/json") else {}
         for message in body.get("messages", []):
             session.last_seq = max(session.last_seq, int(message.get("seq", 0)))
-        return classify_service(status, body)
+        outcome = classify_service(status, body)
+        count_turn(session, status, body)
+        return outcome
 
     async def close(self, session: Session) -> None:
+        if session.route.hops:
+            self.hopped.append({"id": session.id, "turns": session.turns, "bot_turns": session.bot_turns,
+                                "answered": session.answered})
         if session.ws is None:
             return
         expected = set(range(1, session.last_seq + 1))
@@ -155,6 +199,8 @@ class ServiceTarget:
             await asyncio.sleep(0.05)  # the push may trail the HTTP answer a little
         self.ws_stats.messages_expected += len(expected)
         self.ws_stats.messages_missing += len(expected - session.ws_seqs)
+        if session.route.ws != session.route.home:
+            self.ws_stats.elsewhere_missing += len(expected - session.ws_seqs)
         await session.ws.close()
         if session.ws_reader is not None:
             session.ws_reader.cancel()
@@ -222,7 +268,7 @@ async def borrower(
                 kind, text = mix.turn(lang, rng)
                 started = time.monotonic() - t0
                 latency, outcome = await timed_turn(target, session, text)
-                records.append(TurnRecord(started, latency, kind, lang, outcome))
+                records.append(TurnRecord(started, latency, kind, lang, outcome, session.replica))
                 if outcome == "handoff":
                     break  # the conversation now waits for a person; this borrower starts another
                 await asyncio.sleep(rng.uniform(0, 2 * think_s))
@@ -230,27 +276,32 @@ async def borrower(
             await target.close(session)
 
 
-async def warm_up(target: Target, mix: Mix) -> None:
-    """A few unrecorded turns so model loading and first-call costs stay out of the numbers."""
+async def warm_up(target: Target, mix: Mix) -> int:
+    """A few unrecorded turns so model loading and first-call costs stay out of the numbers; how many."""
+    turns = 0
     for lang in ("en", "zh"):
         session = await target.open(lang)
         for text in mix.faq[lang][:2]:
             await timed_turn(target, session, text)
+            turns += 1
         await target.close(session)
+    return turns
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    host = urlsplit(args.url).hostname or ""
-    if host not in LOOPBACK_HOSTS:
-        raise SystemExit(f"refusing to load-test {host!r}: loopback targets only")
+    urls = args.url.split(",")
+    for host in (urlsplit(url).hostname or "" for url in urls):
+        if host not in LOOPBACK_HOSTS:
+            raise SystemExit(f"refusing to load-test {host!r}: loopback targets only")
     mix = Mix.load()
     ws_stats = WsStats()
     async with http_session(args) as http:
+        balancer = Balancer(len(urls), ws_elsewhere=args.ws_elsewhere, hop_share=args.hop_share, seed=args.seed)
         target: Target = (
-            ServiceTarget(args.url, http, websocket=args.websocket, ws_stats=ws_stats)
+            ServiceTarget(urls, http, websocket=args.websocket, ws_stats=ws_stats, balancer=balancer)
             if args.target == "service" else RasaTarget(args.url, http)
         )
-        await warm_up(target, mix)
+        warm_up_turns = await warm_up(target, mix)
         records: list[TurnRecord] = []
         t0 = time.monotonic()
         deadline = t0 + args.duration
@@ -262,9 +313,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ))
         elapsed = time.monotonic() - t0
     result: dict[str, Any] = {"target": args.target, "url": args.url, **summarise(records, elapsed_s=elapsed),
+                              "warm_up_turns": warm_up_turns,
                               "records": as_rows(records)}  # run.py merges rounds from these
-    if args.target == "service" and args.websocket:
-        result["websocket"] = vars(ws_stats)
+    if isinstance(target, ServiceTarget):
+        if args.websocket:
+            result["websocket"] = vars(ws_stats)
+        if len(urls) > 1:
+            result["hopped"] = target.hopped
     return result
 
 
@@ -281,7 +336,8 @@ def http_session(args: argparse.Namespace) -> aiohttp.ClientSession:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", choices=("service", "rasa"), required=True)
-    parser.add_argument("--url", required=True, help="base URL (loopback)")
+    parser.add_argument("--url", required=True,
+                        help="base URL (loopback); service target: several replicas separated by commas")
     parser.add_argument("--borrowers", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load after the warm-up")
     parser.add_argument("--turns", type=int, default=6, help="messages per conversation at most")
@@ -289,8 +345,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-websocket", dest="websocket", action="store_false",
                         help="service target: do not keep a WebSocket open per conversation")
+    parser.add_argument("--ws-elsewhere", type=float, default=0.0,
+                        help="several replicas: share of conversations whose WebSocket is on another replica")
+    parser.add_argument("--hop-share", type=float, default=0.0,
+                        help="several replicas: share of conversations whose turns alternate between replicas")
     parser.add_argument("--out", type=Path, required=True, help="JSON result file")
     args = parser.parse_args(argv)
+    if args.target == "rasa" and "," in args.url:
+        parser.error("--url lists several servers for the service target only")
+    if not 0 <= args.ws_elsewhere <= 1 or not 0 <= args.hop_share <= 1:
+        parser.error("--ws-elsewhere and --hop-share are shares within 0..1")
     if not 1 <= args.borrowers <= 1000 or not 1 <= args.duration <= 600:
         parser.error("--borrowers must be 1..1000 and --duration 1..600 s")
     return args

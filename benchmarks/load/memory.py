@@ -1,4 +1,7 @@
-"""Resident memory (RSS) and CPU time of named process trees, sampled in a background thread, by phase."""
+"""Resident memory (RSS) and CPU time of named process trees, sampled in a background thread, by phase.
+
+A name is a process and its descendants (`watch`), or whatever processes a function finds at each sample
+(`watch_group`: the PostgreSQL backends of the run's databases, say)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,9 @@ MB = 1024 * 1024
 TOGETHER = "all together"  # the sum of the watched processes that are part of the system under test
 
 
+Finder = Callable[[], list[psutil.Process] | None]  # the processes of a name now (None: gone)
+
+
 def _tree(pid: int) -> list[psutil.Process] | None:
     """A process and all its descendants (None when it is gone)."""
     try:
@@ -23,7 +29,10 @@ def _tree(pid: int) -> list[psutil.Process] | None:
 
 
 def _tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float | None:
-    procs = _tree(pid)
+    return _sum(_tree(pid), measure)
+
+
+def _sum(procs: list[psutil.Process] | None, measure: Callable[[psutil.Process], float]) -> float | None:
     if procs is None:
         return None
     total = 0.0
@@ -35,21 +44,29 @@ def _tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float | N
     return total
 
 
+def _rss(proc: psutil.Process) -> float:
+    return float(proc.memory_info().rss)
+
+
+def _cpu_s(proc: psutil.Process) -> float:
+    return float(sum(proc.cpu_times()[:2]))  # (user, system, ...)
+
+
 def tree_rss(pid: int) -> int | None:
     """RSS of a process and all its descendants, in bytes (None when it is gone)."""
-    total = _tree_sum(pid, lambda proc: proc.memory_info().rss)
+    total = _tree_sum(pid, _rss)
     return None if total is None else int(total)
 
 
 def tree_cpu_s(pid: int) -> float | None:
     """User + system CPU seconds of a process and its live descendants (None when it is gone)."""
-    return _tree_sum(pid, lambda proc: sum(proc.cpu_times()[:2]))  # (user, system, ...)
+    return _tree_sum(pid, _cpu_s)
 
 
 class MemorySampler:
     def __init__(self, interval_s: float = 1.0) -> None:
         self.interval_s = interval_s
-        self.pids: dict[str, int] = {}
+        self._finders: dict[str, Finder] = {}
         self.outside: set[str] = set()  # watched, but not part of the system (the load client)
         self.phase = "idle"
         self._samples: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -59,9 +76,17 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
     def watch(self, name: str, pid: int, *, part_of_system: bool = True) -> None:
-        self.pids[name] = pid
+        self.watch_group(name, lambda: _tree(pid), part_of_system=part_of_system)
+
+    def watch_group(self, name: str, find: Finder, *, part_of_system: bool = True) -> None:
+        """`name` is the processes `find` returns at each sample (a process found later counts from then on)."""
+        self._finders[name] = find
         if not part_of_system:
             self.outside.add(name)
+
+    def unwatch(self, name: str) -> None:
+        self._finders.pop(name, None)
+        self._last_cpu.pop(name, None)
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -73,12 +98,13 @@ class MemorySampler:
 
     def sample(self) -> None:
         together = 0
-        for name, pid in list(self.pids.items()):
-            rss = tree_rss(pid)
+        for name, find in list(self._finders.items()):
+            procs = find()
+            rss = _sum(procs, _rss)
             if rss is not None:
-                self._samples[(name, self.phase)].append(rss)
-                together += 0 if name in self.outside else rss
-            cpu = tree_cpu_s(pid)
+                self._samples[(name, self.phase)].append(int(rss))
+                together += 0 if name in self.outside else int(rss)
+            cpu = _sum(procs, _cpu_s)
             if cpu is not None:
                 if name in self._last_cpu:
                     self._cpu_s[(name, self.phase)] += max(0.0, cpu - self._last_cpu[name])

@@ -9,7 +9,7 @@ from memory import TOGETHER
 TARGETS = (("service", "through the service"), ("rasa", "bare Rasa webhook (floor)"))
 
 
-def _ms(value: float | None) -> str:
+def ms_text(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
@@ -30,7 +30,7 @@ def _targets(phases: dict[str, Any]) -> list[str]:
     checks = [
         (f">= {MIN_TURNS_PER_S:g} turns/s", f"{service['throughput_turns_per_s']}",
          service["throughput_turns_per_s"] >= MIN_TURNS_PER_S),
-        (f"p95 <= {MAX_P95_MS:g} ms", f"{_ms(service['latency_ms']['p95'])} ms",
+        (f"p95 <= {MAX_P95_MS:g} ms", f"{ms_text(service['latency_ms']['p95'])} ms",
          service["latency_ms"]["p95"] is not None and service["latency_ms"]["p95"] <= MAX_P95_MS),
     ]
     if rasa and rasa["latency_ms"]["p50"]:
@@ -71,8 +71,8 @@ def render(result: dict[str, Any]) -> str:
             continue
         lat = phase["latency_ms"]
         lines.append(
-            f"| {label} | {phase['turns']} | {phase['throughput_turns_per_s']} | {_ms(lat['p50'])} | "
-            f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} | {phase['error_rate']:.1%} | "
+            f"| {label} | {phase['turns']} | {phase['throughput_turns_per_s']} | {ms_text(lat['p50'])} | "
+            f"{ms_text(lat['p95'])} | {ms_text(lat['p99'])} | {ms_text(lat['max'])} | {phase['error_rate']:.1%} | "
             f"{_outcomes(phase)} |"
         )
     lines += _targets(phases)

@@ -40,8 +40,9 @@ import rasa_stack
 from memory import MemorySampler
 from mix import LANG_WEIGHTS, WEIGHTS
 from report import render, render_agent_delivery
+from rounds import ClientRun, merge_rounds, round_order, saturated
+from rounds import run_client as run_client_round
 from service_process import run_service
-from stats import TurnRecord, summarise
 
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "var" / "bench-load"
@@ -70,55 +71,12 @@ def own_stack(args: argparse.Namespace, sampler: MemorySampler) -> Iterator[dict
         yield {"service": service.url, "rasa": rasa.rasa_url}
 
 
-def round_order(targets: list[str], rounds: int) -> list[tuple[int, str]]:
-    """(round, target) in the order they run: A B, B A, A B ... (each round reverses the last)."""
-    order: list[tuple[int, str]] = []
-    for n in range(rounds):
-        order += [(n, t) for t in (targets if n % 2 == 0 else targets[::-1])]
-    return order
-
-
-def merge_rounds(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """One phase from a target's rounds: all their turns summarised together, WebSocket counts added up."""
-    records = [TurnRecord(**row) for result in results for row in result["records"]]
-    merged: dict[str, Any] = {"target": results[0]["target"], "url": results[0]["url"], "rounds": len(results),
-                              **summarise(records, elapsed_s=sum(r["elapsed_s"] for r in results))}
-    sockets = [r["websocket"] for r in results if "websocket" in r]
-    if sockets:
-        merged["websocket"] = {key: sum(s[key] for s in sockets) for key in sockets[0]}
-    return merged
-
-
 def run_client(target: str, url: str, args: argparse.Namespace, sampler: MemorySampler, *,
                round_: int = 0) -> dict[str, Any]:
-    out = WORK / f"client-{target}-{round_}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    duration = args.duration / args.rounds
-    cmd = [sys.executable, str(HERE / "client.py"), "--target", target, "--url", url,
-           "--borrowers", str(args.borrowers), "--duration", f"{duration:g}", "--turns", str(args.turns),
-           "--think-s", str(args.think_s), "--seed", str(args.seed + round_), "--out", str(out)]
-    print(f"[{target}] round {round_ + 1} of {args.rounds}: {args.borrowers} borrowers for {duration:g} s against "
-          f"{url}", flush=True)
-    sampler.phase = f"{target} load"
-    client = subprocess.Popen(cmd, cwd=ROOT)
-    sampler.watch("load client", client.pid)
-    try:
-        # warm-up + duration + the slowest in-flight turn (client timeout 30 s) + start-up
-        client.wait(timeout=duration + 180)
-    finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
-        sampler.pids.pop("load client", None)
-        sampler.phase = "idle"
-    if client.returncode != 0:
-        raise SystemExit(f"the load client failed against {target} (exit {client.returncode})")
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    lat = result["latency_ms"]
-    print(f"[{target}] {result['turns']} turns, {result['throughput_turns_per_s']} turns/s, "
-          f"p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, outcomes {result['outcomes']}",
-          flush=True)
-    return result
+    run = ClientRun(target=target, url=url, borrowers=args.borrowers, duration_s=args.duration / args.rounds,
+                    turns=args.turns, think_s=args.think_s, seed=args.seed + round_)
+    return run_client_round(run, out=WORK / f"client-{target}-{round_}.json", sampler=sampler,
+                            phase=f"{target} load", label=f"{target} round {round_ + 1} of {args.rounds}")
 
 
 def agent_delivery_paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -147,12 +105,6 @@ def run_agent_delivery(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"the agent delivery phase failed (exit {done.returncode})")
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return result
-
-
-def saturated(phase: dict[str, Any]) -> bool:
-    """More than 5% of turns timed out or fell back: the figures measure a queue, not the software."""
-    bad = sum(n for outcome, n in phase["outcomes"].items() if outcome == "fallback" or outcome.startswith("error"))
-    return bad > 0.05 * max(1, phase["turns"])
 
 
 def compare(phases: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ class TurnRecord:
     kind: str  # faq | small_talk | out_of_scope | handoff
     lang: str
     outcome: str  # answer | handoff | fallback | queued | empty | error:<what>
+    replica: int = 0  # which service replica took the turn (its place in the client's --url list)
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -46,6 +47,12 @@ def summarise(records: list[TurnRecord], *, elapsed_s: float) -> dict[str, Any]:
         for kind in sorted({r.kind for r in records})
         for rs in [[r for r in records if r.kind == kind]]
     }
+    replicas = sorted({r.replica for r in records})
+    by_replica = {
+        str(replica): {"turns": len(rs), "outcomes": dict(Counter(r.outcome for r in rs).most_common())}
+        for replica in replicas
+        for rs in [[r for r in records if r.replica == replica]]
+    } if len(replicas) > 1 else {}
     return {
         "turns": len(records),
         "elapsed_s": round(elapsed_s, 2),
@@ -54,6 +61,7 @@ def summarise(records: list[TurnRecord], *, elapsed_s: float) -> dict[str, Any]:
         "outcomes": dict(Counter(r.outcome for r in records).most_common()),
         "error_rate": round(1 - len(ok) / len(records), 4) if records else None,
         "by_kind": by_kind,
+        **({"by_replica": by_replica} if by_replica else {}),
     }
 
 

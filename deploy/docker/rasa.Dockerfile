@@ -4,22 +4,29 @@
 #   docker build -f deploy/docker/rasa.Dockerfile -t carloan/rasa:$(git rev-parse --short HEAD) .
 # Pinned: the base image by version (add @sha256:<digest>), Rasa by requirements-bot.txt and the rest of
 # its environment by deploy/docker/constraints-bot.txt (pip freeze of the tested .venv-bot).
+# The debootstrap base and a wheelhouse work the same (scripts/build_images.sh):
+#   --build-arg PYTHON_IMAGE=localhost/carloan-base:python3.10
+#   --build-arg PIP_OPTIONS="--no-index --find-links=/wheels" -v /work/imgbuild/wheels-bot:/wheels:ro
 ARG PYTHON_IMAGE=python:3.10.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 RASA_TELEMETRY_ENABLED=false
+# Extra pip options, e.g. "--no-index --find-links=/wheels" to install from a wheelhouse, offline.
+ARG PIP_OPTIONS=""
 WORKDIR /src
 COPY requirements-bot.txt deploy/docker/constraints-bot.txt ./
 RUN python -m venv /opt/venv-bot \
- && /opt/venv-bot/bin/pip install -c constraints-bot.txt -r requirements-bot.txt
+ && /opt/venv-bot/bin/pip install $PIP_OPTIONS -c constraints-bot.txt -r requirements-bot.txt
 COPY config.yml ./
 COPY bot bot
 COPY data data
 COPY contract contract
 COPY telemetry telemetry
-# Train once, here: the image carries the model it was tested with.
+# Train once, here: the image carries the model it was tested with (not the training cache, .rasa/).
+# var/rasa exists so that run_rasa.sh needs no write to the read-only root file system.
 RUN PYTHONPATH=/src /opt/venv-bot/bin/rasa train --config config.yml --domain bot/domain --data data \
-      --out var/models --fixed-model-name bot
+      --out var/models --fixed-model-name bot \
+ && rm -rf .rasa && mkdir -p var/rasa
 
 FROM ${PYTHON_IMAGE} AS rasa
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app app

@@ -13,11 +13,14 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from starlette.routing import Route
 
 from actions.metrics import ActionMetrics
@@ -282,6 +285,28 @@ def test_images_are_multi_stage_pinned_and_non_root(name: str) -> None:
             if instruction.startswith("COPY ") and "--from=" not in instruction:
                 for source in instruction.split()[1:-1]:
                     assert (ROOT / source).exists(), f"{name}: COPY {source}: no such path"
+
+
+def pinned(path: Path) -> dict[str, str]:
+    """name -> version of every `name==version` line of a constraints file."""
+    lines = [line.split("#")[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return {canonicalize_name(name): version for name, _, version in (ln.partition("==") for ln in lines if ln)}
+
+
+def test_the_image_constraints_pin_every_dependency() -> None:
+    """The images install what the tested environments hold: every direct dependency has its tested version
+    in deploy/docker/constraints-*.txt (a missing one would float to whatever the index has that day)."""
+    app = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    bot = [line for line in (ROOT / "requirements-bot.txt").read_text(encoding="utf-8").splitlines()
+           if line.strip() and not line.startswith("#")]
+    for requirements, constraints in ((app, "constraints-app.txt"), (bot, "constraints-bot.txt")):
+        versions = pinned(DEPLOY / "docker" / constraints)
+        for line in requirements:
+            requirement = Requirement(line)
+            version = versions.get(canonicalize_name(requirement.name))
+            assert version, f"{constraints}: {requirement.name} is not pinned (refresh it: see its first lines)"
+            assert requirement.specifier.contains(version.split("+")[0], prereleases=True), (
+                f"{constraints}: {requirement.name}=={version} does not satisfy {requirement}")
 
 
 def test_image_variables_are_settings() -> None:
