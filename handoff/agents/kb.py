@@ -13,20 +13,19 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from handoff.errors import NotFoundError, UnavailableError
 from knowledge_base import KBError, KBSettings, KnowledgeBase, read_source
 from knowledge_base import question_set as qs
+from knowledge_base.clusters import Cluster, cluster
 from knowledge_base.embedder import Embedder, QueryEmbedder
 from knowledge_base.markup import to_html, to_plain
 from knowledge_base.text import Tokenizer
 from knowledge_base.unanswered import Asked
-
-if TYPE_CHECKING:  # scikit-learn (and SciPy) load with the first report, not with every replica (~100 MB)
-    from knowledge_base.clusters import Cluster
+from knowledge_base.unanswered_report import CLUSTER_DENSE_WEIGHT
 
 FAQ_ID = re.compile(r"^[a-z0-9-]{1,80}$")
 VECTOR_CACHE = 50_000  # wordings whose vectors are kept between reports
@@ -109,9 +108,6 @@ class LazyKnowledgeBase:
 
     def clusters(self, asked: Sequence[Asked], *, start: datetime, end: datetime) -> list[Cluster]:
         """The unanswered questions grouped as `python -m knowledge_base unanswered` groups them."""
-        from knowledge_base.clusters import cluster
-        from knowledge_base.unanswered_report import CLUSTER_DENSE_WEIGHT
-
         if not asked:
             return []
         return cluster(asked, self.encode, start=start, end=end, tokens=self._tokenizer.tokens,

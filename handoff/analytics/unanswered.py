@@ -7,18 +7,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.analytics.filters import Filters
 from handoff.models import TurnOutcome
+from knowledge_base.clusters import Cluster
 from knowledge_base.question_set import QuestionCase
 from knowledge_base.unanswered import Asked, read
-
-if TYPE_CHECKING:  # scikit-learn loads with the first report (handoff/agents/kb.py)
-    from knowledge_base.clusters import Cluster
 
 MAX_WORDINGS_SHOWN = 30  # per cluster in the console (the count covers them all)
 MAX_MARK = 200  # wordings one "answered by" may file
