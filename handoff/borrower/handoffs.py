@@ -65,7 +65,7 @@ def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation,
         notice = texts.text(
             "after_hours", lang, hours=hours.describe(lang), opens=hours.describe_opening(now, lang)
         )
-    asked = callbacks.open_callback(session, conversation_id=conversation.id) is not None
+    asked, _ = callbacks.open_callback_reference(session, conversation_id=conversation.id)
     append_message(
         session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=notice,
         payload={"buttons": [] if asked else [texts.button("button_callback", lang, "callback")]},

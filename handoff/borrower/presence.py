@@ -22,6 +22,7 @@ def _mark(session: Session, *, conversation_id: str, svc: Services) -> None:
         update(QueueEntry)
         .where(QueueEntry.conversation_id == conversation_id, QueueEntry.status == QueueStatus.WAITING)
         .values(borrower_seen_at=svc.clock.now())
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -32,7 +32,7 @@ from handoff.borrower.replies import visible_replies
 from handoff.borrower.views import turn_result
 from handoff.conversations import outcomes, turn_writes
 from handoff.conversations.records import append_message, get_conversation, message_dict
-from handoff.conversations.turn_writes import Reply
+from handoff.conversations.turn_writes import Reply, StoredBorrower
 from handoff.errors import BotUnavailableError, ConflictError
 from handoff.infra.bus import agent_topic, conversation_topic
 from handoff.infra.outbox import publish_after_commit
@@ -95,8 +95,8 @@ def finish_stuck_turn(session: Session, *, message: Message, svc: Services) -> d
 
 def _store_borrower(
     session: Session, *, conversation_id: str, text: str, client_message_id: str | None, svc: Services
-) -> tuple[int, str, str, str]:
-    """Store the masked borrower message. Returns (seq, state, lang, channel)."""
+) -> tuple[StoredBorrower, str]:
+    """Store the masked borrower message. Returns it and the conversation's state."""
     conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state == ConversationState.CLOSED:
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
@@ -115,6 +115,7 @@ def _store_borrower(
                 QueueEntry.conversation_id == conversation_id, QueueEntry.status.in_(entries.ACTIVE_STATUSES)
             )
             .values(last_borrower_msg_at=svc.clock.now())
+            .execution_options(synchronize_session=False)  # not loaded in this session
         )
         queued.score_message(session, conversation=conversation, message=message, svc=svc)
         unread.borrower_wrote(session, conversation_id=conversation_id, message=message)
@@ -125,30 +126,37 @@ def _store_borrower(
                 agent_topic(conversation.assigned_agent_id),
                 {"type": "held_message", "conversation_id": conversation_id, "message": message_dict(message)},
             )
-    return message.seq, conversation.state, conversation.lang, conversation.channel
+    stored = StoredBorrower(
+        seq=message.seq, lang=conversation.lang, channel=conversation.channel, message=message_dict(message)
+    )
+    return stored, conversation.state
 
 
 def _store_answer(
     session: Session,
     *,
     conversation_id: str,
-    borrower: tuple[int, str, str],
+    borrower: StoredBorrower,
     replies: list[Reply],
     reply: list[dict[str, Any]],
     question: str,
     svc: Services,
 ) -> dict[str, Any]:
-    """A bot turn without a handoff, written in one statement (`turn_writes`); `borrower`: the borrower
-    message's (seq, lang, channel)."""
-    seq, lang, channel = borrower
+    """A bot turn without a handoff, written in one statement (`turn_writes`). The turn's messages are the
+    ones just written, unless another message (a reminder) came in between: then they are read."""
+    seq = borrower.seq
     rows = outcomes.turn_rows(
-        session, conversation_id=conversation_id, lang=lang, channel=channel, borrower_seq=seq,
+        session, conversation_id=conversation_id, lang=borrower.lang, channel=borrower.channel, borrower_seq=seq,
         question=question, reply=reply, packet=None, now=svc.clock.now(),
     )
-    conversation = turn_writes.store_bot_replies(
+    conversation, shown = turn_writes.store_bot_replies(
         session, conversation_id=conversation_id, borrower_seq=seq, replies=replies, outcomes=rows
     )
-    return turn_result(session, conversation=conversation, first_seq=seq, last_seq=conversation.last_seq, svc=svc)
+    written = [borrower.message, *shown]
+    return turn_result(
+        session, conversation=conversation, first_seq=seq, last_seq=conversation.last_seq, svc=svc,
+        messages=written if conversation.last_seq == seq + len(shown) else None,
+    )
 
 
 def _queue_without_bot(session: Session, *, conversation_id: str, detected: Detection, svc: Services) -> None:
@@ -210,6 +218,7 @@ def _store_replies(
         update(Message)
         .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
         .values(reply_to_seq=conversation.last_seq)
+        .execution_options(synchronize_session=False)  # nothing read later needs reply_to_seq in step
     )
     return turn_result(
         session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc
@@ -224,11 +233,11 @@ def _begin_turn(
     raw: str,
     client_message_id: str | None,
     svc: Services,
-) -> dict[str, Any] | tuple[int, str, str, str]:
+) -> dict[str, Any] | StoredBorrower:
     """Under the turn lock, in one transaction: the earlier result when this `client_message_id` was
     seen before (a retry); else store the borrower message (`text`: `raw` masked; masked again with
     the borrower's previous messages, `masking_tail`) and either return the turn's result (a person
-    is in charge, the message goes to them) or (seq, lang, channel, stored text) for the bot to answer."""
+    is in charge, the message goes to them) or the stored message for the bot to answer."""
     if client_message_id:
         earlier = _previous(
             session, conversation_id=conversation_id, client_message_id=client_message_id, svc=svc,
@@ -239,13 +248,16 @@ def _begin_turn(
     text = mask_next_message(
         session, conversation_id=conversation_id, raw=raw, masked=text, policy=svc.mask_policy
     )
-    seq, state, lang, channel = _store_borrower(
+    stored, state = _store_borrower(
         session, conversation_id=conversation_id, text=text, client_message_id=client_message_id, svc=svc
     )
     if state != ConversationState.BOT:  # routed to the agent: the turn ends here
         conversation = get_conversation(session, conversation_id=conversation_id)
-        return turn_result(session, conversation=conversation, first_seq=seq, last_seq=seq, svc=svc)
-    return seq, lang, channel, text
+        return turn_result(
+            session, conversation=conversation, first_seq=stored.seq, last_seq=stored.seq, svc=svc,
+            messages=[stored.message],
+        )
+    return stored
 
 
 @contextlib.asynccontextmanager
@@ -304,7 +316,7 @@ async def _borrower_message(
         )
         if isinstance(begun, dict):
             return begun
-        seq, lang, channel, masked = begun
+        seq, lang, masked = begun.seq, begun.lang, str(begun.message["text"])
         # A message that needs a person anyway gets a shorter budget: a frozen Rasa must not keep a
         # borrower who asked for a person (or is upset) waiting for the full RASA_TIMEOUT_S.
         detected = detect(masked)
@@ -326,7 +338,7 @@ async def _borrower_message(
                 with contextlib.suppress(IntegrityError):  # the conversation has gone: the ORM path says so
                     return await svc.db(
                         lambda s: _store_answer(
-                            s, conversation_id=conversation_id, borrower=(seq, lang, channel), replies=replies,
+                            s, conversation_id=conversation_id, borrower=begun, replies=replies,
                             reply=answered, question=masked, svc=svc,
                         ),
                         single_statement=True,
@@ -341,7 +353,7 @@ async def _borrower_message(
 
 async def _store_first(
     svc: Services, *, conversation_id: str, text: str, raw: str, client_message_id: str | None
-) -> dict[str, Any] | tuple[int, str, str, str]:
+) -> dict[str, Any] | StoredBorrower:
     """The first transaction of a turn (`_begin_turn`). In the bot state, when no earlier message is
     re-masked (`may_continue`), one statement (`turn_writes`); a retried `client_message_id` makes it
     fail without writing anything, and the ORM path then finds the earlier turn."""
@@ -356,8 +368,7 @@ async def _store_first(
         except IntegrityError:
             stored = None
         if stored is not None:
-            seq, lang, channel = stored
-            return seq, lang, channel, text
+            return stored
     try:
         return await svc.db(
             lambda s: _begin_turn(

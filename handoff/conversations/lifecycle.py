@@ -16,15 +16,17 @@ from handoff.conversations import place
 from handoff.infra.bus import conversation_topic
 from handoff.infra.clock import Clock, SystemClock
 from handoff.infra.outbox import publish_after_commit
-from handoff.models import Agent, Conversation
+from handoff.models import Agent, Conversation, QueueEntry
 from handoff.states import ConversationState, check_transition
 
 
 def state_event(
-    session: Session, *, conversation: Conversation, clock: Clock | None = None, opens_at: datetime | None = None
+    session: Session, *, conversation: Conversation, clock: Clock | None = None, opens_at: datetime | None = None,
+    entry: QueueEntry | None = None, known_place: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The `state` event / API view of a conversation: state, queue position, wait, agent name;
-    `opens_at` when nobody is on shift until then."""
+    `opens_at` when nobody is on shift until then; `entry`: its active queue entry, when already read;
+    `known_place`: (position, wait) of a queued conversation as an event just announced them."""
     data: dict[str, Any] = {
         "type": "state",
         "state": conversation.state,
@@ -33,8 +35,8 @@ def state_event(
     }
     if conversation.state == ConversationState.QUEUED:
         data["opens_at"] = None if opens_at is None else opens_at.isoformat()
-        found = place.position_and_wait(
-            session, conversation_id=conversation.id, clock=clock or SystemClock(), opens_at=opens_at
+        found = known_place or place.position_and_wait(
+            session, conversation_id=conversation.id, clock=clock or SystemClock(), opens_at=opens_at, entry=entry
         )
         if found is not None:
             data["queue_position"], data["estimated_wait_s"] = found

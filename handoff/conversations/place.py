@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import Integer, cast, func, literal, literal_column, null, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from handoff.infra.bus import conversation_topic
@@ -86,29 +87,37 @@ def _mean(values: list[float], default: float) -> float:
     return sum(values) / len(values) if values else default
 
 
+PICKED, HANDLED, ONLINE = 0, 1, 2  # the parts of `wait_stats`'s one statement
+
+
+@functools.cache  # built once: the statement has no parameters of its own
+def _stats_statement() -> Any:
+    """The recent pickups, the recent handling times and the agent slots online, in one statement
+    (rows of kind, start, end, slots): a queue change reads them for every state event it sends."""
+    when = QueueEntry.enqueued_at.type
+
+    def recent(kind: int, start: Any, end: Any) -> Any:
+        return select(
+            literal_column(str(kind)).label("kind"), start.label("start"), end.label("end"),
+            cast(null(), Integer).label("slots"),
+        ).where(end.is_not(None), start.is_not(None)).order_by(end.desc()).limit(RECENT_SAMPLE).subquery()
+
+    picked = recent(PICKED, QueueEntry.enqueued_at, QueueEntry.assigned_at)
+    handled = recent(HANDLED, QueueEntry.assigned_at, QueueEntry.closed_at)
+    online = select(
+        literal_column(str(ONLINE)), cast(null(), when), cast(null(), when),
+        func.coalesce(func.sum(Agent.max_concurrent), 0),
+    ).where(Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES]))
+    return union_all(select(picked), select(handled), online)
+
+
 def wait_stats(session: Session) -> WaitStats:
-    picked = session.execute(
-        select(QueueEntry.enqueued_at, QueueEntry.assigned_at)
-        .where(QueueEntry.assigned_at.is_not(None))
-        .order_by(QueueEntry.assigned_at.desc())
-        .limit(RECENT_SAMPLE)
-    ).all()
-    handled = session.execute(
-        select(QueueEntry.assigned_at, QueueEntry.closed_at)
-        .where(QueueEntry.closed_at.is_not(None), QueueEntry.assigned_at.is_not(None))
-        .order_by(QueueEntry.closed_at.desc())
-        .limit(RECENT_SAMPLE)
-    ).all()
-    online = session.scalar(
-        select(func.coalesce(func.sum(Agent.max_concurrent), 0)).where(
-            Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES])
-        )
-    )
-    # Both queries select only rows where the two times are set.
+    rows = session.execute(_stats_statement()).all()
+    # The time rows are only those where both times are set.
     return WaitStats(
-        pickup_s=_mean([_seconds(e, a) for e, a in picked], DEFAULT_PICKUP_S),
-        handling_s=_mean([_seconds(a, c) for a, c in handled], DEFAULT_HANDLING_S),
-        slots=max(1, int(online or 0)),
+        pickup_s=_mean([_seconds(start, end) for kind, start, end, _ in rows if kind == PICKED], DEFAULT_PICKUP_S),
+        handling_s=_mean([_seconds(start, end) for kind, start, end, _ in rows if kind == HANDLED], DEFAULT_HANDLING_S),
+        slots=max(1, sum(int(slots or 0) for kind, _, _, slots in rows if kind == ONLINE)),
     )
 
 
@@ -125,13 +134,16 @@ def estimated_wait_s(
 
 
 def position_and_wait(
-    session: Session, *, conversation_id: str, clock: Clock, opens_at: datetime | None = None
+    session: Session, *, conversation_id: str, clock: Clock, opens_at: datetime | None = None,
+    entry: QueueEntry | None = None,
 ) -> tuple[int, int] | None:
     """(`queue_position`, `estimated_wait_s`) with one lookup of the entry; None when not waiting.
-    `opens_at`: nobody is on shift until then (business hours), so the wait starts there."""
+    `opens_at`: nobody is on shift until then (business hours), so the wait starts there. `entry`: the
+    conversation's active entry, when the caller has just read it (not looked up again)."""
     session.flush()
-    entry = _waiting_entry(session, conversation_id)
     if entry is None:
+        entry = _waiting_entry(session, conversation_id)
+    if entry is None or entry.status != QueueStatus.WAITING:
         return None
     position = _position_of(session, entry)
     waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
@@ -150,16 +162,15 @@ def waiting_overview(
     query = select(QueueEntry.conversation_id, QueueEntry.enqueued_at).where(
         QueueEntry.status == QueueStatus.WAITING
     )
-    first = 1
     anchor = _waiting_entry(session, behind) if behind is not None else None
     if anchor is not None:
         query = query.where(QUEUE_ORDER > _order_key(anchor))
-        first = _position_of(session, anchor) + 1
     rows = session.execute(
         query.order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
     ).all()
-    if not rows:
+    if not rows:  # the usual handoff: nobody behind the newcomer
         return {}
+    first = 1 if anchor is None else _position_of(session, anchor) + 1
     stats = wait_stats(session)
     now = clock.now()
     return {

@@ -18,11 +18,12 @@ of `handoff.borrower.turns`: these functions return None (or raise IntegrityErro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, insert, literal, null, select, update
+from sqlalchemy import Integer, bindparam, insert, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from handoff.conversations.records import message_dict
@@ -33,7 +34,20 @@ from handoff.models import Conversation, Message, TurnOutcome
 from handoff.models.base import utcnow
 from handoff.states import ConversationState, Sender
 
+# Core statements on the table: no ORM bookkeeping for rows nobody loads in this session.
+_MESSAGES = Message.metadata.tables[Message.__tablename__]
 MESSAGE_COLUMNS = ("conversation_id", "seq", "sender", "text", "payload", "client_message_id", "created_at")
+
+
+@dataclass(frozen=True)
+class StoredBorrower:
+    """A bot turn's borrower message as stored: its seq, the conversation's lang and channel, and the
+    message as the API and the bus show it (`message_dict`), so that the turn's answer needs no re-read."""
+
+    seq: int
+    lang: str
+    channel: str
+    message: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -48,67 +62,156 @@ def _ctes_allowed(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _publish(session: Session, message: Message) -> None:
-    publish_after_commit(
-        session, conversation_topic(message.conversation_id), {"type": "message", "message": message_dict(message)}
+def _publish(session: Session, message: Message) -> dict[str, Any]:
+    shown = message_dict(message)
+    publish_after_commit(session, conversation_topic(message.conversation_id), {"type": "message", "message": shown})
+    return shown
+
+
+@functools.cache  # built once (the values are parameters): building and keying it costs more than running it
+def _take_seq() -> Any:
+    return (
+        update(Conversation)
+        .where(Conversation.id == bindparam("p_conversation_id"), Conversation.state == ConversationState.BOT)
+        .values(last_seq=Conversation.last_seq + 1, updated_at=bindparam("p_now"))  # explicit: a CTE skips onupdate
+        .returning(Conversation.id, Conversation.last_seq, Conversation.lang, Conversation.channel)
+        .execution_options(synchronize_session=False)  # a fresh session: nothing loaded to keep in step
     )
+
+
+@functools.cache
+def _store_borrower_cte() -> Any:
+    taken = _take_seq().cte("taken")
+    columns = Message.__table__.c
+    stored = (
+        insert(Message)
+        .from_select(
+            MESSAGE_COLUMNS,
+            select(
+                taken.c.id, taken.c.last_seq, literal(str(Sender.BORROWER)), bindparam("p_text", type_=columns.text.type),
+                null(), bindparam("p_client_message_id", type_=columns.client_message_id.type),
+                bindparam("p_created_at", type_=columns.created_at.type),
+            ),
+        )
+        .returning(Message.seq)
+        .cte("stored")
+    )
+    return select(stored.c.seq, taken.c.lang, taken.c.channel).select_from(stored.join(taken, literal(True)))
 
 
 def store_borrower_message(
     session: Session, *, conversation_id: str, text: str, client_message_id: str | None
-) -> tuple[int, str, str] | None:
+) -> StoredBorrower | None:
     """Store the (masked) borrower message of a conversation in the bot state with the next seq.
 
-    Returns (seq, lang, channel), or None when the conversation is not in the bot state (or does not exist) and
+    Returns what was stored, or None when the conversation is not in the bot state (or does not exist) and
     nothing was written. A `client_message_id` stored before raises IntegrityError (nothing written)."""
     now = utcnow()
-    take_seq = (
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.state == ConversationState.BOT)
-        .values(last_seq=Conversation.last_seq + 1, updated_at=now)  # explicit: a CTE skips onupdate
-        .returning(Conversation.id, Conversation.last_seq, Conversation.lang, Conversation.channel)
-    )
+    taking = {"p_conversation_id": conversation_id, "p_now": now}
+    row: Any
     if _ctes_allowed(session):
-        taken = take_seq.cte("taken")
-        stored = (
-            insert(Message)
-            .from_select(
-                MESSAGE_COLUMNS,
-                select(
-                    taken.c.id, taken.c.last_seq, literal(str(Sender.BORROWER)), bindparam("text", text),
-                    null(), bindparam("client_message_id", client_message_id), bindparam("created_at", now),
-                ),
-            )
-            .returning(Message.seq)
-            .cte("stored")
-        )
-        row: Any = session.execute(
-            select(stored.c.seq, taken.c.lang, taken.c.channel).select_from(stored.join(taken, literal(True)))
-        ).first()
+        row = session.execute(_store_borrower_cte(), {
+            **taking, "p_text": text, "p_client_message_id": client_message_id, "p_created_at": now,
+        }).first()
     else:
-        found = session.execute(take_seq).first()
+        found = session.execute(_take_seq(), taking).first()
         row = None
         if found is not None:
-            session.execute(
-                insert(Message).values(
-                    conversation_id=conversation_id, seq=found.last_seq, sender=str(Sender.BORROWER), text=text,
-                    client_message_id=client_message_id, created_at=now,
-                )
-            )
+            session.execute(insert(_MESSAGES), {
+                "conversation_id": conversation_id, "seq": found.last_seq, "sender": str(Sender.BORROWER),
+                "text": text, "client_message_id": client_message_id, "created_at": now,
+            })
             row = (found.last_seq, found.lang, found.channel)
     if row is None:
         return None
-    seq, lang, channel = int(row[0]), str(row[1]), str(row[2])
-    _publish(session, Message(
+    seq = int(row[0])
+    shown = _publish(session, Message(
         conversation_id=conversation_id, seq=seq, sender=str(Sender.BORROWER), text=text, payload=None,
         client_message_id=client_message_id, created_at=now,
     ))
-    return seq, lang, channel
+    return StoredBorrower(seq=seq, lang=str(row[1]), channel=str(row[2]), message=shown)
+
+
+@functools.cache
+def _outcome_columns() -> tuple[str, ...]:
+    return tuple(c.name for c in TurnOutcome.__table__.columns if c.name != "id")
 
 
 def _outcome_values(rows: Sequence[TurnOutcome]) -> list[dict[str, Any]]:
-    columns = [c.name for c in TurnOutcome.__table__.columns if c.name != "id"]
-    return [{name: getattr(row, name) for name in columns} for row in rows]
+    return [{name: getattr(row, name) for name in _outcome_columns()} for row in rows]
+
+
+@functools.cache
+def _take_seqs() -> Any:
+    return (
+        update(Conversation)
+        .where(Conversation.id == bindparam("p_conversation_id"))
+        .values(last_seq=Conversation.last_seq + bindparam("p_count", type_=Integer), updated_at=bindparam("p_now"))
+        .returning(*Conversation.__table__.columns)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _param(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+def _writes(last_seq: Any, count: int, outcomes: int) -> list[Any]:
+    """The writes after the seqs are taken, for `count` replies and `outcomes` outcome rows; every value is
+    a parameter (`_reply_params`), so each shape is built once (`_bot_turn_writes`, `_bot_turn_cte`)."""
+    messages = Message.metadata.tables[Message.__tablename__]
+    m = messages.c
+    statements: list[Any] = []
+    if count:
+        statements.append(insert(messages).values([
+            {
+                "conversation_id": _param("p_conversation_id", m.conversation_id), "seq": last_seq - (count - 1 - n),
+                "sender": str(Sender.BOT), "text": _param(f"p_text_{n}", m.text),
+                "payload": _param(f"p_payload_{n}", m.payload), "client_message_id": None,
+                "created_at": _param("p_now", m.created_at),
+            }
+            for n in range(count)
+        ]))
+    statements.append(
+        update(messages)
+        .where(m.conversation_id == _param("p_conversation_id", m.conversation_id),
+               m.seq == _param("p_borrower_seq", m.seq))
+        .values(reply_to_seq=last_seq)
+    )
+    if outcomes:
+        table = TurnOutcome.metadata.tables[TurnOutcome.__tablename__]
+        statements.append(insert(table).values([
+            {name: _param(f"p_o{n}_{name}", table.c[name]) for name in _outcome_columns()} for n in range(outcomes)
+        ]))
+    return statements
+
+
+@functools.cache
+def _bot_turn_writes(count: int, outcomes: int) -> list[Any]:
+    return _writes(bindparam("p_last_seq", type_=Integer), count, outcomes)
+
+
+@functools.cache
+def _bot_turn_cte(count: int, outcomes: int) -> Any:
+    taken = _take_seqs().cte("taken")
+    last = select(taken.c.last_seq).scalar_subquery()
+    statement = select(*taken.c).add_cte(taken)
+    for n, write in enumerate(_writes(last.cast(Integer), count, outcomes)):
+        statement = statement.add_cte(write.cte(f"write_{n}"))
+    return select(Conversation).from_statement(statement)
+
+
+def _reply_params(
+    *, conversation_id: str, borrower_seq: int, replies: Sequence[Reply], outcomes: Sequence[TurnOutcome], now: Any
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "p_conversation_id": conversation_id, "p_now": now, "p_count": len(replies), "p_borrower_seq": borrower_seq,
+    }
+    for n, reply in enumerate(replies):
+        params[f"p_text_{n}"], params[f"p_payload_{n}"] = reply.text, reply.payload or None
+    for n, values in enumerate(_outcome_values(outcomes)):
+        params.update({f"p_o{n}_{name}": value for name, value in values.items()})
+    return params
 
 
 def store_bot_replies(
@@ -118,63 +221,38 @@ def store_bot_replies(
     borrower_seq: int,
     replies: Sequence[Reply],
     outcomes: Sequence[TurnOutcome],
-) -> Conversation:
+) -> tuple[Conversation, list[dict[str, Any]]]:
     """Store a bot turn's replies with the next seqs, its outcome rows, and mark the borrower message
-    answered (`reply_to_seq`); returns the conversation as it is after the turn. When the conversation has
+    answered (`reply_to_seq`); returns the conversation as it is after the turn and the replies as the
+    API shows them (`message_dict`). When the conversation has
     gone (erased meanwhile) nothing is written: NotFoundError, or IntegrityError on PostgreSQL."""
     now = utcnow()
     count = len(replies)
-    take_seqs = (
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(last_seq=Conversation.last_seq + count, updated_at=now)
-        .returning(*Conversation.__table__.columns)
+    params = _reply_params(
+        conversation_id=conversation_id, borrower_seq=borrower_seq, replies=replies, outcomes=outcomes, now=now
     )
-    outcome_values = _outcome_values(outcomes)
-
-    def writes(last_seq: ColumnElement[Any] | int) -> list[Any]:
-        statements: list[Any] = []
-        if replies:
-            statements.append(insert(Message).values([
-                {
-                    "conversation_id": conversation_id, "seq": last_seq - (count - 1 - n), "sender": str(Sender.BOT),
-                    "text": reply.text, "payload": reply.payload or None, "client_message_id": None,
-                    "created_at": now,
-                }
-                for n, reply in enumerate(replies)
-            ]))
-        statements.append(
-            update(Message)
-            .where(Message.conversation_id == conversation_id, Message.seq == borrower_seq)
-            .values(reply_to_seq=last_seq)
-        )
-        if outcome_values:
-            statements.append(insert(TurnOutcome).values(outcome_values))
-        return statements
-
+    reload = {"populate_existing": True}
+    conversation: Conversation | None
     if _ctes_allowed(session):
-        taken = take_seqs.cte("taken")
-        last = select(taken.c.last_seq).scalar_subquery()
-        statement = select(*taken.c).add_cte(taken)
-        for n, write in enumerate(writes(last.cast(Integer))):
-            statement = statement.add_cte(write.cte(f"write_{n}"))
-        conversation: Conversation | None = session.scalars(
-            select(Conversation).from_statement(statement), execution_options={"populate_existing": True}
+        conversation = session.scalars(
+            _bot_turn_cte(count, len(outcomes)), params, execution_options=reload
         ).one_or_none()
     else:
         conversation = session.scalars(
-            select(Conversation).from_statement(take_seqs), execution_options={"populate_existing": True}
+            select(Conversation).from_statement(_take_seqs()), params, execution_options=reload
         ).one_or_none()
         if conversation is not None:
-            for write in writes(conversation.last_seq):
-                session.execute(write)
+            for write in _bot_turn_writes(count, len(outcomes)):
+                session.execute(write, {**params, "p_last_seq": conversation.last_seq})
     if conversation is None:
         raise NotFoundError("conversation not found", target_id=conversation_id)
     first = conversation.last_seq - count + 1
-    for n, reply in enumerate(replies):
+    shown = [
         _publish(session, Message(
             conversation_id=conversation_id, seq=first + n, sender=str(Sender.BOT), text=reply.text,
             payload=reply.payload or None, client_message_id=None, created_at=now,
         ))
-    return conversation
+        for n, reply in enumerate(replies)
+    ]
+    return conversation, shown
 

@@ -8,11 +8,12 @@ Functions run inside the caller's transaction and never commit.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from handoff import audit
@@ -34,13 +35,27 @@ def new_reference(prefix: str) -> str:
     return f"{prefix}-" + "".join(secrets.choice(_ALPHABET) for _ in range(8))
 
 
+def _open(*columns: Any, conversation_id: Any) -> Any:
+    return select(*columns).where(
+        CallbackTicket.conversation_id == conversation_id, CallbackTicket.status.in_(OPEN_STATUSES)
+    ).order_by(CallbackTicket.id.desc()).limit(1)
+
+
 def open_callback(session: Session, *, conversation_id: str) -> CallbackTicket | None:
     """The conversation's callback request that is not done yet, if any."""
-    return session.scalars(
-        select(CallbackTicket).where(
-            CallbackTicket.conversation_id == conversation_id, CallbackTicket.status.in_(OPEN_STATUSES)
-        ).order_by(CallbackTicket.id.desc())
-    ).first()
+    return session.scalars(_open(CallbackTicket, conversation_id=conversation_id)).first()
+
+
+@functools.cache  # built once: every bot turn runs it
+def _open_reference() -> Any:
+    return _open(CallbackTicket.id, CallbackTicket.reference, conversation_id=bindparam("p_conversation_id"))
+
+
+def open_callback_reference(session: Session, *, conversation_id: str) -> tuple[bool, str | None]:
+    """Whether there is an `open_callback`, and its reference: what every borrower view shows, read
+    without loading the ticket (every bot turn reads it)."""
+    row = session.execute(_open_reference(), {"p_conversation_id": conversation_id}).first()
+    return (False, None) if row is None else (True, row.reference)
 
 
 def due_time(settings: Any, now: datetime, *, business_hours: float) -> datetime:

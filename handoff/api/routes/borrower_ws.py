@@ -39,6 +39,7 @@ from handoff.conversations.records import get_conversation, messages_after
 from handoff.errors import DATABASE_DOWN_ERRORS, HandoffError, InvalidInputError, UnauthorizedError
 from handoff.infra.bus import conversation_topic
 from handoff.services import Services
+from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["borrower"])
@@ -88,21 +89,31 @@ class Stream:
             return
         elif kind == "state":
             # The bus's event has the state and the place; the page also needs what only the view has (the
-            # wait in words with the real next opening, whether a callback is already requested).
-            await self.ws.send_json({"type": "state", **await self.view()})
+            # wait in words with the real next opening, whether a callback is already requested). The
+            # place the event announces is not worked out again.
+            await self.ws.send_json({"type": "state", **await self.view(known_place=_place_of(event))})
         else:
             await self.ws.send_json(event)
 
-    async def view(self) -> dict[str, Any]:
+    async def view(self, known_place: tuple[int, int] | None = None) -> dict[str, Any]:
         return await self.svc.db(
             lambda s: views.conversation_view(
                 s,
                 conversation=get_conversation(s, conversation_id=self.conversation_id),
                 clock=self.svc.clock,
                 settings=self.svc.settings,
+                known_place=known_place,
             ),
             write=False,
         )
+
+
+def _place_of(event: dict[str, Any]) -> tuple[int, int] | None:
+    """(position, wait) of a `state` event that announces a place in the queue, else None."""
+    position, wait = event.get("queue_position"), event.get("estimated_wait_s")
+    if event.get("state") == ConversationState.QUEUED and isinstance(position, int) and isinstance(wait, int):
+        return position, wait
+    return None
 
 
 async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> int | None:
