@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from knowledge_base.text import clean
 from knowledge_base.unanswered import Asked
@@ -57,6 +55,10 @@ def features(texts: list[str], encode: Encode, tokens: Tokens | None, dense_weig
     dense = encode(texts)
     if tokens is None or dense_weight >= 1.0:
         return dense
+    # scikit-learn (and SciPy under it) load with the first report, not with the service: ~90 MB of RSS
+    # that a replica answering borrowers never needs.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     lexical = TfidfVectorizer(analyzer=tokens).fit_transform(texts).toarray().astype(np.float32)
     joined = np.hstack([np.sqrt(dense_weight) * dense, np.sqrt(1.0 - dense_weight) * lexical])
     norms = np.linalg.norm(joined, axis=1, keepdims=True)
@@ -66,6 +68,8 @@ def features(texts: list[str], encode: Encode, tokens: Tokens | None, dense_weig
 def _labels(vectors: np.ndarray, distance: float) -> np.ndarray:
     if len(vectors) == 1:
         return np.zeros(1, dtype=int)
+    from sklearn.cluster import AgglomerativeClustering
+
     model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average")
     labels: np.ndarray = model.fit_predict(vectors)
     return labels
