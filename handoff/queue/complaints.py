@@ -6,10 +6,10 @@ list open and overdue ones. Functions run inside the caller's transaction and ne
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from handoff import audit, texts
@@ -24,6 +24,9 @@ from handoff.states import Sender
 
 STATUSES = ("open", "in_progress", "resolved")
 OPEN_STATUSES = ("open", "in_progress")
+PAGE_LIMIT = 50
+MAX_PAGE_LIMIT = 200
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _deadline(settings: Any, opened_at: datetime, *, complex_case: bool) -> datetime:
@@ -86,22 +89,81 @@ def complaint_dict(complaint: Complaint, *, now: datetime | None = None) -> dict
     }
 
 
-def list_complaints(session: Session, *, which: str, clock: Clock) -> list[dict[str, Any]]:
-    """`open` (open or in progress), `overdue` (open past the deadline) or `all`; open ones first, oldest
-    deadline first (so the overdue lead), then the resolved ones, most recently resolved first. Each carries
-    its owner's display name."""
+def list_complaints(
+    session: Session, *, which: str, clock: Clock, limit: int = PAGE_LIMIT, cursor: str | None = None
+) -> dict[str, Any]:
+    """One page of `open` (open or in progress), `overdue` (open past the deadline) or `all`: open ones
+    first, oldest deadline first (so the overdue lead), then the resolved ones, most recently resolved first.
+    Each carries its owner's display name. `next_cursor` continues after the page's last row (None at the
+    end); `counts` are the totals of open, overdue and resolved complaints, whatever the page."""
     now = clock.now()
     query = select(Complaint)
     if which in ("open", "overdue"):
         query = query.where(Complaint.status.in_(OPEN_STATUSES))
     if which == "overdue":
         query = query.where(Complaint.due_at <= now)
-    still_open = case((Complaint.status.in_(OPEN_STATUSES), 0), else_=1)
-    due_if_open = case((Complaint.status.in_(OPEN_STATUSES), Complaint.due_at), else_=None)
-    found = session.scalars(query.order_by(still_open, due_if_open, Complaint.resolved_at.desc(), Complaint.id)).all()
+    if cursor:
+        query = query.where(_after(decode_cursor(cursor)))
+    is_open = Complaint.status.in_(OPEN_STATUSES)
+    still_open = case((is_open, 0), else_=1)
+    due_if_open = case((is_open, Complaint.due_at), else_=None)
+    resolved_if_not = case((is_open, None), else_=_resolved_time())
+    rows = session.scalars(
+        query.order_by(still_open, due_if_open, resolved_if_not.desc(), Complaint.id).limit(limit + 1)
+    ).all()
+    found, more = rows[:limit], len(rows) > limit
     owner_ids = {c.owner_agent_id for c in found if c.owner_agent_id is not None}
     names = {a.id: a.display_name for a in session.scalars(select(Agent).where(Agent.id.in_(owner_ids)))} if owner_ids else {}
-    return [{**complaint_dict(c, now=now), "owner_name": names.get(c.owner_agent_id or 0)} for c in found]
+    return {
+        "complaints": [{**complaint_dict(c, now=now), "owner_name": names.get(c.owner_agent_id or 0)} for c in found],
+        "next_cursor": encode_cursor(found[-1]) if more else None,
+        "counts": complaint_counts(session, now=now),
+    }
+
+
+def complaint_counts(session: Session, *, now: datetime) -> dict[str, int]:
+    is_open = Complaint.status.in_(OPEN_STATUSES)
+    open_, overdue, resolved = session.execute(select(
+        func.count().filter(is_open), func.count().filter(is_open, Complaint.due_at <= now),
+        func.count().filter(~is_open),
+    ).select_from(Complaint)).one()
+    return {"open": int(open_), "overdue": int(overdue), "resolved": int(resolved)}
+
+
+def _resolved_time() -> Any:
+    # A resolved complaint always has resolved_at; the opening time stands in for rows that predate it.
+    return func.coalesce(Complaint.resolved_at, Complaint.opened_at)
+
+
+def encode_cursor(complaint: Complaint) -> str:
+    """Where the page ended, as the list's sort key: `o.<due_at>.<id>` or `r.<resolved_at>.<id>` (microseconds)."""
+    if complaint.status in OPEN_STATUSES:
+        return f"o.{_micros(complaint.due_at)}.{complaint.id}"
+    return f"r.{_micros(complaint.resolved_at or complaint.opened_at)}.{complaint.id}"
+
+
+def decode_cursor(cursor: str) -> tuple[str, datetime, int]:
+    group, _, rest = cursor.partition(".")
+    micros, _, row_id = rest.partition(".")
+    if group not in ("o", "r") or not micros.isdigit() or not row_id.isdigit():
+        raise InvalidInputError("cursor: pass the next_cursor of the previous page unchanged")
+    return group, EPOCH + timedelta(microseconds=int(micros)), int(row_id)
+
+
+def _micros(value: datetime) -> int:
+    return (as_utc(value) - EPOCH) // timedelta(microseconds=1)
+
+
+def _after(key: tuple[str, datetime, int]) -> Any:
+    """Rows after the cursor's in the list's order: later deadlines (then higher ids) among the open ones and
+    every resolved one; after a resolved row, earlier resolutions (then higher ids)."""
+    group, moment, row_id = key
+    is_open = Complaint.status.in_(OPEN_STATUSES)
+    if group == "o":
+        later = or_(Complaint.due_at > moment, and_(Complaint.due_at == moment, Complaint.id > row_id))
+        return or_(~is_open, and_(is_open, later))
+    resolved = _resolved_time()
+    return and_(~is_open, or_(resolved < moment, and_(resolved == moment, Complaint.id > row_id)))
 
 
 def update_complaint(

@@ -156,3 +156,82 @@ def test_a_supervisor_works_complaints_from_the_console_in_both_languages(browse
         agent.goto(f"{service.url}/console/complaints")
         expect(agent.locator("#notice")).to_have_text("This page is for supervisors and admins.")
         expect(agent.locator("article.complaint")).to_have_count(0)
+
+
+SHOWN = {"en": "Showing {shown} of {total}", "zh": "已显示 {shown} 件，共 {total} 件"}
+MORE = {"en": "Show {n} more", "zh": "再显示 {n} 件"}
+
+
+def many_complaints(service: ServiceProcess, *, open_: int, resolved: int) -> None:
+    """Complaints from real borrower messages (the detector opens them), deadlines spread an hour apart so the
+    list's order is the deadline's; the last `resolved` of them resolved a minute apart."""
+    for i in range(open_ + resolved):
+        complain(service, "zh" if i % 3 == 0 else "en",
+                 "我要投诉，这笔滞纳金收得不合理" if i % 3 == 0 else "I dispute this late fee and I want to file a complaint")
+    engine = create_engine(service.env["DATABASE_URL"])
+    try:
+        with Session(engine) as session, session.begin():
+            rows = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+            for i, complaint in enumerate(rows):
+                complaint.due_at -= timedelta(hours=len(rows) - i)
+                if i >= open_:
+                    complaint.status, complaint.outcome = "resolved", "Fee refunded."
+                    complaint.resolved_at = complaint.opened_at + timedelta(minutes=i)
+    finally:
+        engine.dispose()
+
+
+def listed_references(service: ServiceProcess, which: str) -> list[str]:
+    login = httpx.post(f"{service.url}/api/agent/login", json={"username": "sue", "password": PASSWORD}, trust_env=False)
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    listed = httpx.get(f"{service.url}/api/agent/supervisor/complaints", params={"which": which, "limit": 200},
+                       headers=headers, trust_env=False)
+    return [c["reference"] for c in listed.json()["complaints"]]
+
+
+@pytest.mark.parametrize(("lang", "locale", "viewport"), [("en", "en-US", DESKTOP), ("zh", "zh-CN", PHONE)])
+def test_the_complaints_page_loads_more_than_a_page_with_the_apis_cursor(
+    browser: Any, tmp_path: Path, lang: str, locale: str, viewport: dict[str, int]
+) -> None:
+    from playwright.sync_api import expect
+
+    with run_service(tmp_path / "svc") as service:
+        create_agent(service, username="sue", password=PASSWORD, role="supervisor", display_name="Sue Chen")
+        create_agent(service, username="ann", password=PASSWORD, display_name="Ann Lee")
+        many_complaints(service, open_=24, resolved=3)
+        page = logged_in(browser, service, "sue", viewport=viewport, locale=locale)
+        pages: list[str] = []
+        page.on("request", lambda r: "/supervisor/complaints?" in r.url and pages.append(r.url))
+        page.goto(f"{service.url}/console/complaints")
+        cards = page.locator("article.complaint")
+        expect(cards).to_have_count(20)  # one page
+        expect(page.locator("#summary")).to_contain_text("24")  # the totals are the API's, not the page's
+        expect(page.locator("#shown")).to_have_text(SHOWN[lang].format(shown=20, total=24))
+        expect(page.locator("#more")).to_have_text(MORE[lang].format(n=4))
+        shot(page, f"paging-first-{lang}")
+        page.click("#more")
+        expect(cards).to_have_count(24)
+        expect(page.locator("#more")).to_be_hidden()
+        expect(page.locator("#shown")).to_have_text(SHOWN[lang].format(shown=24, total=24))
+        shown = [cards.nth(i).get_attribute("data-reference") for i in range(24)]
+        assert shown == listed_references(service, "open")  # the pages follow on: nothing twice, nothing lost
+        assert "cursor=" not in pages[0] and "cursor=" in pages[-1] and "limit=20" in pages[-1]
+
+        last = cards.nth(23)  # a save on the second page keeps what was loaded
+        last.locator("select[name=owner]").select_option(label="Ann Lee")
+        last.locator("button.save").click()
+        expect(page.locator("#toast")).to_contain_text(shown[23])
+        expect(cards.nth(23).locator(".fact", has_text="Ann Lee")).to_have_count(1)
+        expect(cards).to_have_count(24)
+
+        page.select_option("#f-which", "all")  # open ones, then the resolved, across the page boundary
+        expect(cards).to_have_count(20)
+        expect(page.locator("#more")).to_have_text(MORE[lang].format(n=7))
+        page.click("#more")
+        expect(cards).to_have_count(27)
+        assert [cards.nth(i).get_attribute("data-reference") for i in range(27)] == listed_references(service, "all")
+        expect(cards.nth(26).locator(".badge").first).to_have_text("Resolved" if lang == "en" else "已解决")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"the page scrolls sideways ({width}px)"
+        page.locator("#paging").scroll_into_view_if_needed()
+        shot(page, f"paging-all-{lang}")

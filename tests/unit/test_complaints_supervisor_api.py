@@ -154,3 +154,52 @@ def test_all_lists_open_ones_first_overdue_leading_then_the_resolved(
 def test_the_page_is_served_and_names_its_module(api: TestClient) -> None:
     page = api.get("/console/complaints")
     assert page.status_code == 200 and "/static/complaints/complaints.js" in page.text
+
+
+def _all_pages(api: TestClient, headers: dict[str, str], which: str, limit: int) -> list[list[int]]:
+    pages: list[list[int]] = []
+    cursor = ""
+    while True:
+        page = api.get(LIST, headers=headers, params={"which": which, "limit": limit, "cursor": cursor}).json()
+        pages.append([c["id"] for c in page["complaints"]])
+        if page["next_cursor"] is None:
+            return pages
+        cursor = page["next_cursor"]
+
+
+def test_pages_follow_the_lists_order_across_ties_and_from_open_to_resolved(
+    api: TestClient, clock: FakeClock, people: dict[str, dict[str, str]]
+) -> None:
+    for day in range(3):  # two complaints a day opened at the same instant: equal deadlines, ordered by id
+        _complain(api, "I want to file a complaint about this charge", "en")
+        _complain(api, "我要投诉，这笔费用不合理", "zh")
+        clock.advance(86400)
+    sue = _login(api, "sue")
+    everything = api.get(LIST, headers=sue, params={"which": "all", "limit": 200}).json()["complaints"]
+    for complaint in everything[1:4]:  # three resolved, two of them at the same instant
+        api.patch(f"{LIST}/{complaint['id']}", headers=sue, json={"outcome": "Refunded.", "status": "resolved"})
+        if complaint is everything[2]:
+            clock.advance(60)
+    clock.advance(13 * 86400)  # the first day's two are overdue now
+    sue = _login(api, "sue")
+    whole = api.get(LIST, headers=sue, params={"which": "all", "limit": 200}).json()
+    assert whole["counts"] == {"open": 3, "overdue": 1, "resolved": 3} and whole["next_cursor"] is None
+    order = [c["id"] for c in whole["complaints"]]
+    assert [c["status"] for c in whole["complaints"]] == ["open"] * 3 + ["resolved"] * 3
+    for limit in (1, 2, 4):
+        pages = _all_pages(api, sue, "all", limit)
+        assert [i for page in pages for i in page] == order, limit
+        assert all(len(page) == limit for page in pages[:-1]) and 0 < len(pages[-1]) <= limit
+    assert _all_pages(api, sue, "open", 2) == [order[:2], order[2:3]]
+    first = api.get(LIST, headers=sue, params={"which": "overdue", "limit": 1}).json()
+    assert [c["id"] for c in first["complaints"]] == order[:1] and first["next_cursor"] is None
+    assert first["counts"] == whole["counts"]  # totals, whatever the filter and the page
+
+
+@pytest.mark.parametrize("params", [{"cursor": "nonsense"}, {"cursor": "o.12.x"}, {"limit": 0}, {"limit": 201}])
+def test_a_bad_cursor_or_limit_is_refused_with_what_to_send(
+    api: TestClient, people: dict[str, dict[str, str]], params: dict[str, object]
+) -> None:
+    response = api.get(LIST, headers=people["sue"], params=params)
+    assert response.status_code == 422, response.text
+    assert ("cursor" if "cursor" in params else "limit") in response.json()["error"]["message"]

@@ -3,9 +3,9 @@ and (admin) creating, disabling, enabling accounts, revoking their sessions and 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.agents import accounts, admin, chat, operations
@@ -74,12 +74,19 @@ class ComplaintIn(Strict):
 
 @router.get("/supervisor/complaints")
 async def complaint_list(
-    svc: ServicesDep, _sup: SupervisorDep, which: Literal["open", "overdue", "all"] = "open"
+    svc: ServicesDep, _sup: SupervisorDep, which: Literal["open", "overdue", "all"] = "open",
+    limit: Annotated[int, Query(ge=1, le=complaints.MAX_PAGE_LIMIT, description="complaints per page")] = (
+        complaints.PAGE_LIMIT
+    ),
+    cursor: Annotated[str | None, Query(max_length=64, description="the previous page's `next_cursor`")] = None,
 ) -> dict[str, Any]:
-    """Complaint records: `open` (default), `overdue` (open past the deadline) or `all` (open ones first).
-    `tz` is the business time zone that deadlines are stated in to borrowers."""
-    found = await svc.db(lambda s: complaints.list_complaints(s, which=which, clock=svc.clock), write=False)
-    return {"complaints": found, "tz": svc.settings.BUSINESS_TZ}
+    """Complaint records, one page at a time: `open` (default), `overdue` (open past the deadline) or `all`
+    (open ones first). `next_cursor` fetches the next page (null on the last); `counts` has the totals
+    (open, overdue, resolved). `tz` is the business time zone that deadlines are stated in to borrowers."""
+    page = await svc.db(
+        lambda s: complaints.list_complaints(s, which=which, clock=svc.clock, limit=limit, cursor=cursor), write=False
+    )
+    return {**page, "tz": svc.settings.BUSINESS_TZ}
 
 
 @router.patch("/supervisor/complaints/{complaint_id}")

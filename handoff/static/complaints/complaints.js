@@ -11,7 +11,8 @@ import { STRINGS } from "/static/complaints/i18n.js";
 const i18n = createI18n(STRINGS, "console_lang");  // the console's key: one language choice for both
 const t = (key, values) => i18n.t(key, values);
 const STATUSES = ["open", "in_progress", "resolved"];
-let data = null;
+const PAGE = 20;  // complaints per request; "Show more" fetches the next page with the API's cursor
+let data = null;  // { complaints (every page loaded so far), next_cursor, counts, tz }
 let owners = [];
 
 const locale = () => (i18n.lang === "zh" ? "zh-CN" : "en-GB");
@@ -39,8 +40,8 @@ function statusBadge(complaint) {
   return el("span", { class: `badge status-${complaint.status}`, text: t(`status_${complaint.status}`) });
 }
 
-function field(label, value, extra, wide = false) {
-  return el("div", { class: `fact${wide ? " wide" : ""}` }, [el("dt", { text: label }), el("dd", {}, [].concat(value, extra || []))]);
+function field(label, value, extra, kind = "") {
+  return el("div", { class: `fact ${kind}`.trim() }, [el("dt", { text: label }), el("dd", {}, [].concat(value, extra || []))]);
 }
 
 function options(list, selected) {
@@ -95,7 +96,7 @@ function editForm(complaint) {
     try {
       await request("PATCH", `/api/agent/supervisor/complaints/${complaint.id}`, body);
       toast(t("saved", { ref }));
-      await load();  // what is stored now, as the server sees it (a resolved one may leave this list)
+      await load(true);  // what is stored now, as the server sees it (a resolved one may leave this list)
     } catch (error) {
       toast(t("save_failed", { ref, error: error.message || String(error) }), "error");
       save.disabled = false;
@@ -109,11 +110,11 @@ function card(complaint) {
   const facts = [
     field(t("opened"), when(complaint.opened_at)),
     field(t("deadline"), el("time", { datetime: complaint.due_at }, when(complaint.due_at, true)),
-      resolved ? null : el("span", { class: `due${complaint.overdue ? " late" : ""}`, text: dueText(complaint) })),
+      resolved ? null : el("span", { class: `due${complaint.overdue ? " late" : ""}`, text: dueText(complaint) }), "deadline"),
     field(t("owner"), complaint.owner_name || el("span", { class: "muted", text: t("no_owner") })),
     field(t("source"), t(`source_${complaint.source}`)),
     resolved && complaint.resolved_at ? field(t("resolved_at"), when(complaint.resolved_at)) : null,
-    resolved && complaint.outcome ? field(t("outcome"), complaint.outcome, null, true) : null,
+    resolved && complaint.outcome ? field(t("outcome"), complaint.outcome, null, "wide") : null,
   ];
   const form = editForm(complaint);
   return el("article", { class: `complaint${complaint.overdue ? " is-overdue" : ""} ${complaint.status}`,
@@ -132,16 +133,25 @@ function card(complaint) {
   ]);
 }
 
+// How many complaints the filter has in all (the API's totals), for "Showing 20 of 45".
+function total(which) {
+  const { open, overdue, resolved } = data.counts;
+  return which === "all" ? open + resolved : which === "overdue" ? overdue : open;
+}
+
 function render() {
   if (!data) return;
   const which = $("f-which").value;
   const list = data.complaints;
-  const open = list.filter((c) => c.status !== "resolved").length;
-  const overdue = list.filter((c) => c.overdue).length;
-  $("summary").textContent = which === "all"
-    ? t("summary_all", { open, overdue, resolved: list.length - open }) : t("summary", { open, overdue });
+  const { open, overdue, resolved } = data.counts;
+  $("summary").textContent = which === "all" ? t("summary_all", { open, overdue, resolved }) : t("summary", { open, overdue });
   $("tz-note").textContent = t("tz_note", { tz: data.tz });
   $("complaints").replaceChildren(...(list.length ? list.map(card) : [el("p", { class: "empty", text: t(`none_${which}`) })]));
+  const all = Math.max(total(which), list.length);
+  $("paging").hidden = !data.next_cursor && list.length <= PAGE;
+  $("shown").textContent = t("shown", { shown: list.length, total: all });
+  $("more").hidden = !data.next_cursor;
+  $("more").textContent = t("show_more", { n: Math.min(PAGE, Math.max(1, all - list.length)) });
 }
 
 function failed(error) {
@@ -151,7 +161,14 @@ function failed(error) {
   $("report").hidden = true;
 }
 
-async function load() {
+function page(cursor, limit) {
+  const query = new URLSearchParams({ which: $("f-which").value, limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return request("GET", `/api/agent/supervisor/complaints?${query}`);
+}
+
+// The first page; after a save (`keep`) as many as were shown, so the supervisor keeps their place.
+async function load(keep = false) {
   try {
     if (!owners.length) {
       const me = await request("GET", "/api/agent/me");
@@ -159,7 +176,8 @@ async function load() {
       const agents = (await request("GET", "/api/agent/supervisor/agents")).agents;
       owners = agents.filter((a) => a.role !== "editor" && !a.disabled);
     }
-    data = await request("GET", `/api/agent/supervisor/complaints?which=${$("f-which").value}`);
+    const shown = keep && data ? data.complaints.length : 0;
+    data = await page(null, Math.min(200, Math.max(PAGE, shown)));
   } catch (error) {
     failed(error);
     return;
@@ -169,6 +187,22 @@ async function load() {
   render();
 }
 
+async function more() {
+  const button = $("more");
+  button.disabled = true;
+  try {
+    const next = await page(data.next_cursor, PAGE);
+    const seen = new Set(data.complaints.map((c) => c.id));  // a complaint that moved up since is not shown twice
+    data = { ...next, complaints: [...data.complaints, ...next.complaints.filter((c) => !seen.has(c.id))] };
+    render();
+  } catch (error) {
+    toast(t("load_failed", { error: error.message || String(error) }), "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$("more").addEventListener("click", () => more());
 $("f-which").addEventListener("change", () => load());
 for (const button of document.querySelectorAll("[data-lang-toggle]")) {
   button.addEventListener("click", () => { i18n.toggle(); i18n.apply(); $("toast").hidden = true; render(); });

@@ -20,6 +20,7 @@ export const STRINGS = {
     save_failed: "Could not save {ref}: {error}", login_first: "Log in to the console first.",
     login_link: "Go to the console", not_allowed: "This page is for supervisors and admins.",
     load_failed: "Could not load the complaints: {error}",
+    shown: "Showing {shown} of {total}", show_more: "Show {n} more",
   },
   zh: {
     lang_switch: "English", title: "投诉", show: "显示", which_open: "未结", which_overdue: "已逾期",
@@ -40,5 +41,6 @@ export const STRINGS = {
     save_failed: "{ref} 保存失败：{error}", login_first: "请先登录客服工作台。",
     login_link: "前往工作台", not_allowed: "此页面仅供主管和管理员使用。",
     load_failed: "投诉加载失败：{error}",
+    shown: "已显示 {shown} 件，共 {total} 件", show_more: "再显示 {n} 件",
   },
 };
