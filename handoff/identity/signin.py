@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from handoff.errors import NotFoundError
 from handoff.identity import links
 from handoff.identity.nonces import consume_nonce
 from handoff.identity.tokens import IdentityClaim, verify_identity_token
@@ -64,16 +65,20 @@ async def sign_in(svc: Services, *, conversation_id: str, token: str) -> dict[st
     )
 
 
-async def resume(svc: Services, *, token: str) -> dict[str, Any] | None:
-    """The borrower's latest open conversation with a token for this device; None when there is none."""
-    claim, _profile = await check_token(svc, token)
+async def resume(svc: Services, *, token: str) -> dict[str, Any]:
+    """The borrower's latest open conversation with a token for this device, and who signed in.
 
-    def work(session: Session) -> dict[str, Any] | None:
+    NotFoundError when there is none; the token's nonce is then left unused (the transaction rolls back),
+    so the page can sign in the conversation it has with the same token."""
+    claim, profile = await check_token(svc, token)
+
+    def work(session: Session) -> dict[str, Any]:
         consume_nonce(session, claim=claim, now=svc.clock.now())
         found = links.resume_latest(session, borrower_id=claim.borrower_id, secret_key=svc.settings.SECRET_KEY)
         if found is None:
-            return None
+            raise NotFoundError("this borrower has no open conversation; start a new one")
         conversation, device_token = found
-        return {"id": conversation.id, "token": device_token, "lang": conversation.lang, "state": conversation.state}
+        return {"id": conversation.id, "token": device_token, "lang": conversation.lang, "state": conversation.state,
+                "verified": True, "borrower_id": claim.borrower_id, "name": profile.name if profile else None}
 
     return await svc.db(work)

@@ -74,3 +74,59 @@ def test_production_shows_no_demo_sign_in(tmp_path: Path, browser: Any) -> None:
         page.wait_for_timeout(1000)  # the demo check has answered by now
         assert page.is_hidden("#signin-bar")
         assert httpx.get(f"{svc.url}/api/identity/demo", trust_env=False).status_code == 404
+
+
+SIGNED_IN = {"en": "Signed in as Alex Morgan. Ask about your own loan", "zh": "已登录：王小明。您可以随时咨询本人贷款的问题。"}
+RESUMED = {"en": "Signed in as Alex Morgan. Your conversation continues here.", "zh": "已登录：王小明。已为您接续之前的对话。"}
+
+
+def demo_signed_in(browser: Any, service: ServiceProcess, locale: str, borrower: str) -> Any:
+    page = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{service.url}/")
+    page.wait_for_selector("#signin-bar:not([hidden])", timeout=15_000)
+    page.select_option("#signin-borrower", borrower)
+    page.click("#signin-button")
+    page.wait_for_selector("#signin-label[hidden]", state="attached", timeout=15_000)
+    return page
+
+
+def stored_conversation(page: Any) -> str:
+    return str(page.evaluate("JSON.parse(localStorage.getItem('carloan.chat.conversation')).id"))
+
+
+@pytest.mark.parametrize(("lang", "locale", "borrower", "first", "second", "reply"), [
+    ("en", "en-US", "demo-alex", "When is my next payment due?", "Also, can I change the due date?", "Thanks, got it."),
+    ("zh", "zh-CN", "demo-wang", "我下一期什么时候还款？", "还款日可以改吗？", "好的，谢谢。"),
+])
+def test_a_second_browser_signing_in_resumes_the_borrowers_conversation_with_its_history(
+    service: ServiceProcess, browser: Any, lang: str, locale: str, borrower: str, first: str, second: str, reply: str
+) -> None:
+    from playwright.sync_api import expect
+
+    phone = demo_signed_in(browser, service, locale, borrower)
+    expect(phone.locator("#signin-who")).to_contain_text(SIGNED_IN[lang])  # nothing to resume: signed in here
+    phone.fill("#input", first)
+    phone.press("#input", "Enter")
+    expect(phone.locator(".row.mine .bubble", has_text=first)).to_be_visible(timeout=10_000)
+    conv_id = stored_conversation(phone)
+
+    errors: list[str] = []
+    laptop = demo_signed_in(browser, service, locale, borrower)  # the same borrower in another browser
+    laptop.on("pageerror", lambda exc: errors.append(str(exc)))
+    expect(laptop.locator("#signin-who")).to_have_text(RESUMED[lang])
+    expect(laptop.locator(".row.mine .bubble", has_text=first)).to_be_visible(timeout=10_000)  # the history
+    assert stored_conversation(laptop) == conv_id
+    expect(laptop.locator("#welcome")).to_be_hidden()
+    shown = laptop.locator("#messages [data-seq]").count()
+    assert shown == phone.locator("#messages [data-seq]").count() >= 2  # what the phone shows, the bot's notice too
+
+    phone.fill("#input", second)  # both follow the one conversation live, each way
+    phone.press("#input", "Enter")
+    expect(laptop.locator(".row.mine .bubble", has_text=second)).to_be_visible(timeout=10_000)
+    laptop.fill("#input", reply)
+    laptop.press("#input", "Enter")
+    expect(phone.locator(".row.mine .bubble", has_text=reply)).to_be_visible(timeout=10_000)
+    laptop.reload()  # the resumed conversation is this browser's now
+    expect(laptop.locator(".row.mine .bubble", has_text=first)).to_be_visible(timeout=10_000)
+    assert stored_conversation(laptop) == conv_id and errors == []
+    assert linked_borrowers(service).count(borrower) == 1  # one conversation of the borrower's, not two

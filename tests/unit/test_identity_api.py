@@ -90,6 +90,20 @@ def test_resume_on_another_device_gives_a_second_token_to_the_latest_open_conver
     assert nobody.status_code == 404
 
 
+def test_resume_names_the_borrower_and_a_404_leaves_the_token_for_signing_in_here(signin_client: TestClient) -> None:
+    """The chat page tries to resume first with the one token it has (a second browser), and signs in the
+    conversation it already has with the same token when there is nothing to resume."""
+    cid, auth = start(signin_client)
+    token = demo_token(signin_client, "demo-wang")
+    assert signin_client.post("/api/identity/resume", json={"token": token}).status_code == 404
+    signed_in = signin_client.post(f"/api/conversations/{cid}/identity", json={"token": token}, headers=auth)
+    assert signed_in.status_code == 200, signed_in.text
+    again = signin_client.post("/api/identity/resume", json={"token": token})  # used now: refused
+    assert again.status_code == 401 and again.json()["error"]["code"] == "identity_reused"
+    resumed = signin_client.post("/api/identity/resume", json={"token": demo_token(signin_client, "demo-wang")}).json()
+    assert (resumed["id"], resumed["borrower_id"], resumed["name"], resumed["verified"]) == (cid, "demo-wang", "王小明", True)
+
+
 def test_the_demo_sign_in_is_off_in_production(engine: Engine, settings: Settings) -> None:
     production = settings.model_copy(
         update={"APP_ENV": "production", "SECRET_KEY": "s" * 40, "RASA_TOKEN": "r" * 40}

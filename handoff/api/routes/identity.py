@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
 from handoff.api.errors import error_responses
 from handoff.api.schemas.identity import Resumed, SignedIn
-from handoff.errors import NotFoundError
 from handoff.identity import demo, signin
 from handoff.reminders import sender
 
@@ -45,11 +44,9 @@ async def sign_in(svc: ServicesDep, conversation: ConversationDep, body: Identit
 
 @router.post("/api/identity/resume", response_model=Resumed)
 async def resume(svc: ServicesDep, _addr: ClientAddr, body: IdentityIn) -> dict[str, Any]:
-    """Continue the borrower's latest open conversation on this device (404 when there is none)."""
-    resumed = await signin.resume(svc, token=body.token)
-    if resumed is None:
-        raise NotFoundError("this borrower has no open conversation; start a new one")
-    return resumed
+    """Continue the borrower's latest open conversation on this device, with its history (404 when there is
+    none: the token is then still good for signing in the conversation the page has)."""
+    return await signin.resume(svc, token=body.token)
 
 
 @router.get("/api/identity/demo")

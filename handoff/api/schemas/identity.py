@@ -26,3 +26,6 @@ class Resumed(BaseModel):
     token: str = Field(description="bearer token of the resumed conversation for this device; shown once")
     lang: str
     state: str
+    verified: bool
+    borrower_id: str
+    name: str | None = Field(None, description="the borrower's name on file, to greet them")

@@ -45,6 +45,24 @@ async function startConversation() {
   app.applyStateView(created);
 }
 
+// Another conversation of this borrower's (resumed at sign-in, signin.js) replaces the one this page
+// started: its socket is left, its messages cleared, the other's history shown and followed live.
+async function openConversation(conv) {
+  const ws = st.ws;
+  st.ws = null; st.wsReady = false;  // its close is not a disconnect to recover from
+  if (ws) ws.close();
+  for (const node of els.messages.querySelectorAll("[data-seq]")) node.remove();
+  st.rendered = new Set(); st.lastSeq = 0; st.lastBorrowerSeq = 0;
+  st.conv = { id: conv.id, token: conv.token };
+  localStorage.setItem(STORE_CONV, JSON.stringify(st.conv));
+  const page = await app.api("GET", app.convPath("/messages?after=0&limit=500"));
+  page.messages.forEach(app.addMessage);
+  app.applyStateView(page);
+  if (st.view.lang && st.view.lang !== i18n.lang) patchLanguage();
+  app.connect();
+}
+app.openConversation = openConversation;
+
 // Resume the conversation this browser had (unless it ended or is no longer ours), else start one.
 async function boot() {
   applyI18n();

@@ -1,6 +1,7 @@
 // Signing in a borrower the lender's site vouches for (docs/borrower-api.md, "Signing in"):
 // - the lender's page opens the chat with `#identity_token=<token>` (a fragment never reaches a server log);
 // - in development the service offers a demo sign-in with fictional borrowers (GET /api/identity/demo).
+// Either way the borrower's open conversation, if there is one, comes back here (POST /api/identity/resume).
 import { request } from "/static/shared/api.js";
 import { byId, el } from "/static/shared/dom.js";
 
@@ -14,10 +15,10 @@ export function createSignIn(app) {
   const remind = byId("demo-reminder");
   let demoBorrower = null;
 
-  function showSignedIn(identity) {
+  function showSignedIn(identity, resumed = false) {
     bar.hidden = false;
     for (const part of [label, select, button]) part.hidden = true;
-    who.textContent = t("signed_in_as", { name: identity.name || identity.borrower_id });
+    who.textContent = t(resumed ? "signed_in_resumed" : "signed_in_as", { name: identity.name || identity.borrower_id });
     // Development only: the demo sign-in's borrowers can ask for a repayment reminder (POST /api/dev/reminders).
     if (demoBorrower === identity.borrower_id) remind.hidden = false;
   }
@@ -33,9 +34,25 @@ export function createSignIn(app) {
     }
   }
 
+  // A borrower who has written nothing here yet (a second browser, a new tab) continues their latest open
+  // conversation, history and all; the service answers 404 when there is none and leaves the token unused.
+  async function resume(token) {
+    if (app.st.lastBorrowerSeq > 0 || app.st.pending.size > 0) return null;
+    try {
+      const resumed = await request("POST", "/api/identity/resume", { token });
+      await app.openConversation(resumed);
+      return resumed;
+    } catch (err) {
+      if (err.status === 404) return null;
+      throw err;
+    }
+  }
+
   async function signInWith(token) {
     try {
-      showSignedIn(await app.api("POST", app.convPath("/identity"), { token }));
+      const resumed = await resume(token);
+      if (resumed) showSignedIn(resumed, true);
+      else showSignedIn(await app.api("POST", app.convPath("/identity"), { token }));
     } catch (err) {
       app.showBanner(err.code === "identity_reused" ? t("signin_reused") : t("signin_failed"));
     }
