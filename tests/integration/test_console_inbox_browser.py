@@ -87,6 +87,7 @@ def test_unread_badges_title_sound_and_notification_across_held_chats(browser: A
         claim_in_console(page, chat_a)  # A is open now, B is not
         expect(page.locator("#my-chats li.held-chat")).to_have_count(2)
         expect(page.locator("#queue-list li.entry")).to_have_count(0)  # held chats are listed once, under "My chats"
+        page.click("#menu-button")  # the sound switch is in the account menu
         page.click("#sound-toggle")
         expect(page.locator("#sound-toggle")).to_have_attribute("aria-pressed", "true")
         beeps = page.evaluate("window.__beeps")

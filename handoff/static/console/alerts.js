@@ -92,6 +92,7 @@ export function createAlerts(app) {
     const button = $("notify-enable");
     button.textContent = t("desktop_alerts");
     button.hidden = !("Notification" in window) || Notification.permission !== "default";
+    app.markMenu();
   }
 
   function renderAlerts() { renderSound(); renderPermission(); updateTitle(); }

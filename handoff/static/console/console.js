@@ -12,6 +12,7 @@ import { createContext, STORE_LANG } from "/static/console/context.js";
 import { createConversation } from "/static/console/conversation.js";
 import { REASONS, STRINGS } from "/static/console/i18n.js";
 import { createInbox } from "/static/console/inbox.js";
+import { createMenu } from "/static/console/menu.js";
 import { createPacket } from "/static/console/packet.js";
 import { createQueue } from "/static/console/queue.js";
 import { createSession } from "/static/console/session.js";
@@ -29,7 +30,7 @@ app.toast = (text, kind = "info", onOpen = null) => {
   setTimeout(() => node.remove(), onOpen ? 15000 : 6000);
 };
 for (const part of [createSession, createSocket, createQueue, createInbox, createAlerts, createPacket, createCallback,
-  createConversation, createSidebar, createCanned, createCannedAdmin, createShortcuts]) {
+  createConversation, createSidebar, createCanned, createCannedAdmin, createShortcuts, createMenu]) {
   Object.assign(app, part(app));
 }
 
@@ -38,7 +39,7 @@ function applyI18n() {
   app.fillResolutions();
   app.renderQueue();
   app.renderAlerts();
-  if (app.state.me) $("me-role").textContent = app.t(`role_${app.state.me.role}`);
+  app.renderMe();
   if (app.state.chat) app.renderChat();
   app.renderCannedAdmin();
   app.renderHelp();
@@ -54,6 +55,7 @@ app.wireAlerts();
 app.wireCanned();
 app.wireCannedAdmin();
 app.wireShortcuts();
+app.wireMenu();
 for (const button of document.querySelectorAll("[data-lang-toggle]")) {
   button.addEventListener("click", () => { app.i18n.toggle(); applyI18n(); });
 }

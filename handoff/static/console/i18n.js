@@ -1,7 +1,7 @@
 // Every console string in English and Simplified Chinese (read through /static/shared/i18n.js).
 export const STRINGS = {
   en: {
-    lang_switch: "中文", dashboard: "Dashboard", unanswered: "Unanswered questions", complaints: "Complaints", transfer_label: "Transfer to", resolution_label: "Resolution",
+    lang_switch: "中文", pages_label: "Pages", menu_label: "Account and settings", dashboard: "Dashboard", unanswered: "Unanswered questions", complaints: "Complaints", transfer_label: "Transfer to", resolution_label: "Resolution",
     console_title: "Agent console", username: "Username", password: "Password", log_in: "Log in",
     log_out: "Log out", my_status: "Status", status_online: "Online", status_away: "Away", status_offline: "Offline",
     queue: "Queue", take_next: "Take next", queue_empty: "Nobody is waiting.", agents: "Agents",
@@ -21,7 +21,8 @@ export const STRINGS = {
     verified_borrower: "Signed-in borrower", tier_vip: "key customer", tier_standard: "standard",
     routing_manager_first: "Waits for their own manager first, then for anyone.",
     routing_pool_manager_away: "Their manager is away: in the pool with high priority.", routing_pool: "In the pool.",
-    faq_candidates: "FAQs the bot tried", turns: "Borrower turns", intent: "Intent", confidence: "Confidence",
+    faq_candidates: "FAQs the bot tried", faq_answered_tag: "answered", faq_open_source: "Open the FAQ's source",
+    faq_score_hint: "Search score (0-1): how close the FAQ was to what the borrower wrote", turns: "Borrower turns", intent: "Intent", confidence: "Confidence",
     anger: "Anger", anger_trend: "Anger trend", text: "Text", previous_handoff: "Earlier agent note",
     none: "none", you: "you", held_by: "held by", sla_warning: "SLA warning", sla_breach: "SLA breached",
     sla_ok: "", login_failed: "Wrong username or password.", session_expired: "Your session has expired. Log in again.",
@@ -34,7 +35,7 @@ export const STRINGS = {
     res_callback_done: "Called back", res_no_response: "No response", res_duplicate: "Duplicate", res_other: "Other",
     my_chats: "My chats", my_chats_empty: "You hold no chats yet.", unread: "{n} unread",
     new_message: "New message", notify_title: "New message · chat {id}", sound: "Sound",
-    sound_on: "Sound on", sound_off: "Sound off", desktop_alerts: "Turn on desktop alerts",
+    sound_on: "Sound: on", sound_off: "Sound: off", desktop_alerts: "Turn on desktop alerts",
     reply_due: "Reply within {time}, or this chat goes back to the queue.", reply_due_short: "reply in {time}",
     chat_transferred: "This chat is now with {agent}. You can no longer reply or act on it.",
     chat_requeued: "This chat went back to the queue because no reply came in time. Claim it again to continue.",
@@ -74,7 +75,7 @@ export const STRINGS = {
     cb_done: "Callback finished: {outcome}.", cb_again: "Recorded: {outcome}. It is back in the list, due {due}.",
   },
   zh: {
-    lang_switch: "English", dashboard: "主管看板", unanswered: "未解答的问题", complaints: "投诉", transfer_label: "转接给", resolution_label: "处理结果",
+    lang_switch: "English", pages_label: "页面", menu_label: "账户与设置", dashboard: "主管看板", unanswered: "未解答的问题", complaints: "投诉", transfer_label: "转接给", resolution_label: "处理结果",
     console_title: "客服工作台", username: "用户名", password: "密码", log_in: "登录",
     log_out: "退出登录", my_status: "状态", status_online: "在线", status_away: "离开", status_offline: "离线",
     queue: "排队", take_next: "接入下一位", queue_empty: "当前无人排队。", agents: "客服",
@@ -94,7 +95,8 @@ export const STRINGS = {
     verified_borrower: "已登录客户", tier_vip: "重点客户", tier_standard: "普通客户",
     routing_manager_first: "优先等待其专属客户经理，之后任何客服均可接入。",
     routing_pool_manager_away: "专属客户经理不在线：已进入公共队列，高优先级。", routing_pool: "在公共队列中。",
-    faq_candidates: "机器人尝试过的常见问题", turns: "客户发言", intent: "意图", confidence: "置信度",
+    faq_candidates: "机器人尝试过的常见问题", faq_answered_tag: "已回答", faq_open_source: "查看该常见问题的原文",
+    faq_score_hint: "检索得分（0–1）：与客户所问内容的接近程度", turns: "客户发言", intent: "意图", confidence: "置信度",
     anger: "愤怒", anger_trend: "情绪趋势", text: "内容", previous_handoff: "此前客服备注",
     none: "无", you: "我", held_by: "处理人", sla_warning: "即将超时", sla_breach: "已超时",
     sla_ok: "", login_failed: "用户名或密码错误。", session_expired: "登录已过期，请重新登录。",

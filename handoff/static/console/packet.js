@@ -1,5 +1,5 @@
 // The handoff packet of the open chat: why the borrower was handed over, a summary, the FAQs the bot
-// tried (each opens its source), the borrower's turns with intent, confidence and anger.
+// tried and answered (each opens its source), the borrower's turns with intent, confidence and anger.
 import { byId as $, el } from "/static/shared/dom.js";
 
 const BARS = "▁▂▃▄▅▆▇█";
@@ -25,11 +25,42 @@ export function createPacket(app) {
     } catch (error) { app.toast(app.errorText(error), "error"); }
   }
 
-  function faqLink(candidate) {
-    const match = /faq\/(en|zh)\/([a-z0-9-]+)\.md$/.exec(candidate.source || "");
-    const label = `${candidate.title || candidate.id} (${Number(candidate.score || 0).toFixed(2)})`;
-    if (!match) return el("span", { text: label });
-    return el("a", { href: "#", text: label, onclick: (e) => { e.preventDefault(); showSource(match[1], match[2]); } });
+  function faqLink(faq) {
+    const match = /faq\/(en|zh)\/([a-z0-9-]+)\.md$/.exec(faq.source || "");
+    const title = String(faq.title || faq.id || "");
+    if (!match) return el("span", { class: "faq-title", text: title });
+    return el("a", { href: "#", class: "faq-title", text: title, title: t("faq_open_source"),
+      onclick: (e) => { e.preventDefault(); showSource(match[1], match[2]); } });
+  }
+
+  // The FAQs the bot tried (`faq_candidates`, with their search scores) and the ones it answered with
+  // (`faq_answered`, added by the service): one per line, the answered ones first, then by score.
+  function faqsTried(packet) {
+    const answered = new Set((packet.faq_answered || []).map((a) => String(a.faq_id)));
+    const rows = new Map();
+    for (const c of packet.faq_candidates || []) rows.set(String(c.id), { ...c, id: String(c.id) });
+    for (const a of packet.faq_answered || []) {
+      const id = String(a.faq_id);
+      rows.set(id, { id, title: a.title, source: a.source, ...rows.get(id) });
+    }
+    const score = (f) => (f.score === null || f.score === undefined ? -1 : Number(f.score));
+    return [...rows.values()].map((f) => ({ ...f, answered: answered.has(f.id) }))
+      .sort((a, b) => (b.answered - a.answered) || (score(b) - score(a)));
+  }
+
+  function faqRow(faq) {
+    const hasScore = faq.score !== null && faq.score !== undefined && !Number.isNaN(Number(faq.score));
+    const value = hasScore ? Math.max(0, Math.min(1, Number(faq.score))) : 0;
+    const fill = el("i");
+    fill.style.width = `${Math.round(value * 100)}%`;  // CSSOM, not a style attribute: the CSP has no unsafe-inline
+    return el("li", { class: `faq-row${faq.answered ? " answered" : ""}`, "data-faq-id": faq.id }, [
+      faqLink(faq),
+      el("span", { class: "faq-outcome" }, faq.answered ? [el("span", { class: "faq-tag", text: t("faq_answered_tag") })] : []),
+      el("span", { class: "faq-score", title: t("faq_score_hint") }, hasScore ? [
+        el("span", { class: "faq-bar", "aria-hidden": "true" }, [fill]),
+        el("span", { class: "faq-value", text: value.toFixed(2) }),
+      ] : []),
+    ]);
   }
 
   function turnsTable(turns) {
@@ -60,15 +91,18 @@ export function createPacket(app) {
   function renderPacket(packet, entry) {
     const rows = [];
     const reason = app.reason(packet.reason || (entry && entry.reason)) || packet.reason || "";
-    rows.push(el("div", { class: "kv" }, [el("b", { text: `${t("reason")}: ` }), el("span", { id: "packet-reason", text: reason }),
-      el("b", { text: `  ${t("priority")}: ` }), el("span", { text: t(`priority_${(entry && entry.priority) || packet.priority || "normal"}`) })]));
+    const priority = (entry && entry.priority) || packet.priority || "normal";
+    rows.push(el("div", { class: "kv kv-pair" }, [
+      el("span", {}, [el("b", { text: `${t("reason")}: ` }), el("span", { id: "packet-reason", text: reason })]),
+      el("span", {}, [el("b", { text: `${t("priority")}: ` }), el("span", { class: `badge priority-${priority}`, text: t(`priority_${priority}`) })]),
+    ]));
     rows.push(kv("summary", el("span", { id: "packet-summary", text: packet.summary || (entry && entry.summary) || "" })));
     if (packet.topics && packet.topics.length) rows.push(kv("topics", el("span", { text: packet.topics.join(", ") })));
     if (packet.borrower) rows.push(borrowerRow(packet.borrower));
     if (packet.reminder) rows.push(reminderRow(packet.reminder));
-    const candidates = packet.faq_candidates || [];
-    rows.push(kv("faq_candidates", candidates.length
-      ? el("ul", { class: "candidates" }, candidates.map((c) => el("li", {}, [faqLink(c)]))) : el("span", { text: t("none") })));
+    const tried = faqsTried(packet);
+    rows.push(el("div", { class: "kv faqs" }, [el("b", { text: tried.length ? t("faq_candidates") : `${t("faq_candidates")}: ` }),
+      tried.length ? el("ol", { id: "packet-faqs", class: "faq-list" }, tried.map(faqRow)) : el("span", { text: t("none") })]));
     const turns = packet.turns || [];
     if (turns.length) {
       rows.push(turnsTable(turns));

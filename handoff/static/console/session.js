@@ -32,8 +32,7 @@ export function createSession(app) {
     }
     $("login-view").hidden = true;
     $("main-view").hidden = false;
-    $("me-name").textContent = state.me.display_name;
-    $("me-role").textContent = t(`role_${state.me.role}`);
+    app.renderMe();
     $("my-status").value = state.me.status === "away" ? "away" : "online";
     $("supervisor-panel").hidden = !(state.me.role === "supervisor" || state.me.role === "admin");
     $("dashboard-link").hidden = $("supervisor-panel").hidden;
