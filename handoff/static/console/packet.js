@@ -108,7 +108,7 @@ export function createPacket(app) {
       rows.push(turnsTable(turns));
       const scores = turns.map((turn) => (turn.anger && turn.anger.score) || 0);
       rows.push(el("div", { class: "kv" }, [el("b", { text: `${t("anger_trend")}: ` }), el("span", { class: "spark", text: sparkline(scores) }),
-        el("span", { class: "muted", text: packet.anger ? `  max ${Number(packet.anger.max || 0).toFixed(2)}` : "" })]));
+        el("span", { class: "muted anger-max", text: packet.anger ? t("anger_max", { n: Number(packet.anger.max || 0).toFixed(2) }) : "" })]));
     }
     if (packet.previous_handoff && packet.previous_handoff.note) {
       rows.push(kv("previous_handoff", el("span", { text: packet.previous_handoff.note })));

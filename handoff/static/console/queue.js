@@ -131,7 +131,7 @@ export function createQueue(app) {
 
   function renderAgents() {
     $("agents-list").replaceChildren(...state.agents.map((a) => el("li", { class: `agent status-${a.status}` }, [
-      el("span", { class: "dot" }), el("span", { text: `${a.display_name} (${a.role})` }),
+      el("span", { class: "dot" }), el("span", { text: `${a.display_name} (${t(`role_${a.role}`)})` }),
       el("span", { class: "muted", text: ` ${t(`status_${a.status}`)} · ${t("load")} ${a.load}/${a.max_concurrent} · ${a.languages.join(",")}` }),
     ])));
   }
