@@ -41,6 +41,7 @@ from handoff.api.routes import (
     dashboard_reminders,
     docs,
     editor,
+    gateway,
     identity,
     internal,
 )
@@ -78,7 +79,7 @@ ROUTERS = (
     borrower.router, borrower_ws.router, identity.router, agent.router, agent_ws.router, internal.router,
     docs.router, borrower_survey.router, borrower_devices.router, dashboard.router, dashboard.page_router,
     borrower_reminders.router, borrower_reminders.dev_router, dashboard_reminders.router,
-    editor.router, editor.page_router,
+    editor.router, editor.page_router, gateway.router,
 )
 
 def _check_db(engine: Engine) -> dict[str, Any]:

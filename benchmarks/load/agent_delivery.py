@@ -31,22 +31,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-sys.path.insert(0, str(ROOT / "tests"))
-
 import psutil
+from common import RESULTS, ROOT, SERVICE_ENV
 from delivery import TARGET_P95_MS, measure
 from report import render_agent_delivery
 from scratch_db import postgres_scratch_database
 from service_process import ServiceProcess, create_agent, run_service
 
-RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "var" / "bench-agent"
 PASSWORD = "bench-agent-password"
 MAX_AGENTS = 10  # the agent login limit is 10 per minute per address
-SERVICE_ENV = {"RATE_LIMIT_CLIENT_PER_MIN": "1000000", "LOG_LEVEL": "WARNING"}
 
 
 @contextlib.contextmanager

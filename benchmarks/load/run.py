@@ -32,23 +32,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-
-import rasa_stack
+from common import HERE, RESULTS, ROOT, SERVICE_ENV, shown
 from memory import MemorySampler
 from mix import LANG_WEIGHTS, WEIGHTS
+from rasa_stack import start_rasa_stack
 from report import render, render_agent_delivery
 from rounds import ClientRun, merge_rounds, round_order, saturated
 from rounds import run_client as run_client_round
 from service_process import run_service
 
-RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "var" / "bench-load"
-# Every simulated borrower comes from 127.0.0.1, so the per-address limit is lifted for the run; the
-# per-conversation limit stays as configured (a borrower sends far fewer than 30 messages a minute here).
-SERVICE_ENV = {"RATE_LIMIT_CLIENT_PER_MIN": "1000000", "LOG_LEVEL": "WARNING"}
 
 
 @contextlib.contextmanager
@@ -56,7 +49,7 @@ def own_stack(args: argparse.Namespace, sampler: MemorySampler) -> Iterator[dict
     shutil.rmtree(WORK, ignore_errors=True)
     with contextlib.ExitStack() as stack:
         print("starting the action server and Rasa (trains the model only if its inputs changed)...", flush=True)
-        rasa = stack.enter_context(rasa_stack.start_rasa_stack(workdir=WORK / "rasa"))
+        rasa = stack.enter_context(start_rasa_stack(workdir=WORK / "rasa"))
         extra = {"DATABASE_URL": args.database_url} if args.database_url else {}
         if args.redis_url:
             extra["REDIS_URL"] = args.redis_url
@@ -91,10 +84,10 @@ def agent_delivery_paths(args: argparse.Namespace) -> tuple[Path, Path]:
 def run_agent_delivery(args: argparse.Namespace) -> dict[str, Any]:
     """The agent -> borrower delivery phase, in its own process with its own service (Rasa not needed)."""
     out, markdown = agent_delivery_paths(args)
-    shown = [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in (out, markdown)]
+    paths = [shown(p) for p in (out, markdown)]
     cmd = [sys.executable, str(HERE / "agent_delivery.py"), "--borrowers", str(args.borrowers),
-           "--agents", str(args.agents), "--duration", f"{args.duration:g}", "--out", shown[0],
-           "--markdown", shown[1]]
+           "--agents", str(args.agents), "--duration", f"{args.duration:g}", "--out", paths[0],
+           "--markdown", paths[1]]
     if args.database_url and not args.database_url.startswith("sqlite"):
         cmd += ["--database-url", args.database_url]  # measured in addition to SQLite
         if args.redis_url:
@@ -204,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if agent_delivery:
         markdown += "\n" + render_agent_delivery(agent_delivery, heading="## Agent -> borrower delivery")
     args.markdown.write_text(markdown, encoding="utf-8")
-    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} and {args.markdown.name}")
+    print(f"wrote {shown(args.out)} and {args.markdown.name}")
     return 0
 
 

@@ -36,21 +36,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-sys.path.insert(0, str(ROOT / "tests"))
-
+from common import RESULTS, ROOT, SERVICE_ENV
 from memory import MemorySampler
 from mix import LANG_WEIGHTS, WEIGHTS
 from pods import Counts, Pod, Pods, listener_pid, postgres_processes, start_pods
 from rounds import ClientRun, merge_rounds, round_order, run_client
 from scale_report import render
 
-RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "var" / "bench-scale"
-# As in run.py: every simulated borrower comes from 127.0.0.1, so the per-address limit is lifted.
-SERVICE_ENV = {"RATE_LIMIT_CLIENT_PER_MIN": "1000000", "LOG_LEVEL": "WARNING"}
 LAYOUTS = {"1+1": ("a",), "2+2": ("a", "b")}  # the pods whose replicas take borrowers
 TRACKERS_CHECKED_PER_ROUND = 40
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from report import ms_text
@@ -39,17 +40,23 @@ def _unanswered(data: dict[str, Any]) -> int:
     return sum(n for k, n in data["outcomes"].items() if k == "empty" or k.startswith("error"))
 
 
+def _layouts(result: dict[str, Any]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Every (borrowers, layout, figures) of a run, in the order the tables list them."""
+    for level in result["levels"]:
+        for layout, data in level["layouts"].items():
+            yield level["borrowers"], layout, data
+
+
 def _results_table(result: dict[str, Any]) -> list[str]:
     lines = [("| borrowers | layout | turns | turns/s | p50 ms | p95 ms | p99 ms | answers | handoffs | fallbacks | "
              "no reply | saturated |"), "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for level in result["levels"]:
-        for layout, data in level["layouts"].items():
-            lat = data["latency_ms"]
-            lines.append(
-                f"| {level['borrowers']} | {layout} | {data['turns']} | {data['throughput_turns_per_s']} | "
-                f"{ms_text(lat['p50'])} | {ms_text(lat['p95'])} | {ms_text(lat['p99'])} | {_outcome(data, 'answer')} | "
-                f"{_outcome(data, 'handoff')} | {_outcome(data, 'fallback')} | {_unanswered(data)} | "
-                f"{'yes' if saturated(data) else 'no'} |")
+    for borrowers, layout, data in _layouts(result):
+        lat = data["latency_ms"]
+        lines.append(
+            f"| {borrowers} | {layout} | {data['turns']} | {data['throughput_turns_per_s']} | "
+            f"{ms_text(lat['p50'])} | {ms_text(lat['p95'])} | {ms_text(lat['p99'])} | {_outcome(data, 'answer')} | "
+            f"{_outcome(data, 'handoff')} | {_outcome(data, 'fallback')} | {_unanswered(data)} | "
+            f"{'yes' if saturated(data) else 'no'} |")
     return lines
 
 
@@ -75,17 +82,16 @@ def _split_table(result: dict[str, Any]) -> list[str]:
     lines = [("| borrowers | layout | turns on replica a / b (service counters) | client-side a / b | "
              "bot turns on Rasa a / b | actions run a / b | failovers | hopped conversations |"),
              "|---:|---|---|---|---|---|---:|---:|"]
-    for level in result["levels"]:
-        for layout, data in level["layouts"].items():
-            reps, rasa = data["split"]["replicas"], data["split"]["rasa_turns"]
-            by_client = data.get("by_replica") or {"0": {"turns": data["turns"]}}
-            pods = sorted(reps)
-            turns = _per_pod({p: sum(reps[p]["turns"].values()) for p in pods})
-            actions = _per_pod({p: sum(reps[p]["actions"].values()) for p in pods})
-            client = " / ".join(str(by_client.get(str(i), {}).get("turns", 0)) for i in range(len(pods)))
-            failovers = sum(reps[p]["failovers"].get("turns", 0) for p in pods)
-            lines.append(f"| {level['borrowers']} | {layout} | {turns} | {client} | {_per_pod(rasa)} | {actions} | "
-                         f"{failovers:g} | {data['trackers']['hopped']:g} |")
+    for borrowers, layout, data in _layouts(result):
+        reps, rasa = data["split"]["replicas"], data["split"]["rasa_turns"]
+        by_client = data.get("by_replica") or {"0": {"turns": data["turns"]}}
+        pods = sorted(reps)
+        turns = _per_pod({p: sum(reps[p]["turns"].values()) for p in pods})
+        actions = _per_pod({p: sum(reps[p]["actions"].values()) for p in pods})
+        client = " / ".join(str(by_client.get(str(i), {}).get("turns", 0)) for i in range(len(pods)))
+        failovers = sum(reps[p]["failovers"].get("turns", 0) for p in pods)
+        lines.append(f"| {borrowers} | {layout} | {turns} | {client} | {_per_pod(rasa)} | {actions} | "
+                     f"{failovers:g} | {data['trackers']['hopped']:g} |")
     return lines
 
 
@@ -94,16 +100,15 @@ def _lost_table(result: dict[str, Any]) -> list[str]:
              "WebSocket messages missing: all / on sockets held by the other replica | trackers checked (left out) | "
              "user turns missing / extra |"),
              "|---:|---|---:|---:|---:|---|---:|---|"]
-    for level in result["levels"]:
-        for layout, data in level["layouts"].items():
-            reps, ws, trackers = data["split"]["replicas"], data.get("websocket", {}), data["trackers"]
-            server = sum(sum(c["turns"].values()) for c in reps.values())
-            lines.append(
-                f"| {level['borrowers']} | {layout} | {data['turns'] + data.get('warm_up_turns', 0)} | {server:g} | "
-                f"{_unanswered(data)} | {ws.get('messages_missing', 0)} of {ws.get('messages_expected', 0)} / "
-                f"{ws.get('elsewhere_missing', 0)} ({ws.get('elsewhere', 0)} sockets) | {trackers['checked']:g} "
-                f"({trackers.get('unanswered', 0):g}) | "
-                f"{trackers['user_turns_missing']:g} / {trackers['user_turns_extra']:g} |")
+    for borrowers, layout, data in _layouts(result):
+        reps, ws, trackers = data["split"]["replicas"], data.get("websocket", {}), data["trackers"]
+        server = sum(sum(c["turns"].values()) for c in reps.values())
+        lines.append(
+            f"| {borrowers} | {layout} | {data['turns'] + data.get('warm_up_turns', 0)} | {server:g} | "
+            f"{_unanswered(data)} | {ws.get('messages_missing', 0)} of {ws.get('messages_expected', 0)} / "
+            f"{ws.get('elsewhere_missing', 0)} ({ws.get('elsewhere', 0)} sockets) | {trackers['checked']:g} "
+            f"({trackers.get('unanswered', 0):g}) | "
+            f"{trackers['user_turns_missing']:g} / {trackers['user_turns_extra']:g} |")
     return lines
 
 

@@ -6,6 +6,9 @@ transaction, so a push exists exactly when the claim or the reply it reports doe
 PUSH_LIVE_CHAT is off, no gateway is configured, there is no device, or the signed-in borrower opted out of
 the push channel (`ReminderConsent`; for an anonymous borrower, registering a device is the opt-in).
 Quiet hours and frequency caps are the reminders' rules, not these: the borrower is in a chat right now.
+A conversation that came by SMS or WeChat (a reply forwarded by the gateway, `handoff.borrower.gateway_replies`)
+also gets each notice on that channel, with the whole (masked) reply: that channel is where the borrower is
+talking, so the agent's answer goes there unless the borrower opted out of it.
 
 The notification holds device ids only, never push tokens: `prepare_send` (the notifier's hook, on the
 leader, just before each attempt) drops the push when a borrower socket of the conversation is open on any
@@ -34,7 +37,7 @@ from handoff.infra.clock import Clock
 from handoff.infra.notifier import queue_notification
 from handoff.infra.secretbox import SecretBox, SecretBoxError
 from handoff.masking import mask_text
-from handoff.models import Message, PushDevice, ReminderConsent
+from handoff.models import Conversation, Message, PushDevice, ReminderConsent
 from handoff.reminder_settings import NotifierSettings
 from handoff.services import Services
 from handoff.texts import text
@@ -45,6 +48,7 @@ AGENT_JOINED = "chat.agent_joined"
 AGENT_REPLY = "chat.agent_reply"
 EVENTS = (AGENT_JOINED, AGENT_REPLY)
 PUSH_CHANNEL = "push"
+TEXT_CHANNELS = ("sms", "wechat")  # conversations held on these channels get their notices there in full
 SOCKET_OPEN = "socket_open"
 NO_DEVICES = "no_devices"
 HIDDEN_DIGIT = "•"
@@ -79,10 +83,10 @@ def preview(message_text: str, chars: int) -> str:
     return (cut[:space] if space >= chars // 2 else cut).rstrip() + "…"
 
 
-def _opted_out(session: Session, borrower_id: str | None) -> bool:
+def _opted_out(session: Session, borrower_id: str | None, channel: str = PUSH_CHANNEL) -> bool:
     if borrower_id is None:
         return False
-    consent = session.get(ReminderConsent, (borrower_id, PUSH_CHANNEL))
+    consent = session.get(ReminderConsent, (borrower_id, channel))
     return consent is not None and not consent.granted
 
 
@@ -104,13 +108,14 @@ def queue_live_push(
     if push is None or not push.enabled or not push.notifier.NOTIFY_GATEWAY_URL:
         return []
     conversation = get_conversation(session, conversation_id=conversation_id)
+    queued = _queue_on_text_channel(session, push=push, conversation=conversation, event=event,
+                                    agent_name=agent_name, message=message)
     if _opted_out(session, conversation.borrower_id):
-        return []
+        return queued
     by_lang: dict[str, list[str]] = {}
     for device_id, lang in device_languages(session, conversation=conversation):
         by_lang.setdefault(lang, []).append(device_id)
     body_text = preview(message.text, push.preview_chars) if message is not None else ""
-    queued = []
     for lang, device_ids in sorted(by_lang.items()):
         data: dict[str, Any] = {"kind": event.removeprefix("chat."), "agent_name": agent_name,
                                 "device_ids": device_ids}
@@ -124,6 +129,29 @@ def queue_live_push(
         if row is not None:
             queued.append(row.id)
     return queued
+
+
+def _queue_on_text_channel(
+    session: Session, *, push: PushContext, conversation: Conversation, event: str, agent_name: str,
+    message: Message | None,
+) -> list[int]:
+    """The notice on the SMS / WeChat channel the conversation came by (the gateway knows the borrower's number
+    by `borrower_id`): the agent's whole masked reply, which the borrower would otherwise never see."""
+    channel = conversation.channel
+    if channel not in TEXT_CHANNELS or conversation.borrower_id is None:
+        return []
+    if _opted_out(session, conversation.borrower_id, channel):
+        return []
+    data: dict[str, Any] = {"kind": event.removeprefix("chat."), "agent_name": agent_name}
+    body = message.text if message is not None else ""
+    if message is not None:
+        data["seq"] = message.seq
+    row = queue_notification(
+        session, settings=push.notifier, clock=push.clock, event=event, borrower_id=conversation.borrower_id,
+        data=data, message=_message(event, conversation.lang, agent_name=agent_name, body_text=body),
+        channels=(channel,), conversation_id=conversation.id,
+    )
+    return [row.id] if row is not None else []
 
 
 def _devices(session: Session, device_ids: list[str], box: SecretBox) -> list[dict[str, str]]:
@@ -150,6 +178,8 @@ async def prepare_send(svc: Services, event: str, payload: dict[str, Any]) -> di
     if conversation_id and await svc.sockets.is_open(str(conversation_id)):
         return SOCKET_OPEN  # the borrower has the message on screen already
     data = dict(payload.get("data") or {})
+    if "device_ids" not in data and set(payload.get("channels") or ()) <= set(TEXT_CHANNELS):
+        return payload  # SMS / WeChat: the gateway reaches the borrower by borrower_id, no device involved
     device_ids = [str(d) for d in data.pop("device_ids", [])]
     box = svc.secret_box
     devices = await svc.db(lambda s: _devices(s, device_ids, box), write=False)

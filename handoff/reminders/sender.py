@@ -43,7 +43,8 @@ def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
     ))
 
 
-def _latest_open_conversation(session: Session, borrower_id: str) -> Conversation | None:
+def latest_open_conversation(session: Session, borrower_id: str) -> Conversation | None:
+    """The borrower's newest conversation that is not closed, locked for the caller's transaction."""
     return session.scalars(
         select(Conversation)
         .where(Conversation.borrower_id == borrower_id, Conversation.state != ConversationState.CLOSED)
@@ -62,7 +63,8 @@ def chat_message(row: Reminder, templates: ReminderTemplates) -> tuple[str, dict
     return f"**{title}**\n\n{body}", {"custom": custom, "buttons": replies}
 
 
-def _into_conversation(session: Session, row: Reminder, conversation_id: str, templates: ReminderTemplates) -> None:
+def into_conversation(session: Session, row: Reminder, conversation_id: str, templates: ReminderTemplates) -> None:
+    """The reminder as a bot message at the end of the conversation; the reminder remembers where it is."""
     text, payload = chat_message(row, templates)
     message = append_message(session, conversation_id=conversation_id, sender=Sender.BOT, text=text, payload=payload)
     row.conversation_id, row.message_seq = conversation_id, message.seq
@@ -102,7 +104,7 @@ def send_one(session: Session, *, reminder_id: int, now: datetime, settings: Rem
         return _defer(session, row, capped + timedelta(seconds=1), "frequency_cap")
     # The conversation row is locked before the reminder's (erasure's order: conversation, then reminders),
     # so an erasure in between is waited for, and then the conversation is simply not found (PostgreSQL).
-    conversation = _latest_open_conversation(session, row.borrower_id) if CHAT in channels else None
+    conversation = latest_open_conversation(session, row.borrower_id) if CHAT in channels else None
     claimed = session.execute(
         update(Reminder).where(Reminder.id == reminder_id, Reminder.status == PLANNED)
         .values(status=SENT, sent_at=now, reason=None).returning(Reminder.id)
@@ -111,7 +113,7 @@ def send_one(session: Session, *, reminder_id: int, now: datetime, settings: Rem
         return "skipped"
     row.channels = {"used": channels}
     if conversation is not None:
-        _into_conversation(session, row, conversation.id, templates)
+        into_conversation(session, row, conversation.id, templates)
     if outbound:
         title, body = render(templates, kind=row.kind, lang=row.lang, data=row.data)
         sent = notifier.queue_notification(
@@ -138,6 +140,6 @@ def deliver_pending(session: Session, *, borrower_id: str, conversation_id: str,
     delivered = 0
     for row in rows:
         if CHAT in (row.channels or {}).get("used", []):
-            _into_conversation(session, row, conversation_id, templates)
+            into_conversation(session, row, conversation_id, templates)
             delivered += 1
     return delivered
