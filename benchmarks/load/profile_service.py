@@ -27,19 +27,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-
-import rasa_stack
+from common import HERE, RESULTS, ROOT, SERVICE_ENV
 from memory import MemorySampler
 from profile_bot import start_py_spy, summarise
+from rasa_stack import start_rasa_stack
 from rounds import ClientRun, run_client
 from service_process import free_port, run_service
 
-RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "var" / "bench-profile-service"
-SERVICE_ENV = {"RATE_LIMIT_CLIENT_PER_MIN": "1000000", "LOG_LEVEL": "WARNING"}
 PHASE = "service load"
 # Inclusive stages of a turn (substring of "function (file:line)" in py-spy's frames).
 STAGES = {
@@ -157,7 +152,7 @@ def main(argv: list[str]) -> int:
                 {},
             )
         else:
-            rasa = stack.enter_context(rasa_stack.start_rasa_stack(workdir=WORK / "rasa"))
+            rasa = stack.enter_context(start_rasa_stack(workdir=WORK / "rasa"))
             rasa_url, rasa_env = (
                 rasa.rasa_url,
                 {"RASA_TOKEN": rasa.rasa_token, "ACTION_SERVER_URL": rasa.action_url},
