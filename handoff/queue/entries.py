@@ -60,7 +60,7 @@ def enqueue(
             # keeping the original place (enqueued_at), and keep the ticket open.
             existing.status = QueueStatus.WAITING
             existing.version += 1
-            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason, clock=clock)
+            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason, clock=clock, entry=existing)
         return existing
     rank = PRIORITY_RANK[Priority(priority)]
     entry = QueueEntry(
@@ -84,7 +84,7 @@ def enqueue(
         if found is None:
             raise
         return found
-    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason, clock=clock)
+    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason, clock=clock, entry=entry)
     return entry
 
 
@@ -110,11 +110,12 @@ def _lock(session: Session, conversation_id: str) -> None:
 def _move(
     session: Session, conversation: Conversation, target: ConversationState, actor_type: str, *,
     actor_id: str | None = None, reason: str | None = None, clock: Clock | None = None,
+    entry: QueueEntry | None = None,
 ) -> None:
     if conversation.state != target:
         change_state(
             session, conversation=conversation, target=target, actor_type=actor_type, actor_id=actor_id,
-            reason=reason, clock=clock,
+            reason=reason, clock=clock, entry=entry,
         )
 
 
