@@ -101,10 +101,10 @@ async def concurrent(url: str, mix: Mix, clients: int, duration_s: float, seed: 
     return latencies
 
 
-def start_py_spy(pid: int, out: Path, duration_s: float) -> subprocess.Popen[bytes]:
+def start_py_spy(pid: int, out: Path, duration_s: float, *, rate: int = 50) -> subprocess.Popen[bytes]:
     py_spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen(
-        [str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "50", "--nonblocking",
+        [str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate), "--nonblocking",
          "--duration", str(int(duration_s)), "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

@@ -10,7 +10,9 @@ from handoff.borrower.access import ConversationRef, authorize_borrower
 from handoff.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """`async` although it never waits: FastAPI runs a plain-function dependency on a worker thread, a thread
+    hand-off and back on every request."""
     return request.app.state.services  # type: ignore[no-any-return]
 
 

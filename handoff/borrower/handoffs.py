@@ -123,6 +123,6 @@ def put_in_queue(
     # moves down one place. Outside business hours its own wait changes too (it starts at the opening).
     opens_at = closed_until(svc.settings, svc.clock.now())
     place.notify_positions(
-        session, clock=svc.clock, behind=None if opens_at else conversation.id, opens_at=opens_at
+        session, clock=svc.clock, behind=None if opens_at else conversation.id, opens_at=opens_at, behind_entry=entry
     )
     return entry

@@ -29,7 +29,7 @@ from handoff.borrower.masking_tail import mask_next_message
 from handoff.borrower.outcome import ERROR, turn_outcome
 from handoff.borrower.packets import service_packet
 from handoff.borrower.replies import visible_replies
-from handoff.borrower.views import turn_result
+from handoff.borrower.views import announced_place, turn_result
 from handoff.conversations import outcomes, turn_writes
 from handoff.conversations.records import append_message, get_conversation, message_dict
 from handoff.conversations.turn_writes import Reply, StoredBorrower
@@ -184,6 +184,7 @@ def _store_replies(
     conversation = get_conversation(session, conversation_id=conversation_id)
     lang = conversation.lang
     packet: dict[str, Any] | None = None
+    entry: QueueEntry | None = None
     if reply is None and detected is not None and detected.reason is not None:
         _queue_without_bot(session, conversation_id=conversation_id, detected=detected, svc=svc)
     elif reply is None:
@@ -207,7 +208,7 @@ def _store_replies(
         said_something = any(element.text for element in replies)
         # The queue entry (and our notices) come after everything the bot said in this turn.
         if packet is not None and conversation.state == ConversationState.BOT:
-            put_in_queue(
+            entry = put_in_queue(
                 session, conversation=conversation, packet=packet, svc=svc, announce=not said_something
             )
     outcomes.record_turn(
@@ -221,7 +222,8 @@ def _store_replies(
         .execution_options(synchronize_session=False)  # nothing read later needs reply_to_seq in step
     )
     return turn_result(
-        session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc
+        session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc,
+        known_place=announced_place(session, conversation_id=conversation_id), entry=entry,
     )
 
 

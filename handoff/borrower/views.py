@@ -10,8 +10,10 @@ from handoff import texts
 from handoff.config import Settings
 from handoff.conversations.lifecycle import state_event
 from handoff.conversations.records import messages_after
+from handoff.infra import outbox
+from handoff.infra.bus import conversation_topic
 from handoff.infra.clock import Clock, as_utc
-from handoff.models import Conversation
+from handoff.models import Conversation, QueueEntry
 from handoff.queue import entries
 from handoff.queue.callbacks import open_callback_reference
 from handoff.queue.hours import business_hours_of, closed_until
@@ -21,14 +23,16 @@ from handoff.states import ConversationState
 
 def conversation_view(
     session: Session, *, conversation: Conversation, clock: Clock, settings: Settings,
-    known_place: tuple[int, int] | None = None,
+    known_place: tuple[int, int] | None = None, entry: QueueEntry | None = None,
 ) -> dict[str, Any]:
     """What the borrower's page shows of the conversation. `known_place`: the queue position and wait a
-    `state` event has just announced (the WebSocket), so they are not worked out again."""
+    `state` event has just announced (the WebSocket), so they are not worked out again; `entry`: its
+    active queue entry, when the caller has it at hand (not read again)."""
     now = clock.now()
     opens_at = closed_until(settings, now)
-    entry = None
-    if conversation.state == ConversationState.QUEUED:
+    if conversation.state != ConversationState.QUEUED:
+        entry = None
+    elif entry is None:
         entry = entries.active_entry(session, conversation_id=conversation.id)
     view = state_event(
         session, conversation=conversation, clock=clock, opens_at=opens_at, entry=entry, known_place=known_place
@@ -60,6 +64,25 @@ def conversation_view(
     }
 
 
+def place_of(event: dict[str, Any]) -> tuple[int, int] | None:
+    """(position, wait) of a `state` event that announces a place in the queue, else None."""
+    position, wait = event.get("queue_position"), event.get("estimated_wait_s")
+    if event.get("state") == ConversationState.QUEUED and isinstance(position, int) and isinstance(wait, int):
+        return position, wait
+    return None
+
+
+def announced_place(session: Session, *, conversation_id: str) -> tuple[int, int] | None:
+    """The place in the queue that this transaction's last `state` event for the conversation announces
+    (queued after commit), or None. Nothing else in a borrower turn's transaction moves the conversation
+    after it, so its answer need not work the place out again."""
+    topic = conversation_topic(conversation_id)
+    for event_topic, event in reversed(outbox.pending(session)):
+        if event_topic == topic and event.get("type") == "state":
+            return place_of(event)
+    return None
+
+
 def turn_result(
     session: Session,
     *,
@@ -68,9 +91,13 @@ def turn_result(
     last_seq: int,
     svc: Services,
     messages: list[dict[str, Any]] | None = None,
+    known_place: tuple[int, int] | None = None,
+    entry: QueueEntry | None = None,
 ) -> dict[str, Any]:
     """The turn's messages (seq `first_seq` to `last_seq`) and the conversation's view. `messages`: the
-    caller has just written exactly those (as `message_dict` shows them), so they are not read back."""
+    caller has just written exactly those (as `message_dict` shows them), so they are not read back;
+    `known_place`: the place in the queue this transaction has just announced (`announced_place`); `entry`:
+    the conversation's active queue entry, when the caller has just written it."""
     if messages is None:
         messages = [
             m
@@ -79,7 +106,10 @@ def turn_result(
         ]
     return {
         "messages": messages,
-        **conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings),
+        **conversation_view(
+            session, conversation=conversation, clock=svc.clock, settings=svc.settings, known_place=known_place,
+            entry=entry,
+        ),
     }
 
 

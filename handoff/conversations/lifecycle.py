@@ -54,8 +54,12 @@ def change_state(
     actor_type: str,
     actor_id: str | int | None,
     reason: str | None = None,
+    clock: Clock | None = None,
+    entry: QueueEntry | None = None,
 ) -> None:
-    """Move along the state machine (or raise IllegalTransition), audit it, publish a `state` event."""
+    """Move along the state machine (or raise IllegalTransition), audit it, publish a `state` event (its
+    wait reckoned by `clock`, the system's when not given; `entry`: the conversation's active queue entry,
+    when the caller has just written it)."""
     current = conversation.state
     check_transition(conversation.id, current, target)
     conversation.state = str(ConversationState(target))
@@ -70,5 +74,5 @@ def change_state(
         detail={"reason": reason} if reason else None,
     )
     publish_after_commit(
-        session, conversation_topic(conversation.id), state_event(session, conversation=conversation)
+        session, conversation_topic(conversation.id), state_event(session, conversation=conversation, clock=clock, entry=entry)
     )

@@ -153,16 +153,21 @@ def position_and_wait(
 
 
 def waiting_overview(
-    session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None
+    session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None,
+    behind_entry: QueueEntry | None = None,
 ) -> dict[str, tuple[int, int]]:
     """Position and estimated wait of every waiting conversation (or of those behind the waiting
     conversation `behind`), in order, in a few queries plus the stats: what `notify_positions` needs
-    after each queue change."""
+    after each queue change. `behind_entry`: the waiting entry of `behind`, when the caller has it."""
     session.flush()
     query = select(QueueEntry.conversation_id, QueueEntry.enqueued_at).where(
         QueueEntry.status == QueueStatus.WAITING
     )
-    anchor = _waiting_entry(session, behind) if behind is not None else None
+    anchor = None
+    if behind_entry is not None and behind_entry.conversation_id == behind:
+        anchor = behind_entry if behind_entry.status == QueueStatus.WAITING else None
+    elif behind is not None:
+        anchor = _waiting_entry(session, behind)
     if anchor is not None:
         query = query.where(QUEUE_ORDER > _order_key(anchor))
     rows = session.execute(
@@ -184,13 +189,14 @@ def waiting_overview(
 
 
 def notify_positions(
-    session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None
+    session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None,
+    behind_entry: QueueEntry | None = None,
 ) -> None:
     """Queue a `state` event with fresh position and wait for every waiting conversation - or, with
     `behind` (a conversation that just joined and has had its own `state` event), for those behind
     it only: a new entry changes nobody's place ahead of it, and with a long queue one handoff would
     otherwise send an event to every borrower in it."""
-    overview = waiting_overview(session, clock=clock, behind=behind, opens_at=opens_at)
+    overview = waiting_overview(session, clock=clock, behind=behind, opens_at=opens_at, behind_entry=behind_entry)
     for conversation_id, (position, wait) in overview.items():
         publish_after_commit(
             session, conversation_topic(conversation_id),

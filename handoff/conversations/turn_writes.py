@@ -36,6 +36,8 @@ from handoff.states import ConversationState, Sender
 
 # Core statements on the table: no ORM bookkeeping for rows nobody loads in this session.
 _MESSAGES = Message.metadata.tables[Message.__tablename__]
+_CONVERSATIONS = Conversation.metadata.tables[Conversation.__tablename__]
+_OUTCOMES = TurnOutcome.metadata.tables[TurnOutcome.__tablename__]
 MESSAGE_COLUMNS = ("conversation_id", "seq", "sender", "text", "payload", "client_message_id", "created_at")
 
 
@@ -70,12 +72,12 @@ def _publish(session: Session, message: Message) -> dict[str, Any]:
 
 @functools.cache  # built once (the values are parameters): building and keying it costs more than running it
 def _take_seq() -> Any:
+    c = _CONVERSATIONS.c  # Core, on the table: the ORM's bulk-update machinery costs more than the statement
     return (
-        update(Conversation)
-        .where(Conversation.id == bindparam("p_conversation_id"), Conversation.state == ConversationState.BOT)
-        .values(last_seq=Conversation.last_seq + 1, updated_at=bindparam("p_now"))  # explicit: a CTE skips onupdate
-        .returning(Conversation.id, Conversation.last_seq, Conversation.lang, Conversation.channel)
-        .execution_options(synchronize_session=False)  # a fresh session: nothing loaded to keep in step
+        update(_CONVERSATIONS)
+        .where(c.id == bindparam("p_conversation_id"), c.state == ConversationState.BOT)
+        .values(last_seq=c.last_seq + 1, updated_at=bindparam("p_now"))  # explicit: a CTE skips onupdate
+        .returning(c.id, c.last_seq, c.lang, c.channel)
     )
 
 
@@ -187,8 +189,34 @@ def _writes(last_seq: Any, count: int, outcomes: int) -> list[Any]:
 
 
 @functools.cache
-def _bot_turn_writes(count: int, outcomes: int) -> list[Any]:
-    return _writes(bindparam("p_last_seq", type_=Integer), count, outcomes)
+def _mark_answered() -> Any:
+    m = _MESSAGES.c
+    return (
+        update(_MESSAGES)
+        .where(m.conversation_id == bindparam("p_conversation_id"), m.seq == bindparam("p_borrower_seq"))
+        .values(reply_to_seq=bindparam("p_last_seq"))
+    )
+
+
+def _write_one_by_one(
+    session: Session, *, conversation: Conversation, borrower_seq: int, replies: Sequence[Reply],
+    outcomes: Sequence[TurnOutcome], now: Any,
+) -> None:
+    """The writes after the seqs are taken, without CTEs (SQLite): the rows as executemany of one-row
+    INSERTs. A multi-row VALUES statement has no cache key in SQLAlchemy, so it would be compiled anew on
+    every turn; these are compiled once."""
+    first = conversation.last_seq - len(replies) + 1
+    if replies:
+        session.execute(insert(_MESSAGES), [
+            {"conversation_id": conversation.id, "seq": first + n, "sender": str(Sender.BOT), "text": reply.text,
+             "payload": reply.payload or None, "client_message_id": None, "created_at": now}
+            for n, reply in enumerate(replies)
+        ])
+    session.execute(_mark_answered(), {
+        "p_conversation_id": conversation.id, "p_borrower_seq": borrower_seq, "p_last_seq": conversation.last_seq,
+    })
+    if outcomes:
+        session.execute(insert(_OUTCOMES), _outcome_values(outcomes))
 
 
 @functools.cache
@@ -242,8 +270,8 @@ def store_bot_replies(
             select(Conversation).from_statement(_take_seqs()), params, execution_options=reload
         ).one_or_none()
         if conversation is not None:
-            for write in _bot_turn_writes(count, len(outcomes)):
-                session.execute(write, {**params, "p_last_seq": conversation.last_seq})
+            _write_one_by_one(session, conversation=conversation, borrower_seq=borrower_seq, replies=replies,
+                              outcomes=outcomes, now=now)
     if conversation is None:
         raise NotFoundError("conversation not found", target_id=conversation_id)
     first = conversation.last_seq - count + 1

@@ -83,9 +83,16 @@ class Subscription:
         return await self._queue.get()
 
     async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """The next event, or None after `timeout` seconds."""
+        """The next event, or None after `timeout` seconds.
+
+        Called for every event and, by an idle borrower socket, every second: an event already waiting is
+        returned at once, and the wait runs under `asyncio.timeout` (`wait_for` wraps it in a task of its own
+        each time). A wait that times out leaves any event it raced with in the queue for the next call."""
+        if self._overflowed or not self._queue.empty():
+            return await self.__anext__()
         try:
-            return await asyncio.wait_for(self.__anext__(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.__anext__()
         except TimeoutError:
             return None
 

@@ -130,6 +130,26 @@ def _one_writer_at_a_time(engine: Engine, write: bool) -> AbstractContextManager
     return lock if lock is not None else nullcontext()
 
 
+BINDS_ATTR = "_handoff_transaction_binds"  # on the engine itself: a cache keyed by it would keep it alive
+
+
+def _bound(engine: Engine, *, write: bool, autocommit: bool) -> Engine:
+    """`engine` with a transaction's execution options, made once per kind: building one costs about as
+    much as a session (an engine proxy with its own dispatch), and every transaction needs one. Listeners
+    added to `engine` later still apply to it (its dispatch joins the engine's)."""
+    kinds: dict[tuple[bool, bool], Engine] | None = getattr(engine, BINDS_ATTR, None)
+    if kinds is None:
+        kinds = {}
+        setattr(engine, BINDS_ATTR, kinds)
+    bind = kinds.get((write, autocommit))
+    if bind is None:
+        options: dict[str, Any] = {BEGIN_OPTION: "IMMEDIATE" if write else "DEFERRED"}
+        if autocommit:
+            options["isolation_level"] = "AUTOCOMMIT"
+        bind = kinds.setdefault((write, autocommit), engine.execution_options(**options))
+    return bind
+
+
 @contextmanager
 def session_scope(
     engine: Engine, *, bus: Any = None, write: bool = True, single_statement: bool = False
@@ -145,10 +165,7 @@ def session_scope(
     `handoff.infra.outbox.publish_after_commit` once the transaction has committed - never before, so a subscriber
     that reads the database always finds what the event announces.
     """
-    options: dict[str, Any] = {BEGIN_OPTION: "IMMEDIATE" if write else "DEFERRED"}
-    if single_statement and engine.dialect.name == "postgresql":
-        options["isolation_level"] = "AUTOCOMMIT"
-    bind = engine.execution_options(**options)
+    bind = _bound(engine, write=write, autocommit=single_statement and engine.dialect.name == "postgresql")
     with _one_writer_at_a_time(engine, write):
         session = Session(bind=bind, expire_on_commit=False)
         try:

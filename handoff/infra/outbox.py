@@ -24,6 +24,12 @@ def publish_after_commit(session: Session, topic: str, event: dict[str, Any]) ->
     session.info.setdefault(PENDING_KEY, []).append((topic, event))
 
 
+def pending(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    """The events queued on `session` so far, left queued (in order)."""
+    queued: list[tuple[str, dict[str, Any]]] = session.info.get(PENDING_KEY, [])
+    return list(queued)
+
+
 def take_pending(session: Session) -> list[tuple[str, dict[str, Any]]]:
     """The events queued on `session`, removed from it."""
     pending: list[tuple[str, dict[str, Any]]] = session.info.pop(PENDING_KEY, [])

@@ -60,7 +60,7 @@ def enqueue(
             # keeping the original place (enqueued_at), and keep the ticket open.
             existing.status = QueueStatus.WAITING
             existing.version += 1
-            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason)
+            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason, clock=clock, entry=existing)
         return existing
     rank = PRIORITY_RANK[Priority(priority)]
     entry = QueueEntry(
@@ -84,7 +84,7 @@ def enqueue(
         if found is None:
             raise
         return found
-    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason)
+    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason, clock=clock, entry=entry)
     return entry
 
 
@@ -98,7 +98,10 @@ def set_priority(entry: QueueEntry, priority: Priority | str) -> None:
 
 
 def _lock(session: Session, conversation_id: str) -> None:
-    """The conversation row before any entry row (see `claims.lock_conversation`); a no-op on SQLite."""
+    """The conversation row before any entry row (see `claims.lock_conversation`); nothing on SQLite, which
+    has no row locks (BEGIN IMMEDIATE already serialises writers), so no statement is sent there."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
     session.execute(
         select(Conversation.id).where(Conversation.id == conversation_id).with_for_update(key_share=True)
     )
@@ -106,12 +109,13 @@ def _lock(session: Session, conversation_id: str) -> None:
 
 def _move(
     session: Session, conversation: Conversation, target: ConversationState, actor_type: str, *,
-    actor_id: str | None = None, reason: str | None = None,
+    actor_id: str | None = None, reason: str | None = None, clock: Clock | None = None,
+    entry: QueueEntry | None = None,
 ) -> None:
     if conversation.state != target:
         change_state(
             session, conversation=conversation, target=target, actor_type=actor_type, actor_id=actor_id,
-            reason=reason,
+            reason=reason, clock=clock, entry=entry,
         )
 
 

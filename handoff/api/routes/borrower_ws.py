@@ -39,7 +39,6 @@ from handoff.conversations.records import get_conversation, messages_after
 from handoff.errors import DATABASE_DOWN_ERRORS, HandoffError, InvalidInputError, UnauthorizedError
 from handoff.infra.bus import conversation_topic
 from handoff.services import Services
-from handoff.states import ConversationState
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["borrower"])
@@ -91,7 +90,7 @@ class Stream:
             # The bus's event has the state and the place; the page also needs what only the view has (the
             # wait in words with the real next opening, whether a callback is already requested). The
             # place the event announces is not worked out again.
-            await self.ws.send_json({"type": "state", **await self.view(known_place=_place_of(event))})
+            await self.ws.send_json({"type": "state", **await self.view(known_place=views.place_of(event))})
         else:
             await self.ws.send_json(event)
 
@@ -106,14 +105,6 @@ class Stream:
             ),
             write=False,
         )
-
-
-def _place_of(event: dict[str, Any]) -> tuple[int, int] | None:
-    """(position, wait) of a `state` event that announces a place in the queue, else None."""
-    position, wait = event.get("queue_position"), event.get("estimated_wait_s")
-    if event.get("state") == ConversationState.QUEUED and isinstance(position, int) and isinstance(wait, int):
-        return position, wait
-    return None
 
 
 async def _authenticate(ws: WebSocket, svc: Services, conversation_id: str) -> int | None:
