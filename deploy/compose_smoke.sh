@@ -3,11 +3,11 @@
 # FAIL per check and each container's resident memory, then take it down again (KEEP=1 leaves it running).
 #   deploy/compose_smoke.sh          (as root; images from scripts/build_images.sh all + deps)
 # The checks: PostgreSQL and Redis healthy, the migration job exits 0, both service replicas answer /livez
-# and /healthz (ok), the compose health checks pass, an English and a Chinese borrower turn through replica
+# /healthz (ok) and /readyz, the compose health checks pass, an English and a Chinese borrower turn through replica
 # A and one through replica B come back as cited FAQ answers, an agent's reply sent through replica A
 # reaches the borrower's WebSocket on replica B (the Redis bus), the metrics endpoints answer, exactly one
 # replica leads the periodic work, and when the leader is SIGKILLed the other one takes over (and the
-# restarted one does not lead as well).
+# restarted one does not lead as well), and after PostgreSQL restarts everything recovers with one leader.
 # Start-up is staged (postgres + redis, migrate, the rest) because podman-compose before podman 4.6 ignores
 # `condition: service_healthy`, and podman runs health checks on a timer only under systemd: the script
 # runs them itself (`podman healthcheck run`). docker compose needs none of this: `up` orders them.
@@ -130,6 +130,11 @@ print(h["status"], {k: v.get("ok") for k, v in h["checks"].items()})') ($((SECON
     fail "service-$side /healthz: $(curl -sS --max-time 5 "$url/healthz" | head -c 600)"
   fi
 done
+for side in a b; do
+  url=$A; [[ $side == b ]] && url=$B
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/readyz")
+  [[ "$code" == 200 ]] && pass "service-$side /readyz 200" || fail "service-$side /readyz $code"
+done
 for service in service-a service-b actions-a actions-b bot-a bot-b; do healthy "$service" 60; done
 
 echo "== borrower turns, agent reply across replicas"
@@ -243,6 +248,21 @@ status=${PIPESTATUS[0]}
 [[ $status == 0 ]] || grep -q '^FAIL' "$OUT/turns.txt" || fail "borrower and agent checks: exit $status"
 PASSED=$((PASSED + $(grep -c '^PASS' "$OUT/turns.txt"))) FAILED=$((FAILED + $(grep -c '^FAIL' "$OUT/turns.txt")))
 
+echo "== memory: sum of VmRSS over each container's processes [main process, its uid]; the cgroup's usage"
+stats=$(podman stats --no-stream --format '{{.Name}} {{.MemUsage}}' 2>/dev/null)
+for service in postgres redis service-a service-b actions-a actions-b bot-a bot-b; do
+  name=$(ctr "$service")
+  main=$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null)
+  total=0
+  for pid in $(podman top "$name" hpid 2>/dev/null | tail -n +2); do
+    total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+  done
+  printf '  %-10s %5d MB  [%s MB, %s]  cgroup %s\n' "$service" $((total / 1024)) \
+    "$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$main/status" 2>/dev/null)" \
+    "$(awk '/^Uid:/ {print "uid " $2}' "/proc/$main/status" 2>/dev/null)" \
+    "$(awk -v n="$name" '$1 == n {print $2}' <<<"$stats")"
+done | tee "$OUT/rss.txt"
+
 echo "== metrics, one leader, failover"
 for service in actions-a actions-b; do
   if podman exec "$(ctr "$service")" python -c 'import urllib.request
@@ -302,18 +322,19 @@ else
   fail "leaders: a=$la b=$lb (one must be 1.0, the other 0.0)"
 fi
 
-echo "== memory: sum of VmRSS over each container's processes [main process, its uid]; the cgroup's usage"
-stats=$(podman stats --no-stream --format '{{.Name}} {{.MemUsage}}' 2>/dev/null)
-for service in postgres redis service-a service-b actions-a actions-b bot-a bot-b; do
-  name=$(ctr "$service")
-  main=$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null)
-  total=0
-  for pid in $(podman top "$name" hpid 2>/dev/null | tail -n +2); do
-    total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
-  done
-  printf '  %-10s %5d MB  [%s MB, %s]  cgroup %s\n' "$service" $((total / 1024)) \
-    "$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$main/status" 2>/dev/null)" \
-    "$(awk '/^Uid:/ {print "uid " $2}' "/proc/$main/status" 2>/dev/null)" \
-    "$(awk -v n="$name" '$1 == n {print $2}' <<<"$stats")"
-done | tee "$OUT/rss.txt"
+echo "== PostgreSQL restarted (the data directory kept)"
+start=$SECONDS
+podman restart "$(ctr postgres)" >/dev/null 2>&1
+healthy postgres 60
+if healthz_ok "$A" 60 && healthz_ok "$B" 60; then pass "both /healthz ok again $((SECONDS - start)) s after the restart"
+else fail "/healthz after the PostgreSQL restart: $(curl -sS --max-time 5 "$A/healthz" | head -c 300)"; fi
+leaders=""
+for _ in $(seq 1 20); do
+  la=$(metric service-a handoff_leader) lb=$(metric service-b handoff_leader)
+  if [[ "$la$lb" == "1.00.0" || "$la$lb" == "0.01.0" ]]; then leaders="a=$la b=$lb"; break; fi
+  sleep 1
+done
+[[ -n "$leaders" ]] && pass "one leader after the PostgreSQL restart ($leaders, $((SECONDS - start)) s)" \
+  || fail "leaders after the PostgreSQL restart: a=$la b=$lb"
+
 ((FAILED == 0))
