@@ -50,7 +50,7 @@ def test_the_conversation_says_whether_it_is_signed_in_and_as_whom(signin_client
     )
     after = signin_client.get(f"/api/conversations/{cid}/identity", headers=auth)  # a reloaded page asks this
     assert after.json() == {"verified": True, "borrower_id": "demo-alex", "name": "Alex Morgan"}
-    other, other_auth = start(signin_client)
+    _other, other_auth = start(signin_client)
     assert signin_client.get(f"/api/conversations/{cid}/identity", headers=other_auth).status_code == 403
     assert signin_client.get(f"/api/conversations/{cid}/identity").status_code == 401
 
