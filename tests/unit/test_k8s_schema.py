@@ -145,7 +145,8 @@ def test_autoscaled_deployments_leave_the_replica_count_to_the_autoscaler(k8s: l
         labels = doc["spec"]["template"]["metadata"]["labels"]
         for pdb in of_kind(k8s, "PodDisruptionBudget"):
             if selects(pdb["spec"]["selector"], labels):
-                assert pdb["spec"]["minAvailable"] < scaled[doc["metadata"]["name"]]["spec"]["minReplicas"]
+                minimum = scaled[doc["metadata"]["name"]]["spec"]["minReplicas"]
+                assert pdb["spec"]["minAvailable"] < minimum, f"{where(pdb)}: a drain at {minimum} pods evicts none"
 
 
 def test_services_reach_named_ports_of_real_pods(k8s: list[dict[str, Any]]) -> None:
@@ -190,10 +191,10 @@ def admitted(k8s: list[dict[str, Any]], caller: dict[str, str] | None, pod: dict
             if not peers:
                 return True
             for peer in peers:
-                if caller is not None and "podSelector" in peer and "namespaceSelector" not in peer:
-                    if selects(peer["podSelector"], caller):
-                        return True
                 if caller is None and "namespaceSelector" in peer:
+                    return True
+                same_namespace = "podSelector" in peer and "namespaceSelector" not in peer
+                if caller is not None and same_namespace and selects(peer["podSelector"], caller):
                     return True
     return False
 
