@@ -42,8 +42,8 @@ RUNTIME_ENV = {
 }
 
 
-def k8s_documents() -> list[dict[str, Any]]:
-    if shutil.which("kubectl"):
+def k8s_documents(render: bool = True) -> list[dict[str, Any]]:
+    if render and shutil.which("kubectl"):
         rendered = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=60,
                                   check=True).stdout
         return [doc for doc in yaml.safe_load_all(rendered) if doc]
