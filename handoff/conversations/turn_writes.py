@@ -163,28 +163,28 @@ def _writes(last_seq: Any, count: int, outcomes: int) -> list[Any]:
     a parameter (`_reply_params`), so each shape is built once (`_bot_turn_writes`, `_bot_turn_cte`)."""
     messages = Message.metadata.tables[Message.__tablename__]
     m = messages.c
-    statements: list[Any] = []
-    if count:
-        statements.append(insert(messages).values([
-            {
-                "conversation_id": _param("p_conversation_id", m.conversation_id), "seq": last_seq - (count - 1 - n),
-                "sender": str(Sender.BOT), "text": _param(f"p_text_{n}", m.text),
-                "payload": _param(f"p_payload_{n}", m.payload), "client_message_id": None,
-                "created_at": _param("p_now", m.created_at),
-            }
-            for n in range(count)
-        ]))
+    # One single-row INSERT per row, not one multi-row VALUES: SQLAlchemy gives a multi-row VALUES no cache
+    # key, so the whole statement would be compiled anew on every turn (about 2 ms of CPU on PostgreSQL).
+    statements: list[Any] = [
+        insert(messages).values({
+            "conversation_id": _param("p_conversation_id", m.conversation_id), "seq": last_seq - (count - 1 - n),
+            "sender": str(Sender.BOT), "text": _param(f"p_text_{n}", m.text),
+            "payload": _param(f"p_payload_{n}", m.payload), "client_message_id": None,
+            "created_at": _param("p_now", m.created_at),
+        })
+        for n in range(count)
+    ]
     statements.append(
         update(messages)
         .where(m.conversation_id == _param("p_conversation_id", m.conversation_id),
                m.seq == _param("p_borrower_seq", m.seq))
         .values(reply_to_seq=last_seq)
     )
-    if outcomes:
-        table = TurnOutcome.metadata.tables[TurnOutcome.__tablename__]
-        statements.append(insert(table).values([
-            {name: _param(f"p_o{n}_{name}", table.c[name]) for name in _outcome_columns()} for n in range(outcomes)
-        ]))
+    table = TurnOutcome.metadata.tables[TurnOutcome.__tablename__]
+    statements += [
+        insert(table).values({name: _param(f"p_o{n}_{name}", table.c[name]) for name in _outcome_columns()})
+        for n in range(outcomes)
+    ]
     return statements
 
 

@@ -91,11 +91,6 @@ def test_every_statement_of_bot_turns_is_compiled_once(
     finally:
         event.remove(engine, "before_cursor_execute", check)
     assert answer.json()["state"] == "queued"
-    if engine.dialect.name == "postgresql":
-        # Known and left (closing note of 2 December): PostgreSQL's one-statement bot turn (turn_writes'
-        # _bot_turn_cte) embeds the multi-row VALUES of the replies, which SQLAlchemy gives no cache key, so it is
-        # still compiled every turn there. Every other statement must be cached.
-        uncached = [s for s in uncached if not s.lstrip().startswith("WITH taken AS")]
     assert not uncached, uncached
 
 
