@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, literal, literal_column, null, select, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from handoff.infra.bus import conversation_topic
@@ -87,13 +98,12 @@ def _mean(values: list[float], default: float) -> float:
     return sum(values) / len(values) if values else default
 
 
-PICKED, HANDLED, ONLINE = 0, 1, 2  # the parts of `wait_stats`'s one statement
+PICKED, HANDLED, ONLINE, AHEAD = 0, 1, 2, 3  # the parts of `wait_stats`'s and `_place_statement`'s rows
 
 
-@functools.cache  # built once: the statement has no parameters of its own
-def _stats_statement() -> Any:
-    """The recent pickups, the recent handling times and the agent slots online, in one statement
-    (rows of kind, start, end, slots): a queue change reads them for every state event it sends."""
+def _stats_parts() -> list[Any]:
+    """The recent pickups, the recent handling times and the agent slots online (rows of kind, start, end,
+    slots): a queue change reads them for every state event it sends."""
     when = QueueEntry.enqueued_at.type
 
     def recent(kind: int, start: Any, end: Any) -> Any:
@@ -108,17 +118,46 @@ def _stats_statement() -> Any:
         literal_column(str(ONLINE)), cast(null(), when), cast(null(), when),
         func.coalesce(func.sum(Agent.max_concurrent), 0),
     ).where(Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES]))
-    return union_all(select(picked), select(handled), online)
+    return [select(picked), select(handled), online]
 
 
-def wait_stats(session: Session) -> WaitStats:
-    rows = session.execute(_stats_statement()).all()
+@functools.cache  # built once: the statement has no parameters of its own
+def _stats_statement() -> Any:
+    return union_all(*_stats_parts())
+
+
+@functools.cache  # built once, bound by the entry's place in the queue order
+def _place_statement() -> Any:
+    """`_stats_statement` plus one row (kind AHEAD, the count in `slots`) of the waiting entries ahead of
+    the entry bound as `p_rank`, `p_enqueued_at`, `p_id`: a place in line and its wait in one statement."""
+    when = QueueEntry.enqueued_at.type
+    key = tuple_(bindparam("p_rank", type_=Integer), bindparam("p_enqueued_at", type_=when),
+                 bindparam("p_id", type_=Integer))
+    ahead = select(
+        literal_column(str(AHEAD)), cast(null(), when), cast(null(), when), func.count(),
+    ).select_from(QueueEntry).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < key)
+    return union_all(*_stats_parts(), ahead)
+
+
+def _stats_of(rows: Any) -> WaitStats:
     # The time rows are only those where both times are set.
     return WaitStats(
         pickup_s=_mean([_seconds(start, end) for kind, start, end, _ in rows if kind == PICKED], DEFAULT_PICKUP_S),
         handling_s=_mean([_seconds(start, end) for kind, start, end, _ in rows if kind == HANDLED], DEFAULT_HANDLING_S),
         slots=max(1, sum(int(slots or 0) for kind, _, _, slots in rows if kind == ONLINE)),
     )
+
+
+def wait_stats(session: Session) -> WaitStats:
+    return _stats_of(session.execute(_stats_statement()).all())
+
+
+def _place_and_stats(session: Session, entry: QueueEntry) -> tuple[int, WaitStats]:
+    """`_position_of(entry)` and `wait_stats` in one round trip."""
+    rows = session.execute(
+        _place_statement(), {"p_rank": entry.priority_rank, "p_enqueued_at": entry.enqueued_at, "p_id": entry.id}
+    ).all()
+    return sum(int(slots or 0) for kind, _, _, slots in rows if kind == AHEAD) + 1, _stats_of(rows)
 
 
 def _closed_for(clock: Clock, opens_at: datetime | None) -> float:
@@ -145,9 +184,9 @@ def position_and_wait(
         entry = _waiting_entry(session, conversation_id)
     if entry is None or entry.status != QueueStatus.WAITING:
         return None
-    position = _position_of(session, entry)
+    position, stats = _place_and_stats(session, entry)
     waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
-    return position, wait_stats(session).estimate(
+    return position, stats.estimate(
         position=position, waited_s=waited, closed_for_s=_closed_for(clock, opens_at)
     )
 
@@ -175,8 +214,11 @@ def waiting_overview(
     ).all()
     if not rows:  # the usual handoff: nobody behind the newcomer
         return {}
-    first = 1 if anchor is None else _position_of(session, anchor) + 1
-    stats = wait_stats(session)
+    if anchor is None:
+        first, stats = 1, wait_stats(session)
+    else:
+        anchor_position, stats = _place_and_stats(session, anchor)
+        first = anchor_position + 1
     now = clock.now()
     return {
         conversation_id: (

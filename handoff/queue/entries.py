@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contract.codes import Priority
@@ -76,14 +75,11 @@ def enqueue(
         preferred_agent_id=preferred_agent_id,
         preferred_until=preferred_until,
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        found = active_entry(session, conversation_id=conversation.id)
-        if found is None:
-            raise
-        return found
+    # No SAVEPOINT for a unique-index race: every insert of an entry (here and `create_callback`) holds the
+    # conversation's row lock (`_lock`) before it looks for the active entry, and on PostgreSQL (READ COMMITTED)
+    # that look sees what the lock's previous holder committed; SQLite's BEGIN IMMEDIATE serialises writers.
+    session.add(entry)
+    session.flush()  # its id: the place in line (`place.position_and_wait`) orders by it
     _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason, clock=clock, entry=entry)
     return entry
 
