@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from contract.codes import HandoffReason, Priority
 from handoff import texts
 from handoff.borrower import packets
-from handoff.borrower.views import transcript
 from handoff.conversations import place
 from handoff.conversations.records import append_message
 from handoff.infra.bus import AGENTS_TOPIC
@@ -29,13 +28,14 @@ COMPLAINT_TOPICS = frozenset({"complaint", "dispute"})
 
 
 def complete_packet(
-    session: Session, *, conversation: Conversation, packet: Mapping[str, Any], now: datetime
+    session: Session, *, conversation: Conversation, packet: Mapping[str, Any], now: datetime,
+    history: packets.History,
 ) -> tuple[dict[str, Any], bool]:
     """Whoever built the packet: the FAQ the bot answered is listed (and named in the summary), and the
-    priority is no lower than what the borrower's own messages call for. Also says whether the borrower's
-    words were a complaint."""
-    answered = packets.answered_faqs(session, conversation_id=conversation.id)
-    texts_ = packets.recent_borrower_texts(session, conversation_id=conversation.id)
+    priority is no lower than what the borrower's own messages call for (both from `history`, the stored
+    conversation). Also says whether the borrower's words were a complaint."""
+    answered = packets.answered_in(history)
+    texts_ = packets.borrower_texts(history)
     from_words, detections = packets.priority_from_texts(texts_)
     priority = packet.get("priority") if packet.get("priority") in set(Priority) else str(Priority.NORMAL)
     summary = str(packet.get("summary") or "")
@@ -53,7 +53,7 @@ def complete_packet(
 
 
 def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation, entry: QueueEntry,
-                                svc: Services) -> None:
+                                svc: Services, callback: tuple[bool, str | None] | None) -> None:
     lang = conversation.lang
     if entries.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
         return
@@ -65,7 +65,7 @@ def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation,
         notice = texts.text(
             "after_hours", lang, hours=hours.describe(lang), opens=hours.describe_opening(now, lang)
         )
-    asked, _ = callbacks.open_callback_reference(session, conversation_id=conversation.id)
+    asked, _ = callback or callbacks.open_callback_reference(session, conversation_id=conversation.id)
     append_message(
         session, conversation_id=conversation.id, sender=Sender.SYSTEM, text=notice,
         payload={"buttons": [] if asked else [texts.button("button_callback", lang, "callback")]},
@@ -80,10 +80,15 @@ def put_in_queue(
     svc: Services,
     announce: bool = True,
     notice_key: str = "queued",
+    callback: tuple[bool, str | None] | None = None,
 ) -> QueueEntry:
     """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
-    did: `announce=False`) and the agents; warn when nobody can pick the chat up soon."""
-    packet, complained = complete_packet(session, conversation=conversation, packet=packet, now=svc.clock.now())
+    did: `announce=False`) and the agents; warn when nobody can pick the chat up soon. `callback`: the
+    open callback (`callbacks.open_callback_reference`), when the caller has read it in this transaction."""
+    history = packets.history(session, conversation_id=conversation.id)  # read once for the packet and its transcript
+    packet, complained = complete_packet(
+        session, conversation=conversation, packet=packet, now=svc.clock.now(), history=history
+    )
     reason = packet.get("reason")
     reason = reason if reason in set(HandoffReason) else HandoffReason.EXPLICIT_REQUEST
     lang = packet.get("lang") if packet.get("lang") in ("en", "zh") else conversation.lang
@@ -96,7 +101,7 @@ def put_in_queue(
     entry = entries.enqueue(
         session,
         conversation=conversation,
-        packet={**packet, **borrower, "transcript": transcript(session, conversation_id=conversation.id)},
+        packet={**packet, **borrower, "transcript": packets.transcript(history)},
         reason=str(reason),
         priority=routed.priority,
         lang=str(lang),
@@ -111,7 +116,7 @@ def put_in_queue(
                 session, conversation_id=conversation.id, sender=Sender.SYSTEM,
                 text=texts.text(notice_key, conversation.lang),
             )
-        _tell_if_nobody_can_pick_up(session, conversation=conversation, entry=entry, svc=svc)
+        _tell_if_nobody_can_pick_up(session, conversation=conversation, entry=entry, svc=svc, callback=callback)
     if COMPLAINT_TOPICS & set(packet.get("topics") or []) or complained:
         complaints.record_complaint(
             session, conversation=conversation, summary=str(packet.get("summary") or ""),

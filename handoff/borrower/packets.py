@@ -6,15 +6,20 @@ answered, and a priority no lower than what the borrower's own messages call for
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from contract.codes import HandoffReason, Priority, Trigger
 from contract.packet import anger_summary, build_packet, join_sentences
 from contract.turns import PacketTurn, packet_turn
-from handoff.models import Conversation, Message, QueueEntry
+from handoff.infra.clock import as_utc
+from handoff.models import Agent, Conversation, Message, QueueEntry
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.triage.detector import Detection, detect
 
@@ -49,14 +54,68 @@ def _labels(lang: str) -> dict[str, str]:
     return _LABELS.get(lang, _LABELS["en"])
 
 
-def recent_borrower_texts(session: Session, *, conversation_id: str) -> list[str]:
-    """What the borrower wrote since the last time a person finished with this conversation."""
-    finished = session.scalar(
+@dataclass(frozen=True)
+class History:
+    """A conversation's stored messages in order (each with its agent's name), and when a person last
+    finished with the conversation: what a handoff's packet is completed from, read in one statement."""
+
+    rows: list[tuple[Message, str | None]]
+    finished_at: datetime | None
+
+
+def _finished_at(conversation_id: Any) -> Any:
+    return (
         select(QueueEntry.closed_at)
         .where(QueueEntry.conversation_id == conversation_id, QueueEntry.status == QueueStatus.DONE,
                QueueEntry.closed_at.is_not(None))
         .order_by(QueueEntry.id.desc()).limit(1)
     )
+
+
+@functools.cache  # built once: every handoff runs it
+def _history_statement() -> Any:
+    conversation_id: Any = bindparam("p_conversation_id")
+    return (
+        select(Message, Agent.display_name, _finished_at(conversation_id).scalar_subquery())
+        .outerjoin(Agent, Agent.id == Message.agent_id)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.seq)
+    )
+
+
+def history(session: Session, *, conversation_id: str) -> History:
+    rows = session.execute(_history_statement(), {"p_conversation_id": conversation_id}).all()
+    return History(rows=[(message, name) for message, name, _ in rows], finished_at=rows[0][2] if rows else None)
+
+
+def borrower_texts(found: History) -> list[str]:
+    """What the borrower wrote since the last time a person finished with this conversation (the last
+    MAX_TURNS messages)."""
+    since = None if found.finished_at is None else as_utc(found.finished_at)
+    texts_ = [
+        m.text for m, _ in found.rows
+        if m.sender == Sender.BORROWER and (since is None or (m.created_at is not None and as_utc(m.created_at) > since))
+    ]
+    return texts_[-MAX_TURNS:]
+
+
+def answered_in(found: History) -> list[dict[str, Any]]:
+    """The FAQs the bot answered in this conversation (id, title, source), most recent last."""
+    return _answered([m.payload for m, _ in found.rows if m.sender == Sender.BOT])
+
+
+def transcript(found: History, *, limit: int = 10_000) -> list[dict[str, Any]]:
+    """The packet's transcript: the first `limit` messages."""
+    return [
+        {"seq": m.seq, "sender": m.sender, "text": m.text,
+         "created_at": as_utc(m.created_at).isoformat() if m.created_at else None}
+        for m, _ in found.rows[:limit]
+    ]
+
+
+def recent_borrower_texts(session: Session, *, conversation_id: str) -> list[str]:
+    """What the borrower wrote since the last time a person finished with this conversation."""
+    finished = session.scalar(_finished_at(conversation_id))
     query = select(Message.text).where(
         Message.conversation_id == conversation_id, Message.sender == Sender.BORROWER
     )
@@ -67,10 +126,13 @@ def recent_borrower_texts(session: Session, *, conversation_id: str) -> list[str
 
 def answered_faqs(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:
     """The FAQs the bot answered in this conversation (id, title, source), most recent last."""
-    payloads = session.scalars(
+    return _answered(session.scalars(
         select(Message.payload).where(Message.conversation_id == conversation_id, Message.sender == Sender.BOT)
         .order_by(Message.seq)
-    ).all()
+    ).all())
+
+
+def _answered(payloads: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for payload in payloads:
         custom = (payload or {}).get("custom") or {}

@@ -37,7 +37,7 @@ from handoff.errors import BotUnavailableError, ConflictError
 from handoff.infra.bus import agent_topic, conversation_topic
 from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask, may_continue
-from handoff.models import Message, QueueEntry
+from handoff.models import Conversation, Message, QueueEntry
 from handoff.queue import callbacks, entries, unread
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
@@ -161,16 +161,20 @@ def _store_answer(
     )
 
 
-def _queue_without_bot(session: Session, *, conversation_id: str, detected: Detection, svc: Services) -> None:
+def _queue_without_bot(
+    session: Session, *, conversation: Conversation, detected: Detection, callback: tuple[bool, str | None],
+    svc: Services,
+) -> None:
     """The bot could not answer, but the borrower asked for a person, is upset or complains: queue now."""
-    conversation = get_conversation(session, conversation_id=conversation_id)
     if conversation.state != ConversationState.BOT:
         return
     packet = service_packet(
         session, conversation=conversation, reason=str(HandoffReason.BOT_UNAVAILABLE),
         trigger=None if detected.reason is None else str(detected.reason), rasa_turns=[], detected=detected,
     )
-    put_in_queue(session, conversation=conversation, packet=packet, svc=svc, notice_key="queued_bot_down")
+    put_in_queue(
+        session, conversation=conversation, packet=packet, svc=svc, notice_key="queued_bot_down", callback=callback
+    )
 
 
 def _store_replies(
@@ -183,12 +187,14 @@ def _store_replies(
     detected: Detection | None = None,
     question: str = "",
 ) -> dict[str, Any]:
-    conversation = get_conversation(session, conversation_id=conversation_id)
+    # The open callback is read along: nothing in this transaction opens or closes one, and both the
+    # notice that nobody can pick up and the turn's view show it.
+    conversation, callback = callbacks.conversation_with_callback(session, conversation_id=conversation_id)
     lang = conversation.lang
     packet: dict[str, Any] | None = None
     entry: QueueEntry | None = None
     if reply is None and detected is not None and detected.reason is not None:
-        _queue_without_bot(session, conversation_id=conversation_id, detected=detected, svc=svc)
+        _queue_without_bot(session, conversation=conversation, detected=detected, callback=callback, svc=svc)
     elif reply is None:
         append_message(
             session,
@@ -211,7 +217,8 @@ def _store_replies(
         # The queue entry (and our notices) come after everything the bot said in this turn.
         if packet is not None and conversation.state == ConversationState.BOT:
             entry = put_in_queue(
-                session, conversation=conversation, packet=packet, svc=svc, announce=not said_something
+                session, conversation=conversation, packet=packet, svc=svc, announce=not said_something,
+                callback=callback,
             )
     outcomes.record_turn(
         session, conversation=conversation, borrower_seq=borrower_seq, question=question, reply=reply,
@@ -225,7 +232,7 @@ def _store_replies(
     )
     return turn_result(
         session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc,
-        known_place=announced_place(session, conversation_id=conversation_id), entry=entry,
+        known_place=announced_place(session, conversation_id=conversation_id), entry=entry, callback=callback,
     )
 
 

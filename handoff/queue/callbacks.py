@@ -20,7 +20,7 @@ from handoff import audit
 from handoff.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from handoff.infra.clock import Clock, as_utc
 from handoff.infra.secretbox import SecretBox
-from handoff.models import Agent, CallbackTicket, QueueEntry
+from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
 from handoff.queue import claims
 from handoff.queue.hours import business_hours_of
 from handoff.states import QueueStatus
@@ -75,6 +75,22 @@ def open_callback_reference(session: Session, *, conversation_id: str) -> tuple[
     without loading the ticket (every bot turn reads it)."""
     row = session.execute(_open_reference(), {"p_conversation_id": conversation_id}).first()
     return (False, None) if row is None else (True, row.reference)
+
+
+@functools.cache
+def _conversation_with_callback() -> Any:
+    return select(Conversation, *open_callback_columns()).where(Conversation.id == bindparam("p_conversation_id"))
+
+
+def conversation_with_callback(
+    session: Session, *, conversation_id: str
+) -> tuple[Conversation, tuple[bool, str | None]]:
+    """The conversation and `open_callback_reference`'s answer in one statement (a handoff turn shows the
+    callback in its notice and in its view; NotFoundError when there is no such conversation)."""
+    row = session.execute(_conversation_with_callback(), {"p_conversation_id": conversation_id}).first()
+    if row is None:
+        raise NotFoundError("conversation not found", target_id=conversation_id)
+    return row[0], open_callback_of((row[1], row[2]))
 
 
 def due_time(settings: Any, now: datetime, *, business_hours: float) -> datetime:
