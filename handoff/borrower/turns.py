@@ -161,10 +161,8 @@ def _store_answer(
     )
 
 
-def _queue_without_bot(
-    session: Session, *, conversation: Conversation, detected: Detection, callback: tuple[bool, str | None],
-    svc: Services,
-) -> None:
+def _queue_without_bot(session: Session, *, conversation: Conversation, detected: Detection,
+                       callback: tuple[bool, str | None], svc: Services) -> None:
     """The bot could not answer, but the borrower asked for a person, is upset or complains: queue now."""
     if conversation.state != ConversationState.BOT:
         return
@@ -186,7 +184,10 @@ def _store_replies(
     svc: Services,
     detected: Detection | None = None,
     question: str = "",
+    borrower_message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A turn's replies (a handoff too), its outcome and result. `borrower_message`: as the first transaction
+    stored it (`message_dict`), so that the result need not read the turn's messages back."""
     # The open callback is read along: nothing in this transaction opens or closes one, and both the
     # notice that nobody can pick up and the turn's view show it.
     conversation, callback = callbacks.conversation_with_callback(session, conversation_id=conversation_id)
@@ -233,6 +234,7 @@ def _store_replies(
     return turn_result(
         session, conversation=conversation, first_seq=borrower_seq, last_seq=conversation.last_seq, svc=svc,
         known_place=announced_place(session, conversation_id=conversation_id), entry=entry, callback=callback,
+        known_messages=None if borrower_message is None else [borrower_message],
     )
 
 
@@ -357,7 +359,7 @@ async def _borrower_message(
         return await svc.db(
             lambda s: _store_replies(
                 s, conversation_id=conversation_id, borrower_seq=seq, reply=reply, svc=svc, detected=detected,
-                question=masked,
+                question=masked, borrower_message=begun.message,
             )
         )
 

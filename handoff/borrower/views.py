@@ -85,6 +85,21 @@ def announced_place(session: Session, *, conversation_id: str) -> tuple[int, int
     return None
 
 
+def written_messages(
+    session: Session, *, conversation_id: str, first_seq: int, last_seq: int, known: list[dict[str, Any]]
+) -> list[dict[str, Any]] | None:
+    """The messages seq `first_seq` to `last_seq` as `message_dict` shows them, from `known` (the caller has
+    them) and from the `message` events this transaction queued for the ones it appended; None when any of
+    them is neither (another transaction wrote it), and then `turn_result` reads them."""
+    topic = conversation_topic(conversation_id)
+    found = {int(m["seq"]): m for m in known}
+    for event_topic, event in outbox.pending(session):
+        if event_topic == topic and event.get("type") == "message":
+            found[int(event["message"]["seq"])] = event["message"]
+    wanted = range(first_seq, last_seq + 1)
+    return [found[seq] for seq in wanted] if all(seq in found for seq in wanted) else None
+
+
 def turn_result(
     session: Session,
     *,
@@ -96,12 +111,19 @@ def turn_result(
     known_place: tuple[int, int] | None = None,
     entry: QueueEntry | None = None,
     callback: tuple[bool, str | None] | None = None,
+    known_messages: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The turn's messages (seq `first_seq` to `last_seq`) and the conversation's view. `messages`: the
     caller has just written exactly those (as `message_dict` shows them), so they are not read back;
+    `known_messages`: some of them, which with those this transaction appended may spare the read
+    (`written_messages`);
     `known_place`: the place in the queue this transaction has just announced (`announced_place`); `entry`:
     the conversation's active queue entry, when the caller has just written it; `callback`: the open
     callback, when the caller's statement has just read it (`conversation_view`)."""
+    if messages is None and known_messages is not None:
+        messages = written_messages(
+            session, conversation_id=conversation.id, first_seq=first_seq, last_seq=last_seq, known=known_messages
+        )
     if messages is None:
         messages = [
             m
