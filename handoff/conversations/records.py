@@ -90,6 +90,16 @@ def message_dict(message: Message, *, agent_name: str | None = None) -> dict[str
     return data
 
 
+ROW_LOCKS = "conversation_row_locks"  # session.info: (transaction, ids of the conversations it has updated)
+
+
+def holds_row_lock(session: Session, *, conversation_id: str) -> bool:
+    """Whether this transaction has updated the conversation's row (`next_seq`), and so holds its row lock
+    (PostgreSQL keeps it to the end of the transaction) and has seen what the lock's previous holder wrote."""
+    held = session.info.get(ROW_LOCKS)
+    return held is not None and held[0] is session.get_transaction() and conversation_id in held[1]
+
+
 def next_seq(session: Session, *, conversation_id: str) -> int:
     """Atomically take the next sequence number (the row update serialises concurrent writers)."""
     seq = session.execute(
@@ -101,6 +111,10 @@ def next_seq(session: Session, *, conversation_id: str) -> int:
     ).scalar_one_or_none()
     if seq is None:
         raise NotFoundError("conversation not found", target_id=conversation_id)
+    held = session.info.get(ROW_LOCKS)
+    if held is None or held[0] is not session.get_transaction():
+        held = session.info[ROW_LOCKS] = (session.get_transaction(), set[str]())
+    held[1].add(conversation_id)
     cached = session.identity_map.get(session.identity_key(Conversation, (conversation_id,)))
     if cached is not None:
         set_committed_value(cached, "last_seq", seq)

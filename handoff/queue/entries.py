@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from contract.codes import Priority
 from handoff.conversations.lifecycle import change_state
 from handoff.conversations.place import STAFF_ROLES
+from handoff.conversations.records import holds_row_lock
 from handoff.infra.clock import Clock
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
 from handoff.queue.hours import parse_business_hours
@@ -95,8 +96,9 @@ def set_priority(entry: QueueEntry, priority: Priority | str) -> None:
 
 def _lock(session: Session, conversation_id: str) -> None:
     """The conversation row before any entry row (see `claims.lock_conversation`); nothing on SQLite, which
-    has no row locks (BEGIN IMMEDIATE already serialises writers), so no statement is sent there."""
-    if session.get_bind().dialect.name == "sqlite":
+    has no row locks (BEGIN IMMEDIATE already serialises writers), so no statement is sent there; nor when
+    this transaction already holds the lock (a handoff turn has just stored the bot's messages)."""
+    if session.get_bind().dialect.name == "sqlite" or holds_row_lock(session, conversation_id=conversation_id):
         return
     session.execute(
         select(Conversation.id).where(Conversation.id == conversation_id).with_for_update(key_share=True)
