@@ -1,4 +1,5 @@
-"""A bot turn costs 2 round trips to PostgreSQL, within the 5 of issue 17 (benchmarks/db_round_trips.py measures it).
+"""A bot turn costs 2 round trips to PostgreSQL, within the 5 of issue 17, and a handoff turn 19
+(benchmarks/db_round_trips.py measures both).
 
 Real turns through the borrower API on the test's own database, Rasa's REST channel scripted to answer as an
 FAQ answer does (text, quick replies, the turn's outcome). SQLAlchemy event listeners, registered here and
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from borrower_helpers import ScriptedRasa, faq_reply, start
+from borrower_helpers import ScriptedRasa, faq_reply, handoff_reply, start
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 
@@ -31,6 +32,12 @@ from telemetry.logs import REQUEST_ID, REQUEST_ID_HEADER
 # along with the second), and a third is a regression.
 POSTGRES_ROUND_TRIPS = 2
 SQLITE_STATEMENTS = 12  # two transactions: BEGIN, the writes, COMMIT; then the turn's two reads
+# A handoff turn (the bot says a line and hands over) took 29 round trips before the handoff path was trimmed
+# (`benchmarks/db_round_trips.py --handoff`): the borrower message in one statement, then one transaction.
+# Now 19 (SQLite: 22 statements, both transactions' BEGIN and COMMIT among them); one more when borrowers wait
+# behind the newcomer (their place in line, `place.waiting_overview`).
+POSTGRES_HANDOFF_ROUND_TRIPS = 19
+SQLITE_HANDOFF_STATEMENTS = 22
 
 
 class RoundTrips:
@@ -156,3 +163,31 @@ def test_a_retried_message_still_gets_its_first_answer(
     later = bot_client.post(f"/api/conversations/{cid}/messages", headers=headers, json={"text": "谢谢"}).json()
     assert [m["seq"] for m in later["messages"]] == [3, 4]
     assert len(scripted_rasa.requests) == 2
+
+
+def test_a_handoff_turn_stays_within_its_round_trips(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
+    """Three borrowers in turn ask for a person (the bot answers with its line and a `handoff` packet); the
+    third is urgent and goes ahead of the other two, who are told their new places."""
+    bound = POSTGRES_HANDOFF_ROUND_TRIPS if engine.dialect.name == "postgresql" else SQLITE_HANDOFF_STATEMENTS
+    per_turn: list[tuple[str, int, int, list[str]]] = []
+    places: list[int] = []
+    with RoundTrips(engine).listening() as trips:
+        for n, (lang, priority) in enumerate([("en", "normal"), ("zh", "normal"), ("en", "urgent")]):
+            cid, headers = start(bot_client, lang=lang)
+            scripted_rasa.script = lambda body, p=priority, l=lang: (200, handoff_reply(priority=p, lang=l), 0.0)
+            with trips.counting(f"handoff-{n}") as request_id:
+                sent = bot_client.post(
+                    f"/api/conversations/{cid}/messages", headers={**headers, **request_id},
+                    json={"text": "a person please", "client_message_id": f"h-{n}"},
+                )
+            assert sent.status_code == 200, sent.text
+            assert sent.json()["state"] == "queued" and sent.json()["messages"][0]["sender"] == "borrower"
+            assert [m["seq"] for m in sent.json()["messages"]] == list(range(1, len(sent.json()["messages"]) + 1))
+            places.append(sent.json()["queue_position"])
+            ahead_of_others = int(priority == "urgent")
+            per_turn.append((f"{lang}/{priority}", trips.total(), bound + ahead_of_others, list(trips.statements)))
+    assert places == [1, 2, 1]
+    over = [turn for turn in per_turn if turn[1] > turn[2]]
+    assert not over, f"more than {bound} round trips in a handoff turn ({engine.dialect.name}): {over}"
