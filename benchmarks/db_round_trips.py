@@ -9,6 +9,8 @@ message in the bot state is one turn; every statement, BEGIN, COMMIT, ROLLBACK a
     .venv/bin/python benchmarks/db_round_trips.py              # SQLite (no network: for comparison)
 
 Writes nothing; prints a table (per kind, mean per turn) and the statements of one turn with --show.
+`--handoff` counts handoff turns instead: in a new conversation each, the borrower asks for a person and Rasa
+answers with its text and a `handoff` packet (the conversation is queued, everyone behind is told their place).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from scratch_db import postgres_scratch_database
 
+from contract.packet import anger_summary, build_packet
+from contract.turns import packet_turn
 from handoff.app import create_app
 from handoff.config import Settings
 from handoff.infra import db
@@ -95,6 +99,16 @@ class Counter:
             self.active = False
 
 
+def handoff_reply(said: str) -> list[dict[str, Any]]:
+    """What the bot answers a request for a person (actions/handoff.py): its text and the packet."""
+    turn = packet_turn(said, {"intent": {"name": "request_human", "confidence": 0.97}, "anger": {"score": 0.1}})
+    packet = build_packet(
+        conversation_id=None, reason="explicit_request", trigger=None, priority="normal", lang="en",
+        summary="Borrower asked for a person.", turns=[turn], anger=anger_summary([turn]), faq_candidates=[],
+    )
+    return [{"text": "I'll connect you with a person."}, {"custom": {"type": "handoff", "packet": packet}}]
+
+
 def scripted_rasa() -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_args: Any) -> None:
@@ -102,9 +116,10 @@ def scripted_rasa() -> tuple[ThreadingHTTPServer, str]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            said = str(body.get("message", ""))
             # What an FAQ answer looks like (actions/faq.py): the text with its quick replies, and the outcome.
-            data = json.dumps([
-                {"text": f"answer to: {body.get('message', '')}", "buttons": [{"title": "Yes", "payload": "/affirm"}]},
+            data = json.dumps(handoff_reply(said) if "person" in said else [
+                {"text": f"answer to: {said}", "buttons": [{"title": "Yes", "payload": "/affirm"}]},
                 {"custom": {"type": "turn_outcome", "outcome": "answer", "faq_id": "late-fee", "score": 0.9}},
             ]).encode()
             self.send_response(200)
@@ -125,7 +140,7 @@ def scripted_rasa() -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def measure(database_url: str, turns: int, show: bool) -> dict[str, float]:
+def measure(database_url: str, turns: int, show: bool, handoff: bool = False) -> dict[str, float]:
     server, rasa_url = scripted_rasa()
     engine = db.make_engine(database_url)
     db.upgrade(engine)
@@ -138,14 +153,21 @@ def measure(database_url: str, turns: int, show: bool) -> dict[str, float]:
     per_turn: list[collections.Counter[str]] = []
     try:
         with TestClient(create_app(settings, engine)) as client:
-            created = client.post("/api/conversations", json={"lang": "en"}).json()
-            auth = {"Authorization": f"Bearer {created['token']}"}
-            url = f"/api/conversations/{created['id']}/messages"
-            client.post(url, headers=auth, json={"text": "warm up"})
+            def conversation() -> tuple[dict[str, str], str]:
+                created = client.post("/api/conversations", json={"lang": "en"}).json()
+                auth = {"Authorization": f"Bearer {created['token']}"}
+                url = f"/api/conversations/{created['id']}/messages"
+                client.post(url, headers=auth, json={"text": "warm up"})
+                return auth, url
+
+            auth, url = conversation()
             for n in range(turns):
+                if handoff:
+                    auth, url = conversation()
+                text = "a person please" if handoff else f"question {n}"
                 with counter.counting():
-                    resp = client.post(url, headers=auth, json={"text": f"question {n}", "client_message_id": f"m{n}"})
-                assert resp.status_code == 200 and resp.json()["state"] == "bot", resp.text
+                    resp = client.post(url, headers=auth, json={"text": text, "client_message_id": f"m{n}"})
+                assert resp.status_code == 200 and resp.json()["state"] == ("queued" if handoff else "bot"), resp.text
                 per_turn.append(collections.Counter(counter.kinds))
                 if show and n == 0:
                     print("statements of one turn:")
@@ -165,14 +187,15 @@ def main() -> int:
     parser.add_argument("--database-url", help="PostgreSQL server URL (a scratch database is made there)")
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--show", action="store_true", help="print the statements of one turn")
+    parser.add_argument("--handoff", action="store_true", help="count handoff turns (each queues a conversation)")
     args = parser.parse_args()
     if args.database_url:
         with postgres_scratch_database(args.database_url, prefix="roundtrips") as url:
-            result = measure(url, args.turns, args.show)
+            result = measure(url, args.turns, args.show, args.handoff)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            result = measure(f"sqlite:///{tmp}/roundtrips.db", args.turns, args.show)
-    print(f"round trips per bot turn ({args.turns} turns, {'PostgreSQL' if args.database_url else 'SQLite'}):")
+            result = measure(f"sqlite:///{tmp}/roundtrips.db", args.turns, args.show, args.handoff)
+    print(f"round trips per {'handoff' if args.handoff else 'bot'} turn ({args.turns} turns, {'PostgreSQL' if args.database_url else 'SQLite'}):")
     for kind, mean in result.items():
         print(f"  {kind:10s} {mean:5.1f}")
     return 0

@@ -209,6 +209,7 @@ def create_app(
             await bus.stop()
             if tracker is not None:
                 tracker.close()
+            await app.state.services.locks.aclose()
             if redis is not None:
                 await redis.aclose()
             stop_tracing()

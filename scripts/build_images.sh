@@ -3,7 +3,9 @@
 # cannot pull base images: a Debian base made with debootstrap, CPython on top, every Python package from a
 # wheelhouse built here from the index pip already uses, then the repository's own Dockerfiles with
 # --build-arg PYTHON_IMAGE=<that base> and the image builds run without any network.
-#   scripts/build_images.sh [base|wheels|images|all]      (default: all; run it as root)
+#   scripts/build_images.sh [base|wheels|images|deps|all]      (default: all; run it as root)
+# deps: PostgreSQL and Redis for deploy/compose.yaml from Debian's packages on the same base
+# (localhost/carloan-postgres:15-bookworm, localhost/carloan-redis:7.0-bookworm; POSTGRES_IMAGE / REDIS_IMAGE).
 # Where a registry is reachable, skip all of this: `docker build -f deploy/docker/app.Dockerfile ...` with
 # the pinned python:*-slim-bookworm defaults (BASE=registry here does the same with podman).
 # Environment: IMGBUILD (work directory, outside the repository: rootfs, wheelhouses, logs; /work/imgbuild),
@@ -113,6 +115,15 @@ images() {
   podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'carloan' | tee "$OUT/image-sizes.txt"
 }
 
+deps() {  # the registry's postgres and redis images cannot be pulled here: the same from Debian's packages
+  timed image-postgres podman build --network host -f "$ROOT/deploy/docker/postgres.Dockerfile" \
+    -t localhost/carloan-postgres:15-bookworm "$ROOT/deploy/docker"
+  timed image-redis podman build --network host -f "$ROOT/deploy/docker/redis.Dockerfile" \
+    -t localhost/carloan-redis:7.0-bookworm "$ROOT/deploy/docker"
+  podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E 'carloan-(postgres|redis)' \
+    | tee -a "$OUT/image-sizes.txt"
+}
+
 bases() {
   timed rootfs rootfs
   timed base311 base_python 3.11 "${PY311%/bin/python}"
@@ -123,10 +134,12 @@ case "${1:-all}" in
   base) bases ;;
   wheels) timed wheels wheels ;;
   images) images ;;
+  deps) deps ;;
   all)
     if [[ "$BASE" == debootstrap ]]; then
       bases; timed wheels wheels
     fi
-    images ;;
-  *) echo "usage: $0 [base|wheels|images|all]" >&2; exit 2 ;;
+    images
+    [[ "$BASE" != debootstrap ]] || deps ;;
+  *) echo "usage: $0 [base|wheels|images|deps|all]" >&2; exit 2 ;;
 esac

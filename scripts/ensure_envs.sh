@@ -55,5 +55,7 @@ ensure_env() {  # $1 = dir, $2 = python version, $3 = install command, $4.. = fi
   echo "$want" > "$dir/.stamp"
 }
 
-ensure_env .venv 3.11 ".venv/bin/python -m pip install -q -e '.[test]'" pyproject.toml
+# the app environment installs exactly the versions the images install (deploy/docker/constraints-app.txt)
+ensure_env .venv 3.11 ".venv/bin/python -m pip install -q -e '.[test]' -c deploy/docker/constraints-app.txt" \
+  pyproject.toml deploy/docker/constraints-app.txt
 ensure_env .venv-bot 3.10 ".venv-bot/bin/python -m pip install -q -r requirements-bot.txt" requirements-bot.txt

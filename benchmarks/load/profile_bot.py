@@ -101,11 +101,14 @@ async def concurrent(url: str, mix: Mix, clients: int, duration_s: float, seed: 
     return latencies
 
 
-def start_py_spy(pid: int, out: Path, duration_s: float, *, rate: int = 50) -> subprocess.Popen[bytes]:
+def start_py_spy(
+    pid: int, out: Path, duration_s: float, *, rate: int = 50, gil: bool = False
+) -> subprocess.Popen[bytes]:
+    """`gil`: sample only the thread holding the GIL (CPU spent in Python, without threads waiting on I/O)."""
     py_spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen(
         [str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate), "--nonblocking",
-         "--duration", str(int(duration_s)), "--output", str(out)],
+         "--duration", str(int(duration_s)), "--output", str(out), *(["--gil"] if gil else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
 

@@ -80,6 +80,11 @@ def stand_in(options: list[str]) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def stores_of(args: argparse.Namespace) -> str:
+    database = "PostgreSQL" if args.database_url and not args.database_url.startswith("sqlite") else "SQLite"
+    return f"{database} + Redis" if args.redis_url else database
+
+
 def render(
     args: argparse.Namespace,
     result: dict[str, object],
@@ -94,7 +99,7 @@ def render(
         f"# Service profile: {args.label}",
         "",
         (
-            f"{args.borrowers} borrowers for {args.duration:g} s through the conversation service (SQLite), the load "
+            f"{args.borrowers} borrowers for {args.duration:g} s through the conversation service ({stores_of(args)}), the load "
             f"benchmark's mix and client (one WebSocket per conversation). Machine: {os.cpu_count()} cores, "
             f"{platform.platform()}, load average {os.getloadavg()[0]:.2f} at the end (other work on the machine skews "
             "latency; CPU per turn much less). Command: `benchmarks/load/profile_service.py`."
@@ -139,6 +144,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--delay-ms", type=float, default=40.0, help="replay: Rasa's time per turn")
     parser.add_argument("--no-profile", action="store_true", help="CPU per turn only (py-spy costs CPU too)")
+    parser.add_argument("--gil", action="store_true", help="py-spy samples only the thread holding the GIL")
+    parser.add_argument("--database-url", help="service DATABASE_URL (default: SQLite in the work directory)")
+    parser.add_argument("--redis-url", help="service REDIS_URL (locks, limits, fan-out through Redis)")
     args = parser.parse_args(argv)
     if not 5 <= args.duration <= 70:
         parser.error("--duration must be 5..70 s (a 2-core machine is shared)")
@@ -161,8 +169,11 @@ def main(argv: list[str]) -> int:
                 rasa_url = stack.enter_context(
                     stand_in(["--upstream", rasa_url, "--record", str(args.record)])
                 )
+        stores = {"DATABASE_URL": args.database_url} if args.database_url else {}
+        if args.redis_url:
+            stores["REDIS_URL"] = args.redis_url
         service = stack.enter_context(
-            run_service(WORK / "service", RASA_URL=rasa_url, **rasa_env, **SERVICE_ENV)
+            run_service(WORK / "service", RASA_URL=rasa_url, **rasa_env, **SERVICE_ENV, **stores)
         )
         sampler.watch("conversation service", service.process.pid)
         time.sleep(2)
@@ -170,7 +181,7 @@ def main(argv: list[str]) -> int:
         raw = WORK / "service.raw"
         if not args.no_profile:
             # The client warms up for a few seconds first; py-spy covers the load itself and a little after.
-            spy = start_py_spy(service.process.pid, raw, args.duration + 20, rate=args.rate)
+            spy = start_py_spy(service.process.pid, raw, args.duration + 20, rate=args.rate, gil=args.gil)
         run = ClientRun(
             target="service",
             url=service.url,

@@ -38,7 +38,7 @@ from handoff.infra.bus import agent_topic, conversation_topic
 from handoff.infra.outbox import publish_after_commit
 from handoff.masking import mask, may_continue
 from handoff.models import Message, QueueEntry
-from handoff.queue import entries, unread
+from handoff.queue import callbacks, entries, unread
 from handoff.services import Services
 from handoff.states import ConversationState, Sender
 from handoff.triage.detector import Detection, detect
@@ -149,13 +149,15 @@ def _store_answer(
         session, conversation_id=conversation_id, lang=borrower.lang, channel=borrower.channel, borrower_seq=seq,
         question=question, reply=reply, packet=None, now=svc.clock.now(),
     )
-    conversation, shown = turn_writes.store_bot_replies(
-        session, conversation_id=conversation_id, borrower_seq=seq, replies=replies, outcomes=rows
+    conversation, shown, read = turn_writes.store_bot_replies(
+        session, conversation_id=conversation_id, borrower_seq=seq, replies=replies, outcomes=rows,
+        read_along=callbacks.open_callback_columns(),  # what the answer's view shows, in the same statement
     )
     written = [borrower.message, *shown]
     return turn_result(
         session, conversation=conversation, first_seq=seq, last_seq=conversation.last_seq, svc=svc,
         messages=written if conversation.last_seq == seq + len(shown) else None,
+        callback=None if read is None else callbacks.open_callback_of(read),
     )
 
 

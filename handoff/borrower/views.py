@@ -24,10 +24,12 @@ from handoff.states import ConversationState
 def conversation_view(
     session: Session, *, conversation: Conversation, clock: Clock, settings: Settings,
     known_place: tuple[int, int] | None = None, entry: QueueEntry | None = None,
+    callback: tuple[bool, str | None] | None = None,
 ) -> dict[str, Any]:
     """What the borrower's page shows of the conversation. `known_place`: the queue position and wait a
     `state` event has just announced (the WebSocket), so they are not worked out again; `entry`: its
-    active queue entry, when the caller has it at hand (not read again)."""
+    active queue entry, when the caller has it at hand (not read again); `callback`: whether a callback
+    is open and its reference, when the caller's statement has just read them (`open_callback_reference`)."""
     now = clock.now()
     opens_at = closed_until(settings, now)
     if conversation.state != ConversationState.QUEUED:
@@ -48,7 +50,7 @@ def conversation_view(
         wait_text = texts.wait_text(
             wait, conversation.lang, opens=hours.describe_opening(now, conversation.lang) if opens_at else ""
         )
-    requested, reference = open_callback_reference(session, conversation_id=conversation.id)
+    requested, reference = callback or open_callback_reference(session, conversation_id=conversation.id)
     return {
         "id": conversation.id,
         "lang": conversation.lang,
@@ -93,11 +95,13 @@ def turn_result(
     messages: list[dict[str, Any]] | None = None,
     known_place: tuple[int, int] | None = None,
     entry: QueueEntry | None = None,
+    callback: tuple[bool, str | None] | None = None,
 ) -> dict[str, Any]:
     """The turn's messages (seq `first_seq` to `last_seq`) and the conversation's view. `messages`: the
     caller has just written exactly those (as `message_dict` shows them), so they are not read back;
     `known_place`: the place in the queue this transaction has just announced (`announced_place`); `entry`:
-    the conversation's active queue entry, when the caller has just written it."""
+    the conversation's active queue entry, when the caller has just written it; `callback`: the open
+    callback, when the caller's statement has just read it (`conversation_view`)."""
     if messages is None:
         messages = [
             m
@@ -108,7 +112,7 @@ def turn_result(
         "messages": messages,
         **conversation_view(
             session, conversation=conversation, clock=svc.clock, settings=svc.settings, known_place=known_place,
-            entry=entry,
+            entry=entry, callback=callback,
         ),
     }
 

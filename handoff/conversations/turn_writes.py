@@ -163,28 +163,28 @@ def _writes(last_seq: Any, count: int, outcomes: int) -> list[Any]:
     a parameter (`_reply_params`), so each shape is built once (`_bot_turn_writes`, `_bot_turn_cte`)."""
     messages = Message.metadata.tables[Message.__tablename__]
     m = messages.c
-    statements: list[Any] = []
-    if count:
-        statements.append(insert(messages).values([
-            {
-                "conversation_id": _param("p_conversation_id", m.conversation_id), "seq": last_seq - (count - 1 - n),
-                "sender": str(Sender.BOT), "text": _param(f"p_text_{n}", m.text),
-                "payload": _param(f"p_payload_{n}", m.payload), "client_message_id": None,
-                "created_at": _param("p_now", m.created_at),
-            }
-            for n in range(count)
-        ]))
+    # One single-row INSERT per row, not one multi-row VALUES: SQLAlchemy gives a multi-row VALUES no cache
+    # key, so the whole statement would be compiled anew on every turn (about 2 ms of CPU on PostgreSQL).
+    statements: list[Any] = [
+        insert(messages).values({
+            "conversation_id": _param("p_conversation_id", m.conversation_id), "seq": last_seq - (count - 1 - n),
+            "sender": str(Sender.BOT), "text": _param(f"p_text_{n}", m.text),
+            "payload": _param(f"p_payload_{n}", m.payload), "client_message_id": None,
+            "created_at": _param("p_now", m.created_at),
+        })
+        for n in range(count)
+    ]
     statements.append(
         update(messages)
         .where(m.conversation_id == _param("p_conversation_id", m.conversation_id),
                m.seq == _param("p_borrower_seq", m.seq))
         .values(reply_to_seq=last_seq)
     )
-    if outcomes:
-        table = TurnOutcome.metadata.tables[TurnOutcome.__tablename__]
-        statements.append(insert(table).values([
-            {name: _param(f"p_o{n}_{name}", table.c[name]) for name in _outcome_columns()} for n in range(outcomes)
-        ]))
+    table = TurnOutcome.metadata.tables[TurnOutcome.__tablename__]
+    statements += [
+        insert(table).values({name: _param(f"p_o{n}_{name}", table.c[name]) for name in _outcome_columns()})
+        for n in range(outcomes)
+    ]
     return statements
 
 
@@ -220,13 +220,13 @@ def _write_one_by_one(
 
 
 @functools.cache
-def _bot_turn_cte(count: int, outcomes: int) -> Any:
+def _bot_turn_cte(count: int, outcomes: int, read_along: tuple[Any, ...]) -> Any:
     taken = _take_seqs().cte("taken")
     last = select(taken.c.last_seq).scalar_subquery()
-    statement = select(*taken.c).add_cte(taken)
+    statement = select(*taken.c, *read_along).add_cte(taken)
     for n, write in enumerate(_writes(last.cast(Integer), count, outcomes)):
         statement = statement.add_cte(write.cte(f"write_{n}"))
-    return select(Conversation).from_statement(statement)
+    return select(Conversation, *read_along).from_statement(statement)
 
 
 def _reply_params(
@@ -249,11 +249,15 @@ def store_bot_replies(
     borrower_seq: int,
     replies: Sequence[Reply],
     outcomes: Sequence[TurnOutcome],
-) -> tuple[Conversation, list[dict[str, Any]]]:
+    read_along: tuple[Any, ...] = (),
+) -> tuple[Conversation, list[dict[str, Any]], tuple[Any, ...] | None]:
     """Store a bot turn's replies with the next seqs, its outcome rows, and mark the borrower message
-    answered (`reply_to_seq`); returns the conversation as it is after the turn and the replies as the
-    API shows them (`message_dict`). When the conversation has
-    gone (erased meanwhile) nothing is written: NotFoundError, or IntegrityError on PostgreSQL."""
+    answered (`reply_to_seq`); returns the conversation as it is after the turn, the replies as the
+    API shows them (`message_dict`), and the values of `read_along` (labelled scalar subqueries bound by
+    `p_conversation_id`, built once: they key the statement's cache) read by the same statement on
+    PostgreSQL, so the turn's answer needs no round trip of its own for them; None on SQLite (nothing
+    read: the caller queries, in-process). When the conversation has gone (erased meanwhile) nothing is
+    written: NotFoundError, or IntegrityError on PostgreSQL."""
     now = utcnow()
     count = len(replies)
     params = _reply_params(
@@ -261,10 +265,12 @@ def store_bot_replies(
     )
     reload = {"populate_existing": True}
     conversation: Conversation | None
+    read: tuple[Any, ...] | None = None
     if _ctes_allowed(session):
-        conversation = session.scalars(
-            _bot_turn_cte(count, len(outcomes)), params, execution_options=reload
+        row = session.execute(
+            _bot_turn_cte(count, len(outcomes), read_along), params, execution_options=reload
         ).one_or_none()
+        conversation, read = (None, None) if row is None else (row[0], tuple(row[1:]))
     else:
         conversation = session.scalars(
             select(Conversation).from_statement(_take_seqs()), params, execution_options=reload
@@ -282,5 +288,5 @@ def store_bot_replies(
         ))
         for n, reply in enumerate(replies)
     ]
-    return conversation, shown
+    return conversation, shown, read
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from handoff.conversations.records import get_conversation
 from handoff.errors import NotFoundError
 from handoff.identity import links
 from handoff.identity.nonces import consume_nonce
@@ -56,6 +57,16 @@ def signed_in_view(
         "name": profile.name if profile else None,
         "past_conversations": links.past_conversations(session, borrower_id=borrower_id, exclude=conversation_id),
     }
+
+
+def sign_in_status(session: Session, *, conversation_id: str) -> dict[str, Any]:
+    """Whether the conversation is signed in, and as whom: what the page shows again after a reload. The
+    link lives on the conversation, so the page keeps nothing of the identity token (used once anyway)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.borrower_id is None:
+        return {"verified": False, "borrower_id": None, "name": None}
+    profile = conversation.borrower_profile or {}
+    return {"verified": True, "borrower_id": conversation.borrower_id, "name": profile.get("name")}
 
 
 async def sign_in(svc: Services, *, conversation_id: str, token: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Request rate limits per conversation and per client address.
 
 In one process a sliding window in memory; with REDIS_URL a fixed one-minute window in Redis
-(`INCR` + `EXPIRE`), so all replicas share the count.
+(`INCR` + `EXPIRE`, in one script: one round trip per request, and no key is ever left without its expiry),
+so all replicas share the count.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ from typing import Any
 from handoff.errors import RateLimitedError
 
 WINDOW_S = 60
+# INCR and, for the window's first request, EXPIRE: atomically, in one round trip instead of two.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 
 class RateLimiter:
     def __init__(self, redis: Any = None) -> None:
         self._redis = redis
+        self._hit_script = redis.register_script(_HIT_SCRIPT) if redis is not None else None  # no I/O here
         self._hits: dict[str, deque[float]] = {}
 
     async def hit(self, key: str, *, limit: int, what: str) -> None:
@@ -43,9 +51,8 @@ class RateLimiter:
     async def _hit_redis(self, key: str, *, limit: int, what: str) -> None:
         window = int(time.time() // WINDOW_S)
         rkey = f"handoff:rate:{key}:{window}"
-        count = await self._redis.incr(rkey)
-        if count == 1:
-            await self._redis.expire(rkey, WINDOW_S + 5)
+        assert self._hit_script is not None  # set with the client
+        count = int(await self._hit_script(keys=[rkey], args=[WINDOW_S + 5]))
         if count > limit:
             retry = max(1, WINDOW_S - int(time.time()) % WINDOW_S)
             raise RateLimitedError(

@@ -51,6 +51,25 @@ def _open_reference() -> Any:
     return _open(CallbackTicket.id, CallbackTicket.reference, conversation_id=bindparam("p_conversation_id"))
 
 
+@functools.cache
+def open_callback_columns() -> tuple[Any, Any]:
+    """The open callback's id and reference (NULL when there is none) as two columns another statement
+    reads along, bound by `p_conversation_id`: a bot turn's one-statement write (turn_writes) reads them
+    instead of a query of its own (`open_callback_of`)."""
+    return (
+        _open(CallbackTicket.id, conversation_id=bindparam("p_conversation_id")).scalar_subquery()
+        .label("open_callback_id"),
+        _open(CallbackTicket.reference, conversation_id=bindparam("p_conversation_id")).scalar_subquery()
+        .label("open_callback_reference"),
+    )
+
+
+def open_callback_of(values: tuple[Any, ...]) -> tuple[bool, str | None]:
+    """`open_callback_reference`'s answer from the values of `open_callback_columns`."""
+    ticket_id, reference = values
+    return ticket_id is not None, reference
+
+
 def open_callback_reference(session: Session, *, conversation_id: str) -> tuple[bool, str | None]:
     """Whether there is an `open_callback`, and its reference: what every borrower view shows, read
     without loading the ticket (every bot turn reads it)."""

@@ -26,6 +26,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 SHOTS = os.environ.get("COMPLAINT_SHOTS")
 DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
+LOOK = "(n) => { const s = getComputedStyle(n); return [s.backgroundColor, s.color, s.opacity]; }"
+OFF = ["rgb(238, 241, 244)", "rgb(102, 115, 130)", "1"]  # the console's disabled look (4.3:1 text on its fill)
+ON = ["rgb(15, 76, 129)", "rgb(255, 255, 255)", "1"]
 
 
 def shot(page: Any, name: str) -> None:
@@ -105,7 +108,9 @@ def test_a_supervisor_works_complaints_from_the_console_in_both_languages(browse
 
         expect(second.locator(".due")).to_have_text("15 days left")
         expect(second.locator("button.save")).to_be_disabled()  # nothing to save yet
+        assert second.locator("button.save").evaluate(LOOK) == OFF  # plainly disabled, not a faded brand blue
         second.locator("select[name=owner]").select_option(label="Ann Lee")
+        assert second.locator("button.save").evaluate(LOOK) == ON
         second.locator("select[name=status]").select_option("in_progress")
         second.locator("button.save").click()
         expect(page.locator("#toast")).to_have_text(f"{fresh_ref} saved.")

@@ -207,6 +207,7 @@ def test_transfer_freezes_the_old_chat_and_the_idle_requeue_is_warned_and_told(b
         page.wait_for_function("() => document.querySelectorAll('#transfer-to option').length > 1")
         options = page.locator("#transfer-to option").all_inner_texts()
         assert "林晓" in options and "Bob" not in options  # Bob takes no Chinese chats
+        page.click("#chat-more")  # transfer sits behind "More actions"
         page.select_option("#transfer-to", label="林晓")
         chosen = page.input_value("#transfer-to")
         borrower_says(service, stays, stays_borrower, "还在吗？")  # a live queue refresh while the agent chooses

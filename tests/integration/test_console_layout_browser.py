@@ -79,6 +79,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
     with run_service(tmp_path_factory.mktemp("svc")) as svc:
         create_agent(svc, username="sue", password=PASSWORD, role="supervisor", display_name="Sue Chen")
         create_agent(svc, username="lin", password=PASSWORD, display_name="林晓")
+        # The chat's actions test logs in six times: a name of its own, under the per-username login limit.
+        create_agent(svc, username="max", password=PASSWORD, role="supervisor", display_name="Max Lee")
         yield svc
 
 
@@ -182,3 +184,70 @@ def test_a_handoff_without_candidates_lists_the_faq_answered_without_a_score(ser
     expect(rows.locator(".faq-title")).to_have_text("How much is the late fee?")
     expect(rows.locator(".faq-tag")).to_have_text("answered")
     expect(rows.locator(".faq-value")).to_have_count(0)
+
+
+# The open chat's action controls: their rows (grouped by top edge), any button whose label wraps, and whether
+# one runs past the chat's column.
+ACTIONS = """() => {
+  const bar = document.querySelector('#chat .chat-actions');
+  const items = [...bar.children].filter((n) => n.id !== 'chat-more-panel' && n.getClientRects().length);
+  const tops = items.map((n) => n.getBoundingClientRect().top).sort((a, b) => a - b);
+  const rows = tops.filter((top, i) => i === 0 || top - tops[i - 1] > 12).length;
+  const wrapped = [...bar.querySelectorAll('button')].filter((n) => n.getClientRects().length)
+    .filter((n) => n.getBoundingClientRect().height > 40).map((n) => n.id);
+  const right = Math.max(...items.map((n) => n.getBoundingClientRect().right));
+  return { rows, wrapped, past: right - document.querySelector('#chat').getBoundingClientRect().right };
+}"""
+LOOK = "(id) => { const s = getComputedStyle(document.getElementById(id)); return [s.backgroundColor, s.opacity]; }"
+OFF = ["rgb(238, 241, 244)", "1"]  # the console's one disabled look (console.css --off-bg), not a faded colour
+BRAND = ["rgb(15, 76, 129)", "1"]
+WIDE = {"width": 1440, "height": 900}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize(("viewport", "max_rows"), [(DESKTOP, 1), (WIDE, 1), (PHONE, 2)], ids=["1280", "1440", "phone"])
+def test_the_chats_actions_are_one_row_on_a_desktop_and_the_rest_sit_behind_more(
+    service: ServiceProcess, browser: Any, lang: str, viewport: dict[str, int], max_rows: int
+) -> None:
+    from playwright.sync_api import expect
+
+    conv_id = waiting_with_faqs(service, lang)
+    page = console(browser, service, "max", lang, viewport)
+    page.locator(f"li.entry[data-conversation-id='{conv_id}']").click()
+    expect(page.locator("#claim-this")).to_be_visible()
+    for state in ("waiting", "held"):
+        actions = page.evaluate(ACTIONS)
+        assert actions["rows"] <= max_rows and actions["wrapped"] == [] and actions["past"] <= 1, (state, actions)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        for control in ("#resolution", "#close", "#chat-more"):
+            expect(page.locator(control)).to_be_visible()
+        if state == "waiting":  # not this supervisor's chat yet: the operations are there, plainly disabled
+            expect(page.locator("#close")).to_be_disabled()
+            assert page.evaluate(LOOK, "close") == OFF and page.evaluate(LOOK, "reply-send") == OFF
+            page.click("#claim-this")
+            expect(page.locator("#claim-this")).to_be_hidden()
+            expect(page.locator("#close")).to_be_enabled()
+    assert page.evaluate(LOOK, "reply-send") == BRAND
+
+    more = page.locator("#chat-more")
+    expect(page.locator("#chat-more-panel")).to_be_hidden()
+    more.focus()  # the keyboard alone opens it, moves through it and closes it
+    page.keyboard.press("Enter")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    panel = page.locator("#chat-more-panel").bounding_box()
+    assert panel is not None and panel["x"] >= 0 and panel["x"] + panel["width"] <= viewport["width"]
+    expect(page.locator("#transfer-to")).to_be_focused()
+    for control in ("#transfer", "#handback-note", "#hand-back", "#release"):
+        page.keyboard.press("Tab")
+        expect(page.locator(control)).to_be_focused()
+        box = page.locator(control).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= panel["x"] + panel["width"] + 1  # nothing cut off
+    page.keyboard.press("Escape")
+    expect(page.locator("#chat-more-panel")).to_be_hidden()
+    expect(more).to_be_focused()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    page.locator("#release").focus()
+    page.keyboard.press("Enter")  # released from the panel: the chat waits again
+    expect(page.locator("#claim-this")).to_be_visible()
+    expect(page.locator("#chat-more-panel")).to_be_hidden()

@@ -171,6 +171,7 @@ def test_the_borrowers_header_names_the_new_agent_after_a_transfer(
         expect(header).to_have_text(HEADER[lang].format(agent="Ann"), timeout=10000)
 
         ann.wait_for_function("() => document.querySelectorAll('#transfer-to option').length > 1")
+        ann.click("#chat-more")  # transfer sits behind "More actions"
         ann.select_option("#transfer-to", label="林晓")
         ann.click("#transfer")
         expect(ann.locator("#chat-notice")).to_contain_text("林晓", timeout=10000)

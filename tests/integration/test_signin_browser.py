@@ -130,3 +130,49 @@ def test_a_second_browser_signing_in_resumes_the_borrowers_conversation_with_its
     expect(laptop.locator(".row.mine .bubble", has_text=first)).to_be_visible(timeout=10_000)
     assert stored_conversation(laptop) == conv_id and errors == []
     assert linked_borrowers(service).count(borrower) == 1  # one conversation of the borrower's, not two
+
+
+
+SIGNED_IN_LINE = {"en": "Signed in as {name}. Ask about your own loan at any hour.",
+                  "zh": "已登录：{name}。您可以随时咨询本人贷款的问题。"}
+
+
+@pytest.mark.parametrize(("lang", "locale", "borrower", "name"), [
+    ("en", "en-US", "demo-alex", "Alex Morgan"), ("zh", "zh-CN", "demo-wang", "王小明"),
+])
+def test_a_reload_keeps_the_borrower_signed_in_for_the_same_conversation(
+    service: ServiceProcess, browser: Any, lang: str, locale: str, borrower: str, name: str
+) -> None:
+    from playwright.sync_api import expect
+
+    page = demo_signed_in(browser, service, locale, borrower)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    conv_id = stored_conversation(page)
+    page.reload()
+    expect(page.locator("#signin-who")).to_have_text(SIGNED_IN_LINE[lang].format(name=name), timeout=15_000)
+    expect(page.locator("#signin-borrower")).to_be_hidden()  # not asked to sign in again
+    expect(page.locator("#signin-button")).to_be_hidden()
+    expect(page.locator("#demo-reminder")).to_be_visible()  # still the demo borrower's page
+    assert stored_conversation(page) == conv_id
+    stored = page.evaluate("JSON.stringify(Object.assign({}, localStorage))")
+    assert "eyJ" not in stored  # no identity token (a JWT) kept by the page: the service says who signed in
+    account = httpx.get(f"{service.url}/internal/conversations/{conv_id}/account", trust_env=False,
+                        headers={"X-Internal-Token": service.env.get("INTERNAL_API_TOKEN", "change-me-internal-token")})
+    assert account.status_code == 200 and account.json()["verified"] is True  # what the bot's account answers read
+    page.click("#lang-toggle")  # the sign-in line follows the language
+    other = "zh" if lang == "en" else "en"
+    expect(page.locator("#signin-who")).to_have_text(SIGNED_IN_LINE[other].format(name=name))
+    assert errors == [] and linked_borrowers(service) == [borrower]
+
+
+def test_a_reload_of_a_conversation_nobody_signed_in_still_offers_the_sign_in(
+    service: ServiceProcess, browser: Any
+) -> None:
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(f"{service.url}/")
+    page.wait_for_selector("#signin-bar:not([hidden])", timeout=15_000)
+    page.reload()
+    page.wait_for_selector("#signin-bar:not([hidden])", timeout=15_000)
+    assert page.is_visible("#signin-button") and page.text_content("#signin-who") == ""
+    assert linked_borrowers(service) == [None]

@@ -42,8 +42,8 @@ RUNTIME_ENV = {
 }
 
 
-def k8s_documents() -> list[dict[str, Any]]:
-    if shutil.which("kubectl"):
+def k8s_documents(render: bool = True) -> list[dict[str, Any]]:
+    if render and shutil.which("kubectl"):
         rendered = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=60,
                                   check=True).stdout
         return [doc for doc in yaml.safe_load_all(rendered) if doc]
@@ -247,6 +247,27 @@ def test_compose_runs_two_service_replicas_after_the_migration(compose: dict[str
     for name in ("bot-a", "bot-b"):
         assert set(services[name]["environment"]) <= settings_names("rasa") | RUNTIME_ENV
     assert {"postgres", "redis"} <= set(services)
+    for name in ("bot-a", "bot-b"):
+        assert "/version" in " ".join(services[name]["healthcheck"]["test"])
+
+
+def test_compose_pairs_each_replica_with_its_own_bot(compose: dict[str, Any]) -> None:
+    """Like the pods of docs/production.md: each replica asks its own Rasa first and checks its own action
+    server, whose account answers come from that replica; PostgreSQL and Redis are the registry's images
+    unless POSTGRES_IMAGE / REDIS_IMAGE name the local Debian builds (deploy/docker/{postgres,redis}.Dockerfile)."""
+    services = compose["services"]
+    for side in "ab":
+        env = services[f"service-{side}"]["environment"]
+        assert env["RASA_URL"].split(",")[0] == f"http://bot-{side}:5005"
+        assert env["ACTION_SERVER_URL"] == f"http://actions-{side}:5055"
+        assert services[f"actions-{side}"]["environment"]["SERVICE_URL"] == f"http://service-{side}:8000"
+        assert services[f"bot-{side}"]["environment"]["ACTION_SERVER_URL"] == f"http://actions-{side}:5055"
+    urls = [set(services[f"service-{side}"]["environment"]["RASA_URL"].split(",")) for side in "ab"]
+    assert urls[0] == urls[1] == {"http://bot-a:5005", "http://bot-b:5005"}
+    assert re.fullmatch(r"\$\{POSTGRES_IMAGE:-postgres:[\d.]+-bookworm\}", services["postgres"]["image"])
+    assert re.fullmatch(r"\$\{REDIS_IMAGE:-redis:[\d.]+-bookworm\}", services["redis"]["image"])
+    for name in ("postgres.Dockerfile", "redis.Dockerfile"):
+        assert (DEPLOY / "docker" / name).exists()
 
 
 def dockerfile_stages(path: Path) -> list[tuple[str, list[str]]]:

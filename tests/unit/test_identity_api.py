@@ -41,6 +41,20 @@ def test_sign_in_mid_chat_links_the_conversation_and_a_token_signs_in_once(signi
     assert again.status_code == 401 and again.json()["error"]["code"] == "identity_reused"
 
 
+def test_the_conversation_says_whether_it_is_signed_in_and_as_whom(signin_client: TestClient) -> None:
+    cid, auth = start(signin_client)
+    before = signin_client.get(f"/api/conversations/{cid}/identity", headers=auth)
+    assert before.status_code == 200 and before.json() == {"verified": False, "borrower_id": None, "name": None}
+    signin_client.post(
+        f"/api/conversations/{cid}/identity", json={"token": demo_token(signin_client, "demo-alex")}, headers=auth
+    )
+    after = signin_client.get(f"/api/conversations/{cid}/identity", headers=auth)  # a reloaded page asks this
+    assert after.json() == {"verified": True, "borrower_id": "demo-alex", "name": "Alex Morgan"}
+    _other, other_auth = start(signin_client)
+    assert signin_client.get(f"/api/conversations/{cid}/identity", headers=other_auth).status_code == 403
+    assert signin_client.get(f"/api/conversations/{cid}/identity").status_code == 401
+
+
 def test_a_token_at_the_start_signs_in_and_lists_the_borrowers_past_conversations(signin_client: TestClient) -> None:
     cid, auth = start(signin_client)
     signin_client.post(

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, text, update
 from sqlalchemy.engine.default import DefaultExecutionContext
 
 from handoff.app import create_app
@@ -22,6 +22,7 @@ from handoff.config import Settings
 from handoff.infra import db
 from handoff.infra.bus import InProcessBus
 from handoff.infra.clock import FakeClock
+from handoff.models import CallbackTicket
 
 
 def _calls(dependant: Dependant) -> list[Any]:
@@ -91,11 +92,6 @@ def test_every_statement_of_bot_turns_is_compiled_once(
     finally:
         event.remove(engine, "before_cursor_execute", check)
     assert answer.json()["state"] == "queued"
-    if engine.dialect.name == "postgresql":
-        # Known and left (closing note of 2 December): PostgreSQL's one-statement bot turn (turn_writes'
-        # _bot_turn_cte) embeds the multi-row VALUES of the replies, which SQLAlchemy gives no cache key, so it is
-        # still compiled every turn there. Every other statement must be cached.
-        uncached = [s for s in uncached if not s.lstrip().startswith("WITH taken AS")]
     assert not uncached, uncached
 
 
@@ -174,3 +170,24 @@ def test_a_handoff_turn_answers_with_the_view_the_borrower_then_reads(
             assert {k: turn[k] for k in keys} == {k: view[k] for k in keys}
             assert {k: pushed[k] for k in keys} == {k: view[k] for k in keys}
     assert [v["queue_position"] for v in views] == [1, 2]
+
+
+def test_a_bot_turn_answer_shows_an_open_callback_as_the_view_does(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
+    """On PostgreSQL the bot turn's one statement reads the open callback along; the answer must say what
+    the conversation's view says, with a callback open and after it is done."""
+    scripted_rasa.script = lambda body: (200, faq_reply(f"about {body['message']}"), 0.0)
+    conversation_id, headers = start(bot_client)
+    url = f"/api/conversations/{conversation_id}"
+    with db.session_scope(engine) as session:
+        session.add(CallbackTicket(conversation_id=conversation_id, contact_method="phone", contact="***1234",
+                                   reference="CB-TESTTURN", status="open"))
+    keys = ("callback_requested", "callback_reference", "last_seq", "state")
+    for expected in ((True, "CB-TESTTURN"), (False, None)):
+        turn = bot_client.post(f"{url}/messages", json={"text": "late fee"}, headers=headers).json()
+        view = bot_client.get(url, headers=headers).json()
+        assert (turn["callback_requested"], turn["callback_reference"]) == expected
+        assert {k: turn[k] for k in keys} == {k: view[k] for k in keys}
+        with db.session_scope(engine) as session:
+            session.execute(update(CallbackTicket).values(status="done"))

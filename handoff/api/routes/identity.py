@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.api.deps import ClientAddr, ConversationDep, ServicesDep
 from handoff.api.errors import error_responses
-from handoff.api.schemas.identity import Resumed, SignedIn
+from handoff.api.schemas.identity import Resumed, SignedIn, SignInStatus
 from handoff.identity import demo, signin
 from handoff.reminders import sender
 
@@ -40,6 +40,13 @@ async def sign_in(svc: ServicesDep, conversation: ConversationDep, body: Identit
                                                       conversation_id=conversation.id, now=svc.clock.now(),
                                                       templates=templates))
     return signed_in
+
+
+@router.get("/api/conversations/{conversation_id}/identity", response_model=SignInStatus)
+async def sign_in_status(svc: ServicesDep, conversation: ConversationDep) -> dict[str, Any]:
+    """Whether this conversation is signed in and as whom (a reloaded page shows it again; the service
+    decides, the page stores no identity token)."""
+    return await svc.db(lambda s: signin.sign_in_status(s, conversation_id=conversation.id), write=False)
 
 
 @router.post("/api/identity/resume", response_model=Resumed)

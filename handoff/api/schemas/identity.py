@@ -21,6 +21,12 @@ class SignedIn(BaseModel):
     past_conversations: list[PastConversation]
 
 
+class SignInStatus(BaseModel):
+    verified: bool
+    borrower_id: str | None = Field(None, description="the signed-in borrower (null before sign-in)")
+    name: str | None = Field(None, description="the borrower's name on file, to greet them")
+
+
 class Resumed(BaseModel):
     id: str
     token: str = Field(description="bearer token of the resumed conversation for this device; shown once")

@@ -31,6 +31,7 @@ function applyI18n() {
   app.updateContactLabel();
   app.renderView();
   app.renderSurvey();
+  app.renderSignIn();
 }
 
 function patchLanguage() {
@@ -68,7 +69,8 @@ async function boot() {
   applyI18n();
   try {
     const saved = JSON.parse(localStorage.getItem(STORE_CONV) || "null");
-    if (saved && saved.id && saved.token) {
+    const restored = Boolean(saved && saved.id && saved.token);
+    if (restored) {
       st.conv = saved;
       app.restorePending();
       try {
@@ -79,10 +81,11 @@ async function boot() {
         if (err.status === 401 || err.status === 403 || err.status === 404) { app.dropAllPending(); st.conv = null; } else { throw err; }
       }
     }
+    const kept = restored && Boolean(st.conv);
     if (!st.conv) await startConversation();
     if (st.view.lang && st.view.lang !== i18n.lang) patchLanguage();
     app.connect();
-    app.offerSignIn();
+    app.offerSignIn(kept);
   } catch {
     app.showBanner(t("error_generic"));
     setTimeout(boot, 3000);

@@ -14,11 +14,17 @@ export function createSignIn(app) {
   const label = byId("signin-label");
   const remind = byId("demo-reminder");
   let demoBorrower = null;
+  let shown = null;  // who is signed in, to say it again in the other language
+
+  function renderSignIn() {
+    if (shown) who.textContent = t(shown.key, { name: shown.name });
+  }
 
   function showSignedIn(identity, resumed = false) {
     bar.hidden = false;
     for (const part of [label, select, button]) part.hidden = true;
-    who.textContent = t(resumed ? "signed_in_resumed" : "signed_in_as", { name: identity.name || identity.borrower_id });
+    shown = { key: resumed ? "signed_in_resumed" : "signed_in_as", name: identity.name || identity.borrower_id };
+    renderSignIn();
     // Development only: the demo sign-in's borrowers can ask for a repayment reminder (POST /api/dev/reminders).
     if (demoBorrower === identity.borrower_id) remind.hidden = false;
   }
@@ -71,8 +77,20 @@ export function createSignIn(app) {
     }
   }
 
-  // After the conversation exists: a token in the fragment signs in at once; else offer the demo if it is on.
-  async function offerSignIn() {
+  // A conversation this browser had (a reload): the service says whether it is signed in and as whom; the
+  // page keeps only the conversation token, never the identity token.
+  async function signedInAlready() {
+    try {
+      const status = await app.api("GET", app.convPath("/identity"));
+      return status.verified ? status : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // After the conversation exists: a token in the fragment signs in at once; else a restored conversation
+  // that is signed in says so; else offer the demo if it is on.
+  async function offerSignIn(restored = false) {
     const fragment = new URLSearchParams(location.hash.slice(1));
     const token = fragment.get("identity_token");
     if (token) {
@@ -80,16 +98,25 @@ export function createSignIn(app) {
       await signInWith(token);
       return;
     }
+    const identity = restored ? await signedInAlready() : null;
+    let borrowers = null;
     try {
-      const { borrowers } = await request("GET", "/api/identity/demo");
+      ({ borrowers } = await request("GET", "/api/identity/demo"));
+    } catch {
+      borrowers = null; // production: no demo
+    }
+    if (identity) {
+      if (borrowers && borrowers.some((b) => b.borrower_id === identity.borrower_id)) demoBorrower = identity.borrower_id;
+      showSignedIn(identity);
+    } else if (borrowers) {
       select.replaceChildren(...borrowers.map((b) => el("option", { value: b.borrower_id, text: b.label })));
       bar.hidden = false;
-    } catch {
-      bar.hidden = true; // production: no demo
+    } else {
+      bar.hidden = true;
     }
   }
 
   button.addEventListener("click", demoSignIn);
   remind.addEventListener("click", demoReminder);
-  return { offerSignIn };
+  return { offerSignIn, renderSignIn };
 }

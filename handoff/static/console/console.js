@@ -8,6 +8,7 @@ import { createAlerts } from "/static/console/alerts.js";
 import { createCallback } from "/static/console/callback.js";
 import { createCanned } from "/static/console/canned.js";
 import { createCannedAdmin } from "/static/console/canned_admin.js";
+import { createChatMore } from "/static/console/chat_more.js";
 import { createContext, STORE_LANG } from "/static/console/context.js";
 import { createConversation } from "/static/console/conversation.js";
 import { REASONS, STRINGS } from "/static/console/i18n.js";
@@ -30,7 +31,7 @@ app.toast = (text, kind = "info", onOpen = null) => {
   setTimeout(() => node.remove(), onOpen ? 15000 : 6000);
 };
 for (const part of [createSession, createSocket, createQueue, createInbox, createAlerts, createPacket, createCallback,
-  createConversation, createSidebar, createCanned, createCannedAdmin, createShortcuts, createMenu]) {
+  createConversation, createChatMore, createSidebar, createCanned, createCannedAdmin, createShortcuts, createMenu]) {
   Object.assign(app, part(app));
 }
 
@@ -49,6 +50,7 @@ function applyI18n() {
 app.wireSession();
 app.wireQueue();
 app.wireConversation();
+app.wireChatMore();
 app.wireSidebar();
 app.wireInbox();
 app.wireAlerts();
