@@ -18,6 +18,7 @@ cosine level). ``langs``: the languages that get a map (zh: MiniLM reads Chinese
 
 Run `python benchmarks/kb_lenders.py` once first (it fills the caches under var/kb_lenders/), then
 `nice -n 10 python benchmarks/kb_adapter.py --md /tmp/kb_adapter_runs.md` (about 3 minutes per config on 2 cores).
+The one-shot blind check on benchmarks/lenders_blind/ is benchmarks/kb_adapter_blind.py.
 """
 
 from __future__ import annotations
