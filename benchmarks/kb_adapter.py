@@ -213,21 +213,47 @@ def dense_top1(s: L.KBSet) -> dict[str, float]:
     return out
 
 
+CAP_KEYS = ("en_wrong_cap", "oos_cap")  # tuning caps (kb_lenders.CAPS), not the adapter: fits are shared
+_FOLDS: dict[str, Folds] = {}
+
+
+def folds_for(sets: dict[str, L.KBSet], vecs: dict[str, SetVectors], cfg: dict[str, Any]) -> Folds:
+    """The folds of ``cfg``'s adapter, fitted once per adapter config (configs differing only in caps share)."""
+    key = json.dumps({k: v for k, v in cfg.items() if k not in CAP_KEYS}, sort_keys=True)
+    if key not in _FOLDS:
+        _FOLDS[key] = Folds(sets, vecs, list(sets), cfg)
+    return _FOLDS[key]
+
+
+def tune(train: list[Any], features: tuple[str, ...], cfg: dict[str, Any]) -> Any:
+    """kb_lenders.tune under the config's caps (default: kb_lenders.CAPS as they are)."""
+    saved = json.loads(json.dumps(L.CAPS))
+    try:
+        if cfg.get("en_wrong_cap") is not None:
+            L.CAPS["en"]["wrong"] = cfg["en_wrong_cap"]
+        if cfg.get("oos_cap") is not None:
+            L.CAPS["en"]["oos"] = cfg["oos_cap"]
+        return L.tune(train, features)
+    finally:
+        L.CAPS.clear()
+        L.CAPS.update(saved)
+
+
 def run(sets: dict[str, L.KBSet], vecs: dict[str, SetVectors], cfg: dict[str, Any]) -> dict[str, Any]:
     names = list(sets)
-    folds = Folds(sets, vecs, names, cfg)
+    folds = folds_for(sets, vecs, cfg)
     features = L.METHODS["relative + fixed-scale + another product named"]
     held: dict[str, Any] = {}
     for name in names:
         test, train = folds.held_out(name, cfg["nested"])
-        models, limits = L.tune(train, features)
+        models, limits = tune(train, features, cfg)
         held[name] = L.measure(test, models, limits)
         held[name]["chosen"] = {lang: {"dense_weight": models[lang].dense_weight, **vars(limits[lang])}
                                 for lang in L.LANGS}
         held[name]["ceiling"] = L.ceiling(test, models)
         held[name]["dense_top1"] = dense_top1(test)
     train = [folds.view(n, {n} if cfg["nested"] else set()) for n in names]
-    models, limits = L.tune(train, features)
+    models, limits = tune(train, features, cfg)
     in_set = {n: L.measure(folds.view(n, set()), models, limits) for n in names}
     return {"config": cfg, "held_out": held, "in_set": in_set,
             "final": {lang: {"dense_weight": models[lang].dense_weight, **vars(limits[lang])} for lang in L.LANGS}}
@@ -262,9 +288,11 @@ CONFIGS: list[dict[str, Any]] = [
 
 def label(cfg: dict[str, Any]) -> str:
     if cfg["fit"] == "identity":
-        return "none (MiniLM as is)"
+        return "none (MiniLM as is)" + "".join(f", {k} {cfg[k]:g}" for k in CAP_KEYS if cfg.get(k) is not None)
     extra = (", out-of-scope class" if cfg["oos"] else "") + (", en+zh" if "zh" in cfg["langs"] else "")
-    return f"{cfg['fit']} lam={cfg['lam']:g}, {cfg['apply']}{extra}"
+    caps = "".join(f", {k.replace('_cap', '').replace('_', ' ')} cap {cfg[k]:g}" for k in CAP_KEYS
+                   if cfg.get(k) is not None)
+    return f"{cfg['fit']} lam={cfg['lam']:g}, {cfg['apply']}{extra}{caps}"
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -310,7 +338,7 @@ def main() -> int:
     sets = {n: L.load_set(n, L.source_of(n, {}), args.cache, n == "northwind", embedder) for n in names}
     vecs = {n: SetVectors(sets[n], args.cache, embedder) for n in names}
     defaults = {"fit": "ridge", "lam": 10.0, "apply": "query", "langs": ["en"], "faq_questions": True,
-                "nested": True, "steps": 300, "oos": False}
+                "nested": True, "steps": 300, "oos": False, "en_wrong_cap": None, "oos_cap": None}
     results = []
     for raw in json.loads(args.configs):
         cfg = {**defaults, **raw}

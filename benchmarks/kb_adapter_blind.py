@@ -27,14 +27,14 @@ from kb_lenders_report import HEADER, row
 KBSet = L.KBSet  # kb_lenders.py pickles its sets as __main__.KBSet
 BEST = {"fit": "contrastive", "lam": 0.001, "apply": "both", "oos": True}
 DEFAULTS = {"fit": "ridge", "lam": 10.0, "apply": "query", "langs": ["en"], "faq_questions": True,
-            "nested": True, "steps": 300, "oos": False}
+            "nested": True, "steps": 300, "oos": False, "en_wrong_cap": None, "oos_cap": None}
 FEATURES = L.METHODS["relative + fixed-scale + another product named"]  # the shipped method
 
 
 def blind(sets: dict[str, Any], vecs: dict[str, A.SetVectors], names: list[str], extra: list[str],
           cfg: dict[str, Any]) -> dict[str, Any]:
     folds = A.Folds(sets, vecs, names, cfg)
-    models, limits = L.tune([folds.view(n, {n}) for n in names], FEATURES)
+    models, limits = A.tune([folds.view(n, {n}) for n in names], FEATURES, cfg)  # under cfg's caps, if any
     maps = folds.maps(set())
     out: dict[str, Any] = {
         "final": {lang: {"dense_weight": models[lang].dense_weight, **vars(limits[lang])} for lang in L.LANGS},
@@ -49,6 +49,9 @@ def main() -> int:
     parser.add_argument("--extra", type=Path, action="append", default=[], help="a blind lender directory")
     parser.add_argument("--cache", type=Path, default=L.ROOT / "var" / "kb_lenders")
     parser.add_argument("--out", type=Path, default=Path("/tmp/kb_adapter_blind.json"))
+    parser.add_argument("--config", default=json.dumps(BEST),
+                        help="the adapter config (JSON, kb_adapter.py's keys, caps included); the W = I row keeps "
+                             "kb_lenders.py's caps")
     args = parser.parse_args()
     names = args.sets.split(",")
     extra = {f"extra:{p.resolve().name}": p.resolve() for p in args.extra}
@@ -56,7 +59,7 @@ def main() -> int:
     sets = {n: L.load_set(n, L.source_of(n, extra), args.cache, n == "northwind", embedder) for n in [*names, *extra]}
     vecs = {n: A.SetVectors(sets[n], args.cache, embedder) for n in sets}
     results = {}
-    for label, raw in (("none (MiniLM as is)", {"fit": "identity"}), ("adapter", BEST)):
+    for label, raw in (("none (MiniLM as is)", {"fit": "identity"}), ("adapter", json.loads(args.config))):
         results[label] = blind(sets, vecs, names, list(extra), {**DEFAULTS, **raw})
         r = results[label]
         pub = r["in_set"][names[0]].get("public_oos", {})
