@@ -15,6 +15,7 @@ lam ||W - I||^2, Y = the normalised centroid of the FAQ's title and questions) a
 a softmax over the set's FAQs, each scored by its best text, temperature 0.05, lam ||W - I||^2, 300 full-batch
 Adam steps; ``oos``: the training sets' out-of-scope questions too, as one more class scored by a learned
 cosine level). ``langs``: the languages that get a map (zh: MiniLM reads Chinese poorly; dense weight 0 today).
+``en_wrong_cap`` / ``oos_cap``: the en caps while tuning the thresholds (kb_lenders.CAPS; default as there).
 
 Run `python benchmarks/kb_lenders.py` once first (it fills the caches under var/kb_lenders/), then
 `nice -n 10 python benchmarks/kb_adapter.py --md /tmp/kb_adapter_runs.md` (about 3 minutes per config on 2 cores).

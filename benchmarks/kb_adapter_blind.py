@@ -10,6 +10,9 @@ then seen through the adapter fitted on all the tuning sets and decided as Knowl
 
 `nice -n 10 .venv/bin/python benchmarks/kb_adapter_blind.py --extra benchmarks/lenders_blind/copperfield
 --extra benchmarks/lenders_blind/hengxin` (run kb_lenders.py with the same --extra once first: caches).
+``--config`` (JSON, kb_adapter.py's keys) picks another adapter config, tuning caps included: the second check,
+on benchmarks/lenders_blind2/, used ``{"fit": "contrastive", "lam": 0.001, "apply": "both", "oos": true,
+"oos_cap": 0.03}`` (kb_adapter.md, "Tighter caps, then a second blind check"). Both sets are spent for adapters.
 """
 
 from __future__ import annotations
