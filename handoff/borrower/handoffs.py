@@ -14,7 +14,7 @@ from contract.codes import HandoffReason, Priority
 from handoff import texts
 from handoff.borrower import packets
 from handoff.conversations import place
-from handoff.conversations.records import append_message
+from handoff.conversations.turn_writes import append_message
 from handoff.infra.bus import AGENTS_TOPIC
 from handoff.infra.outbox import publish_after_commit
 from handoff.models import Conversation, QueueEntry

@@ -197,7 +197,7 @@ def _store_replies(
     if reply is None and detected is not None and detected.reason is not None:
         _queue_without_bot(session, conversation=conversation, detected=detected, callback=callback, svc=svc)
     elif reply is None:
-        append_message(
+        turn_writes.append_message(
             session,
             conversation_id=conversation_id,
             sender=Sender.SYSTEM,
@@ -210,7 +210,7 @@ def _store_replies(
     else:
         replies, packet = visible_replies(reply)
         for element in replies:
-            append_message(
+            turn_writes.append_message(
                 session, conversation_id=conversation_id, sender=Sender.BOT, text=element.text,
                 payload=element.payload or {},
             )

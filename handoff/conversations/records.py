@@ -111,6 +111,13 @@ def next_seq(session: Session, *, conversation_id: str) -> int:
     ).scalar_one_or_none()
     if seq is None:
         raise NotFoundError("conversation not found", target_id=conversation_id)
+    took_seq(session, conversation_id=conversation_id, seq=int(seq))
+    return int(seq)
+
+
+def took_seq(session: Session, *, conversation_id: str, seq: int) -> None:
+    """This transaction has taken `seq` (updated the conversation's row): it holds the row lock
+    (`holds_row_lock`), and a conversation loaded in the session shows the new `last_seq`."""
     held = session.info.get(ROW_LOCKS)
     if held is None or held[0] is not session.get_transaction():
         held = session.info[ROW_LOCKS] = (session.get_transaction(), set[str]())
@@ -118,7 +125,6 @@ def next_seq(session: Session, *, conversation_id: str) -> int:
     cached = session.identity_map.get(session.identity_key(Conversation, (conversation_id,)))
     if cached is not None:
         set_committed_value(cached, "last_seq", seq)
-    return int(seq)
 
 
 def append_message(

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, insert, literal, null, select, update
 from sqlalchemy.orm import Session
 
+from handoff.conversations import records
 from handoff.conversations.records import message_dict
 from handoff.errors import NotFoundError
 from handoff.infra.bus import conversation_topic
@@ -132,6 +133,53 @@ def store_borrower_message(
         client_message_id=client_message_id, created_at=now,
     ))
     return StoredBorrower(seq=seq, lang=str(row[1]), channel=str(row[2]), message=shown)
+
+
+@functools.cache
+def _append_cte() -> Any:
+    c = _CONVERSATIONS.c
+    taken = (
+        update(_CONVERSATIONS)
+        .where(c.id == bindparam("p_conversation_id"))
+        .values(last_seq=c.last_seq + 1, updated_at=bindparam("p_now"))  # explicit: a CTE skips onupdate
+        .returning(c.id, c.last_seq)
+        .cte("taken")
+    )
+    m = _MESSAGES.c
+    stored = (
+        insert(_MESSAGES)
+        .from_select(
+            ("conversation_id", "seq", "sender", "text", "payload", "created_at"),
+            select(taken.c.id, taken.c.last_seq, _param("p_sender", m.sender), _param("p_text", m.text),
+                   _param("p_payload", m.payload), _param("p_now", m.created_at)),
+        )
+        .returning(m.seq)
+        .cte("stored")
+    )
+    return select(stored.c.seq)
+
+
+def append_message(
+    session: Session, *, conversation_id: str, sender: str, text: str, payload: dict[str, Any] | None = None
+) -> None:
+    """`records.append_message` for a bot or system message nobody changes afterwards, on PostgreSQL in one
+    statement (the seq taken and the row inserted together) instead of two; the same `message` event
+    follows after commit, and this transaction holds the conversation's row lock as after `next_seq`."""
+    if not _ctes_allowed(session):
+        records.append_message(session, conversation_id=conversation_id, sender=sender, text=text, payload=payload)
+        return
+    now = utcnow()
+    seq = session.execute(_append_cte(), {
+        "p_conversation_id": conversation_id, "p_now": now, "p_sender": str(sender), "p_text": text,
+        "p_payload": payload or None,
+    }).scalar_one_or_none()
+    if seq is None:
+        raise NotFoundError("conversation not found", target_id=conversation_id)
+    records.took_seq(session, conversation_id=conversation_id, seq=int(seq))
+    _publish(session, Message(
+        conversation_id=conversation_id, seq=int(seq), sender=str(sender), text=text, payload=payload or None,
+        agent_id=None, client_message_id=None, created_at=now,
+    ))
 
 
 @functools.cache
