@@ -46,7 +46,7 @@ def complete_packet(
         summary = summary.rstrip() + space + extra if summary else extra
     completed = {**packet, "priority": packets.higher(str(priority), from_words), "summary": summary,
                  "faq_answered": answered}
-    reminder = reminder_context.packet_section(session, conversation_id=conversation.id, now=now)
+    reminder = reminder_context.packet_section(session, conversation_id=conversation.id, now=now, read=history.reminder)
     if reminder is not None:  # the borrower was answering a repayment reminder
         completed["reminder"] = reminder
     return completed, any(d.complaint for d in detections)

@@ -19,7 +19,8 @@ from contract.codes import HandoffReason, Priority, Trigger
 from contract.packet import anger_summary, build_packet, join_sentences
 from contract.turns import PacketTurn, packet_turn
 from handoff.infra.clock import as_utc
-from handoff.models import Agent, Conversation, Message, QueueEntry
+from handoff.models import Agent, Conversation, Message, QueueEntry, Reminder
+from handoff.reminders import context as reminder_context
 from handoff.states import PRIORITY_RANK, QueueStatus, Sender
 from handoff.triage.detector import Detection, detect
 
@@ -61,6 +62,9 @@ class History:
 
     rows: list[tuple[Message, str | None]]
     finished_at: datetime | None
+    # The newest reminder delivered into the conversation (`reminder_context.newest_reminder_id`), read along
+    # with the messages; None when there were no messages to read it with (then it is read on its own).
+    reminder: tuple[Reminder | None] | None = None
 
 
 def _finished_at(conversation_id: Any) -> Any:
@@ -76,8 +80,9 @@ def _finished_at(conversation_id: Any) -> Any:
 def _history_statement() -> Any:
     conversation_id: Any = bindparam("p_conversation_id")
     return (
-        select(Message, Agent.display_name, _finished_at(conversation_id).scalar_subquery())
+        select(Message, Agent.display_name, _finished_at(conversation_id).scalar_subquery(), Reminder)
         .outerjoin(Agent, Agent.id == Message.agent_id)
+        .outerjoin(Reminder, Reminder.id == reminder_context.newest_reminder_id(conversation_id))
         .where(Message.conversation_id == conversation_id)
         .order_by(Message.seq)
     )
@@ -85,7 +90,8 @@ def _history_statement() -> Any:
 
 def history(session: Session, *, conversation_id: str) -> History:
     rows = session.execute(_history_statement(), {"p_conversation_id": conversation_id}).all()
-    return History(rows=[(message, name) for message, name, _ in rows], finished_at=rows[0][2] if rows else None)
+    return History(rows=[(message, name) for message, name, _, _ in rows], finished_at=rows[0][2] if rows else None,
+                   reminder=(rows[0][3],) if rows else None)
 
 
 def borrower_texts(found: History) -> list[str]:

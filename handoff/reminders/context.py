@@ -20,6 +20,23 @@ from handoff.states import Sender
 REPLY_WINDOW = timedelta(days=3)  # a handoff later than this is a new subject, not about the reminder
 
 
+def newest_reminder_id(conversation_id: Any) -> Any:
+    """The id of the newest reminder delivered into the conversation (a scalar subquery), for a statement
+    that reads the reminder along with something else (`handoff.borrower.packets.history`)."""
+    return (
+        select(Reminder.id).where(Reminder.conversation_id == conversation_id, Reminder.status == SENT,
+                                  Reminder.message_seq.is_not(None))
+        .order_by(Reminder.message_seq.desc()).limit(1).scalar_subquery()
+    )
+
+
+def within_window(row: Reminder | None, *, now: datetime) -> Reminder | None:
+    """`row` (the newest reminder delivered) if the borrower may still be answering it, else None."""
+    if row is None or row.sent_at is None or now - as_utc(row.sent_at) > REPLY_WINDOW:
+        return None
+    return row
+
+
 def latest_reminder(session: Session, *, conversation_id: str, now: datetime) -> Reminder | None:
     """The newest reminder delivered into the conversation within REPLY_WINDOW."""
     row = session.scalars(
@@ -27,9 +44,7 @@ def latest_reminder(session: Session, *, conversation_id: str, now: datetime) ->
                                Reminder.message_seq.is_not(None))
         .order_by(Reminder.message_seq.desc()).limit(1)
     ).first()
-    if row is None or row.sent_at is None or now - as_utc(row.sent_at) > REPLY_WINDOW:
-        return None
-    return row
+    return within_window(row, now=now)
 
 
 def replied(session: Session, reminders: Sequence[Reminder]) -> set[int]:
@@ -61,9 +76,14 @@ def replied(session: Session, reminders: Sequence[Reminder]) -> set[int]:
     return answered
 
 
-def packet_section(session: Session, *, conversation_id: str, now: datetime) -> dict[str, Any] | None:
-    """`packet["reminder"]`: what the borrower was reminded of, for the agent who takes the chat."""
-    row = latest_reminder(session, conversation_id=conversation_id, now=now)
+def packet_section(
+    session: Session, *, conversation_id: str, now: datetime, read: tuple[Reminder | None] | None = None
+) -> dict[str, Any] | None:
+    """`packet["reminder"]`: what the borrower was reminded of, for the agent who takes the chat. `read`: the
+    newest reminder delivered (`newest_reminder_id`), when the caller's statement has read it along."""
+    row = latest_reminder(session, conversation_id=conversation_id, now=now) if read is None else (
+        within_window(read[0], now=now)
+    )
     if row is None:
         return None
     return {

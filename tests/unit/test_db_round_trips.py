@@ -1,4 +1,4 @@
-"""A bot turn costs 2 round trips to PostgreSQL, within the 5 of issue 17, and a handoff turn 17
+"""A bot turn costs 2 round trips to PostgreSQL, within the 5 of issue 17, and a handoff turn 16
 (benchmarks/db_round_trips.py measures both).
 
 Real turns through the borrower API on the test's own database, Rasa's REST channel scripted to answer as an
@@ -34,11 +34,12 @@ POSTGRES_ROUND_TRIPS = 2
 SQLITE_STATEMENTS = 12  # two transactions: BEGIN, the writes, COMMIT; then the turn's two reads
 # A handoff turn (the bot says a line and hands over) took 29 round trips before the handoff path was trimmed
 # (`benchmarks/db_round_trips.py --handoff`): the borrower message in one statement, then one transaction.
-# 19 after that; now 17 (SQLite: 22 statements, both transactions' BEGIN and COMMIT among them): each bot or system
-# message one statement on PostgreSQL (`turn_writes.append_message`). One more when borrowers wait
+# 19 after that; now 16 (SQLite: 21 statements, both transactions' BEGIN and COMMIT among them): each bot or system
+# message one statement on PostgreSQL (`turn_writes.append_message`), the reminder read with the messages
+# (`packets.history`). One more when borrowers wait
 # behind the newcomer (their place in line, `place.waiting_overview`).
-POSTGRES_HANDOFF_ROUND_TRIPS = 17
-SQLITE_HANDOFF_STATEMENTS = 22
+POSTGRES_HANDOFF_ROUND_TRIPS = 16
+SQLITE_HANDOFF_STATEMENTS = 21
 
 
 class RoundTrips:
