@@ -53,9 +53,11 @@ def complete_packet(
 
 
 def _tell_if_nobody_can_pick_up(session: Session, *, conversation: Conversation, entry: QueueEntry,
-                                svc: Services, callback: tuple[bool, str | None] | None) -> None:
+                                svc: Services, callback: tuple[bool, str | None] | None,
+                                arrival: place.Arrival | None = None) -> None:
     lang = conversation.lang
-    if entries.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings):
+    languages = arrival.languages if arrival is not None and arrival.entry_id == entry.id else None
+    if entries.agents_available(session, lang=entry.lang, clock=svc.clock, settings=svc.settings, languages=languages):
         return
     hours = business_hours_of(svc.settings)
     now = svc.clock.now()
@@ -98,6 +100,8 @@ def put_in_queue(
                            settings=svc.settings)
     packet["priority"] = routed.priority
     borrower = {"borrower": routed.packet} if routed.packet is not None else {}
+    # Its place in line, and who is behind it and who could pick it up, in one read (`place.Arrival`).
+    arrival = place.Arrival(seen_since=entries.presence_cutoff(svc.clock, svc.settings))
     entry = entries.enqueue(
         session,
         conversation=conversation,
@@ -109,6 +113,7 @@ def put_in_queue(
         clock=svc.clock,
         preferred_agent_id=routed.preferred_agent_id,
         preferred_until=routed.preferred_until,
+        arrival=arrival,
     )
     if not was_waiting:
         if announce:
@@ -116,7 +121,9 @@ def put_in_queue(
                 session, conversation_id=conversation.id, sender=Sender.SYSTEM,
                 text=texts.text(notice_key, conversation.lang),
             )
-        _tell_if_nobody_can_pick_up(session, conversation=conversation, entry=entry, svc=svc, callback=callback)
+        _tell_if_nobody_can_pick_up(
+            session, conversation=conversation, entry=entry, svc=svc, callback=callback, arrival=arrival
+        )
     if COMPLAINT_TOPICS & set(packet.get("topics") or []) or complained:
         complaints.record_complaint(
             session, conversation=conversation, summary=str(packet.get("summary") or ""),
@@ -128,6 +135,7 @@ def put_in_queue(
     # moves down one place. Outside business hours its own wait changes too (it starts at the opening).
     opens_at = closed_until(svc.settings, svc.clock.now())
     place.notify_positions(
-        session, clock=svc.clock, behind=None if opens_at else conversation.id, opens_at=opens_at, behind_entry=entry
+        session, clock=svc.clock, behind=None if opens_at else conversation.id, opens_at=opens_at, behind_entry=entry,
+        arrival=arrival,
     )
     return entry

@@ -23,10 +23,12 @@ from handoff.states import ConversationState, check_transition
 def state_event(
     session: Session, *, conversation: Conversation, clock: Clock | None = None, opens_at: datetime | None = None,
     entry: QueueEntry | None = None, known_place: tuple[int, int] | None = None,
+    arrival: place.Arrival | None = None,
 ) -> dict[str, Any]:
     """The `state` event / API view of a conversation: state, queue position, wait, agent name;
     `opens_at` when nobody is on shift until then; `entry`: its active queue entry, when already read;
-    `known_place`: (position, wait) of a queued conversation as an event just announced them."""
+    `known_place`: (position, wait) of a queued conversation as an event just announced them; `arrival`:
+    the conversation has just joined the queue (`place.Arrival`, filled in by the same read)."""
     data: dict[str, Any] = {
         "type": "state",
         "state": conversation.state,
@@ -36,7 +38,8 @@ def state_event(
     if conversation.state == ConversationState.QUEUED:
         data["opens_at"] = None if opens_at is None else opens_at.isoformat()
         found = known_place or place.position_and_wait(
-            session, conversation_id=conversation.id, clock=clock or SystemClock(), opens_at=opens_at, entry=entry
+            session, conversation_id=conversation.id, clock=clock or SystemClock(), opens_at=opens_at, entry=entry,
+            arrival=arrival,
         )
         if found is not None:
             data["queue_position"], data["estimated_wait_s"] = found
@@ -56,10 +59,11 @@ def change_state(
     reason: str | None = None,
     clock: Clock | None = None,
     entry: QueueEntry | None = None,
+    arrival: place.Arrival | None = None,
 ) -> None:
     """Move along the state machine (or raise IllegalTransition), audit it, publish a `state` event (its
     wait reckoned by `clock`, the system's when not given; `entry`: the conversation's active queue entry,
-    when the caller has just written it)."""
+    when the caller has just written it; `arrival`: filled in by the event's read, `state_event`)."""
     current = conversation.state
     check_transition(conversation.id, current, target)
     conversation.state = str(ConversationState(target))
@@ -74,5 +78,5 @@ def change_state(
         detail={"reason": reason} if reason else None,
     )
     publish_after_commit(
-        session, conversation_topic(conversation.id), state_event(session, conversation=conversation, clock=clock, entry=entry)
+        session, conversation_topic(conversation.id), state_event(session, conversation=conversation, clock=clock, entry=entry, arrival=arrival),
     )

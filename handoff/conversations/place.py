@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     bindparam,
     cast,
     func,
@@ -98,13 +99,15 @@ def _mean(values: list[float], default: float) -> float:
     return sum(values) / len(values) if values else default
 
 
-PICKED, HANDLED, ONLINE, AHEAD = 0, 1, 2, 3  # the parts of `wait_stats`'s and `_place_statement`'s rows
+# The parts of `wait_stats`'s, `_place_statement`'s and `_arrival_statement`'s rows.
+PICKED, HANDLED, ONLINE, AHEAD, BEHIND, STAFF = 0, 1, 2, 3, 4, 5
 
 
-def _stats_parts() -> list[Any]:
+def _stats_parts(named: bool = False) -> list[Any]:
     """The recent pickups, the recent handling times and the agent slots online (rows of kind, start, end,
-    slots): a queue change reads them for every state event it sends."""
+    slots, and with `named` a fifth column, null here): a queue change reads them for every state event it sends."""
     when = QueueEntry.enqueued_at.type
+    name = [cast(null(), String).label("name")] if named else []
 
     def recent(kind: int, start: Any, end: Any) -> Any:
         return select(
@@ -116,9 +119,9 @@ def _stats_parts() -> list[Any]:
     handled = recent(HANDLED, QueueEntry.assigned_at, QueueEntry.closed_at)
     online = select(
         literal_column(str(ONLINE)), cast(null(), when), cast(null(), when),
-        func.coalesce(func.sum(Agent.max_concurrent), 0),
+        func.coalesce(func.sum(Agent.max_concurrent), 0), *name,
     ).where(Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES]))
-    return [select(picked), select(handled), online]
+    return [select(*picked.c, *name), select(*handled.c, *name), online]
 
 
 @functools.cache  # built once: the statement has no parameters of its own
@@ -137,6 +140,62 @@ def _place_statement() -> Any:
         literal_column(str(AHEAD)), cast(null(), when), cast(null(), when), func.count(),
     ).select_from(QueueEntry).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < key)
     return union_all(*_stats_parts(), ahead)
+
+
+@dataclass
+class Arrival:
+    """What a conversation joining the queue reads in the statement that works out its place in line
+    (`position_and_wait`, from its `state` event): the waiting conversations behind it in queue order (id,
+    enqueued_at), whom it moves down one place, and the languages of the staff online and seen since
+    `seen_since`, who could pick it up soon. `entry_id` is None until that statement has run."""
+
+    seen_since: datetime
+    entry_id: int | None = None
+    position: int = 0
+    stats: WaitStats | None = None
+    behind: list[tuple[str, datetime]] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+
+
+@functools.cache  # built once, bound as `_place_statement` plus `p_seen_since`
+def _arrival_statement() -> Any:
+    """`_place_statement` (a fifth column, `name`) plus a row per waiting entry behind the bound one (kind
+    BEHIND: enqueued_at, its place among them in `slots`, the conversation id in `name`) and a row per staff
+    member online and seen since `p_seen_since` (kind STAFF, the languages in `name`)."""
+    when = QueueEntry.enqueued_at.type
+    key = tuple_(bindparam("p_rank", type_=Integer), bindparam("p_enqueued_at", type_=when),
+                 bindparam("p_id", type_=Integer))
+    ahead = select(
+        literal_column(str(AHEAD)), cast(null(), when), cast(null(), when), func.count(), cast(null(), String),
+    ).select_from(QueueEntry).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < key)
+    behind = select(
+        literal_column(str(BEHIND)), QueueEntry.enqueued_at, cast(null(), when),
+        func.row_number().over(order_by=(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)),
+        cast(QueueEntry.conversation_id, String),
+    ).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER > key)
+    staff = select(
+        literal_column(str(STAFF)), cast(null(), when), cast(null(), when), cast(null(), Integer),
+        cast(Agent.languages, String),
+    ).where(
+        Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES]),
+        Agent.last_seen_at >= bindparam("p_seen_since", type_=Agent.last_seen_at.type),
+    )
+    return union_all(*_stats_parts(named=True), ahead, behind, staff)
+
+
+def _arrival_read(session: Session, entry: QueueEntry, arrival: Arrival) -> tuple[int, WaitStats]:
+    """`_place_and_stats(entry)`, and `arrival` filled in, in one round trip."""
+    rows = session.execute(_arrival_statement(), {
+        "p_rank": entry.priority_rank, "p_enqueued_at": entry.enqueued_at, "p_id": entry.id,
+        "p_seen_since": arrival.seen_since,
+    }).all()
+    arrival.position = sum(int(slots or 0) for kind, _, _, slots, _ in rows if kind == AHEAD) + 1
+    arrival.stats = _stats_of([tuple(row[:4]) for row in rows if row[0] in (PICKED, HANDLED, ONLINE)])
+    arrival.behind = [(str(name), start) for kind, start, _, _, name in sorted(
+        (row for row in rows if row[0] == BEHIND), key=lambda row: int(row[3]))]
+    arrival.languages = [str(name or "") for kind, _, _, _, name in rows if kind == STAFF]
+    arrival.entry_id = entry.id
+    return arrival.position, arrival.stats
 
 
 def _stats_of(rows: Any) -> WaitStats:
@@ -174,17 +233,18 @@ def estimated_wait_s(
 
 def position_and_wait(
     session: Session, *, conversation_id: str, clock: Clock, opens_at: datetime | None = None,
-    entry: QueueEntry | None = None,
+    entry: QueueEntry | None = None, arrival: Arrival | None = None,
 ) -> tuple[int, int] | None:
     """(`queue_position`, `estimated_wait_s`) with one lookup of the entry; None when not waiting.
     `opens_at`: nobody is on shift until then (business hours), so the wait starts there. `entry`: the
-    conversation's active entry, when the caller has just read it (not looked up again)."""
+    conversation's active entry, when the caller has just read it (not looked up again). `arrival`: the
+    conversation has just joined the queue; filled in by the same statement (`Arrival`)."""
     session.flush()
     if entry is None:
         entry = _waiting_entry(session, conversation_id)
     if entry is None or entry.status != QueueStatus.WAITING:
         return None
-    position, stats = _place_and_stats(session, entry)
+    position, stats = _place_and_stats(session, entry) if arrival is None else _arrival_read(session, entry, arrival)
     waited = (clock.now() - as_utc(entry.enqueued_at)).total_seconds()
     return position, stats.estimate(
         position=position, waited_s=waited, closed_for_s=_closed_for(clock, opens_at)
@@ -193,11 +253,12 @@ def position_and_wait(
 
 def waiting_overview(
     session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None,
-    behind_entry: QueueEntry | None = None,
+    behind_entry: QueueEntry | None = None, arrival: Arrival | None = None,
 ) -> dict[str, tuple[int, int]]:
     """Position and estimated wait of every waiting conversation (or of those behind the waiting
     conversation `behind`), in order, in a few queries plus the stats: what `notify_positions` needs
-    after each queue change. `behind_entry`: the waiting entry of `behind`, when the caller has it."""
+    after each queue change. `behind_entry`: the waiting entry of `behind`, when the caller has it;
+    `arrival`: what its `state` event's statement read of those behind it (nothing is read again)."""
     session.flush()
     query = select(QueueEntry.conversation_id, QueueEntry.enqueued_at).where(
         QueueEntry.status == QueueStatus.WAITING
@@ -207,18 +268,25 @@ def waiting_overview(
         anchor = behind_entry if behind_entry.status == QueueStatus.WAITING else None
     elif behind is not None:
         anchor = _waiting_entry(session, behind)
-    if anchor is not None:
-        query = query.where(QUEUE_ORDER > _order_key(anchor))
-    rows = session.execute(
-        query.order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
-    ).all()
-    if not rows:  # the usual handoff: nobody behind the newcomer
-        return {}
-    if anchor is None:
-        first, stats = 1, wait_stats(session)
+    rows: Any
+    if anchor is not None and arrival is not None and arrival.entry_id == anchor.id and arrival.stats is not None:
+        # Its `state` event's statement has read those behind it (`Arrival`): nothing is read again.
+        rows, first, stats = arrival.behind, arrival.position + 1, arrival.stats
+        if not rows:
+            return {}
     else:
-        anchor_position, stats = _place_and_stats(session, anchor)
-        first = anchor_position + 1
+        if anchor is not None:
+            query = query.where(QUEUE_ORDER > _order_key(anchor))
+        rows = session.execute(
+            query.order_by(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)
+        ).all()
+        if not rows:  # the usual handoff: nobody behind the newcomer
+            return {}
+        if anchor is None:
+            first, stats = 1, wait_stats(session)
+        else:
+            anchor_position, stats = _place_and_stats(session, anchor)
+            first = anchor_position + 1
     now = clock.now()
     return {
         conversation_id: (
@@ -232,13 +300,15 @@ def waiting_overview(
 
 def notify_positions(
     session: Session, *, clock: Clock, behind: str | None = None, opens_at: datetime | None = None,
-    behind_entry: QueueEntry | None = None,
+    behind_entry: QueueEntry | None = None, arrival: Arrival | None = None,
 ) -> None:
     """Queue a `state` event with fresh position and wait for every waiting conversation - or, with
     `behind` (a conversation that just joined and has had its own `state` event), for those behind
     it only: a new entry changes nobody's place ahead of it, and with a long queue one handoff would
     otherwise send an event to every borrower in it."""
-    overview = waiting_overview(session, clock=clock, behind=behind, opens_at=opens_at, behind_entry=behind_entry)
+    overview = waiting_overview(
+        session, clock=clock, behind=behind, opens_at=opens_at, behind_entry=behind_entry, arrival=arrival
+    )
     for conversation_id, (position, wait) in overview.items():
         publish_after_commit(
             session, conversation_topic(conversation_id),

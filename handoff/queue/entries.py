@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from contract.codes import Priority
 from handoff.conversations.lifecycle import change_state
-from handoff.conversations.place import STAFF_ROLES
+from handoff.conversations.place import STAFF_ROLES, Arrival
 from handoff.conversations.records import holds_row_lock
 from handoff.infra.clock import Clock
 from handoff.models import Agent, CallbackTicket, Conversation, QueueEntry
@@ -49,9 +49,11 @@ def enqueue(
     clock: Clock,
     preferred_agent_id: int | None = None,
     preferred_until: datetime | None = None,
+    arrival: Arrival | None = None,
 ) -> QueueEntry:
     """Put a conversation in the queue (bot -> queued). Idempotent: returns the active entry if any.
-    `preferred_agent_id` may take it before anyone else until `preferred_until` (`handoff.queue.routing`)."""
+    `preferred_agent_id` may take it before anyone else until `preferred_until` (`handoff.queue.routing`).
+    `arrival`: filled in by the read of its place in line when it moves to the queue (`place.Arrival`)."""
     _lock(session, conversation.id)
     existing = active_entry(session, conversation_id=conversation.id)
     if existing is not None:
@@ -60,7 +62,8 @@ def enqueue(
             # keeping the original place (enqueued_at), and keep the ticket open.
             existing.status = QueueStatus.WAITING
             existing.version += 1
-            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason, clock=clock, entry=existing)
+            _move(session, conversation, ConversationState.QUEUED, "borrower", reason=reason, clock=clock, entry=existing,
+                  arrival=arrival)
         return existing
     rank = PRIORITY_RANK[Priority(priority)]
     entry = QueueEntry(
@@ -81,7 +84,8 @@ def enqueue(
     # that look sees what the lock's previous holder committed; SQLite's BEGIN IMMEDIATE serialises writers.
     session.add(entry)
     session.flush()  # its id: the place in line (`place.position_and_wait`) orders by it
-    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason, clock=clock, entry=entry)
+    _move(session, conversation, ConversationState.QUEUED, "bot", reason=reason, clock=clock, entry=entry,
+          arrival=arrival)
     return entry
 
 
@@ -108,12 +112,12 @@ def _lock(session: Session, conversation_id: str) -> None:
 def _move(
     session: Session, conversation: Conversation, target: ConversationState, actor_type: str, *,
     actor_id: str | None = None, reason: str | None = None, clock: Clock | None = None,
-    entry: QueueEntry | None = None,
+    entry: QueueEntry | None = None, arrival: Arrival | None = None,
 ) -> None:
     if conversation.state != target:
         change_state(
             session, conversation=conversation, target=target, actor_type=actor_type, actor_id=actor_id,
-            reason=reason, clock=clock, entry=entry,
+            reason=reason, clock=clock, entry=entry, arrival=arrival,
         )
 
 
@@ -192,16 +196,20 @@ def presence_cutoff(clock: Clock, settings: Any) -> Any:
     return clock.now() - timedelta(seconds=settings.AGENT_PRESENCE_TIMEOUT_S)
 
 
-def agents_available(session: Session, *, lang: str, clock: Clock, settings: Any) -> bool:
-    """True when it is business hours and at least one agent speaking `lang` is online and seen lately."""
+def agents_available(
+    session: Session, *, lang: str, clock: Clock, settings: Any, languages: list[str] | None = None
+) -> bool:
+    """True when it is business hours and at least one agent speaking `lang` is online and seen lately.
+    `languages`: those agents' languages, when the caller has read them along (`place.Arrival`)."""
     hours = parse_business_hours(settings.BUSINESS_HOURS, settings.BUSINESS_TZ)
     if not hours.is_open(clock.now()):
         return False
-    candidates = session.scalars(
-        select(Agent).where(
-            Agent.status == "online",
-            Agent.role.in_([str(r) for r in STAFF_ROLES]),
-            Agent.last_seen_at >= presence_cutoff(clock, settings),
-        )
-    ).all()
-    return any(lang in agent.languages.split(",") for agent in candidates)
+    if languages is None:
+        languages = list(session.scalars(
+            select(Agent.languages).where(
+                Agent.status == "online",
+                Agent.role.in_([str(r) for r in STAFF_ROLES]),
+                Agent.last_seen_at >= presence_cutoff(clock, settings),
+            )
+        ).all())
+    return any(lang in spoken.split(",") for spoken in languages)

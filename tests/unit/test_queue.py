@@ -63,6 +63,45 @@ def test_a_new_entry_moves_only_those_behind_it(engine: Engine) -> None:
     assert events(None) == {urgent: 1, first: 2, second: 3}
 
 
+def test_a_newcomer_reads_those_behind_it_and_the_staff_online_with_its_place(engine: Engine) -> None:
+    """`place.Arrival`: what the newcomer's `state` event reads along is what the separate reads would find."""
+    clock = FakeClock()
+    first, _ = waiting_chat(engine, clock)
+    clock.advance(10)
+    second, _ = waiting_chat(engine, clock, lang="zh")
+    make_agent(engine, clock, "ann", languages="en,zh")
+    make_agent(engine, clock, "bo", languages="zh")
+    make_agent(engine, clock, "cy", languages="en", online=False)
+    clock.advance(10)
+
+    def pushes(session, **kwargs):  # type: ignore[no-untyped-def]
+        place.notify_positions(session, clock=clock, **kwargs)
+        return [(topic, event) for topic, event in session.info.pop("pending_events", []) if topic != f"conversation:{urgent}"]
+
+    def join(session):  # type: ignore[no-untyped-def]
+        conversation, _token = create_conversation(session, secret_key="k" * 20, lang="en")
+        arrival = place.Arrival(seen_since=entries.presence_cutoff(clock, make_settings()))
+        entry = entries.enqueue(session, conversation=conversation, packet={}, reason="anger", priority="urgent",
+                                lang="en", summary="", clock=clock, arrival=arrival)
+        state = [e for _, e in session.info.pop("pending_events", []) if e["type"] == "state"]
+        return conversation.id, entry, arrival, state
+
+    def check(session):  # type: ignore[no-untyped-def]
+        nonlocal urgent
+        urgent, entry, arrival, state = join(session)
+        assert [e["queue_position"] for e in state] == [1] and arrival.entry_id == entry.id
+        assert [cid for cid, _ in arrival.behind] == [first, second]
+        assert sorted(arrival.languages) == ["en,zh", "zh"]
+        assert entries.agents_available(session, lang="zh", clock=clock, settings=make_settings(),
+                                        languages=arrival.languages)
+        read_along = pushes(session, behind=urgent, behind_entry=entry, arrival=arrival)
+        assert read_along == pushes(session, behind=urgent, behind_entry=entry)  # the same events, read again
+        return [(topic.rsplit(":", 1)[-1], event["queue_position"]) for topic, event in read_along]
+
+    urgent = ""
+    assert tx(engine, check) == [(first, 2), (second, 3)]
+
+
 def test_estimated_wait_grows_with_position_and_uses_recent_handling(engine: Engine) -> None:
     clock = FakeClock()
     chats = [waiting_chat(engine, clock)[0] for _ in range(3)]
