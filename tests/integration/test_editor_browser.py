@@ -5,6 +5,7 @@ Chinese on a phone; an agent is refused; the dashboard's team filter narrows the
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from handoff.infra import db
 from handoff.models import Agent, Conversation, QueueEntry, TurnOutcome
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
+SHOTS = os.environ.get("EDITOR_SHOTS")  # a folder: screenshots for looking at, when set
 
 PASSWORD = "editor-test-password"
 FAQ = Path(__file__).resolve().parents[2] / "knowledge_base" / "faq"
@@ -109,6 +111,17 @@ def test_an_editor_marks_a_cluster_answered(service: ServiceProcess, browser: An
     assert lines == before + [
         "can I pay with bitcoin\tpayment-methods\ten", "do you take bitcoin payments\tpayment-methods\ten"]
     assert "Filed as test questions of" in page.locator(".cluster.done .filed").inner_text()
+
+    second = cards.nth(1)  # no FAQ picked: the button is disabled and looks it (grey, not a faded brand blue)
+    second.locator("select.faq-pick").select_option("")
+    mark = second.locator("button.mark")
+    assert mark.is_disabled()
+    assert mark.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(238, 241, 244)"
+    assert mark.evaluate("b => getComputedStyle(b).opacity") == "1"
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/editor-mark-disabled.png")
+    second.locator("select.faq-pick").select_option(index=1)
+    assert mark.is_enabled() and mark.evaluate("b => getComputedStyle(b).backgroundColor") != "rgb(238, 241, 244)"
 
     page.select_option("#f-lang", "zh")
     page.click("#filters button[type=submit]")
