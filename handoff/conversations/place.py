@@ -133,13 +133,23 @@ def _stats_statement() -> Any:
 def _place_statement() -> Any:
     """`_stats_statement` plus one row (kind AHEAD, the count in `slots`) of the waiting entries ahead of
     the entry bound as `p_rank`, `p_enqueued_at`, `p_id`: a place in line and its wait in one statement."""
+    return union_all(*_stats_parts(), _ahead())
+
+
+def _bound_key() -> Any:
+    """The queue-order key of the entry bound as `p_rank`, `p_enqueued_at`, `p_id`."""
+    return tuple_(bindparam("p_rank", type_=Integer), bindparam("p_enqueued_at", type_=QueueEntry.enqueued_at.type),
+                  bindparam("p_id", type_=Integer))
+
+
+def _ahead(named: bool = False) -> Any:
+    """One row (kind AHEAD, the count in `slots`; with `named` a fifth column, null) of the waiting entries
+    ahead of the bound entry."""
     when = QueueEntry.enqueued_at.type
-    key = tuple_(bindparam("p_rank", type_=Integer), bindparam("p_enqueued_at", type_=when),
-                 bindparam("p_id", type_=Integer))
-    ahead = select(
-        literal_column(str(AHEAD)), cast(null(), when), cast(null(), when), func.count(),
-    ).select_from(QueueEntry).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < key)
-    return union_all(*_stats_parts(), ahead)
+    name = [cast(null(), String)] if named else []
+    return select(
+        literal_column(str(AHEAD)), cast(null(), when), cast(null(), when), func.count(), *name,
+    ).select_from(QueueEntry).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < _bound_key())
 
 
 @dataclass
@@ -163,16 +173,11 @@ def _arrival_statement() -> Any:
     BEHIND: enqueued_at, its place among them in `slots`, the conversation id in `name`) and a row per staff
     member online and seen since `p_seen_since` (kind STAFF, the languages in `name`)."""
     when = QueueEntry.enqueued_at.type
-    key = tuple_(bindparam("p_rank", type_=Integer), bindparam("p_enqueued_at", type_=when),
-                 bindparam("p_id", type_=Integer))
-    ahead = select(
-        literal_column(str(AHEAD)), cast(null(), when), cast(null(), when), func.count(), cast(null(), String),
-    ).select_from(QueueEntry).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER < key)
     behind = select(
         literal_column(str(BEHIND)), QueueEntry.enqueued_at, cast(null(), when),
         func.row_number().over(order_by=(QueueEntry.priority_rank, QueueEntry.enqueued_at, QueueEntry.id)),
         cast(QueueEntry.conversation_id, String),
-    ).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER > key)
+    ).where(QueueEntry.status == QueueStatus.WAITING, QUEUE_ORDER > _bound_key())
     staff = select(
         literal_column(str(STAFF)), cast(null(), when), cast(null(), when), cast(null(), Integer),
         cast(Agent.languages, String),
@@ -180,7 +185,7 @@ def _arrival_statement() -> Any:
         Agent.status == "online", Agent.role.in_([str(r) for r in STAFF_ROLES]),
         Agent.last_seen_at >= bindparam("p_seen_since", type_=Agent.last_seen_at.type),
     )
-    return union_all(*_stats_parts(named=True), ahead, behind, staff)
+    return union_all(*_stats_parts(named=True), _ahead(named=True), behind, staff)
 
 
 def _arrival_read(session: Session, entry: QueueEntry, arrival: Arrival) -> tuple[int, WaitStats]:
