@@ -83,11 +83,15 @@ def put_in_queue(
     announce: bool = True,
     notice_key: str = "queued",
     callback: tuple[bool, str | None] | None = None,
+    history: packets.History | None = None,
 ) -> QueueEntry:
     """Enqueue with the handoff packet plus our transcript; tell the borrower (unless the bot just
     did: `announce=False`) and the agents; warn when nobody can pick the chat up soon. `callback`: the
-    open callback (`callbacks.open_callback_reference`), when the caller has read it in this transaction."""
-    history = packets.history(session, conversation_id=conversation.id)  # read once for the packet and its transcript
+    open callback (`callbacks.open_callback_reference`), when the caller has read it in this transaction;
+    `history`: the conversation's `packets.history`, when the caller read it for its packet (read here
+    otherwise: once for the packet and its transcript)."""
+    if history is None:
+        history = packets.history(session, conversation_id=conversation.id)
     packet, complained = complete_packet(
         session, conversation=conversation, packet=packet, now=svc.clock.now(), history=history
     )

@@ -119,25 +119,6 @@ def transcript(found: History, *, limit: int = 10_000) -> list[dict[str, Any]]:
     ]
 
 
-def recent_borrower_texts(session: Session, *, conversation_id: str) -> list[str]:
-    """What the borrower wrote since the last time a person finished with this conversation."""
-    finished = session.scalar(_finished_at(conversation_id))
-    query = select(Message.text).where(
-        Message.conversation_id == conversation_id, Message.sender == Sender.BORROWER
-    )
-    if finished is not None:
-        query = query.where(Message.created_at > finished)
-    return list(session.scalars(query.order_by(Message.seq.desc()).limit(MAX_TURNS)).all())[::-1]
-
-
-def answered_faqs(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:
-    """The FAQs the bot answered in this conversation (id, title, source), most recent last."""
-    return _answered(session.scalars(
-        select(Message.payload).where(Message.conversation_id == conversation_id, Message.sender == Sender.BOT)
-        .order_by(Message.seq)
-    ).all())
-
-
 def _answered(payloads: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for payload in payloads:
@@ -181,7 +162,7 @@ def summary_text(
 
 
 def service_packet(
-    session: Session,
+    found: History,
     *,
     conversation: Conversation,
     reason: str,
@@ -190,12 +171,13 @@ def service_packet(
     detected: Detection | None = None,
 ) -> dict[str, Any]:
     """A packet for a handoff the bot did not make (`contract.packet.build_packet`, the bot's own shape),
-    plus what the service knows: the detector's finding and the FAQ answered."""
-    texts = recent_borrower_texts(session, conversation_id=conversation.id)
+    plus what the service knows: the detector's finding and the FAQ answered. `found`: the conversation's
+    `history`, read once for this packet and for `handoffs.put_in_queue`."""
+    texts = borrower_texts(found)
     priority, detections = priority_from_texts(texts)
     if detected is not None:
         priority = higher(priority, str(detected.priority))
-    answered = answered_faqs(session, conversation_id=conversation.id)
+    answered = answered_in(found)
     turns = rasa_turns or [
         packet_turn(text, {"anger": {"score": found.anger_score, "cues": list(found.cues)}})
         for text, found in zip(texts, detections, strict=True)

@@ -27,7 +27,7 @@ from handoff.borrower import queued
 from handoff.borrower.handoffs import put_in_queue
 from handoff.borrower.masking_tail import mask_next_message
 from handoff.borrower.outcome import ERROR, turn_outcome
-from handoff.borrower.packets import service_packet
+from handoff.borrower.packets import history, service_packet
 from handoff.borrower.replies import visible_replies
 from handoff.borrower.views import announced_place, turn_result
 from handoff.conversations import outcomes, turn_writes
@@ -166,13 +166,13 @@ def _queue_without_bot(session: Session, *, conversation: Conversation, detected
     """The bot could not answer, but the borrower asked for a person, is upset or complains: queue now."""
     if conversation.state != ConversationState.BOT:
         return
+    found = history(session, conversation_id=conversation.id)
     packet = service_packet(
-        session, conversation=conversation, reason=str(HandoffReason.BOT_UNAVAILABLE),
+        found, conversation=conversation, reason=str(HandoffReason.BOT_UNAVAILABLE),
         trigger=None if detected.reason is None else str(detected.reason), rasa_turns=[], detected=detected,
     )
-    put_in_queue(
-        session, conversation=conversation, packet=packet, svc=svc, notice_key="queued_bot_down", callback=callback
-    )
+    put_in_queue(session, conversation=conversation, packet=packet, svc=svc, notice_key="queued_bot_down",
+                 callback=callback, history=found)
 
 
 def _store_replies(

@@ -137,10 +137,3 @@ def turn_result(
             entry=entry, callback=callback,
         ),
     }
-
-
-def transcript(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:
-    return [
-        {"seq": m["seq"], "sender": m["sender"], "text": m["text"], "created_at": m["created_at"]}
-        for m in messages_after(session, conversation_id=conversation_id, after=0, limit=10_000)
-    ]

@@ -14,8 +14,8 @@ from contract.codes import HandoffReason, PayloadType, Trigger
 from contract.turns import PacketTurn
 from handoff import texts
 from handoff.borrower.handoffs import put_in_queue
-from handoff.borrower.packets import service_packet
-from handoff.borrower.views import conversation_view, transcript
+from handoff.borrower.packets import history, service_packet, transcript
+from handoff.borrower.views import conversation_view
 from handoff.conversations import place
 from handoff.conversations.records import append_message, get_conversation
 from handoff.errors import ConflictError, InvalidInputError
@@ -47,10 +47,11 @@ def _request_person(
         raise ConflictError("this conversation is closed; start a new one", target_id=conversation_id)
     if conversation.state == ConversationState.BOT:
         # An angry borrower who presses the button keeps the priority their words call for.
+        found = history(session, conversation_id=conversation_id)  # one read for the packet and the queue entry
         packet = service_packet(
-            session, conversation=conversation, reason=reason, trigger=Trigger.BUTTON, rasa_turns=turns
+            found, conversation=conversation, reason=reason, trigger=Trigger.BUTTON, rasa_turns=turns
         )
-        put_in_queue(session, conversation=conversation, packet=packet, svc=svc)
+        put_in_queue(session, conversation=conversation, packet=packet, svc=svc, history=found)
     return conversation_view(session, conversation=conversation, clock=svc.clock, settings=svc.settings)
 
 
@@ -160,7 +161,7 @@ def _callback(
     if entry is not None and not entry.packet:
         entry.packet = {
             "reason": entry.reason,
-            "transcript": transcript(session, conversation_id=conversation_id),
+            "transcript": transcript(history(session, conversation_id=conversation_id)),
         }
     when = texts.text("when", lang, time=preferred) if preferred else ""
     append_message(

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, event, select
 
 from handoff.infra import db
 from handoff.infra.db import session_scope
-from handoff.models import Message, TurnOutcome
+from handoff.models import Message, QueueEntry, TurnOutcome
 from telemetry.logs import REQUEST_ID, REQUEST_ID_HEADER
 
 # The issue's budget per bot turn is 5; a turn costs 2 now (its two one-statement writes, the open callback read
@@ -191,3 +191,43 @@ def test_a_handoff_turn_stays_within_its_round_trips(
     assert places == [1, 2, 1]
     over = [turn for turn in per_turn if turn[1] > turn[2]]
     assert not over, f"more than {bound} round trips in a handoff turn ({engine.dialect.name}): {over}"
+
+
+# "Talk to a person" after a few bot answers: the packet (what the borrower wrote, the FAQs answered) and the
+# queue entry's transcript come from one read of the stored messages (`packets.history`); they took three more
+# reads before (SQLite 20 statements, now 17; PostgreSQL 19 round trips, now 16), and another read is a regression.
+POSTGRES_BUTTON_ROUND_TRIPS = 16
+SQLITE_BUTTON_STATEMENTS = 17
+
+
+def test_the_person_button_stays_within_its_round_trips(
+    bot_client: TestClient, scripted_rasa: ScriptedRasa, engine: Engine
+) -> None:
+    """A borrower in each language gets two answers, then presses "Talk to a person"."""
+    bound = POSTGRES_BUTTON_ROUND_TRIPS if engine.dialect.name == "postgresql" else SQLITE_BUTTON_STATEMENTS
+    asked = {"en": ["how do I get a payoff quote", "is there a prepayment fee"], "zh": ["怎么申请提前还款", "提前还款有违约金吗"]}
+    per_press: list[tuple[str, int, list[str]]] = []
+    with RoundTrips(engine).listening() as trips:
+        for lang, questions in asked.items():
+            cid, headers = start(bot_client, lang=lang)
+            scripted_rasa.script = lambda body: (200, answer(f"answer: {body['message']}", "payoff-quote"), 0.0)
+            for n, question in enumerate(questions):
+                sent = bot_client.post(f"/api/conversations/{cid}/messages", headers=headers,
+                                       json={"text": question, "client_message_id": f"b-{lang}-{n}"})
+                assert sent.status_code == 200, sent.text
+            with trips.counting(f"button-{lang}") as request_id:
+                pressed = bot_client.post(f"/api/conversations/{cid}/handoff", headers={**headers, **request_id})
+            assert pressed.status_code == 200, pressed.text
+            assert pressed.json()["state"] == "queued"
+            per_press.append((lang, trips.total(), list(trips.statements)))
+            with session_scope(engine) as s:
+                entry = s.scalars(select(QueueEntry).where(QueueEntry.conversation_id == cid)).one()
+                packet = entry.packet
+            # the packet is complete: both questions, the FAQ answered, the whole transcript
+            assert [t["text"] for t in packet["turns"]] == questions, packet["turns"]
+            assert questions[-1] in packet["summary"] and "payoff quote" in packet["summary"], packet["summary"]
+            assert [a["faq_id"] for a in packet["faq_answered"]] == ["payoff-quote"]
+            assert [(m["seq"], m["sender"]) for m in packet["transcript"]] == [
+                (1, "borrower"), (2, "bot"), (3, "borrower"), (4, "bot")]
+    over = [press for press in per_press if press[1] > bound]
+    assert not over, f"more than {bound} round trips for the person button ({engine.dialect.name}): {over}"
