@@ -24,9 +24,10 @@ TARGETS = "| target | >= 0.70 | >= 0.92 | <= 0.03 | | <= 0.05 | | >= 0.88 | <= 0
 
 def markdown(report: dict[str, Any]) -> str:
     names = report["sets"]
+    count = {5: "five", 9: "nine"}.get(len(names), str(len(names)))
     final = "; ".join(f"{lang}: dense weight {t['dense_weight']}, answer at P >= {t['answer']}, clarify at "
                       f"P >= {t['clarify']}" for lang, t in report["final"].items())
-    out = ["# Knowledge base on five lenders' FAQs: leave-one-KB-out", "",
+    out = [f"# Knowledge base on {count} lenders' FAQs: leave-one-KB-out", "",
            (f"Chosen method: **{report['chosen']}** (best mean held-out result). Shipped (chosen on all sets): "
             f"{final}."), "", "## Held out: everything chosen on the other sets only", "", HEADER, TARGETS]
     out += [row(n, report["held_out"][n]) for n in names]
@@ -44,13 +45,21 @@ def markdown(report: dict[str, Any]) -> str:
         f"{c[lang]['top1']:.2f} | {c[lang]['top3']:.2f} | {c[lang]['best_right']:.2f} | "
         f"{report['held_out'][n][lang]['right']:.2f}" for lang in LANGS) + " |"
         for n in names if (c := report["held_out"][n].get("ceiling"))]
-    out += ["", "## In-set: the shipped model (chosen on all five sets)", "", HEADER, TARGETS]
+    out += ["", ("## In-set: the shipped model (chosen on all five sets)" if count == "five" else
+                   f"## In-set: the model chosen on all {count} sets"), "", HEADER, TARGETS]
     out += [row(n, report["in_set"][n]) for n in names]
     out += ["", "Same, with the cross-lingual fallback (on by default; the tables above search the question's language only):", "", HEADER]
     out += [row(n, report["in_set_fallback"][n]) for n in names]
     if report["extra_results"]:
-        out += ["", "## Extra lenders (never tuned on; the shipped model)", "", HEADER, TARGETS]
+        out += ["", "## Extra lenders (never tuned on; the model chosen on all the tuning sets)", "", HEADER, TARGETS]
         out += [row(n, r) for n, r in report["extra_results"].items()]
+    for path, c in report.get("compared", {}).items():
+        out += ["", f"## Decided with the stored model {path} (" + "; ".join(
+            f"{lang}: answer at P >= {t['answer']}, clarify at P >= {t['clarify']}"
+            for lang, t in c["thresholds"].items()) + ")", "", HEADER, TARGETS]
+        out += [row(n, r) for n, r in {**c["tuning"], **c["extra"]}.items()]
+    if report.get("options"):
+        out += ["", f"Threshold choice: {report['options']} (kb_lenders.py --objective / --cap-on / --gain-zh)."]
     public = report["in_set"].get("northwind", {}).get("public_oos")
     held_public = report["held_out"].get("northwind", {}).get("public_oos")
     if public and held_public:
