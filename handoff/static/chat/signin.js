@@ -82,6 +82,8 @@ export function createSignIn(app) {
   async function signedInAlready() {
     try {
       const status = await app.api("GET", app.convPath("/identity"));
+      // Older than BORROWER_SIGNIN_MAX_AGE_S: the bot no longer reads this borrower's loans until they sign in again.
+      if (status.expired) app.showBanner(t("signin_expired"));
       return status.verified ? status : null;
     } catch {
       return null;
