@@ -214,6 +214,10 @@ class Settings(StrictSettings):
     IDENTITY_MAX_TOKEN_LIFETIME_S: int = Field(
         600, ge=30, le=86400, description="longest lifetime (exp - now) of an identity token we accept"
     )
+    BORROWER_SIGNIN_MAX_AGE_S: int = Field(
+        1800, ge=60, le=86400, description="how long a borrower's sign-in lets the bot read their loans and "
+        "change their reminder settings; then they sign in again (the conversation stays theirs)",
+    )
     IDENTITY_DEMO: bool | None = Field(
         None, description="demo sign-in with fictional borrowers on the chat page (default: on in development)"
     )

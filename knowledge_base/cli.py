@@ -80,7 +80,10 @@ def _validate(settings: KBSettings, out: TextIO, err: TextIO) -> int:
     # service refuses to start without them (handoff/reminders/templates.py), so nothing goes unchecked.
     templates = read_templates(settings.reminders_path(), settings.root) if settings.reminders_path().is_dir() \
         else ReminderTemplates({}, [], 0)
-    issues = sorted(source.issues + templates.issues)
+    questions = settings.source_path() / TEST_QUESTIONS  # the editors' test questions, when they keep them
+    asked = read_test_questions(questions, display_path(questions, settings.root), source.faqs,
+                                settings.zh_ratio)[1] if questions.is_file() else []
+    issues = sorted(source.issues + templates.issues + asked)
     for issue in issues:
         print(issue, file=err)
     warnings = warnings_for(source.faqs)  # advice, not problems: on stdout, and validate still succeeds

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handoff import audit
-from handoff.conversations.records import get_conversation
+from handoff.conversations.records import get_conversation, signed_in_borrower
 from handoff.loans.system import (
     BorrowerNotFound,
     InvalidLoanRequest,
@@ -26,8 +26,12 @@ from handoff.loans.types import LetterKind, Loan, PayoffQuote
 from handoff.services import Services
 
 
-def _verified_borrower(session: Session, conversation_id: str) -> str | None:
-    return get_conversation(session, conversation_id=conversation_id).borrower_id
+def _verified_borrower(session: Session, svc: Services, conversation_id: str) -> str | None:
+    """The borrower signed in here, while the sign-in is fresh (`records.signed_in_borrower`)."""
+    return signed_in_borrower(
+        get_conversation(session, conversation_id=conversation_id), now=svc.clock.now(),
+        max_age_s=svc.settings.BORROWER_SIGNIN_MAX_AGE_S,
+    )
 
 
 def _note(session: Session, *, conversation_id: str, borrower_id: str, action: str) -> None:
@@ -42,7 +46,7 @@ def _payoff(borrower_id: str, loan_id: str, on: date | None) -> Callable[[LoanSy
 async def account_for_bot(svc: Services, *, conversation_id: str, payoff_on: date | None) -> dict[str, Any]:
     """`{"verified": false}`, or the verified borrower's loans with a payoff quote for each open one;
     `"available": false` when the loan system cannot answer (the bot then says so and offers a person)."""
-    borrower_id = await svc.db(lambda s: _verified_borrower(s, conversation_id), write=False)
+    borrower_id = await svc.db(lambda s: _verified_borrower(s, svc, conversation_id), write=False)
     if borrower_id is None:
         return {"verified": False}
     try:
@@ -74,7 +78,7 @@ async def letter_for_bot(
     svc: Services, *, conversation_id: str, kind: LetterKind, loan_id: str | None
 ) -> dict[str, Any]:
     """Ask for a letter on the verified borrower's loan (the only one that fits when `loan_id` is None)."""
-    borrower_id = await svc.db(lambda s: _verified_borrower(s, conversation_id), write=False)
+    borrower_id = await svc.db(lambda s: _verified_borrower(s, svc, conversation_id), write=False)
     if borrower_id is None:
         return {"verified": False}
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -177,3 +178,15 @@ def messages_after(
         .limit(limit)
     ).all()
     return [message_dict(message, agent_name=name) for message, name in rows]
+
+
+def signed_in_borrower(conversation: Conversation, *, now: datetime, max_age_s: int) -> str | None:
+    """The borrower this conversation is signed in as, while the sign-in is fresh (BORROWER_SIGNIN_MAX_AGE_S):
+    their loans and reminder settings are theirs to see for that long, then they sign in again, so a chat
+    left open on a shared computer stops showing someone's balance. The conversation stays linked (agents
+    still see whose it is, and the same borrower may sign in again)."""
+    if conversation.borrower_id is None or conversation.verified_at is None:
+        return None
+    if now - as_utc(conversation.verified_at) > timedelta(seconds=max_age_s):
+        return None
+    return conversation.borrower_id

@@ -86,8 +86,11 @@ def past_conversations(session: Session, *, borrower_id: str, exclude: str | Non
     ]
 
 
-def resume_latest(session: Session, *, borrower_id: str, secret_key: str) -> tuple[Conversation, str] | None:
-    """The borrower's latest open conversation and a new bearer token for this device (None if none)."""
+def resume_latest(
+    session: Session, *, borrower_id: str, secret_key: str, now: datetime
+) -> tuple[Conversation, str] | None:
+    """The borrower's latest open conversation and a new bearer token for this device (None if none); the
+    token proved who the borrower is just now, so the sign-in is fresh again."""
     conversation = session.scalars(
         select(Conversation)
         .where(Conversation.borrower_id == borrower_id, Conversation.state != ConversationState.CLOSED)
@@ -96,6 +99,7 @@ def resume_latest(session: Session, *, borrower_id: str, secret_key: str) -> tup
     ).first()
     if conversation is None:
         return None
+    conversation.verified_at = now
     token = secrets.token_urlsafe(32)
     session.add(ConversationDevice(token_hash=hash_token(secret_key, token), conversation_id=conversation.id))
     audit.record(

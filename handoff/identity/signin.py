@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handoff.conversations.records import get_conversation
+from handoff.conversations.records import get_conversation, signed_in_borrower
 from handoff.errors import NotFoundError
 from handoff.identity import links
 from handoff.identity.nonces import consume_nonce
@@ -59,14 +59,18 @@ def signed_in_view(
     }
 
 
-def sign_in_status(session: Session, *, conversation_id: str) -> dict[str, Any]:
+def sign_in_status(session: Session, svc: Services, *, conversation_id: str) -> dict[str, Any]:
     """Whether the conversation is signed in, and as whom: what the page shows again after a reload. The
-    link lives on the conversation, so the page keeps nothing of the identity token (used once anyway)."""
+    link lives on the conversation, so the page keeps nothing of the identity token (used once anyway).
+    A sign-in older than BORROWER_SIGNIN_MAX_AGE_S is not one any more: `"expired": true`, sign in again."""
     conversation = get_conversation(session, conversation_id=conversation_id)
-    if conversation.borrower_id is None:
-        return {"verified": False, "borrower_id": None, "name": None}
+    current = signed_in_borrower(
+        conversation, now=svc.clock.now(), max_age_s=svc.settings.BORROWER_SIGNIN_MAX_AGE_S
+    )
+    if current is None:
+        return {"verified": False, "borrower_id": None, "name": None, "expired": conversation.borrower_id is not None}
     profile = conversation.borrower_profile or {}
-    return {"verified": True, "borrower_id": conversation.borrower_id, "name": profile.get("name")}
+    return {"verified": True, "borrower_id": current, "name": profile.get("name"), "expired": False}
 
 
 async def sign_in(svc: Services, *, conversation_id: str, token: str) -> dict[str, Any]:
@@ -85,7 +89,9 @@ async def resume(svc: Services, *, token: str) -> dict[str, Any]:
 
     def work(session: Session) -> dict[str, Any]:
         consume_nonce(session, claim=claim, now=svc.clock.now())
-        found = links.resume_latest(session, borrower_id=claim.borrower_id, secret_key=svc.settings.SECRET_KEY)
+        found = links.resume_latest(
+            session, borrower_id=claim.borrower_id, secret_key=svc.settings.SECRET_KEY, now=svc.clock.now()
+        )
         if found is None:
             raise NotFoundError("this borrower has no open conversation; start a new one")
         conversation, device_token = found

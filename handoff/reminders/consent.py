@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import audit
+from handoff.conversations.records import signed_in_borrower
 from handoff.errors import ForbiddenError, InvalidInputError
 from handoff.infra.clock import as_utc
 from handoff.models import Conversation, ReminderConsent
@@ -64,10 +65,14 @@ def set_consent(session: Session, *, borrower_id: str, channel: str, granted: bo
     return row
 
 
-def verified_borrower(session: Session, *, conversation_id: str) -> str:
-    """The borrower the lender vouched for in this conversation (consent belongs to a person, not a chat)."""
+def verified_borrower(session: Session, *, conversation_id: str, now: datetime, max_age_s: int) -> str:
+    """The borrower the lender vouched for in this conversation (consent belongs to a person, not a chat),
+    while the sign-in is fresh (`records.signed_in_borrower`)."""
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.borrower_id is None:
+    borrower_id = None if conversation is None else signed_in_borrower(
+        conversation, now=now, max_age_s=max_age_s
+    )
+    if borrower_id is None:
         raise ForbiddenError("sign in first: reminder settings belong to a signed-in borrower",
                              target_id=conversation_id)
-    return conversation.borrower_id
+    return borrower_id

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from handoff.app import create_app
 from handoff.config import Settings
+from handoff.infra.clock import FakeClock
 from handoff.loans.demo import seed_demo_loans
 
 
@@ -44,12 +45,13 @@ def test_sign_in_mid_chat_links_the_conversation_and_a_token_signs_in_once(signi
 def test_the_conversation_says_whether_it_is_signed_in_and_as_whom(signin_client: TestClient) -> None:
     cid, auth = start(signin_client)
     before = signin_client.get(f"/api/conversations/{cid}/identity", headers=auth)
-    assert before.status_code == 200 and before.json() == {"verified": False, "borrower_id": None, "name": None}
+    assert before.status_code == 200
+    assert before.json() == {"verified": False, "borrower_id": None, "name": None, "expired": False}
     signin_client.post(
         f"/api/conversations/{cid}/identity", json={"token": demo_token(signin_client, "demo-alex")}, headers=auth
     )
     after = signin_client.get(f"/api/conversations/{cid}/identity", headers=auth)  # a reloaded page asks this
-    assert after.json() == {"verified": True, "borrower_id": "demo-alex", "name": "Alex Morgan"}
+    assert after.json() == {"verified": True, "borrower_id": "demo-alex", "name": "Alex Morgan", "expired": False}
     _other, other_auth = start(signin_client)
     assert signin_client.get(f"/api/conversations/{cid}/identity", headers=other_auth).status_code == 403
     assert signin_client.get(f"/api/conversations/{cid}/identity").status_code == 401
@@ -149,3 +151,34 @@ def test_a_signed_in_borrower_is_called_back_on_the_contact_on_file(signin_clien
         f"/api/conversations/{anonymous}/callback", json={"contact_method": "phone"}, headers=anonymous_auth
     )
     assert refused.status_code == 422 and "none on file" in refused.json()["error"]["message"]
+
+
+def test_a_sign_in_older_than_its_max_age_reads_no_loans_until_the_borrower_signs_in_again(
+    settings: Settings, engine: Engine
+) -> None:
+    """A chat left open on a shared computer: after BORROWER_SIGNIN_MAX_AGE_S the bot reads no loans and the
+    reminder settings are closed, the page hears `expired`; the same borrower signing in again opens both."""
+    seed_demo_loans(engine)
+    clock = FakeClock()
+    app = create_app(settings.model_copy(update={"INTERNAL_API_TOKEN": "t-internal", "BORROWER_SIGNIN_MAX_AGE_S": 600}),
+                     engine, clock=clock)
+    internal = {"X-Internal-Token": "t-internal"}
+    with TestClient(app) as client:
+        for lang, borrower in (("en", "demo-alex"), ("zh", "demo-wang")):
+            cid, auth = start(client, lang=lang)
+            client.post(f"/api/conversations/{cid}/identity", json={"token": demo_token(client, borrower)}, headers=auth)
+            assert client.get(f"/internal/conversations/{cid}/account", headers=internal).json()["verified"] is True
+            clock.advance(599)
+            assert client.get(f"/internal/conversations/{cid}/account", headers=internal).json()["verified"] is True
+            clock.advance(2)
+            assert client.get(f"/internal/conversations/{cid}/account", headers=internal).json() == {"verified": False}
+            status = client.get(f"/api/conversations/{cid}/identity", headers=auth).json()
+            assert (status["verified"], status["borrower_id"], status["expired"]) == (False, None, True)
+            assert client.get(f"/api/conversations/{cid}/reminders/consent", headers=auth).status_code == 403
+            again = client.post(
+                f"/api/conversations/{cid}/identity", json={"token": demo_token(client, borrower)}, headers=auth
+            )
+            assert again.status_code == 200, again.text
+            assert client.get(f"/internal/conversations/{cid}/account", headers=internal).json()["verified"] is True
+            assert client.get(f"/api/conversations/{cid}/reminders/consent", headers=auth).status_code == 200
+            assert client.get(f"/api/conversations/{cid}/identity", headers=auth).json()["expired"] is False

@@ -46,6 +46,18 @@ def test_validate_lists_every_problem_without_traceback(kb_dir: Path) -> None:
     assert "Traceback" not in err
 
 
+def test_validate_checks_the_test_questions_next_to_the_faqs(kb_dir: Path) -> None:
+    questions = kb_dir / "faq" / "test-questions.tsv"
+    questions.write_text("# ours\nhow much if I pay late\tlate-fee\n逾期罚多少钱\tlate-fee\nbitcoin price\tnone\n",
+                         encoding="utf-8")
+    assert run(["validate", "--source", "faq"])[0] == 0
+    questions.write_text("how much if I pay late\tlate-fees\n逾期罚多少钱 没有制表符\n", encoding="utf-8")
+    code, _, err = run(["validate", "--source", "faq"])
+    assert code == 1
+    assert "faq/test-questions.tsv:1: no FAQ has the id 'late-fees'" in err
+    assert "faq/test-questions.tsv:2:" in err and "Traceback" not in err
+
+
 def test_build_refuses_invalid_kb_and_writes_nothing(kb_dir: Path) -> None:
     (kb_dir / "faq" / "en" / "late-fee.md").write_text(GOOD.replace("title: How", "title: ''\n#"), encoding="utf-8")
     code, _, err = run(["build", "--source", "faq", "--index", "idx"])

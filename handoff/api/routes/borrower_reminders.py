@@ -46,7 +46,10 @@ def _view(svc: Any, session: Any, borrower_id: str) -> dict[str, Any]:
 async def reminder_consent(svc: ServicesDep, conversation: ConversationDep) -> dict[str, Any]:
     """Which channels the signed-in borrower gets repayment reminders on (403 before sign-in)."""
     def work(session: Any) -> dict[str, Any]:
-        return _view(svc, session, consent.verified_borrower(session, conversation_id=conversation.id))
+        return _view(svc, session, consent.verified_borrower(
+            session, conversation_id=conversation.id, now=svc.clock.now(),
+            max_age_s=svc.settings.BORROWER_SIGNIN_MAX_AGE_S,
+        ))
     return await svc.db(work, write=False)
 
 
@@ -55,7 +58,10 @@ async def set_reminder_consent(svc: ServicesDep, conversation: ConversationDep, 
                                body: ConsentIn) -> dict[str, Any]:
     """Opt in or out of one channel; stored with the time and `borrower_api` as its source."""
     def work(session: Any) -> dict[str, Any]:
-        borrower_id = consent.verified_borrower(session, conversation_id=conversation.id)
+        borrower_id = consent.verified_borrower(
+            session, conversation_id=conversation.id, now=svc.clock.now(),
+            max_age_s=svc.settings.BORROWER_SIGNIN_MAX_AGE_S,
+        )
         consent.set_consent(session, borrower_id=borrower_id, channel=channel, granted=body.granted,
                             source="borrower_api", now=svc.clock.now())
         return _view(svc, session, borrower_id)

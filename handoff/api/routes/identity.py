@@ -46,7 +46,7 @@ async def sign_in(svc: ServicesDep, conversation: ConversationDep, body: Identit
 async def sign_in_status(svc: ServicesDep, conversation: ConversationDep) -> dict[str, Any]:
     """Whether this conversation is signed in and as whom (a reloaded page shows it again; the service
     decides, the page stores no identity token)."""
-    return await svc.db(lambda s: signin.sign_in_status(s, conversation_id=conversation.id), write=False)
+    return await svc.db(lambda s: signin.sign_in_status(s, svc, conversation_id=conversation.id), write=False)
 
 
 @router.post("/api/identity/resume", response_model=Resumed)

@@ -25,6 +25,10 @@ class SignInStatus(BaseModel):
     verified: bool
     borrower_id: str | None = Field(None, description="the signed-in borrower (null before sign-in)")
     name: str | None = Field(None, description="the borrower's name on file, to greet them")
+    expired: bool = Field(
+        False, description="signed in earlier, longer ago than BORROWER_SIGNIN_MAX_AGE_S: sign in again to see "
+        "loans and reminder settings",
+    )
 
 
 class Resumed(BaseModel):

@@ -71,6 +71,7 @@ export const STRINGS = {
     demo_reminder: "Demo: send me a payment reminder",
     signin_failed: "Sign-in did not work. Please sign in again on our website.",
     signin_reused: "That sign-in link was used already. Please sign in again on our website.",
+    signin_expired: "Your sign-in has expired. Please sign in again on our website to ask about your own loan.",
   },
   zh: {
     title: "车贷在线客服",
@@ -143,5 +144,6 @@ export const STRINGS = {
     demo_reminder: "演示：给我发一条还款提醒",
     signin_failed: "登录未成功，请在我们的网站重新登录。",
     signin_reused: "该登录链接已使用过，请在我们的网站重新登录。",
+    signin_expired: "您的登录已过期。如需咨询本人贷款，请在我们的网站重新登录。",
   },
 };

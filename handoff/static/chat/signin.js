@@ -81,8 +81,7 @@ export function createSignIn(app) {
   // page keeps only the conversation token, never the identity token.
   async function signedInAlready() {
     try {
-      const status = await app.api("GET", app.convPath("/identity"));
-      return status.verified ? status : null;
+      return await app.api("GET", app.convPath("/identity"));
     } catch {
       return null;
     }
@@ -98,7 +97,8 @@ export function createSignIn(app) {
       await signInWith(token);
       return;
     }
-    const identity = restored ? await signedInAlready() : null;
+    const status = restored ? await signedInAlready() : null;
+    const identity = status && status.verified ? status : null;
     let borrowers = null;
     try {
       ({ borrowers } = await request("GET", "/api/identity/demo"));
@@ -108,11 +108,16 @@ export function createSignIn(app) {
     if (identity) {
       if (borrowers && borrowers.some((b) => b.borrower_id === identity.borrower_id)) demoBorrower = identity.borrower_id;
       showSignedIn(identity);
-    } else if (borrowers) {
+      return;
+    }
+    // Older than BORROWER_SIGNIN_MAX_AGE_S: the bot no longer reads this borrower's loans until they sign in again.
+    shown = status && status.expired ? { key: "signin_expired", name: "" } : null;
+    renderSignIn();
+    if (borrowers) {
       select.replaceChildren(...borrowers.map((b) => el("option", { value: b.borrower_id, text: b.label })));
       bar.hidden = false;
     } else {
-      bar.hidden = true;
+      bar.hidden = !shown;
     }
   }
 
