@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,27 @@ class _Snapshot:
     by_id: dict[str, int]
     langs: dict[str, LangIndex]
     embedder: QueryEmbedder  # the model the version was built with: query and index vectors always match
+    exact: dict[str, int]  # an FAQ's own title or question, as `exact_key` writes it -> its entry
+
+
+EXACT_MIN_CHARS = 4  # shorter keys ("hi", "ok") are too likely to be something else
+
+
+def exact_key(text: str) -> str:
+    """A title or question as a borrower may type it: no case, spaces or punctuation, full-width folded
+    ("How do I pay?" = "how do i pay", "怎么还款？" = "怎么还款")."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+
+
+def exact_questions(entries: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Each FAQ's title and questions -> the FAQ; a wording two FAQs share belongs to neither."""
+    found: dict[str, int | None] = {}
+    for n, entry in enumerate(entries):
+        for text in (entry["title"], *entry.get("questions", ())):
+            key = exact_key(str(text))
+            if len(key) >= EXACT_MIN_CHARS:
+                found[key] = n if found.get(key, n) == n else None
+    return {key: n for key, n in found.items() if n is not None}
 
 
 class KnowledgeBase:
@@ -110,7 +132,8 @@ class KnowledgeBase:
         langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
                  for lang in meta["texts"] if lang in indexes}
         self._embedder = embedder
-        return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs, embedder)
+        return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs, embedder,
+                         exact_questions(entries))
 
     def _embedder_for(self, name: str) -> QueryEmbedder:
         """ONNX Runtime alone (no PyTorch in this process) unless KB_QUERY_RUNTIME=torch."""
@@ -160,6 +183,11 @@ class KnowledgeBase:
         out = []
         for text, analysis in zip(texts, self.analyse_many(texts, lang), strict=True):
             decision, chosen = resolve(analysis, self.models, self.limits, self.settings.clarify_max)
+            # The borrower typed one of an FAQ's own questions: the editor wrote that wording for that FAQ, so
+            # it is answered, whatever the scores of its near twins (`evaluate` tells editors to add wordings).
+            exact = snap.exact.get(exact_key(clean(str(text))[: self.settings.max_query_chars]))
+            if decision != "answer" and exact is not None and (lang is None or snap.entries[exact]["lang"] == lang):
+                decision, chosen = "answer", [(exact, 1.0)]
             if decision != "clarify":
                 chosen = chosen[: self.settings.top_k]
             out.append(SearchResponse(str(text), analysis.lang, decision,

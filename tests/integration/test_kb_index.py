@@ -234,3 +234,21 @@ def test_cli_search_json_contract(readonly_kb: KnowledgeBase) -> None:
     assert set(lines[0]["results"][0]) == {"id", "title", "score", "source"}
     assert lines[0]["results"][0]["source"] == "faq/en/late-fee.md"
     assert lines[1]["results"][0]["id"] == "late-fee-zh" and lines[2]["decision"] == "none"
+
+
+def test_an_faqs_own_title_or_question_typed_by_a_borrower_is_answered_by_that_faq(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Whatever its near twins score (here: thresholds nothing else clears): the editor wrote that wording for
+    that FAQ. en and zh; case, spaces and full- or half-width punctuation do not matter; other wordings still
+    go through the decision."""
+    settings = write_kb(tmp_path).model_copy(update={"answer_threshold": 1.0, "zh_answer_threshold": 1.0})
+    build_index(settings, embedder=embedder)
+    kb = KnowledgeBase(settings, embedder=embedder)
+    for faq_id, lang, title, questions, _tags, _answer in FAQS.values():
+        for text in (title, *questions):
+            typed = f"  {text.upper().rstrip('?？')}！！ " if lang == "en" else f"{text.rstrip('?？')}?"
+            found = kb.search(typed)
+            assert (found.decision, found.results[0].id) == ("answer", faq_id), typed
+    assert kb.search("how much do i owe to close the loan early").decision != "answer"
+    assert kb.search("结清要多少钱呢").decision != "answer"
