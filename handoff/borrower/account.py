@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from handoff import audit
 from handoff.conversations.records import get_conversation, signed_in_borrower
+from handoff.infra.bus import conversation_topic
 from handoff.loans.system import (
     BorrowerNotFound,
     InvalidLoanRequest,
@@ -26,12 +27,22 @@ from handoff.loans.types import LetterKind, Loan, PayoffQuote
 from handoff.services import Services
 
 
-def _verified_borrower(session: Session, svc: Services, conversation_id: str) -> str | None:
-    """The borrower signed in here, while the sign-in is fresh (`records.signed_in_borrower`)."""
-    return signed_in_borrower(
-        get_conversation(session, conversation_id=conversation_id), now=svc.clock.now(),
-        max_age_s=svc.settings.BORROWER_SIGNIN_MAX_AGE_S,
-    )
+def _signed_in(session: Session, svc: Services, conversation_id: str) -> tuple[str | None, bool]:
+    """The borrower signed in here while the sign-in is fresh (`records.signed_in_borrower`), and whether
+    there was a sign-in that has expired."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    current = signed_in_borrower(conversation, now=svc.clock.now(), max_age_s=svc.settings.BORROWER_SIGNIN_MAX_AGE_S)
+    return current, current is None and conversation.borrower_id is not None
+
+
+async def _verified_borrower(svc: Services, conversation_id: str) -> str | None:
+    """The borrower whose loans the bot may read here. When the sign-in has expired, the chat page hears it
+    (an `identity` event) and says so where it said "Signed in as ...", as the bot asks for a new sign-in."""
+    borrower_id, expired = await svc.db(lambda s: _signed_in(s, svc, conversation_id), write=False)
+    if expired:
+        await svc.bus.publish(conversation_topic(conversation_id), {"type": "identity", "verified": False,
+                                                                    "expired": True})
+    return borrower_id
 
 
 def _note(session: Session, *, conversation_id: str, borrower_id: str, action: str) -> None:
@@ -46,7 +57,7 @@ def _payoff(borrower_id: str, loan_id: str, on: date | None) -> Callable[[LoanSy
 async def account_for_bot(svc: Services, *, conversation_id: str, payoff_on: date | None) -> dict[str, Any]:
     """`{"verified": false}`, or the verified borrower's loans with a payoff quote for each open one;
     `"available": false` when the loan system cannot answer (the bot then says so and offers a person)."""
-    borrower_id = await svc.db(lambda s: _verified_borrower(s, svc, conversation_id), write=False)
+    borrower_id = await _verified_borrower(svc, conversation_id)
     if borrower_id is None:
         return {"verified": False}
     try:
@@ -78,7 +89,7 @@ async def letter_for_bot(
     svc: Services, *, conversation_id: str, kind: LetterKind, loan_id: str | None
 ) -> dict[str, Any]:
     """Ask for a letter on the verified borrower's loan (the only one that fits when `loan_id` is None)."""
-    borrower_id = await svc.db(lambda s: _verified_borrower(s, svc, conversation_id), write=False)
+    borrower_id = await _verified_borrower(svc, conversation_id)
     if borrower_id is None:
         return {"verified": False}
     try:

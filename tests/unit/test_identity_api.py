@@ -171,7 +171,16 @@ def test_a_sign_in_older_than_its_max_age_reads_no_loans_until_the_borrower_sign
             clock.advance(599)
             assert client.get(f"/internal/conversations/{cid}/account", headers=internal).json()["verified"] is True
             clock.advance(2)
-            assert client.get(f"/internal/conversations/{cid}/account", headers=internal).json() == {"verified": False}
+            with client.websocket_connect(f"/ws/conversations/{cid}") as ws:  # the page open at that moment
+                ws.send_json({"type": "auth", "token": auth["Authorization"].split()[1], "after": 0})
+                while ws.receive_json()["type"] != "ready":
+                    pass
+                expired = client.get(f"/internal/conversations/{cid}/account", headers=internal)
+                assert expired.json() == {"verified": False}
+                frame = ws.receive_json()
+                while frame["type"] == "message":
+                    frame = ws.receive_json()
+                assert frame == {"type": "identity", "verified": False, "expired": True}
             status = client.get(f"/api/conversations/{cid}/identity", headers=auth).json()
             assert (status["verified"], status["borrower_id"], status["expired"]) == (False, None, True)
             assert client.get(f"/api/conversations/{cid}/reminders/consent", headers=auth).status_code == 403

@@ -5,7 +5,8 @@ Protocol (JSON text frames):
   (`after` = the last seq the client has; 0 for everything). Tokens never go in the URL, which
   proxies and access logs would keep.
 - server -> client: every stored message with seq > N in order, then `{"type": "state", ...}` and
-  `{"type": "ready", "last_seq": ...}`; afterwards `message`, `state` and `typing` events live.
+  `{"type": "ready", "last_seq": ...}`; afterwards `message`, `state`, `typing` and `identity` (the sign-in
+  expired: `handoff.borrower.account`) events live.
   Messages are sent strictly in seq order without gaps or duplicates: bus events are only hints,
   anything out of order is re-read from the database.
 - client -> server later: `{"type": "message", "text", "client_message_id"}` (validated like the

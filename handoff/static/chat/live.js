@@ -30,6 +30,7 @@ export function createLive(app) {
       case "message": app.addMessage(data.message); break;
       case "state": app.applyStateView(data); break;
       case "typing": app.showTyping(data.sender, data.on); break;
+      case "identity": if (data.expired) app.signInExpired(); break;
       case "ready": st.wsReady = true; st.retry = 0; app.setOnline(true); stopPolling(); app.flushPending(); break;
       case "error": if (data.error) app.showBanner(data.error.message); break;
       default: break;

@@ -121,7 +121,17 @@ export function createSignIn(app) {
     }
   }
 
+  // The service found this conversation's sign-in expired (the bot was asked about the borrower's own loan):
+  // say so where the page said "Signed in as ...", and offer the demo sign-in again where there is one.
+  function signInExpired() {
+    shown = { key: "signin_expired", name: "" };
+    renderSignIn();
+    remind.hidden = true;
+    if (select.options.length) for (const part of [label, select, button]) part.hidden = false;
+    bar.hidden = false;
+  }
+
   button.addEventListener("click", demoSignIn);
   remind.addEventListener("click", demoReminder);
-  return { offerSignIn, renderSignIn };
+  return { offerSignIn, renderSignIn, signInExpired };
 }
