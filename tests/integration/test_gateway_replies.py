@@ -111,22 +111,7 @@ def _stored(service: ServiceProcess, cid: str) -> tuple[Conversation, list[Messa
 
 
 def _faq_ids(messages: list[Message]) -> set[str]:
-    """The FAQ the bot answered with, or those it offered as buttons: since the nine-set decision model,
-    "How do I pay?" gets 2-3 buttons (payment-methods first) instead of a direct answer in English."""
-    ids: set[str] = set()
-    for m in messages:
-        payload = m.payload or {}
-        ids.add((payload.get("custom") or {}).get("faq_id"))
-        ids.update(_offered(b.get("payload", "")) for b in payload.get("buttons") or [])
-    return ids - {None, ""}
-
-
-def _offered(button_payload: str) -> str:
-    """The FAQ id a clarify button asks for (`/ask_question{"faq_id": ...}`), else ""."""
-    prefix = "/ask_question"
-    if not button_payload.startswith(prefix + "{"):
-        return ""
-    return str(json.loads(button_payload[len(prefix):]).get("faq_id", ""))
+    return {((m.payload or {}).get("custom") or {}).get("faq_id") for m in messages} - {None}
 
 
 @pytest.mark.parametrize(("lang", "borrower", "kind", "how", "cannot"), [

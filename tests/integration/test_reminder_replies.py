@@ -5,7 +5,6 @@ reminder in the handoff packet - in English and in Chinese."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,22 +57,7 @@ def _say(service: ServiceProcess, cid: str, auth: dict[str, str], text: str) -> 
 
 
 def _faq_ids(turn: dict[str, Any]) -> set[str]:
-    """The FAQ the bot answered with, or those it offered as buttons: since the nine-set decision model,
-    "How do I pay?" gets 2-3 buttons (payment-methods first) instead of a direct answer in English."""
-    ids: set[str] = set()
-    for m in turn["messages"]:
-        payload = m.get("payload") or {}
-        ids.add((payload.get("custom") or {}).get("faq_id"))
-        ids.update(_offered(b.get("payload", "")) for b in payload.get("buttons") or [])
-    return ids - {None, ""}
-
-
-def _offered(button_payload: str) -> str:
-    """The FAQ id a clarify button asks for (`/ask_question{"faq_id": ...}`), else ""."""
-    prefix = "/ask_question"
-    if not button_payload.startswith(prefix + "{"):
-        return ""
-    return str(json.loads(button_payload[len(prefix):]).get("faq_id", ""))
+    return {((m.get("payload") or {}).get("custom") or {}).get("faq_id") for m in turn["messages"]} - {None}
 
 
 def _packet(service: ServiceProcess, cid: str) -> dict[str, Any]:
