@@ -57,13 +57,13 @@ class KBSettings(BaseSettings):
     # Probabilities from the decision model (knowledge_base/decision.py), not raw scores: the same meaning on
     # any KB. Chosen on nine lenders' FAQ sets, thresholds by the worst training set's gain
     # (benchmarks/kb_lenders.py --sets nine --objective worst --write-model; held out in
-    # benchmarks/results/kb_lenders9.md, blind check on two more lenders in benchmarks/results/kb_blind3.md).
+    # benchmarks/results/kb_lenders9_e5.md, blind check on two more lenders in benchmarks/results/kb_blind5_6.md).
     answer_threshold: float = Field(0.92, ge=0.0, le=1.0, description="P(the best FAQ is the one meant) needed "
                                     "to answer (en)")
     clarify_threshold: float = Field(0.5, ge=0.0, le=1.0, description="P(the FAQ meant is among the first "
                                      "three) needed to offer choices (en)")
-    zh_answer_threshold: float = Field(0.9, ge=0.0, le=1.0, description="answer_threshold for zh")
-    zh_clarify_threshold: float = Field(0.65, ge=0.0, le=1.0, description="clarify_threshold for zh")
+    zh_answer_threshold: float = Field(0.84, ge=0.0, le=1.0, description="answer_threshold for zh")
+    zh_clarify_threshold: float = Field(0.575, ge=0.0, le=1.0, description="clarify_threshold for zh")
     clarify_max: int = Field(3, ge=2, le=5, description="most FAQs offered when clarifying (at least 2)")
     zh_ratio: float = Field(
         0.5, ge=0.0, le=1.0, description="share of CJK characters among CJK characters + Latin words for zh"

