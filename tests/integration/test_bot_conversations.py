@@ -53,7 +53,7 @@ def test_english_answer_with_citation_and_feedback(stack: RasaStack) -> None:
 
 def test_chinese_answer_with_citation(stack: RasaStack) -> None:
     sender = conv()
-    first = stack.send(sender, "怎么申请提前结清报价", lang="zh")
+    first = stack.send(sender, "怎么申请提前结清？", lang="zh")
     assert "自动助手" in first[0]["text"]
     faq = customs(first, "faq_answer")
     assert faq and faq[0]["source"].startswith("knowledge_base/faq/zh/")
