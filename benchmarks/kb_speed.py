@@ -118,7 +118,7 @@ def main() -> int:
         t0 = time.perf_counter()
         bare_batch_encode()
         bare_batch = time.perf_counter() - t0
-        print(f"bare batch encode of {len(texts)} texts: {bare_batch:.2f}s", file=sys.stderr)
+        print(f"bare batch encode of {len(units)} texts: {bare_batch:.2f}s", file=sys.stderr)
         report = build_index(settings, embedder=embedder)
         full_build = report.seconds
         print(f"full build: {full_build:.2f}s ({report.embedded} embedded)", file=sys.stderr)
