@@ -200,7 +200,7 @@ def ensure_query_export(settings: KBSettings, *, embedder: Embedder | None = Non
     manifest = store.read_manifest(settings.index_path())
     mid = str(manifest["model_id"])
     target = onnx_query.export_path(onnx_dir, mid)
-    if target.exists() and onnx_query.probes_path(target).exists():
+    if onnx_query.is_complete(target):
         return target
     if embedder is None or embedder.id != mid:
         name = settings.model if model_id(settings.model) == mid else str(manifest["model"])
