@@ -67,7 +67,7 @@ class KnowledgeBaseProvider:
             return self._kb
 
     async def warm(self, queries: tuple[tuple[str, str], ...] = WARM_QUERIES) -> None:
-        """Load the index and run one search per language (the first Chinese search loads jieba's
+        """Load the index and run one search per language (the first Chinese search loads rjieba's
         dictionary), so the first borrower does not pay for it."""
 
         def load_and_search() -> None:
