@@ -106,5 +106,14 @@ export function createMessages(app) {
     scrollDown();
   }
 
-  return { addMessage, scrollDown };
+  // The list keeps its last message in view when it gets shorter (the queue panel or the agent bar
+  // appearing above it, a rotated phone, a resized window), if the borrower had not scrolled up.
+  function wireScroll() {
+    const list = els.messages;
+    let atBottom = true;
+    list.addEventListener("scroll", () => { atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 32; });
+    if (window.ResizeObserver) new ResizeObserver(() => { if (atBottom) list.scrollTop = list.scrollHeight; }).observe(list);
+  }
+
+  return { addMessage, scrollDown, wireScroll };
 }
