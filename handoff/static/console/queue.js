@@ -111,7 +111,7 @@ export function createQueue(app) {
       el("div", { class: "entry-summary", title: entry.summary || "", text: entry.summary || "" })];
     if (entry.callback) {
       body.push(el("div", { class: "entry-callback",
-        text: `${entry.callback.reference || ""} · ${t("contact")}: ${entry.callback.contact} · ${t("preferred_time")}: ${entry.callback.preferred_time || "-"}` }));
+        text: `${entry.callback.reference || ""} · ${t("label", { label: t("contact") })}${entry.callback.contact} · ${t("label", { label: t("preferred_time") })}${entry.callback.preferred_time || "-"}` }));
     }
     body.push(el("div", { class: "entry-actions" }, entryActions(entry, mine)));
     return el("li", { class: `entry ${mine ? "mine" : ""}`, "data-entry-id": entry.id, "data-conversation-id": entry.conversation_id,
