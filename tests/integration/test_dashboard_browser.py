@@ -1,7 +1,7 @@
 """The supervisor dashboard in headless Chromium against the real service process: the live "waiting
 without an answer" counter follows a real handoff and a real first reply, a real rating reaches the
-per-agent table, the charts are drawn by the vendored uPlot, the CSV links download, Chinese works, and an
-agent is told the page is for supervisors."""
+per-agent table, the charts are drawn by the vendored uPlot, the CSV links download, Chinese works, an
+agent is told the page is for supervisors, and a network failure is said in the page's language."""
 
 from __future__ import annotations
 
@@ -115,6 +115,21 @@ def test_an_agent_is_told_the_dashboard_is_for_supervisors(service: ServiceProce
     page.goto(f"{service.url}/console/dashboard")  # reload, still refused; nothing is drawn
     page.wait_for_selector("#notice:not([hidden])")
     assert errors == []
+
+
+@pytest.mark.parametrize(("locale", "said"), [("en-US", "the service cannot be reached"), ("zh-CN", "无法连接服务")])
+def test_a_network_failure_is_said_in_the_pages_language(
+    service: ServiceProcess, browser: Any, locale: str, said: str
+) -> None:
+    page = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}).new_page()
+    log_in(page, service, "sam")
+    page.wait_for_selector("#board:not([hidden])")
+    page.route("**/api/agent/dashboard?*", lambda route: route.abort())  # the figures' call fails on the wire
+    page.reload()
+    page.wait_for_selector("#notice:not([hidden])")
+    assert said in page.inner_text("#notice")
+    assert "Failed to fetch" not in page.inner_text("#notice")
+    page.context.close()
 
 
 @pytest.mark.parametrize(("locale", "question", "thanks"), [
