@@ -148,13 +148,20 @@ def test_borrower_rates_the_chat_after_the_agent_closed_it(service: ServiceProce
     login = api(service, "POST", "/api/agent/login", json={"username": "ann", "password": PASSWORD})
     ann = {"Authorization": f"Bearer {login.json()['token']}"}
     assert api(service, "POST", "/api/agent/queue/next", headers=ann).status_code == 200
-    api(service, "POST", f"/api/agent/conversations/{cid}/messages", headers=ann, json={"text": "Done!"})
+    for n in range(8):  # enough for the message list to scroll on a phone
+        api(service, "POST", f"/api/agent/conversations/{cid}/messages", headers=ann, json={"text": f"Step {n}. Done!"})
+    page.wait_for_selector(".row.agent .bubble >> text=Step 7. Done!", timeout=15000)
     closed = api(service, "POST", f"/api/agent/conversations/{cid}/close", headers=ann,
                  json={"resolution_code": "resolved"})
     assert closed.status_code == 200
     page.wait_for_selector("#survey:not([hidden]) .survey-stars", timeout=15000)
     assert page.inner_text("#survey .survey-question") == question
     assert page.is_disabled("#survey-send")
+    # The survey took room from the message list: its last message (the closing note) is still in view.
+    page.wait_for_timeout(300)
+    assert page.evaluate("""() => { const list = document.getElementById('messages');
+      return list.scrollHeight > list.clientHeight
+        && list.lastElementChild.getBoundingClientRect().bottom <= list.getBoundingClientRect().bottom + 1; }""")
     page.locator("#survey .star").nth(3).click()
     page.fill("#survey-comment", "耐心 / patient")
     page.click("#survey-send")

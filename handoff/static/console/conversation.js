@@ -203,9 +203,12 @@ export function createConversation(app) {
     // The transcript keeps its last message in view when it gets shorter (a notice or the reply countdown
     // above it, a resized window), unless the agent had scrolled up to read.
     const list = $("transcript");
-    let atBottom = true;
-    list.addEventListener("scroll", () => { atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 32; });
-    if (window.ResizeObserver) new ResizeObserver(() => { if (atBottom) list.scrollTop = list.scrollHeight; }).observe(list);
+    let height = list.clientHeight;
+    if (window.ResizeObserver) new ResizeObserver(() => {  // against the height it had before the change
+      const wasAtBottom = list.scrollHeight - list.scrollTop - height < 32;
+      height = list.clientHeight;
+      if (wasAtBottom) list.scrollTop = list.scrollHeight;
+    }).observe(list);
   }
 
   return { openChat, reloadChat, unwatched, appendMessage, renderChat, fillResolutions, fillTransferTargets, wireConversation };
