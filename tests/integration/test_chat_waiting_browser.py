@@ -1,6 +1,7 @@
 """The borrower's page while waiting, in headless Chromium against the real service process, in English and
 Chinese: with nobody on shift the queue panel says when the team is next there (the service's words, never
-"about less than a minute"); once a callback is requested, the page offers no second one (also after a reload
+"about less than a minute"); a number the service refuses is explained in the borrower's language;
+once a callback is requested, the page offers no second one (also after a reload
 and when the borrower asks for a person again, who is then told the callback's reference)."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NEXT_SHIFT = {"en": "when our team is next on shift", "zh": "届时客服上班"}
 CONTACT = "+1 212 555 0188"
+# A number the service refuses: the dialog says so in the borrower's language, not the service's English.
+BAD_NUMBER = {"en": "Please check the phone number", "zh": "请检查手机号码"}
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,10 @@ def test_waiting_shows_the_next_opening_and_one_callback_request_only(
         assert "less than a minute" not in detail.inner_text() and "不到" not in detail.inner_text()
 
         page.click("#callback-offer")
+        page.fill("#contact", "12")
+        page.click("#callback-submit")
+        expect(page.locator("#callback-error")).to_contain_text(BAD_NUMBER[lang], timeout=10000)
+        assert "contact:" not in page.inner_text("#callback-error")
         page.fill("#contact", CONTACT)
         page.click("#callback-submit")
         # The chat leaves the queue (we call back); the reference is in the confirmation.

@@ -114,6 +114,9 @@ def test_unread_badges_title_sound_and_notification_across_held_chats(browser: A
         page.wait_for_selector("#transcript li.msg.borrower >> text=Hello???")
         expect(card_b.locator(".unread-count")).to_be_hidden()
         page.wait_for_function("() => document.title === 'Agent console'")
+        page.fill("#reply-text", "Yes, I am here.")  # the open chat's card previews the agent's reply at once
+        page.click("#reply-send")
+        expect(card_b.locator(".held-preview")).to_have_text("Agent: Yes, I am here.", timeout=3000)
         page.reload()  # what was read stays read; the server's count of unanswered messages is not unread
         page.wait_for_selector(f"#my-chats li[data-conversation-id='{chat_b}']")
         expect(page.locator("#my-chats .unread-count:visible")).to_have_count(0)

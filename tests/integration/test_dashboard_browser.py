@@ -1,7 +1,7 @@
 """The supervisor dashboard in headless Chromium against the real service process: the live "waiting
 without an answer" counter follows a real handoff and a real first reply, a real rating reaches the
-per-agent table, the charts are drawn by the vendored uPlot, the CSV links download, Chinese works, and an
-agent is told the page is for supervisors."""
+per-agent table, the charts are drawn by the vendored uPlot, the CSV links download, Chinese works, an
+agent is told the page is for supervisors, and a network failure is said in the page's language."""
 
 from __future__ import annotations
 
@@ -117,6 +117,21 @@ def test_an_agent_is_told_the_dashboard_is_for_supervisors(service: ServiceProce
     assert errors == []
 
 
+@pytest.mark.parametrize(("locale", "said"), [("en-US", "the service cannot be reached"), ("zh-CN", "无法连接服务")])
+def test_a_network_failure_is_said_in_the_pages_language(
+    service: ServiceProcess, browser: Any, locale: str, said: str
+) -> None:
+    page = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}).new_page()
+    log_in(page, service, "sam")
+    page.wait_for_selector("#board:not([hidden])")
+    page.route("**/api/agent/dashboard?*", lambda route: route.abort())  # the figures' call fails on the wire
+    page.reload()
+    page.wait_for_selector("#notice:not([hidden])")
+    assert said in page.inner_text("#notice")
+    assert "Failed to fetch" not in page.inner_text("#notice")
+    page.context.close()
+
+
 @pytest.mark.parametrize(("locale", "question", "thanks"), [
     ("en-US", "How did we do? Rate this chat (optional)", "Thank you for your feedback."),
     ("zh-CN", "请为本次服务评分（可选）", "感谢您的反馈。"),
@@ -133,13 +148,20 @@ def test_borrower_rates_the_chat_after_the_agent_closed_it(service: ServiceProce
     login = api(service, "POST", "/api/agent/login", json={"username": "ann", "password": PASSWORD})
     ann = {"Authorization": f"Bearer {login.json()['token']}"}
     assert api(service, "POST", "/api/agent/queue/next", headers=ann).status_code == 200
-    api(service, "POST", f"/api/agent/conversations/{cid}/messages", headers=ann, json={"text": "Done!"})
+    for n in range(8):  # enough for the message list to scroll on a phone
+        api(service, "POST", f"/api/agent/conversations/{cid}/messages", headers=ann, json={"text": f"Step {n}. Done!"})
+    page.wait_for_selector(".row.agent .bubble >> text=Step 7. Done!", timeout=15000)
     closed = api(service, "POST", f"/api/agent/conversations/{cid}/close", headers=ann,
                  json={"resolution_code": "resolved"})
     assert closed.status_code == 200
     page.wait_for_selector("#survey:not([hidden]) .survey-stars", timeout=15000)
     assert page.inner_text("#survey .survey-question") == question
     assert page.is_disabled("#survey-send")
+    # The survey took room from the message list: its last message (the closing note) is still in view.
+    page.wait_for_timeout(300)
+    assert page.evaluate("""() => { const list = document.getElementById('messages');
+      return list.scrollHeight > list.clientHeight
+        && list.lastElementChild.getBoundingClientRect().bottom <= list.getBoundingClientRect().bottom + 1; }""")
     page.locator("#survey .star").nth(3).click()
     page.fill("#survey-comment", "耐心 / patient")
     page.click("#survey-send")

@@ -29,7 +29,8 @@ export function createCallback(app) {
       els.contact.value = ""; els.preferred.value = "";
       app.poll();
     } catch (err) {
-      els.callbackError.textContent = err.message || t("error_generic");
+      const badContact = err.code === "invalid_input" && /^contact/.test(err.message || "");
+      els.callbackError.textContent = badContact ? t(method() === "phone" ? "callback_bad_phone" : "callback_bad_email") : app.errorText(err);
       els.callbackError.hidden = false;
     }
   }

@@ -95,6 +95,7 @@ app.boot = boot;
 
 app.wireCallback();
 app.wireComposer();
+app.wireScroll();
 app.startClock();
 els.person.addEventListener("click", () => app.askForPerson("explicit_request"));
 els.newChat.addEventListener("click", () => { localStorage.removeItem(STORE_CONV); location.reload(); });

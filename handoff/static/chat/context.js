@@ -34,6 +34,16 @@ export function createContext(i18n) {
     i18n, st, els: findElements(), t: i18n.t,
     api: (method, path, body) => request(method, path, body, { token: st.conv && st.conv.token }),
     convPath: (suffix) => `/api/conversations/${encodeURIComponent(st.conv.id)}${suffix || ""}`,
+    // A failed request in the borrower's language: the service's own messages are English and written
+    // for developers ("contact: String should have at least 3 characters"), so they are never shown.
+    errorText(err) {
+      if (!err || !err.status) return i18n.t("error_offline");
+      if (err.status === 429 || err.code === "rate_limited") return i18n.t("error_rate");
+      if (err.status === 413 || err.code === "message_too_long") return i18n.t("error_too_long");
+      if (err.status === 401 || err.status === 403) return i18n.t("error_session");
+      if (err.code === "conflict" && /closed/.test(err.message || "")) return i18n.t("error_closed");
+      return i18n.t("error_generic");
+    },
   };
   return app;
 }

@@ -32,7 +32,7 @@ export function createLive(app) {
       case "typing": app.showTyping(data.sender, data.on); break;
       case "identity": if (data.expired) app.signInExpired(); break;
       case "ready": st.wsReady = true; st.retry = 0; app.setOnline(true); stopPolling(); app.flushPending(); break;
-      case "error": if (data.error) app.showBanner(data.error.message); break;
+      case "error": if (data.error) app.showBanner(app.errorText({ status: 400, code: data.error.code, message: data.error.message })); break;
       default: break;
     }
   }

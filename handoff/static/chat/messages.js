@@ -106,5 +106,18 @@ export function createMessages(app) {
     scrollDown();
   }
 
-  return { addMessage, scrollDown };
+  // The list keeps its last message in view when it gets shorter (the queue panel or the agent bar
+  // appearing above it, a rotated phone, a resized window), if the borrower had not scrolled up.
+  function wireScroll() {
+    // Measured against the height it had before (a scroll event after the change would already see it shorter).
+    const list = els.messages;
+    let height = list.clientHeight;
+    if (window.ResizeObserver) new ResizeObserver(() => {
+      const wasAtBottom = list.scrollHeight - list.scrollTop - height < 32;
+      height = list.clientHeight;
+      if (wasAtBottom) list.scrollTop = list.scrollHeight;
+    }).observe(list);
+  }
+
+  return { addMessage, scrollDown, wireScroll };
 }

@@ -85,10 +85,7 @@ export function createSending(app) {
     } catch (err) {
       app.showTyping("bot", false);
       if (!st.pending.has(p.id)) return;  // acknowledged meanwhile (the socket delivered it): nothing failed
-      if (err.status === 429) app.showBanner(t("error_rate"));
-      else if (err.status === 413) app.showBanner(t("error_too_long"));
-      else if (!err.status) app.showBanner(t("error_offline"));
-      else app.showBanner(err.message || t("error_generic"));
+      app.showBanner(app.errorText(err));
       if (err.status && err.status !== 429 && err.status < 500) { forgetPending(p.id); return; }
       p.status = "failed";
       renderPending(p);
@@ -117,13 +114,13 @@ export function createSending(app) {
     if (!st.conv) return;
     els.person.disabled = true;
     try { app.applyStateView(await app.api("POST", app.convPath("/handoff"), { reason: reason || "explicit_request" })); app.poll(); }
-    catch (err) { app.showBanner(err.message || t("error_generic")); }
+    catch (err) { app.showBanner(app.errorText(err)); }
     finally { app.renderView(); }
   }
 
   async function leaveQueue() {
     try { app.applyStateView(await app.api("POST", app.convPath("/leave-queue"))); app.poll(); }
-    catch (err) { app.showBanner(err.message || t("error_generic")); }
+    catch (err) { app.showBanner(app.errorText(err)); }
   }
 
   return { sendText, flushPending, askForPerson, leaveQueue, forgetPending, restorePending, resendRestored, dropAllPending };

@@ -30,7 +30,7 @@ export function createStatus(app) {
     els.agentBar.hidden = v.state !== "assigned";
     els.person.hidden = v.state === "queued" || v.state === "assigned" || v.state === "closed";
     els.person.disabled = false;
-    els.statusDot.className = "dot" + (!st.online ? " offline" : v.state === "queued" ? " waiting" : "");
+    els.statusDot.className = "dot" + (!st.online ? " offline" : v.state === "queued" ? " waiting" : v.state === "closed" ? " closed" : "");
     els.statusText.textContent = !st.online ? t("status_offline")
       : v.state === "queued" ? t("status_queued")
       : v.state === "assigned" ? t("status_assigned", { agent })
@@ -63,6 +63,7 @@ export function createStatus(app) {
   function applyStateView(v) {
     if (!v || !v.state) return;
     const wasQueued = st.view.state === "queued";
+    const changed = st.view.state !== v.state;
     st.view = Object.assign({}, st.view, v);
     if (v.max_message_chars) { st.maxChars = v.max_message_chars; els.input.maxLength = v.max_message_chars; }
     if (v.state === "queued") {
@@ -70,6 +71,7 @@ export function createStatus(app) {
       else if (!wasQueued || !st.queuedAt) st.queuedAt = Date.now();
     } else { st.queuedAt = null; }
     renderView();
+    if (changed) app.scrollDown();  // the queue panel, agent bar or end of chat took room: the news is at the bottom
   }
 
   function showTyping(sender, on) {

@@ -8,6 +8,7 @@ export function createSurvey(app) {
 
   function render(state) {
     const box = els.survey;
+    const appearing = box.hidden && state === "ask";
     box.hidden = state === "hidden";
     if (state === "thanks") {
       box.replaceChildren(el("p", { class: "survey-thanks", text: t("survey_thanks") }));
@@ -32,6 +33,7 @@ export function createSurvey(app) {
           onclick: () => render("hidden") }), send]),
       el("p", { class: "form-error", id: "survey-error", hidden: "" }),
     );
+    if (appearing) app.scrollDown();  // it takes room from the messages: keep their last one in view
   }
 
   async function submit(comment) {

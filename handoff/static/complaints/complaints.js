@@ -2,7 +2,7 @@
 // opened, deadline in the business time zone, owner, status, a link to the conversation), and for each a
 // form that assigns an owner, moves the status on, marks it complex and records the outcome, all through
 // PATCH /api/agent/supervisor/complaints/{id}. Text goes in through textContent only.
-import { request } from "/static/shared/api.js";
+import { failureText, request } from "/static/shared/api.js";
 import { byId as $, el } from "/static/shared/dom.js";
 import { createI18n } from "/static/shared/i18n.js";
 import { notice, toast } from "/static/shared/notices.js";
@@ -98,7 +98,7 @@ function editForm(complaint) {
       toast(t("saved", { ref }));
       await load(true);  // what is stored now, as the server sees it (a resolved one may leave this list)
     } catch (error) {
-      toast(t("save_failed", { ref, error: error.message || String(error) }), "error");
+      toast(t("save_failed", { ref, error: failureText(error, t) }), "error");
       save.disabled = false;
     }
   });
@@ -157,7 +157,7 @@ function render() {
 function failed(error) {
   if (error.status === 401) notice(t("login_first"), { href: "/console", text: t("login_link") });
   else if (error.status === 403) notice(t("not_allowed"));
-  else notice(t("load_failed", { error: error.message || String(error) }));
+  else notice(t("load_failed", { error: failureText(error, t) }));
   $("report").hidden = true;
 }
 
@@ -196,7 +196,7 @@ async function more() {
     data = { ...next, complaints: [...data.complaints, ...next.complaints.filter((c) => !seen.has(c.id))] };
     render();
   } catch (error) {
-    toast(t("load_failed", { error: error.message || String(error) }), "error");
+    toast(t("load_failed", { error: failureText(error, t) }), "error");
   } finally {
     button.disabled = false;
   }

@@ -19,7 +19,7 @@ export const STRINGS = {
     outcome_needed: "Write the outcome before resolving {ref}.",
     save_failed: "Could not save {ref}: {error}", login_first: "Log in to the console first.",
     login_link: "Go to the console", not_allowed: "This page is for supervisors and admins.",
-    load_failed: "Could not load the complaints: {error}",
+    load_failed: "Could not load the complaints: {error}", err_offline: "the service cannot be reached; check the connection and try again", err_unavailable: "the service had a problem; try again in a moment",
     shown: "Showing {shown} of {total}", show_more: "Show {n} more",
   },
   zh: {
@@ -40,7 +40,7 @@ export const STRINGS = {
     outcome_needed: "请先填写 {ref} 的处理结果再标记为已解决。",
     save_failed: "{ref} 保存失败：{error}", login_first: "请先登录客服工作台。",
     login_link: "前往工作台", not_allowed: "此页面仅供主管和管理员使用。",
-    load_failed: "投诉加载失败：{error}",
+    load_failed: "投诉加载失败：{error}", err_offline: "无法连接服务，请检查网络后重试", err_unavailable: "服务出现问题，请稍后重试",
     shown: "已显示 {shown} 件，共 {total} 件", show_more: "再显示 {n} 件",
   },
 };

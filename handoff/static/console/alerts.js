@@ -70,7 +70,7 @@ export function createAlerts(app) {
   // An SLA warning or breach (supervisors): a toast that names the chat and opens it when clicked.
   function slaToast(event) {
     const level = event.level === "breach" ? "sla_breach" : "sla_warning";
-    app.toast(`${t(level)}: ${chatLabel(event.conversation_id, event)}`, event.level,
+    app.toast(t("sla_toast", { level: t(level), chat: chatLabel(event.conversation_id, event) }), event.level,
       () => app.openChat(event.conversation_id));
   }
 

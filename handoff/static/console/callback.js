@@ -21,7 +21,7 @@ export function createCallback(app) {
   const isMine = (ticket) => ticket.status === "in_progress" && state.me && ticket.worked_by_agent_id === state.me.id;
   const when = (iso) => (iso ? new Date(iso).toLocaleString(app.i18n.lang === "zh" ? "zh-CN" : "en-US",
     { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }) : "-");
-  const kv = (label, value) => el("div", { class: "kv" }, [el("b", { text: `${t(label)}: ` }), value]);
+  const kv = (label, value) => el("div", { class: "kv" }, [el("b", { text: t("label", { label: t(label) }) }), value]);
 
   // What the service said about `chat`'s ticket, kept on the chat shown now too: a reload of the chat while
   // we waited replaced state.chat with a fresh object that still holds the ticket as it was before.

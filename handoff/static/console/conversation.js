@@ -134,7 +134,7 @@ export function createConversation(app) {
     app.renderCallback();
     $("transcript").replaceChildren(...chat.messages.map(messageItem));
     $("transcript").scrollTop = $("transcript").scrollHeight;
-    $("notes-list").replaceChildren(...chat.notes.map((n) => el("li", {}, [el("b", { text: `${n.agent}: ` }), el("span", { text: n.text })])));
+    $("notes-list").replaceChildren(...chat.notes.map((n) => el("li", {}, [el("b", { text: t("label", { label: n.agent }) }), el("span", { text: n.text })])));
     fillTransferTargets();
   }
 
@@ -159,7 +159,7 @@ export function createConversation(app) {
         state.lastSeq = result.message.seq; state.chat.messages.push(result.message); appendMessage(result.message);
       }
       app.markRead(id, state.lastSeq);
-      app.replied(id);  // the reply clock of this chat stops
+      app.replied(id, result.message);  // the reply clock of this chat stops; its card shows the reply
     } catch (error) { app.showError("chat-error", error); }
   }
 
@@ -200,6 +200,15 @@ export function createConversation(app) {
       clearTimeout(state.typingTimer);
       state.typingTimer = setTimeout(stopTyping, 3000);
     });
+    // The transcript keeps its last message in view when it gets shorter (a notice or the reply countdown
+    // above it, a resized window), unless the agent had scrolled up to read.
+    const list = $("transcript");
+    let height = list.clientHeight;
+    if (window.ResizeObserver) new ResizeObserver(() => {  // against the height it had before the change
+      const wasAtBottom = list.scrollHeight - list.scrollTop - height < 32;
+      height = list.clientHeight;
+      if (wasAtBottom) list.scrollTop = list.scrollHeight;
+    }).observe(list);
   }
 
   return { openChat, reloadChat, unwatched, appendMessage, renderChat, fillResolutions, fillTransferTargets, wireConversation };

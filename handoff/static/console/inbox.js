@@ -102,11 +102,11 @@ export function createInbox(app) {
     if (!entry) app.scheduleRefresh();  // a chat we did not know we hold: its delta may still be on its way
   }
 
-  // The holder replied: nothing is owed until the borrower writes again.
-  function replied(id) {
+  // The holder replied: nothing is owed until the borrower writes again, and the card previews the reply.
+  function replied(id, message) {
     const entry = state.held.get(id);
     if (entry) { entry.reply_pending_since = null; entry.unanswered_seqs = []; }
-    tick();
+    if (entry && message) { live.set(id, [...(live.get(id) || []), message]); renderMyChats(); } else tick();
   }
 
   const totalUnread = () => [...state.held.keys()].reduce((n, id) => n + ((unread.get(id) || new Set()).size), 0);
@@ -127,7 +127,7 @@ export function createInbox(app) {
     const id = entry.conversation_id;
     const count = (unread.get(id) || new Set()).size;
     const last = lastMessage(entry);
-    const preview = last ? t("preview", { who: t(`sender_${last.sender}`), text: last.text || "…" }) : t("none");
+    const preview = last ? t("preview", { who: t(`sender_${last.sender}`), text: last.text || "…" }) : t("preview_none");
     return el("li", { class: `held-chat${isOpen(id) ? " open" : ""}${count ? " has-unread" : ""}`, "data-conversation-id": id,
       tabindex: "0", onclick: () => app.openChat(id), onkeydown: (e) => { if (e.key === "Enter") app.openChat(id); } }, [
       el("div", { class: "held-head" }, [

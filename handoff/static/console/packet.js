@@ -10,7 +10,7 @@ function sparkline(values) {
 
 export function createPacket(app) {
   const { t } = app;
-  const kv = (label, value) => el("div", { class: "kv" }, [el("b", { text: `${t(label)}: ` }), value]);
+  const kv = (label, value) => el("div", { class: "kv" }, [el("b", { text: t("label", { label: t(label) }) }), value]);
 
   async function showSource(lang, id) {
     try {
@@ -93,21 +93,21 @@ export function createPacket(app) {
     const reason = app.reason(packet.reason || (entry && entry.reason)) || packet.reason || "";
     const priority = (entry && entry.priority) || packet.priority || "normal";
     rows.push(el("div", { class: "kv kv-pair" }, [
-      el("span", {}, [el("b", { text: `${t("reason")}: ` }), el("span", { id: "packet-reason", text: reason })]),
-      el("span", {}, [el("b", { text: `${t("priority")}: ` }), el("span", { class: `badge priority-${priority}`, text: t(`priority_${priority}`) })]),
+      el("span", {}, [el("b", { text: t("label", { label: t("reason") }) }), el("span", { id: "packet-reason", text: reason })]),
+      el("span", {}, [el("b", { text: t("label", { label: t("priority") }) }), el("span", { class: `badge priority-${priority}`, text: t(`priority_${priority}`) })]),
     ]));
     rows.push(kv("summary", el("span", { id: "packet-summary", text: packet.summary || (entry && entry.summary) || "" })));
     if (packet.topics && packet.topics.length) rows.push(kv("topics", el("span", { text: packet.topics.join(", ") })));
     if (packet.borrower) rows.push(borrowerRow(packet.borrower));
     if (packet.reminder) rows.push(reminderRow(packet.reminder));
     const tried = faqsTried(packet);
-    rows.push(el("div", { class: "kv faqs" }, [el("b", { text: tried.length ? t("faq_candidates") : `${t("faq_candidates")}: ` }),
+    rows.push(el("div", { class: tried.length ? "kv faqs" : "kv" }, [el("b", { text: tried.length ? t("faq_candidates") : t("label", { label: t("faq_candidates") }) }),
       tried.length ? el("ol", { id: "packet-faqs", class: "faq-list" }, tried.map(faqRow)) : el("span", { text: t("none") })]));
     const turns = packet.turns || [];
     if (turns.length) {
       rows.push(turnsTable(turns));
       const scores = turns.map((turn) => (turn.anger && turn.anger.score) || 0);
-      rows.push(el("div", { class: "kv" }, [el("b", { text: `${t("anger_trend")}: ` }), el("span", { class: "spark", text: sparkline(scores) }),
+      rows.push(el("div", { class: "kv" }, [el("b", { text: t("label", { label: t("anger_trend") }) }), el("span", { class: "spark", text: sparkline(scores) }),
         el("span", { class: "muted anger-max", text: packet.anger ? t("anger_max", { n: Number(packet.anger.max || 0).toFixed(2) }) : "" })]));
     }
     if (packet.previous_handoff && packet.previous_handoff.note) {

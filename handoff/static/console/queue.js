@@ -87,7 +87,7 @@ export function createQueue(app) {
     if (state.me && state.me.role !== "agent" && entry.status !== "callback" && !mine) {
       const select = el("select", { class: "assign-to", "aria-label": t("assign") },
         [el("option", { value: "", text: t("assign") }),
-          ...state.agents.filter((a) => a.role !== "admin").map((a) => el("option", { value: a.id, text: `${a.display_name} (${a.load})` }))]);
+          ...state.agents.filter((a) => a.role !== "admin").map((a) => el("option", { value: a.id, text: t("name_role", { name: a.display_name, role: a.load }) }))]);
       select.addEventListener("click", (e) => e.stopPropagation());
       select.addEventListener("change", async (e) => {
         if (e.target.value) await act(() => app.api("POST", `/api/agent/queue/${entry.id}/assign`, { agent_id: Number(e.target.value) }));
@@ -111,7 +111,7 @@ export function createQueue(app) {
       el("div", { class: "entry-summary", title: entry.summary || "", text: entry.summary || "" })];
     if (entry.callback) {
       body.push(el("div", { class: "entry-callback",
-        text: `${entry.callback.reference || ""} · ${t("contact")}: ${entry.callback.contact} · ${t("preferred_time")}: ${entry.callback.preferred_time || "-"}` }));
+        text: `${entry.callback.reference || ""} · ${t("label", { label: t("contact") })}${entry.callback.contact} · ${t("label", { label: t("preferred_time") })}${entry.callback.preferred_time || "-"}` }));
     }
     body.push(el("div", { class: "entry-actions" }, entryActions(entry, mine)));
     return el("li", { class: `entry ${mine ? "mine" : ""}`, "data-entry-id": entry.id, "data-conversation-id": entry.conversation_id,
@@ -131,7 +131,7 @@ export function createQueue(app) {
 
   function renderAgents() {
     $("agents-list").replaceChildren(...state.agents.map((a) => el("li", { class: `agent status-${a.status}` }, [
-      el("span", { class: "dot" }), el("span", { text: `${a.display_name} (${t(`role_${a.role}`)})` }),
+      el("span", { class: "dot" }), el("span", { text: t("name_role", { name: a.display_name, role: t(`role_${a.role}`) }) }),
       el("span", { class: "muted", text: ` ${t(`status_${a.status}`)} · ${t("load")} ${a.load}/${a.max_concurrent} · ${a.languages.join(",")}` }),
     ])));
   }

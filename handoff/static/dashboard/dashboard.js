@@ -1,6 +1,6 @@
 // Supervisor dashboard: figures for a date range and filters, the live "waiting without an answer"
 // counter (refreshed every few seconds), charts, tables and their CSV. Text goes in through textContent.
-import { request } from "/static/shared/api.js";
+import { failureText, request } from "/static/shared/api.js";
 import { byId as $, el } from "/static/shared/dom.js";
 import { createI18n } from "/static/shared/i18n.js";
 import { bars, resizeAll, staffing } from "/static/dashboard/charts.js";
@@ -138,7 +138,7 @@ function render() {
 function failed(error) {
   if (error.status === 401) notice(t("login_first"));
   else if (error.status === 403) notice(t("supervisors_only"));
-  else notice(t("load_failed", { error: error.message || String(error) }));
+  else notice(t("load_failed", { error: failureText(error, t) }));
   $("board").hidden = true;
 }
 

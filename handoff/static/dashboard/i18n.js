@@ -29,7 +29,7 @@ export const STRINGS = {
     kind_answer: "Answered", kind_clarify: "Clarify offered", kind_none: "No answer", kind_fallback: "Fallback",
     kind_handoff: "Handed off", kind_bot_unavailable: "Bot unavailable", faq_clarify: "(clarify choices)",
     login_first: "Log in to the console first.", supervisors_only: "The dashboard is for supervisors and admins.",
-    load_failed: "Could not load the dashboard: {error}",
+    load_failed: "Could not load the dashboard: {error}", err_offline: "the service cannot be reached; check the connection and try again", err_unavailable: "the service had a problem; try again in a moment",
   },
   zh: {
     reminders: "还款提醒",
@@ -57,6 +57,6 @@ export const STRINGS = {
     kind_answer: "已回答", kind_clarify: "请客户选择", kind_none: "无答案", kind_fallback: "未理解",
     kind_handoff: "转人工", kind_bot_unavailable: "机器人不可用", faq_clarify: "（候选选项）",
     login_first: "请先登录客服工作台。", supervisors_only: "看板仅供主管和管理员使用。",
-    load_failed: "看板加载失败：{error}",
+    load_failed: "看板加载失败：{error}", err_offline: "无法连接服务，请检查网络后重试", err_unavailable: "服务出现问题，请稍后重试",
   },
 };

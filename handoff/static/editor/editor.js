@@ -1,7 +1,7 @@
 // The editors' unanswered-questions report: clusters of a date range (count, trend, examples, nearest FAQ),
 // and "answered by FAQ X", which files a cluster's wordings as X's test questions. Text goes in through
 // textContent only.
-import { request } from "/static/shared/api.js";
+import { failureText, request } from "/static/shared/api.js";
 import { byId as $, el } from "/static/shared/dom.js";
 import { createI18n } from "/static/shared/i18n.js";
 import { notice, toast } from "/static/shared/notices.js";
@@ -57,7 +57,7 @@ function markForm(cluster) {
         : t("added_none", { faq: select.value }));
       await load();  // what is filed now, as the server sees it
     } catch (error) {
-      toast(t("mark_failed", { error: error.message || String(error) }), "error");
+      toast(t("mark_failed", { error: failureText(error, t) }), "error");
       button.disabled = false;
     }
   });
@@ -110,7 +110,7 @@ function renderClusters() {
 function failed(error) {
   if (error.status === 401) notice(t("login_first"), { href: "/console", text: t("login_link") });
   else if (error.status === 403) notice(t("not_allowed"));
-  else notice(t("load_failed", { error: error.message || String(error) }));
+  else notice(t("load_failed", { error: failureText(error, t) }));
   $("report").hidden = true;
 }
 

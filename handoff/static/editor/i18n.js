@@ -19,7 +19,7 @@ export const STRINGS = {
     added_none: "Every wording was already filed for {faq}.",
     show_more: "Show {n} more ({left} left)", no_clusters: "No unanswered questions in this range.", login_first: "Log in to the console first.",
     login_link: "Go to the console", not_allowed: "This page is for editors, supervisors and admins.",
-    load_failed: "Could not load the report: {error}", mark_failed: "Could not file the questions: {error}",
+    load_failed: "Could not load the report: {error}", err_offline: "the service cannot be reached; check the connection and try again", err_unavailable: "the service had a problem; try again in a moment", mark_failed: "Could not file the questions: {error}",
     editors_only: "Only editors and admins file test questions.",
   },
   zh: {
@@ -40,7 +40,7 @@ export const STRINGS = {
     added_none: "这些问法都已归档到 {faq}。",
     show_more: "再显示 {n} 组（还有 {left} 组）", no_clusters: "该时间段没有未解答的问题。", login_first: "请先登录客服工作台。", login_link: "前往工作台",
     not_allowed: "此页面仅供内容编辑、主管和管理员使用。",
-    load_failed: "报告加载失败：{error}", mark_failed: "归档失败：{error}",
+    load_failed: "报告加载失败：{error}", err_offline: "无法连接服务，请检查网络后重试", err_unavailable: "服务出现问题，请稍后重试", mark_failed: "归档失败：{error}",
     editors_only: "只有内容编辑和管理员可以归档测试问题。",
   },
 };

@@ -28,6 +28,15 @@ export async function request(method, path, body, { token, onUnauthorized } = {}
   return data;
 }
 
+// A failed call as the staff pages say it: the service's message for a refused request (it names the field
+// or the rule), the page's own words for a network failure or a service error (`err_offline`,
+// `err_unavailable` in the page's dictionaries), which would otherwise show "Failed to fetch" in English.
+export function failureText(error, t) {
+  if (!error || !error.status) return t("err_offline");
+  if (error.status >= 500) return t("err_unavailable");
+  return error.message || String(error);
+}
+
 export function socketUrl(path) {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
 }
