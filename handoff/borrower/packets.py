@@ -45,9 +45,9 @@ _REASON_TEXT: dict[str, dict[str, str]] = {
 }
 _LABELS = {
     "en": {"detected": "Detected while the bot was down", "last": "Last message", "answered": "FAQ answered",
-           "quote": "“{}”", "sep": "; ", "colon": ": ", "end": ". "},
-    "zh": {"detected": "机器人不可用时识别到", "last": "最后一条消息", "answered": "已回答的FAQ",
-           "quote": "“{}”", "sep": "；", "colon": "：", "end": "。"},
+           "quote": "“{}”", "title": "{}", "sep": "; ", "colon": ": ", "end": ". "},
+    "zh": {"detected": "机器人不可用时识别到", "last": "最后一条消息", "answered": "已回答的常见问题",
+           "quote": "“{}”", "title": "「{}」", "sep": "、", "colon": "：", "end": "。"},
 }
 
 
@@ -156,7 +156,8 @@ def summary_text(
     if last_text:
         parts.append(labels["last"] + labels["colon"] + labels["quote"].format(last_text[:200]))
     if answered:
-        titles = labels["sep"].join(str(a.get("title") or a.get("faq_id")) for a in answered[-3:])
+        titles = labels["sep"].join(labels["title"].format(a.get("title") or a.get("faq_id"))
+                                    for a in answered[-3:])
         parts.append(labels["answered"] + labels["colon"] + titles)
     return join_sentences(parts, labels["end"])
 

@@ -59,7 +59,7 @@ def test_summary_is_readable_and_names_the_faq_answered_in_both_languages(
     _say(bot_client, cid_zh, auth_zh, "怎么查结清金额")
     bot_client.post(f"/api/conversations/{cid_zh}/handoff", headers=auth_zh)
     zh = _entry(engine, cid_zh)
-    assert zh.summary == "客户点击了“转人工客服”。最后一条消息：“怎么查结清金额”。已回答的FAQ：如何获取提前结清金额？"
+    assert zh.summary == "客户点击了“转人工客服”。最后一条消息：“怎么查结清金额”。已回答的常见问题：「如何获取提前结清金额？」。"
 
 
 def test_the_bots_packet_gets_the_faq_answered_and_the_priority_of_the_words(
@@ -138,7 +138,7 @@ def test_a_chinese_bot_packet_gets_the_faq_answered_without_a_stray_space(
     cid, auth = start(bot_client, "zh")
     _say(bot_client, cid, auth, "逾期费多少")
     _say(bot_client, cid, auth, "转人工")
-    assert _entry(engine, cid).summary == "Borrower asked for a person.已回答的FAQ：逾期费用是多少？"
+    assert _entry(engine, cid).summary == "Borrower asked for a person.已回答的常见问题：「逾期费用是多少？」。"
 
 
 def test_a_title_that_is_a_question_gets_no_second_full_stop_in_either_summary() -> None:
