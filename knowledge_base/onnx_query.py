@@ -87,7 +87,8 @@ def _write_atomically(target: Path, write: Any) -> None:
 
 
 def _export_model(st: Any, target: Path) -> None:
-    import torch  # build time only: the query side of this module never imports it
+    import onnx
+    import torch  # build time only: the query side of this module never imports them
 
     transformer = st[0]
     sample = transformer.tokenizer(["probe"], return_tensors="pt")
@@ -102,7 +103,6 @@ def _export_model(st: Any, target: Path) -> None:
             return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
-    import onnx
 
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
         graph, staged = Path(tmp) / "graph.onnx", Path(tmp) / target.name

@@ -1,6 +1,6 @@
 // The conversation's messages: each one rendered once, in sequence order, whichever way it arrived
 // (the reply to a POST, the WebSocket, or polling). An FAQ answer's citation sits under its bubble.
-import { el } from "/static/shared/dom.js";
+import { el, keepLastInView } from "/static/shared/dom.js";
 import { richText } from "/static/shared/richtext.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -106,17 +106,9 @@ export function createMessages(app) {
     scrollDown();
   }
 
-  // The list keeps its last message in view when it gets shorter (the queue panel or the agent bar
-  // appearing above it, a rotated phone, a resized window), if the borrower had not scrolled up.
+  // The queue panel or the agent bar appearing above the list must not hide its last message.
   function wireScroll() {
-    // Measured against the height it had before (a scroll event after the change would already see it shorter).
-    const list = els.messages;
-    let height = list.clientHeight;
-    if (window.ResizeObserver) new ResizeObserver(() => {
-      const wasAtBottom = list.scrollHeight - list.scrollTop - height < 32;
-      height = list.clientHeight;
-      if (wasAtBottom) list.scrollTop = list.scrollHeight;
-    }).observe(list);
+    keepLastInView(els.messages);
   }
 
   return { addMessage, scrollDown, wireScroll };

@@ -1,6 +1,6 @@
 // The open chat: its transcript (live), the operations of the agent who holds it (release, transfer,
 // hand back to the bot, close with a resolution), the reply box and the agent's typing signal.
-import { byId as $, el } from "/static/shared/dom.js";
+import { byId as $, el, keepLastInView } from "/static/shared/dom.js";
 import { RESOLUTIONS } from "/static/console/context.js";
 import { messageItem as transcriptItem } from "/static/console/transcript.js";
 
@@ -200,15 +200,8 @@ export function createConversation(app) {
       clearTimeout(state.typingTimer);
       state.typingTimer = setTimeout(stopTyping, 3000);
     });
-    // The transcript keeps its last message in view when it gets shorter (a notice or the reply countdown
-    // above it, a resized window), unless the agent had scrolled up to read.
-    const list = $("transcript");
-    let height = list.clientHeight;
-    if (window.ResizeObserver) new ResizeObserver(() => {  // against the height it had before the change
-      const wasAtBottom = list.scrollHeight - list.scrollTop - height < 32;
-      height = list.clientHeight;
-      if (wasAtBottom) list.scrollTop = list.scrollHeight;
-    }).observe(list);
+    // A notice or the reply countdown above the transcript must not hide its last message.
+    keepLastInView($("transcript"));
   }
 
   return { openChat, reloadChat, unwatched, appendMessage, renderChat, fillResolutions, fillTransferTargets, wireConversation };

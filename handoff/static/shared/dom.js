@@ -13,3 +13,15 @@ export function el(tag, props = {}, children = []) {
 }
 
 export const byId = (id) => document.getElementById(id);
+
+// A scrolling list keeps its last item in view when it gets shorter (something appearing above it, a rotated
+// phone, a resized window), unless the reader had scrolled up. Measured against the height it had before
+// the change: a scroll event after it would already see the list shorter.
+export function keepLastInView(list) {
+  let height = list.clientHeight;
+  if (window.ResizeObserver) new ResizeObserver(() => {
+    const wasAtBottom = list.scrollHeight - list.scrollTop - height < 32;
+    height = list.clientHeight;
+    if (wasAtBottom) list.scrollTop = list.scrollHeight;
+  }).observe(list);
+}
